@@ -1,0 +1,62 @@
+"""``sleuth import`` and ``sleuth store``: load telemetry into the embedded local store."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agent.commands.common import fail_on_sleuth_error
+from mcp_server.backends.local import LocalBackend
+from mcp_server.config import default_store_path
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_data)
+    app.command("store")(store_info)
+
+
+@fail_on_sleuth_error
+def import_data(
+    data: Path = typer.Option(..., "--data", help="A scenario directory (scenario.yaml + OTLP/JSON files)."),
+    store: Path | None = typer.Option(
+        None, "--store", help="DuckDB file to import into [default: $SLEUTH_DATA_DIR/store.duckdb]."
+    ),
+    replace: bool = typer.Option(False, "--replace", help="Empty the store first instead of adding to it."),
+) -> None:
+    """Import a scenario directory into the local store (all-or-nothing)."""
+    path = store or default_store_path()
+    started = time.perf_counter()
+    with LocalBackend(path) as backend:
+        summary = backend.import_scenario(data, replace=replace)
+    elapsed = time.perf_counter() - started
+    console.print(
+        f"Imported [bold]{summary.scenario or data}[/] into {path}: {summary.spans:,} spans, {summary.logs:,} log "
+        f"records, {summary.metric_points:,} metric points, {summary.changes} changes, {summary.slos} SLOs, "
+        f"{summary.alarms} alarms in {elapsed:.1f}s"
+    )
+
+
+@fail_on_sleuth_error
+def store_info(
+    store: Path | None = typer.Option(
+        None, "--store", help="DuckDB file [default: $SLEUTH_DATA_DIR/store.duckdb]."
+    ),
+) -> None:
+    """Show what the local store holds: services, time range and counts."""
+    path = store or default_store_path()
+    with LocalBackend(path, read_only=True) as backend:
+        window = backend.time_range()
+        table = Table(title=f"Local store {path}")
+        table.add_column("service")
+        table.add_column("spans", justify="right")
+        for service in backend.list_services():
+            table.add_row(service, f"{backend.count_spans(service=service):,}")
+        console.print(table)
+        if window:
+            console.print(f"Data from {window.start.isoformat()} to {window.end.isoformat()}")

@@ -1,0 +1,188 @@
+"""The telemetry backend port.
+
+Every backend (the embedded DuckDB store, AWS) implements :class:`TelemetryBackend`. Filtering,
+time ranges, aggregation and limits are part of each call so the backend does the heavy lifting
+(SQL, CloudWatch queries), not Python loops over raw rows. Methods raise
+:class:`mcp_server.errors.QueryError` subclasses for questions they cannot answer as asked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mcp_server.telemetry import (
+    Alarm,
+    AlarmState,
+    AttributeValue,
+    ChangeEvent,
+    ChangeKind,
+    LogRecord,
+    MetricDescriptor,
+    MetricSeries,
+    ServiceEdge,
+    Severity,
+    SloDefinition,
+    Span,
+    TimeWindow,
+)
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 10_000
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SpanQuery(_Query):
+    window: TimeWindow | None = None
+    service: str | None = None
+    operation: str | None = None
+    trace_id: str | None = None
+    errors_only: bool = False
+    min_duration_ms: float | None = None
+    kind: int | None = None
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)  # exact matches
+    order: Literal["start", "duration_desc"] = "start"
+    limit: int = Field(default=DEFAULT_LIMIT, gt=0, le=MAX_LIMIT)
+
+
+SpanGroup = Literal["service", "operation", "host", "availability_zone", "peer"]
+
+
+class SpanStatsQuery(_Query):
+    """Per-bucket RED statistics of spans grouped by service and operation."""
+
+    window: TimeWindow
+    bucket_seconds: int = Field(default=60, gt=0)
+    service: str | None = None
+    kinds: list[int] | None = None  # SpanKind values; None = all
+    group_by: list[SpanGroup] = Field(default_factory=lambda: list[SpanGroup](["service", "operation"]))
+
+
+class SpanBucket(_Query):
+    """RED statistics for one group in one time bucket. ``self_ms_sum`` excludes child time."""
+
+    bucket_start: datetime
+    group: dict[str, str | None]
+    count: int
+    errors: int
+    duration_ms_sum: float
+    self_ms_sum: float
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+
+
+class ErrorOrigin(_Query):
+    """Spans that fail while none of their children fail: where errors start, not where they spread."""
+
+    service: str
+    operation: str
+    peer: str | None = None  # the dependency a failing client span calls (db.system, peer.service...)
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    sample_trace_id: str
+    sample_message: str = ""
+    sample_exception: str = ""
+    hosts: dict[str, int] = Field(default_factory=dict)
+    availability_zones: dict[str, int] = Field(default_factory=dict)
+
+
+class LogQuery(_Query):
+    window: TimeWindow | None = None
+    service: str | None = None
+    min_severity: Severity | None = None
+    text: str | None = None  # case-insensitive substring
+    regex: str | None = None
+    trace_id: str | None = None
+    order: Literal["asc", "desc"] = "asc"
+    limit: int = Field(default=DEFAULT_LIMIT, gt=0, le=MAX_LIMIT * 100)
+
+
+class LogCountBucket(_Query):
+    bucket_start: datetime
+    service: str
+    severity: Severity
+    count: int
+
+
+class MetricQuery(_Query):
+    name: str
+    window: TimeWindow
+    service: str | None = None
+    statistic: Literal["avg", "sum", "min", "max", "p50", "p95", "p99", "count", "rate"] = "avg"
+    period_seconds: int = Field(default=60, gt=0)
+    group_by: list[str] = Field(default_factory=list)  # attribute keys (data point or resource)
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)  # exact matches
+
+
+class SliBucket(_Query):
+    bucket_start: datetime
+    total: int
+    good: int
+
+
+@runtime_checkable
+class TelemetryBackend(Protocol):
+    """Read-only access to one system's telemetry."""
+
+    name: str
+
+    def list_services(self) -> list[str]:
+        """Every service seen in any signal, sorted."""
+        ...
+
+    def time_range(self) -> TimeWindow | None:
+        """The span of time the backend holds data for (None when empty)."""
+        ...
+
+    # traces
+    def query_spans(self, query: SpanQuery) -> list[Span]: ...
+
+    def get_trace(self, trace_id: str) -> list[Span]: ...
+
+    def count_spans(self, window: TimeWindow | None = None, service: str | None = None) -> int: ...
+
+    def span_stats(self, query: SpanStatsQuery) -> list[SpanBucket]: ...
+
+    def error_origins(
+        self, window: TimeWindow, service: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> list[ErrorOrigin]: ...
+
+    def service_edges(self, window: TimeWindow) -> list[ServiceEdge]: ...
+
+    # logs
+    def query_logs(self, query: LogQuery) -> list[LogRecord]: ...
+
+    def log_counts(
+        self, window: TimeWindow, bucket_seconds: int = 60, service: str | None = None
+    ) -> list[LogCountBucket]: ...
+
+    # metrics
+    def list_metrics(self, service: str | None = None) -> list[MetricDescriptor]: ...
+
+    def query_metrics(self, query: MetricQuery) -> list[MetricSeries]: ...
+
+    # changes
+    def list_changes(
+        self,
+        window: TimeWindow | None = None,
+        service: str | None = None,
+        kinds: list[ChangeKind] | None = None,
+    ) -> list[ChangeEvent]: ...
+
+    # SLOs and alarms
+    def list_slo_definitions(self) -> list[SloDefinition]: ...
+
+    def sli_buckets(
+        self, slo: SloDefinition, window: TimeWindow, bucket_seconds: int = 60
+    ) -> list[SliBucket]: ...
+
+    def list_alarms(self, state: AlarmState | None = None) -> list[Alarm]: ...
+
+    def alarm_history(self, name: str, window: TimeWindow | None = None) -> Alarm: ...

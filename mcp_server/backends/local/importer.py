@@ -1,0 +1,125 @@
+"""Read a scenario directory fully into memory, validating everything before the store is touched.
+
+Import is all-or-nothing: :func:`read_scenario` raises :class:`InputFileError` (file, line, field)
+on the first problem, and only a fully decoded scenario is written, in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import orjson
+from pydantic import ValidationError
+
+from mcp_server.backends.local.otlp import (
+    LOG_COLUMNS,
+    METRIC_COLUMNS,
+    SPAN_COLUMNS,
+    ColumnBuffer,
+    decode_logs_file,
+    decode_metrics_file,
+    decode_traces_file,
+)
+from mcp_server.errors import InputFileError
+from mcp_server.scenario import (
+    ALARMS_FILE,
+    CHANGES_FILE,
+    LOGS_FILE,
+    METRICS_FILE,
+    SLOS_FILE,
+    TRACES_FILE,
+    ScenarioSpec,
+    load_scenario_spec,
+    read_yaml_list,
+    validation_error,
+)
+from mcp_server.telemetry import Alarm, ChangeEvent, SloDefinition
+
+T = TypeVar("T", SloDefinition, Alarm)
+
+
+@dataclass
+class DecodedScenario:
+    spec: ScenarioSpec | None
+    spans: ColumnBuffer = field(default_factory=lambda: ColumnBuffer(SPAN_COLUMNS))
+    logs: ColumnBuffer = field(default_factory=lambda: ColumnBuffer(LOG_COLUMNS))
+    metrics: ColumnBuffer = field(default_factory=lambda: ColumnBuffer(METRIC_COLUMNS))
+    changes: list[ChangeEvent] = field(default_factory=list)
+    slos: list[SloDefinition] = field(default_factory=list)
+    alarms: list[Alarm] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    scenario: str | None
+    spans: int
+    logs: int
+    metric_points: int
+    changes: int
+    slos: int
+    alarms: int
+    files: tuple[str, ...]
+
+
+def read_changes(path: Path) -> list[ChangeEvent]:
+    changes: list[ChangeEvent] = []
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                changes.append(ChangeEvent.model_validate(orjson.loads(raw)))
+            except orjson.JSONDecodeError as exc:
+                raise InputFileError(path, number, None, f"not valid JSON: {exc}") from None
+            except ValidationError as exc:
+                raise validation_error(path, exc, number) from None
+    return changes
+
+
+def _read_models(path: Path, key: str, model: type[T]) -> list[T]:
+    items: list[T] = []
+    for index, raw in enumerate(read_yaml_list(path, key)):
+        try:
+            items.append(model.model_validate(raw))
+        except ValidationError as exc:
+            err = validation_error(path, exc)
+            raise InputFileError(path, None, f"{key}[{index}].{err.field}", err.problem) from None
+    return items
+
+
+def read_scenario(directory: Path, *, require_spec: bool = True) -> DecodedScenario:
+    """Decode every file of a scenario directory. Missing telemetry files are allowed."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputFileError(directory, None, None, "not a directory (expected a scenario directory)")
+    spec = load_scenario_spec(directory) if require_spec or (directory / "scenario.yaml").exists() else None
+    decoded = DecodedScenario(spec=spec)
+    for name, decode, buffer in (
+        (TRACES_FILE, decode_traces_file, decoded.spans),
+        (LOGS_FILE, decode_logs_file, decoded.logs),
+        (METRICS_FILE, decode_metrics_file, decoded.metrics),
+    ):
+        path = directory / name
+        if path.exists():
+            decode(path, buffer)
+            decoded.files.append(name)
+    if (directory / CHANGES_FILE).exists():
+        decoded.changes = read_changes(directory / CHANGES_FILE)
+        decoded.files.append(CHANGES_FILE)
+    if (directory / SLOS_FILE).exists():
+        decoded.slos = _read_models(directory / SLOS_FILE, "slos", SloDefinition)
+        decoded.files.append(SLOS_FILE)
+    if (directory / ALARMS_FILE).exists():
+        decoded.alarms = _read_models(directory / ALARMS_FILE, "alarms", Alarm)
+        decoded.files.append(ALARMS_FILE)
+    if not decoded.files:
+        raise InputFileError(
+            directory,
+            None,
+            None,
+            f"no telemetry found: expected at least one of {TRACES_FILE}, {LOGS_FILE}, {METRICS_FILE}",
+        )
+    return decoded

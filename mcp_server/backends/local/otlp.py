@@ -1,0 +1,830 @@
+"""Decode OTLP/JSON (the OpenTelemetry Collector file exporter format) into column buffers.
+
+OTLP/JSON is not protobuf's canonical JSON: trace and span ids are lowercase hex, enums are
+integers (names are accepted too), 64-bit integers may be decimal strings, and field names are
+lowerCamelCase (snake_case is accepted as protobuf parsers do). Unknown fields are errors, so a
+file in the wrong format is caught instead of half-read.
+
+Decoding is hand-written rather than pydantic-per-span because import throughput matters
+(see ``evals/bench/import_throughput.py``); every error names file, line and field.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from mcp_server.errors import InputFileError
+from mcp_server.telemetry import Severity, span_is_error
+
+UNKNOWN_SERVICE = "unknown_service"
+
+
+class _FieldError(Exception):
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name)
+
+
+def _known(*camel: str) -> frozenset[str]:
+    return frozenset(camel) | frozenset(_snake(c) for c in camel)
+
+
+def _get(obj: dict[str, Any], camel: str, default: Any = None) -> Any:
+    value = obj.get(camel)
+    if value is None:
+        value = obj.get(_snake(camel), default)
+    return value
+
+
+def _check(obj: Any, known: frozenset[str], where: str) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise _FieldError(where, f"expected an object, got {type(obj).__name__}")
+    extra = obj.keys() - known
+    if extra:
+        name = sorted(extra)[0]
+        raise _FieldError(f"{where}.{name}" if where else name, "unknown OTLP field")
+    return obj
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _FieldError(where, f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _int(value: Any, where: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        raise _FieldError(where, "expected an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            raise _FieldError(where, f"expected an integer (decimal string), got {value!r}") from None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise _FieldError(where, f"expected an integer, got {value!r}")
+
+
+def _float(value: Any, where: str) -> float:
+    if isinstance(value, bool):
+        raise _FieldError(where, "expected a number, got a boolean")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):  # "NaN", "Infinity" and decimal strings are legal in proto JSON
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise _FieldError(where, f"expected a number, got {value!r}")
+
+
+def _hex_id(value: Any, length: int, where: str) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise _FieldError(where, f"expected a hex string, got {type(value).__name__}")
+    lowered = value.lower()
+    if len(lowered) == length and all(c in "0123456789abcdef" for c in lowered):
+        return lowered
+    # Protobuf's canonical JSON writes bytes as base64; accept it and convert, since some
+    # exporters (and MessageToJson) produce it.
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except ValueError:
+        raw = b""
+    if len(raw) * 2 == length:
+        return raw.hex()
+    raise _FieldError(where, f"expected {length} lowercase hex characters, got {value!r}")
+
+
+_ANY_VALUE_KEYS = _known(
+    "stringValue", "boolValue", "intValue", "doubleValue", "arrayValue", "kvlistValue", "bytesValue"
+)
+
+
+def any_value(value: Any, where: str) -> Any:
+    """Decode an OTLP ``AnyValue`` into plain Python."""
+    if not isinstance(value, dict):
+        raise _FieldError(where, 'expected an AnyValue object like {"stringValue": ...}')
+    if not value:
+        return None
+    if len(value) > 1 or not value.keys() <= _ANY_VALUE_KEYS:
+        _check(value, _ANY_VALUE_KEYS, where)
+        raise _FieldError(where, "an AnyValue holds exactly one of stringValue, intValue, ...")
+    key, inner = next(iter(value.items()))
+    if key in ("stringValue", "string_value"):
+        if not isinstance(inner, str):
+            raise _FieldError(f"{where}.{key}", "expected a string")
+        return inner
+    if key in ("intValue", "int_value"):
+        return _int(inner, f"{where}.{key}")
+    if key in ("doubleValue", "double_value"):
+        return _float(inner, f"{where}.{key}")
+    if key in ("boolValue", "bool_value"):
+        if not isinstance(inner, bool):
+            raise _FieldError(f"{where}.{key}", "expected true or false")
+        return inner
+    if key in ("arrayValue", "array_value"):
+        values = (inner or {}).get("values") or []
+        return [any_value(v, f"{where}.{key}.values[{i}]") for i, v in enumerate(values)]
+    if key in ("kvlistValue", "kvlist_value"):
+        return attributes((inner or {}).get("values") or [], f"{where}.{key}.values")
+    return inner  # bytesValue: keep the base64 text
+
+
+def attributes(items: Any, where: str) -> dict[str, Any]:
+    """Decode a ``repeated KeyValue`` list."""
+    if items is None:
+        return {}
+    if not isinstance(items, list):
+        raise _FieldError(where, "expected a list of {key, value}")
+    result: dict[str, Any] = {}
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or "key" not in item:
+            raise _FieldError(f"{where}[{i}]", 'expected {"key": ..., "value": {...}}')
+        value = item.get("value")
+        result[str(item["key"])] = any_value(value, f"{where}[{i}].value") if value is not None else None
+    return result
+
+
+_SPAN_KIND_NAMES = {
+    "SPAN_KIND_UNSPECIFIED": 0,
+    "SPAN_KIND_INTERNAL": 1,
+    "SPAN_KIND_SERVER": 2,
+    "SPAN_KIND_CLIENT": 3,
+    "SPAN_KIND_PRODUCER": 4,
+    "SPAN_KIND_CONSUMER": 5,
+}
+_STATUS_NAMES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
+_TEMPORALITY_NAMES = {
+    "AGGREGATION_TEMPORALITY_UNSPECIFIED": 0,
+    "AGGREGATION_TEMPORALITY_DELTA": 1,
+    "AGGREGATION_TEMPORALITY_CUMULATIVE": 2,
+}
+
+
+def _enum(value: Any, names: dict[str, int], where: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, str) and value in names:
+        return names[value]
+    number = _int(value, where)
+    if number not in names.values():
+        raise _FieldError(where, f"unknown enum value {value!r}; expected one of {sorted(names.values())}")
+    return number
+
+
+def _severity_number(value: Any, where: str) -> int:
+    if isinstance(value, str) and value.startswith("SEVERITY_NUMBER_"):
+        name = value.removeprefix("SEVERITY_NUMBER_")
+        base = {"TRACE": 1, "DEBUG": 5, "INFO": 9, "WARN": 13, "ERROR": 17, "FATAL": 21}
+        for prefix, start in base.items():
+            if name.startswith(prefix):
+                suffix = name.removeprefix(prefix)
+                return start + (int(suffix) - 1 if suffix else 0)
+        return 0
+    number = _int(value, where)
+    if not 0 <= number <= 24:
+        raise _FieldError(where, f"severityNumber must be 0..24, got {number}")
+    return number
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode() if value else "{}"
+
+
+def _dumps_list(value: list[Any]) -> str:
+    return orjson.dumps(value).decode() if value else "[]"
+
+
+_RESOURCE_KEYS = _known("attributes", "droppedAttributesCount", "entityRefs")
+_SCOPE_KEYS = _known("name", "version", "attributes", "droppedAttributesCount")
+
+
+def _resource(obj: Any, where: str) -> dict[str, Any]:
+    if obj is None:
+        return {}
+    _check(obj, _RESOURCE_KEYS, where)
+    return attributes(_get(obj, "attributes"), f"{where}.attributes")
+
+
+def _scope(obj: Any, where: str) -> tuple[str, str]:
+    if obj is None:
+        return "", ""
+    _check(obj, _SCOPE_KEYS, where)
+    return str(_get(obj, "name", "") or ""), str(_get(obj, "version", "") or "")
+
+
+def resource_service(resource: dict[str, Any]) -> str:
+    name = resource.get("service.name")
+    return str(name) if name not in (None, "") else UNKNOWN_SERVICE
+
+
+def resource_host(resource: dict[str, Any]) -> str | None:
+    for key in ("host.name", "k8s.pod.name", "host.id", "service.instance.id"):
+        value = resource.get(key)
+        if value not in (None, ""):
+            return str(value)
+    return None
+
+
+def resource_zone(resource: dict[str, Any]) -> str | None:
+    for key in ("cloud.availability_zone", "cloud.zone"):
+        value = resource.get(key)
+        if value not in (None, ""):
+            return str(value)
+    return None
+
+
+def span_peer(kind: int, attrs: dict[str, Any]) -> str | None:
+    """The dependency a client/producer span talks to, named as an operator would name it."""
+    if kind not in (3, 4):
+        return None
+    if attrs.get("peer.service"):
+        return str(attrs["peer.service"])
+    if attrs.get("rpc.system") == "aws-api" and attrs.get("rpc.service"):
+        tables = attrs.get("aws.dynamodb.table_names")
+        if isinstance(tables, list) and tables:
+            return f"{attrs['rpc.service']}:{tables[0]}"
+        return str(attrs["rpc.service"])
+    if attrs.get("db.system"):
+        name = attrs.get("db.namespace") or attrs.get("db.name")
+        return f"{attrs['db.system']}:{name}" if name else str(attrs["db.system"])
+    if attrs.get("messaging.system"):
+        dest = attrs.get("messaging.destination.name") or attrs.get("messaging.destination")
+        return f"{attrs['messaging.system']}:{dest}" if dest else str(attrs["messaging.system"])
+    for key in ("server.address", "net.peer.name", "http.host"):
+        if attrs.get(key):
+            return str(attrs[key])
+    if attrs.get("rpc.service"):
+        return str(attrs["rpc.service"])
+    return None
+
+
+# ------------------------------------------------------------------------------------ buffers
+
+
+@dataclass
+class ColumnBuffer:
+    """Column-oriented rows ready for one bulk insert."""
+
+    columns: tuple[str, ...]
+    data: dict[str, list[Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.data = {name: [] for name in self.columns}
+
+    def __len__(self) -> int:
+        return len(self.data[self.columns[0]])
+
+    def append(self, row: tuple[Any, ...]) -> None:
+        for name, value in zip(self.columns, row, strict=True):
+            self.data[name].append(value)
+
+
+SPAN_COLUMNS = (
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "service",
+    "operation",
+    "kind",
+    "start_ns",
+    "end_ns",
+    "status_code",
+    "status_message",
+    "is_error",
+    "http_status",
+    "peer",
+    "host",
+    "az",
+    "exception_type",
+    "exception_message",
+    "attributes",
+    "resource",
+    "events",
+    "links",
+    "trace_state",
+    "flags",
+    "scope_name",
+    "scope_version",
+)
+
+LOG_COLUMNS = (
+    "time_ns",
+    "observed_ns",
+    "service",
+    "severity",
+    "severity_number",
+    "severity_text",
+    "body",
+    "trace_id",
+    "span_id",
+    "host",
+    "az",
+    "attributes",
+    "resource",
+    "scope_name",
+    "flags",
+    "event_name",
+)
+
+METRIC_COLUMNS = (
+    "name",
+    "service",
+    "kind",
+    "unit",
+    "description",
+    "time_ns",
+    "start_ns",
+    "value",
+    "attributes",
+    "resource",
+    "series_key",
+    "host",
+    "az",
+    "temporality",
+    "is_monotonic",
+    "count",
+    "sum",
+    "min",
+    "max",
+    "explicit_bounds",
+    "bucket_counts",
+    "quantiles",
+    "scope_name",
+)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InputFileError(path, None, None, f"cannot read: {exc.strerror}") from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                obj = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise InputFileError(path, number, None, f"not valid JSON: {exc}") from None
+            if not isinstance(obj, dict):
+                raise InputFileError(path, number, None, "expected one JSON object per line")
+            yield number, obj
+
+
+# ------------------------------------------------------------------------------------- traces
+
+_TRACES_REQUEST = _known("resourceSpans")
+_RESOURCE_SPANS = _known("resource", "scopeSpans", "schemaUrl")
+_SCOPE_SPANS = _known("scope", "spans", "schemaUrl")
+_SPAN = _known(
+    "traceId",
+    "spanId",
+    "traceState",
+    "parentSpanId",
+    "flags",
+    "name",
+    "kind",
+    "startTimeUnixNano",
+    "endTimeUnixNano",
+    "attributes",
+    "droppedAttributesCount",
+    "events",
+    "droppedEventsCount",
+    "links",
+    "droppedLinksCount",
+    "status",
+)
+_EVENT = _known("timeUnixNano", "name", "attributes", "droppedAttributesCount")
+_LINK = _known("traceId", "spanId", "traceState", "attributes", "droppedAttributesCount", "flags")
+_STATUS = _known("message", "code")
+
+
+def decode_traces_file(path: Path, out: ColumnBuffer) -> None:
+    for number, request in _lines(path):
+        try:
+            _decode_traces_request(request, out)
+        except _FieldError as exc:
+            raise InputFileError(path, number, exc.field, exc.problem) from None
+
+
+def _decode_traces_request(request: dict[str, Any], out: ColumnBuffer) -> None:
+    _check(request, _TRACES_REQUEST, "")
+    for ri, rs in enumerate(_list(_get(request, "resourceSpans"), "resourceSpans")):
+        rwhere = f"resourceSpans[{ri}]"
+        _check(rs, _RESOURCE_SPANS, rwhere)
+        resource = _resource(_get(rs, "resource"), f"{rwhere}.resource")
+        service = resource_service(resource)
+        host, zone = resource_host(resource), resource_zone(resource)
+        resource_json = _dumps(resource)
+        for si, ss in enumerate(_list(_get(rs, "scopeSpans"), f"{rwhere}.scopeSpans")):
+            swhere = f"{rwhere}.scopeSpans[{si}]"
+            _check(ss, _SCOPE_SPANS, swhere)
+            scope_name, scope_version = _scope(_get(ss, "scope"), f"{swhere}.scope")
+            for pi, span in enumerate(_list(_get(ss, "spans"), f"{swhere}.spans")):
+                out.append(
+                    _decode_span(
+                        span,
+                        f"{swhere}.spans[{pi}]",
+                        service,
+                        host,
+                        zone,
+                        resource_json,
+                        scope_name,
+                        scope_version,
+                    )
+                )
+
+
+def _decode_span(
+    span: Any,
+    where: str,
+    service: str,
+    host: str | None,
+    zone: str | None,
+    resource_json: str,
+    scope_name: str,
+    scope_version: str,
+) -> tuple[Any, ...]:
+    _check(span, _SPAN, where)
+    trace_id = _hex_id(_get(span, "traceId"), 32, f"{where}.traceId")
+    span_id = _hex_id(_get(span, "spanId"), 16, f"{where}.spanId")
+    if trace_id is None:
+        raise _FieldError(f"{where}.traceId", "missing trace id")
+    if span_id is None:
+        raise _FieldError(f"{where}.spanId", "missing span id")
+    parent = _hex_id(_get(span, "parentSpanId"), 16, f"{where}.parentSpanId")
+    kind = _enum(_get(span, "kind"), _SPAN_KIND_NAMES, f"{where}.kind")
+    start = _int(_get(span, "startTimeUnixNano"), f"{where}.startTimeUnixNano")
+    end = _int(_get(span, "endTimeUnixNano"), f"{where}.endTimeUnixNano")
+    if end < start:
+        raise _FieldError(f"{where}.endTimeUnixNano", "span ends before it starts")
+    attrs = attributes(_get(span, "attributes"), f"{where}.attributes")
+    status = _get(span, "status") or {}
+    _check(status, _STATUS, f"{where}.status")
+    status_code = _enum(_get(status, "code"), _STATUS_NAMES, f"{where}.status.code")
+    status_message = str(_get(status, "message", "") or "")
+    events = []
+    exception_type = exception_message = None
+    for ei, event in enumerate(_list(_get(span, "events"), f"{where}.events")):
+        ewhere = f"{where}.events[{ei}]"
+        _check(event, _EVENT, ewhere)
+        name = str(_get(event, "name", "") or "")
+        eattrs = attributes(_get(event, "attributes"), f"{ewhere}.attributes")
+        events.append(
+            {
+                "name": name,
+                "time_unix_nano": _int(_get(event, "timeUnixNano"), f"{ewhere}.timeUnixNano"),
+                "attributes": eattrs,
+            }
+        )
+        if name == "exception" and exception_type is None:
+            exception_type = eattrs.get("exception.type")
+            exception_message = eattrs.get("exception.message")
+    links = []
+    for li, link in enumerate(_list(_get(span, "links"), f"{where}.links")):
+        lwhere = f"{where}.links[{li}]"
+        _check(link, _LINK, lwhere)
+        links.append(
+            {
+                "trace_id": _hex_id(_get(link, "traceId"), 32, f"{lwhere}.traceId") or "",
+                "span_id": _hex_id(_get(link, "spanId"), 16, f"{lwhere}.spanId") or "",
+                "attributes": attributes(_get(link, "attributes"), f"{lwhere}.attributes"),
+            }
+        )
+    is_error = span_is_error(status_code, kind, attrs, [str(e["name"]) for e in events])
+    http_status = attrs.get("http.response.status_code", attrs.get("http.status_code"))
+    try:
+        http_status = int(http_status) if http_status is not None else None
+    except (TypeError, ValueError):
+        http_status = None
+    return (
+        trace_id,
+        span_id,
+        parent,
+        service,
+        str(_get(span, "name", "") or ""),
+        kind,
+        start,
+        end,
+        status_code,
+        status_message,
+        is_error,
+        http_status,
+        span_peer(kind, attrs),
+        host,
+        zone,
+        None if exception_type is None else str(exception_type),
+        None if exception_message is None else str(exception_message),
+        _dumps(attrs),
+        resource_json,
+        _dumps_list(events),
+        _dumps_list(links),
+        str(_get(span, "traceState", "") or ""),
+        _int(_get(span, "flags"), f"{where}.flags"),
+        scope_name,
+        scope_version,
+    )
+
+
+# --------------------------------------------------------------------------------------- logs
+
+_LOGS_REQUEST = _known("resourceLogs")
+_RESOURCE_LOGS = _known("resource", "scopeLogs", "schemaUrl")
+_SCOPE_LOGS = _known("scope", "logRecords", "schemaUrl")
+_LOG_RECORD = _known(
+    "timeUnixNano",
+    "observedTimeUnixNano",
+    "severityNumber",
+    "severityText",
+    "body",
+    "attributes",
+    "droppedAttributesCount",
+    "flags",
+    "traceId",
+    "spanId",
+    "eventName",
+)
+
+
+def decode_logs_file(path: Path, out: ColumnBuffer) -> None:
+    for number, request in _lines(path):
+        try:
+            _decode_logs_request(request, out)
+        except _FieldError as exc:
+            raise InputFileError(path, number, exc.field, exc.problem) from None
+
+
+def _decode_logs_request(request: dict[str, Any], out: ColumnBuffer) -> None:
+    _check(request, _LOGS_REQUEST, "")
+    for ri, rl in enumerate(_list(_get(request, "resourceLogs"), "resourceLogs")):
+        rwhere = f"resourceLogs[{ri}]"
+        _check(rl, _RESOURCE_LOGS, rwhere)
+        resource = _resource(_get(rl, "resource"), f"{rwhere}.resource")
+        service = resource_service(resource)
+        host, zone = resource_host(resource), resource_zone(resource)
+        resource_json = _dumps(resource)
+        for si, sl in enumerate(_list(_get(rl, "scopeLogs"), f"{rwhere}.scopeLogs")):
+            swhere = f"{rwhere}.scopeLogs[{si}]"
+            _check(sl, _SCOPE_LOGS, swhere)
+            scope_name, _ = _scope(_get(sl, "scope"), f"{swhere}.scope")
+            for li, record in enumerate(_list(_get(sl, "logRecords"), f"{swhere}.logRecords")):
+                out.append(
+                    _decode_log(
+                        record, f"{swhere}.logRecords[{li}]", service, host, zone, resource_json, scope_name
+                    )
+                )
+
+
+def _decode_log(
+    record: Any, where: str, service: str, host: str | None, zone: str | None, resource_json: str, scope: str
+) -> tuple[Any, ...]:
+    _check(record, _LOG_RECORD, where)
+    time_ns = _int(_get(record, "timeUnixNano"), f"{where}.timeUnixNano")
+    observed = _int(_get(record, "observedTimeUnixNano"), f"{where}.observedTimeUnixNano")
+    if time_ns == 0:
+        time_ns = observed  # the spec's rule: use the observed time when the event time is unknown
+    if time_ns == 0:
+        raise _FieldError(
+            f"{where}.timeUnixNano", "log record has neither timeUnixNano nor observedTimeUnixNano"
+        )
+    number = _severity_number(_get(record, "severityNumber"), f"{where}.severityNumber")
+    text = str(_get(record, "severityText", "") or "")
+    severity = Severity.from_number(number) if number else Severity.from_text(text)
+    body_raw = _get(record, "body")
+    body = any_value(body_raw, f"{where}.body") if body_raw is not None else ""
+    if not isinstance(body, str):
+        body = orjson.dumps(body).decode()
+    return (
+        time_ns,
+        observed,
+        service,
+        severity.value,
+        number,
+        text,
+        body,
+        _hex_id(_get(record, "traceId"), 32, f"{where}.traceId"),
+        _hex_id(_get(record, "spanId"), 16, f"{where}.spanId"),
+        host,
+        zone,
+        _dumps(attributes(_get(record, "attributes"), f"{where}.attributes")),
+        resource_json,
+        scope,
+        _int(_get(record, "flags"), f"{where}.flags"),
+        str(_get(record, "eventName", "") or ""),
+    )
+
+
+# ------------------------------------------------------------------------------------ metrics
+
+_METRICS_REQUEST = _known("resourceMetrics")
+_RESOURCE_METRICS = _known("resource", "scopeMetrics", "schemaUrl")
+_SCOPE_METRICS = _known("scope", "metrics", "schemaUrl")
+_METRIC = _known(
+    "name", "description", "unit", "metadata", "gauge", "sum", "histogram", "exponentialHistogram", "summary"
+)
+_DATA_KEYS = {
+    "gauge": _known("dataPoints"),
+    "sum": _known("dataPoints", "aggregationTemporality", "isMonotonic"),
+    "histogram": _known("dataPoints", "aggregationTemporality"),
+    "exponentialHistogram": _known("dataPoints", "aggregationTemporality"),
+    "summary": _known("dataPoints"),
+}
+_KIND_BY_KEY = {
+    "gauge": "gauge",
+    "sum": "sum",
+    "histogram": "histogram",
+    "exponentialHistogram": "exponential_histogram",
+    "exponential_histogram": "exponential_histogram",
+    "summary": "summary",
+}
+_NUMBER_POINT = _known(
+    "attributes", "startTimeUnixNano", "timeUnixNano", "asDouble", "asInt", "exemplars", "flags"
+)
+_HISTOGRAM_POINT = _known(
+    "attributes",
+    "startTimeUnixNano",
+    "timeUnixNano",
+    "count",
+    "sum",
+    "bucketCounts",
+    "explicitBounds",
+    "exemplars",
+    "flags",
+    "min",
+    "max",
+)
+_EXP_HISTOGRAM_POINT = _known(
+    "attributes",
+    "startTimeUnixNano",
+    "timeUnixNano",
+    "count",
+    "sum",
+    "scale",
+    "zeroCount",
+    "positive",
+    "negative",
+    "flags",
+    "exemplars",
+    "min",
+    "max",
+    "zeroThreshold",
+)
+_SUMMARY_POINT = _known(
+    "attributes", "startTimeUnixNano", "timeUnixNano", "count", "sum", "quantileValues", "flags"
+)
+
+
+def decode_metrics_file(path: Path, out: ColumnBuffer) -> None:
+    for number, request in _lines(path):
+        try:
+            _decode_metrics_request(request, out)
+        except _FieldError as exc:
+            raise InputFileError(path, number, exc.field, exc.problem) from None
+
+
+def series_key(name: str, service: str, attrs_json: str, resource_json: str) -> str:
+    return f"{service}\x1f{name}\x1f{attrs_json}\x1f{resource_json}"
+
+
+def _decode_metrics_request(request: dict[str, Any], out: ColumnBuffer) -> None:
+    _check(request, _METRICS_REQUEST, "")
+    for ri, rm in enumerate(_list(_get(request, "resourceMetrics"), "resourceMetrics")):
+        rwhere = f"resourceMetrics[{ri}]"
+        _check(rm, _RESOURCE_METRICS, rwhere)
+        resource = _resource(_get(rm, "resource"), f"{rwhere}.resource")
+        service = resource_service(resource)
+        host, zone = resource_host(resource), resource_zone(resource)
+        resource_json = _dumps(resource)
+        for si, sm in enumerate(_list(_get(rm, "scopeMetrics"), f"{rwhere}.scopeMetrics")):
+            swhere = f"{rwhere}.scopeMetrics[{si}]"
+            _check(sm, _SCOPE_METRICS, swhere)
+            scope_name, _ = _scope(_get(sm, "scope"), f"{swhere}.scope")
+            for mi, metric in enumerate(_list(_get(sm, "metrics"), f"{swhere}.metrics")):
+                mwhere = f"{swhere}.metrics[{mi}]"
+                _check(metric, _METRIC, mwhere)
+                _decode_metric(metric, mwhere, service, host, zone, resource_json, scope_name, out)
+
+
+def _decode_metric(
+    metric: dict[str, Any],
+    where: str,
+    service: str,
+    host: str | None,
+    zone: str | None,
+    resource_json: str,
+    scope: str,
+    out: ColumnBuffer,
+) -> None:
+    name = _get(metric, "name")
+    if not isinstance(name, str) or not name:
+        raise _FieldError(f"{where}.name", "metric needs a non-empty name")
+    unit = str(_get(metric, "unit", "") or "")
+    description = str(_get(metric, "description", "") or "")
+    data_keys = [key for key in metric if key in _KIND_BY_KEY]
+    if len(data_keys) != 1:
+        raise _FieldError(
+            where, "a metric holds exactly one of gauge, sum, histogram, exponentialHistogram, summary"
+        )
+    data_key = data_keys[0]
+    camel = {"exponential_histogram": "exponentialHistogram"}.get(data_key, data_key)
+    kind = _KIND_BY_KEY[data_key]
+    dwhere = f"{where}.{data_key}"
+    data = _check(metric[data_key], _DATA_KEYS[camel], dwhere)
+    temporality = _enum(
+        _get(data, "aggregationTemporality"), _TEMPORALITY_NAMES, f"{dwhere}.aggregationTemporality"
+    )
+    monotonic = bool(_get(data, "isMonotonic", False))
+    for pi, point in enumerate(_list(_get(data, "dataPoints"), f"{dwhere}.dataPoints")):
+        pwhere = f"{dwhere}.dataPoints[{pi}]"
+        count = total = low = high = None
+        bounds: list[float] = []
+        buckets: list[int] = []
+        quantiles: dict[str, float] = {}
+        if kind in ("gauge", "sum"):
+            _check(point, _NUMBER_POINT, pwhere)
+            if _get(point, "asDouble") is not None:
+                value = _float(_get(point, "asDouble"), f"{pwhere}.asDouble")
+            elif _get(point, "asInt") is not None:
+                value = float(_int(_get(point, "asInt"), f"{pwhere}.asInt"))
+            else:
+                raise _FieldError(pwhere, "number data point needs asDouble or asInt")
+        elif kind == "histogram":
+            _check(point, _HISTOGRAM_POINT, pwhere)
+            count = _int(_get(point, "count"), f"{pwhere}.count")
+            total = _float(_get(point, "sum", 0), f"{pwhere}.sum")
+            bounds = [
+                _float(b, f"{pwhere}.explicitBounds")
+                for b in _list(_get(point, "explicitBounds"), f"{pwhere}.explicitBounds")
+            ]
+            buckets = [
+                _int(b, f"{pwhere}.bucketCounts")
+                for b in _list(_get(point, "bucketCounts"), f"{pwhere}.bucketCounts")
+            ]
+            if buckets and len(buckets) != len(bounds) + 1:
+                raise _FieldError(f"{pwhere}.bucketCounts", "needs one more bucket count than explicitBounds")
+            low = _float(_get(point, "min"), f"{pwhere}.min") if _get(point, "min") is not None else None
+            high = _float(_get(point, "max"), f"{pwhere}.max") if _get(point, "max") is not None else None
+            value = total / count if count else 0.0
+        elif kind == "exponential_histogram":
+            _check(point, _EXP_HISTOGRAM_POINT, pwhere)
+            count = _int(_get(point, "count"), f"{pwhere}.count")
+            total = _float(_get(point, "sum", 0), f"{pwhere}.sum")
+            low = _float(_get(point, "min"), f"{pwhere}.min") if _get(point, "min") is not None else None
+            high = _float(_get(point, "max"), f"{pwhere}.max") if _get(point, "max") is not None else None
+            value = total / count if count else 0.0
+        else:
+            _check(point, _SUMMARY_POINT, pwhere)
+            count = _int(_get(point, "count"), f"{pwhere}.count")
+            total = _float(_get(point, "sum", 0), f"{pwhere}.sum")
+            for qi, q in enumerate(_list(_get(point, "quantileValues"), f"{pwhere}.quantileValues")):
+                quantiles[str(_float(_get(q, "quantile", 0), f"{pwhere}.quantileValues[{qi}].quantile"))] = (
+                    _float(_get(q, "value", 0), f"{pwhere}.quantileValues[{qi}].value")
+                )
+            value = total / count if count else 0.0
+        attrs_json = _dumps(attributes(_get(point, "attributes"), f"{pwhere}.attributes"))
+        out.append(
+            (
+                name,
+                service,
+                kind,
+                unit,
+                description,
+                _int(_get(point, "timeUnixNano"), f"{pwhere}.timeUnixNano"),
+                _int(_get(point, "startTimeUnixNano"), f"{pwhere}.startTimeUnixNano"),
+                value,
+                attrs_json,
+                resource_json,
+                series_key(name, service, attrs_json, resource_json),
+                host,
+                zone,
+                temporality,
+                monotonic,
+                count,
+                total,
+                low,
+                high,
+                bounds,
+                buckets,
+                _dumps(quantiles),
+                scope,
+            )
+        )

@@ -1,0 +1,151 @@
+"""The scenario directory format (``scenario.yaml`` and its companion files).
+
+```
+scenario.yaml   name, description, window {start, end}, trigger {kind, service?, text, time}, ground_truth?
+traces.jsonl    OTLP/JSON ExportTraceServiceRequest, one per line
+metrics.jsonl   OTLP/JSON ExportMetricsServiceRequest, one per line
+logs.jsonl      OTLP/JSON ExportLogsServiceRequest, one per line
+changes.jsonl   optional, one ChangeEvent per line
+slos.yaml       optional, SLO definitions ({slos: [...]} or a list)
+alarms.yaml     optional, alarm definitions ({alarms: [...]} or a list), history optional
+```
+
+``ground_truth`` is for the eval harness only: :func:`load_scenario_spec` drops it, and only
+:func:`load_ground_truth` reads it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.errors import InputFileError
+from mcp_server.telemetry import TimeWindow
+
+SCENARIO_FILE = "scenario.yaml"
+TRACES_FILE = "traces.jsonl"
+METRICS_FILE = "metrics.jsonl"
+LOGS_FILE = "logs.jsonl"
+CHANGES_FILE = "changes.jsonl"
+SLOS_FILE = "slos.yaml"
+ALARMS_FILE = "alarms.yaml"
+
+
+class TriggerKind(StrEnum):
+    ALARM = "alarm"
+    SLO = "slo"
+    QUESTION = "question"
+
+
+class Trigger(BaseModel):
+    """What started the investigation. Service and time are optional: a question may name neither."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: TriggerKind = TriggerKind.QUESTION
+    text: str = ""
+    service: str | None = None
+    time: datetime | None = None
+    alarm: str | None = None
+    slo: str | None = None
+
+
+class RootCause(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service: str
+    fault_type: FaultType
+    detail: str = ""
+    host: str | None = None
+    availability_zone: str | None = None
+    dependency: str | None = None
+
+
+class GroundTruth(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    root_cause: RootCause
+    contributing_factors: list[str] = Field(default_factory=list)
+    secondary_root_causes: list[RootCause] = Field(default_factory=list)
+    red_herrings: list[str] = Field(default_factory=list)
+    propagation: list[str] = Field(default_factory=list)  # services the failure reached, cause first
+    onset: datetime | None = None
+
+
+class ScenarioSpec(BaseModel):
+    """scenario.yaml as the investigation sees it: never with ground truth."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str
+    description: str = ""
+    window: TimeWindow
+    trigger: Trigger = Field(default_factory=Trigger)
+    tags: list[str] = Field(default_factory=list)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError(path, None, None, "file not found") from None
+    except UnicodeDecodeError as exc:
+        raise InputFileError(path, None, None, f"not UTF-8 text ({exc.reason})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputFileError(path, line, None, f"not valid YAML: {problem}") from None
+
+
+def validation_error(path: Path, exc: ValidationError, line: int | None = None) -> InputFileError:
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or None
+    return InputFileError(path, line, field, first["msg"])
+
+
+def load_scenario_spec(directory: Path) -> ScenarioSpec:
+    path = Path(directory) / SCENARIO_FILE
+    if not Path(directory).is_dir():
+        raise InputFileError(Path(directory), None, None, "not a directory (expected a scenario directory)")
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict):
+        raise InputFileError(path, None, None, "expected a mapping with name, window and trigger")
+    raw = {key: value for key, value in raw.items() if key != "ground_truth"}
+    try:
+        return ScenarioSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise validation_error(path, exc) from None
+
+
+def load_ground_truth(directory: Path) -> GroundTruth | None:
+    """For the eval harness only."""
+    path = Path(directory) / SCENARIO_FILE
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict) or raw.get("ground_truth") is None:
+        return None
+    try:
+        return GroundTruth.model_validate(raw["ground_truth"])
+    except ValidationError as exc:
+        err = validation_error(path, exc)
+        raise InputFileError(path, None, f"ground_truth.{err.field}", err.problem) from None
+
+
+def read_yaml_list(path: Path, key: str) -> list[Any]:
+    """A YAML file holding either a list or a mapping with ``key`` holding a list."""
+    raw = _read_yaml(path)
+    if raw is None:
+        return []
+    if isinstance(raw, dict):
+        raw = raw.get(key, [])
+    if not isinstance(raw, list):
+        raise InputFileError(path, None, key, f"expected a list of {key}")
+    return raw
