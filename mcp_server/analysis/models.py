@@ -58,3 +58,79 @@ class Hypothesis(BaseModel):
     scores: dict[str, float] = Field(default_factory=dict)  # the ranking's signal breakdown
     verified: bool | None = None  # set by the verify step: True confirmed, False refuted, None untested
     flags: list[str] = Field(default_factory=list)  # e.g. "uncited claim dropped", "offline fallback"
+
+
+class MitigationKind(StrEnum):
+    """In the order an SOP tries them: roll back first, restarts and config changes last."""
+
+    ROLLBACK = "rollback"
+    SHIFT_AWAY = "shift_away"
+    SCALE_UP = "scale_up"
+    THROTTLE_OR_SHED = "throttle_or_shed"
+    RESTART = "restart"
+    CONFIG = "config"
+    OTHER = "other"
+
+
+class Mitigation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order: int
+    kind: MitigationKind
+    action: str  # what to do, concretely
+    target: str | None = None  # service, host, AZ, deployment id
+    rationale: str = ""
+    risk: str = ""  # risk of the action and of recurrence
+    sop: str | None = None  # the SOP id it follows
+    applicable: bool = True  # False: the SOP step was considered and ruled out (e.g. nothing to roll back)
+
+
+class KnowledgeRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    doc_id: str
+    doc_type: str  # "sop" | "coe"
+    title: str
+    section: str = ""
+    snippet: str = ""
+    score: float = 0.0
+
+
+class Detection(BaseModel):
+    """When the problem began versus when someone was told: the number every COE asks about."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    onset: datetime | None = None
+    first_alarm: str | None = None
+    first_alarm_time: datetime | None = None
+    detection_delay_seconds: float | None = None
+    slo_breach_time: datetime | None = None
+
+
+class InvestigationResult(BaseModel):
+    """Everything one investigation found. ``sleuth investigate --json`` writes this model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = ""
+    scenario: str | None = None
+    question: str = ""
+    trigger: dict[str, Any] = Field(default_factory=dict)  # mcp_server.scenario.Trigger, dumped
+    window: dict[str, datetime]  # {"start": ..., "end": ...}
+    baseline_window: dict[str, datetime] | None = None
+    onset: datetime | None = None
+    affected_services: list[str] = Field(default_factory=list)
+    hypotheses: list[Hypothesis] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)  # everything gathered; hypotheses cite by id
+    slos: list[dict[str, Any]] = Field(default_factory=list)  # SloStatus, dumped
+    alarms: list[dict[str, Any]] = Field(default_factory=list)  # Alarm, dumped (those that fired)
+    changes: list[dict[str, Any]] = Field(default_factory=list)  # ChangeEvent, dumped
+    detection: Detection | None = None
+    knowledge: list[KnowledgeRef] = Field(default_factory=list)
+    mitigations: list[Mitigation] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)  # degraded sources, budget exhaustion, fallbacks
+    reasoner: str = "offline"
+    timings: dict[str, float] = Field(default_factory=dict)  # seconds per step
+    tool_calls: int = 0
+    tokens: dict[str, int] = Field(default_factory=dict)
