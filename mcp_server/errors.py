@@ -24,6 +24,10 @@ class InputFileError(SleuthError):
             where += f" field {field!r}"
         super().__init__(f"{where}: {problem}")
 
+    def __reduce__(self) -> tuple[type, tuple[Path, int | None, str | None, str]]:
+        # Keeps the error intact when it crosses a process boundary (parallel import).
+        return (type(self), (self.path, self.line, self.field, self.problem))
+
 
 class QueryError(SleuthError):
     """A query the backend cannot answer as asked (bad time range, unknown name, bad regex...)."""

@@ -15,12 +15,12 @@ from typing import Any
 
 import duckdb
 import orjson
-import pyarrow as pa
 
 from mcp_server.backends.base import (
     DEFAULT_LIMIT,
     ErrorOrigin,
     LogCountBucket,
+    LogGroup,
     LogQuery,
     MetricQuery,
     SliBucket,
@@ -136,7 +136,7 @@ class LocalBackend:
                     ("metrics", decoded.metrics, METRIC_ARROW),
                 ):
                     if len(buffer):
-                        arrow = pa.table(buffer.data, schema=schema)  # noqa: F841 - read by DuckDB
+                        arrow = buffer.to_arrow(schema)  # noqa: F841 - read by DuckDB by name
                         columns = ", ".join(schema.names)
                         con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM arrow")
                 for change in decoded.changes:
@@ -479,6 +479,37 @@ class LocalBackend:
             for r in rows
         ]
 
+    def log_groups(
+        self, window: TimeWindow, service: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> list[LogGroup]:
+        self._check_service(service)
+        where: list[str] = []
+        params: list[Any] = []
+        self._window_clause("time_ns", window, where, params)
+        if service is not None:
+            where.append("service = ?")
+            params.append(service)
+        masked = "body"
+        for pattern in _LOG_MASKS:
+            masked = f"regexp_replace({masked}, '{pattern}', '<*>', 'g')"
+        rows = self._fetchall(
+            f"SELECT service, severity, {masked} AS pattern, any_value(body), count(*), min(time_ns), "
+            f"max(time_ns) FROM logs {_where(where)} GROUP BY 1, 2, 3 ORDER BY 5 DESC, 1, 3 LIMIT ?",
+            [*params, limit],
+        )
+        return [
+            LogGroup(
+                service=r[0],
+                severity=r[1],
+                pattern=r[2] or "",
+                sample=r[3] or "",
+                count=int(r[4]),
+                first_seen=from_nanos(r[5]),
+                last_seen=from_nanos(r[6]),
+            )
+            for r in rows
+        ]
+
     # ---------------------------------------------------------------------------- metrics
 
     def list_metrics(self, service: str | None = None) -> list[MetricDescriptor]:
@@ -656,6 +687,13 @@ class LocalBackend:
         return series[0] if series else None
 
 
+# numbers and hex ids masked before grouping log bodies (uuid, long hex, numbers), as in
+# mcp_server.analysis.log_patterns.mask
+_LOG_MASKS = (
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+    r"\b[0-9a-fA-F]{8,}\b",
+    r"\d+(\.\d+)?",
+)
 _STATISTICS = {"avg", "sum", "min", "max", "p50", "p95", "p99", "count", "rate"}
 
 

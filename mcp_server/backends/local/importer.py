@@ -13,15 +13,8 @@ from typing import TypeVar
 import orjson
 from pydantic import ValidationError
 
-from mcp_server.backends.local.otlp import (
-    LOG_COLUMNS,
-    METRIC_COLUMNS,
-    SPAN_COLUMNS,
-    ColumnBuffer,
-    decode_logs_file,
-    decode_metrics_file,
-    decode_traces_file,
-)
+from mcp_server.backends.local.otlp import LOG_COLUMNS, METRIC_COLUMNS, SPAN_COLUMNS, ColumnBuffer
+from mcp_server.backends.local.parallel_decode import decode_file
 from mcp_server.errors import InputFileError
 from mcp_server.scenario import (
     ALARMS_FILE,
@@ -97,14 +90,14 @@ def read_scenario(directory: Path, *, require_spec: bool = True) -> DecodedScena
         raise InputFileError(directory, None, None, "not a directory (expected a scenario directory)")
     spec = load_scenario_spec(directory) if require_spec or (directory / "scenario.yaml").exists() else None
     decoded = DecodedScenario(spec=spec)
-    for name, decode, buffer in (
-        (TRACES_FILE, decode_traces_file, decoded.spans),
-        (LOGS_FILE, decode_logs_file, decoded.logs),
-        (METRICS_FILE, decode_metrics_file, decoded.metrics),
+    for name, kind, buffer in (
+        (TRACES_FILE, "traces", decoded.spans),
+        (LOGS_FILE, "logs", decoded.logs),
+        (METRICS_FILE, "metrics", decoded.metrics),
     ):
         path = directory / name
         if path.exists():
-            decode(path, buffer)
+            decode_file(kind, path, buffer)
             decoded.files.append(name)
     if (directory / CHANGES_FILE).exists():
         decoded.changes = read_changes(directory / CHANGES_FILE)

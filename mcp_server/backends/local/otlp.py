@@ -12,48 +12,69 @@ Decoding is hand-written rather than pydantic-per-span because import throughput
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
 
 from mcp_server.errors import InputFileError
 from mcp_server.telemetry import Severity, span_is_error
 
 UNKNOWN_SERVICE = "unknown_service"
+_HEX = re.compile(r"[0-9a-fA-F]+")
 
 
 class _FieldError(Exception):
+    """A problem at ``field``, a path relative to where it was raised; callers prefix their part."""
+
     def __init__(self, field: str, problem: str) -> None:
         self.field = field
         self.problem = problem
 
-
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name)
+    def under(self, prefix: str) -> _FieldError:
+        if not prefix:
+            return self
+        if not self.field:
+            self.field = prefix
+        elif self.field.startswith("["):
+            self.field = prefix + self.field
+        else:
+            self.field = f"{prefix}.{self.field}"
+        return self
 
 
 def _known(*camel: str) -> frozenset[str]:
-    return frozenset(camel) | frozenset(_snake(c) for c in camel)
+    return frozenset(camel)
 
 
-def _get(obj: dict[str, Any], camel: str, default: Any = None) -> Any:
-    value = obj.get(camel)
-    if value is None:
-        value = obj.get(_snake(camel), default)
-    return value
+_CAMEL_BY_SNAKE: dict[str, str] = {}
 
 
 def _check(obj: Any, known: frozenset[str], where: str) -> dict[str, Any]:
+    """``obj`` as a dict with lowerCamelCase keys; unknown fields are errors.
+
+    snake_case field names (which protobuf JSON parsers accept) are renamed on a slow path, so
+    the common all-camelCase object costs one set difference.
+    """
     if not isinstance(obj, dict):
         raise _FieldError(where, f"expected an object, got {type(obj).__name__}")
     extra = obj.keys() - known
-    if extra:
-        name = sorted(extra)[0]
-        raise _FieldError(f"{where}.{name}" if where else name, "unknown OTLP field")
-    return obj
+    if not extra:
+        return obj
+    renamed: dict[str, Any] = {}
+    for key, value in obj.items():
+        if key not in known:
+            camel = _CAMEL_BY_SNAKE.get(key) or re.sub(r"_([a-z])", lambda m: m.group(1).upper(), key)
+            if camel not in known:
+                raise _FieldError(f"{where}.{key}" if where else key, "unknown OTLP field")
+            _CAMEL_BY_SNAKE[key] = camel
+            key = camel
+        renamed[key] = value
+    return renamed
 
 
 def _list(value: Any, where: str) -> list[Any]:
@@ -99,9 +120,8 @@ def _hex_id(value: Any, length: int, where: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise _FieldError(where, f"expected a hex string, got {type(value).__name__}")
-    lowered = value.lower()
-    if len(lowered) == length and all(c in "0123456789abcdef" for c in lowered):
-        return lowered
+    if len(value) == length and _HEX.fullmatch(value):
+        return value.lower()
     # Protobuf's canonical JSON writes bytes as base64; accept it and convert, since some
     # exporters (and MessageToJson) produce it.
     try:
@@ -118,37 +138,47 @@ _ANY_VALUE_KEYS = _known(
 )
 
 
-def any_value(value: Any, where: str) -> Any:
+def any_value(value: Any, where: str = "") -> Any:
     """Decode an OTLP ``AnyValue`` into plain Python."""
     if not isinstance(value, dict):
         raise _FieldError(where, 'expected an AnyValue object like {"stringValue": ...}')
     if not value:
         return None
     if len(value) > 1 or not value.keys() <= _ANY_VALUE_KEYS:
-        _check(value, _ANY_VALUE_KEYS, where)
-        raise _FieldError(where, "an AnyValue holds exactly one of stringValue, intValue, ...")
+        value = _check(value, _ANY_VALUE_KEYS, where)
+        if len(value) > 1:
+            raise _FieldError(where, "an AnyValue holds exactly one of stringValue, intValue, ...")
     key, inner = next(iter(value.items()))
-    if key in ("stringValue", "string_value"):
+    if key == "stringValue":
         if not isinstance(inner, str):
-            raise _FieldError(f"{where}.{key}", "expected a string")
+            raise _FieldError(key, "expected a string").under(where)
         return inner
-    if key in ("intValue", "int_value"):
-        return _int(inner, f"{where}.{key}")
-    if key in ("doubleValue", "double_value"):
-        return _float(inner, f"{where}.{key}")
-    if key in ("boolValue", "bool_value"):
-        if not isinstance(inner, bool):
-            raise _FieldError(f"{where}.{key}", "expected true or false")
-        return inner
-    if key in ("arrayValue", "array_value"):
-        values = (inner or {}).get("values") or []
-        return [any_value(v, f"{where}.{key}.values[{i}]") for i, v in enumerate(values)]
-    if key in ("kvlistValue", "kvlist_value"):
-        return attributes((inner or {}).get("values") or [], f"{where}.{key}.values")
+    try:
+        if key == "intValue":
+            return _int(inner, "")
+        if key == "doubleValue":
+            return _float(inner, "")
+        if key == "boolValue":
+            if not isinstance(inner, bool):
+                raise _FieldError("", "expected true or false")
+            return inner
+        if key == "arrayValue":
+            values = (inner or {}).get("values") or []
+            result = []
+            for i, item in enumerate(values):
+                try:
+                    result.append(any_value(item))
+                except _FieldError as exc:
+                    raise exc.under(f"values[{i}]") from None
+            return result
+        if key == "kvlistValue":
+            return attributes((inner or {}).get("values") or [], "values")
+    except _FieldError as exc:
+        raise exc.under(key).under(where) from None
     return inner  # bytesValue: keep the base64 text
 
 
-def attributes(items: Any, where: str) -> dict[str, Any]:
+def attributes(items: Any, where: str = "") -> dict[str, Any]:
     """Decode a ``repeated KeyValue`` list."""
     if items is None:
         return {}
@@ -157,9 +187,15 @@ def attributes(items: Any, where: str) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for i, item in enumerate(items):
         if not isinstance(item, dict) or "key" not in item:
-            raise _FieldError(f"{where}[{i}]", 'expected {"key": ..., "value": {...}}')
+            raise _FieldError(f"[{i}]", 'expected {"key": ..., "value": {...}}').under(where)
         value = item.get("value")
-        result[str(item["key"])] = any_value(value, f"{where}[{i}].value") if value is not None else None
+        if value is None:
+            result[str(item["key"])] = None
+            continue
+        try:
+            result[str(item["key"])] = any_value(value)
+        except _FieldError as exc:
+            raise exc.under(f"[{i}].value").under(where) from None
     return result
 
 
@@ -220,15 +256,15 @@ _SCOPE_KEYS = _known("name", "version", "attributes", "droppedAttributesCount")
 def _resource(obj: Any, where: str) -> dict[str, Any]:
     if obj is None:
         return {}
-    _check(obj, _RESOURCE_KEYS, where)
-    return attributes(_get(obj, "attributes"), f"{where}.attributes")
+    obj = _check(obj, _RESOURCE_KEYS, where)
+    return attributes(obj.get("attributes"), f"{where}.attributes")
 
 
 def _scope(obj: Any, where: str) -> tuple[str, str]:
     if obj is None:
         return "", ""
-    _check(obj, _SCOPE_KEYS, where)
-    return str(_get(obj, "name", "") or ""), str(_get(obj, "version", "") or "")
+    obj = _check(obj, _SCOPE_KEYS, where)
+    return str(obj.get("name", "") or ""), str(obj.get("version", "") or "")
 
 
 def resource_service(resource: dict[str, Any]) -> str:
@@ -282,20 +318,24 @@ def span_peer(kind: int, attrs: dict[str, Any]) -> str | None:
 
 @dataclass
 class ColumnBuffer:
-    """Column-oriented rows ready for one bulk insert."""
+    """Rows ready for one bulk insert: decoded here as tuples, or decoded elsewhere as Arrow tables."""
 
     columns: tuple[str, ...]
-    data: dict[str, list[Any]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.data = {name: [] for name in self.columns}
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    tables: list[pa.Table] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.data[self.columns[0]])
+        return len(self.rows) + sum(table.num_rows for table in self.tables)
 
     def append(self, row: tuple[Any, ...]) -> None:
-        for name, value in zip(self.columns, row, strict=True):
-            self.data[name].append(value)
+        self.rows.append(row)
+
+    def to_arrow(self, schema: pa.Schema) -> pa.Table:
+        parts = list(self.tables)
+        if self.rows or not parts:
+            columns = zip(*self.rows, strict=True) if self.rows else ([] for _ in self.columns)
+            parts.append(pa.table(dict(zip(self.columns, map(list, columns), strict=True)), schema=schema))
+        return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
 
 
 SPAN_COLUMNS = (
@@ -372,13 +412,21 @@ METRIC_COLUMNS = (
 )
 
 
-def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _lines(
+    path: Path, byte_range: tuple[int, int] | None = None, first_line: int = 1
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """JSON objects, one per line, with their line numbers; optionally only a byte range of the file."""
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise InputFileError(path, None, None, f"cannot read: {exc.strerror}") from None
     with handle:
-        for number, raw in enumerate(handle, start=1):
+        if byte_range is None:
+            raw_lines: Iterator[bytes] | list[bytes] = handle
+        else:
+            handle.seek(byte_range[0])
+            raw_lines = handle.read(byte_range[1] - byte_range[0]).splitlines()
+        for number, raw in enumerate(raw_lines, start=first_line):
             if not raw.strip():
                 continue
             try:
@@ -418,8 +466,10 @@ _LINK = _known("traceId", "spanId", "traceState", "attributes", "droppedAttribut
 _STATUS = _known("message", "code")
 
 
-def decode_traces_file(path: Path, out: ColumnBuffer) -> None:
-    for number, request in _lines(path):
+def decode_traces_file(
+    path: Path, out: ColumnBuffer, byte_range: tuple[int, int] | None = None, first_line: int = 1
+) -> None:
+    for number, request in _lines(path, byte_range, first_line):
         try:
             _decode_traces_request(request, out)
         except _FieldError as exc:
@@ -427,36 +477,29 @@ def decode_traces_file(path: Path, out: ColumnBuffer) -> None:
 
 
 def _decode_traces_request(request: dict[str, Any], out: ColumnBuffer) -> None:
-    _check(request, _TRACES_REQUEST, "")
-    for ri, rs in enumerate(_list(_get(request, "resourceSpans"), "resourceSpans")):
+    request = _check(request, _TRACES_REQUEST, "")
+    for ri, rs in enumerate(_list(request.get("resourceSpans"), "resourceSpans")):
         rwhere = f"resourceSpans[{ri}]"
-        _check(rs, _RESOURCE_SPANS, rwhere)
-        resource = _resource(_get(rs, "resource"), f"{rwhere}.resource")
+        rs = _check(rs, _RESOURCE_SPANS, rwhere)
+        resource = _resource(rs.get("resource"), f"{rwhere}.resource")
         service = resource_service(resource)
         host, zone = resource_host(resource), resource_zone(resource)
         resource_json = _dumps(resource)
-        for si, ss in enumerate(_list(_get(rs, "scopeSpans"), f"{rwhere}.scopeSpans")):
+        for si, ss in enumerate(_list(rs.get("scopeSpans"), f"{rwhere}.scopeSpans")):
             swhere = f"{rwhere}.scopeSpans[{si}]"
-            _check(ss, _SCOPE_SPANS, swhere)
-            scope_name, scope_version = _scope(_get(ss, "scope"), f"{swhere}.scope")
-            for pi, span in enumerate(_list(_get(ss, "spans"), f"{swhere}.spans")):
-                out.append(
-                    _decode_span(
-                        span,
-                        f"{swhere}.spans[{pi}]",
-                        service,
-                        host,
-                        zone,
-                        resource_json,
-                        scope_name,
-                        scope_version,
+            ss = _check(ss, _SCOPE_SPANS, swhere)
+            scope_name, scope_version = _scope(ss.get("scope"), f"{swhere}.scope")
+            for pi, span in enumerate(_list(ss.get("spans"), f"{swhere}.spans")):
+                try:
+                    out.append(
+                        _decode_span(span, service, host, zone, resource_json, scope_name, scope_version)
                     )
-                )
+                except _FieldError as exc:
+                    raise exc.under(f"{swhere}.spans[{pi}]") from None
 
 
 def _decode_span(
     span: Any,
-    where: str,
     service: str,
     host: str | None,
     zone: str | None,
@@ -464,52 +507,56 @@ def _decode_span(
     scope_name: str,
     scope_version: str,
 ) -> tuple[Any, ...]:
-    _check(span, _SPAN, where)
-    trace_id = _hex_id(_get(span, "traceId"), 32, f"{where}.traceId")
-    span_id = _hex_id(_get(span, "spanId"), 16, f"{where}.spanId")
+    span = _check(span, _SPAN, "")
+    trace_id = _hex_id(span.get("traceId"), 32, "traceId")
+    span_id = _hex_id(span.get("spanId"), 16, "spanId")
     if trace_id is None:
-        raise _FieldError(f"{where}.traceId", "missing trace id")
+        raise _FieldError("traceId", "missing trace id")
     if span_id is None:
-        raise _FieldError(f"{where}.spanId", "missing span id")
-    parent = _hex_id(_get(span, "parentSpanId"), 16, f"{where}.parentSpanId")
-    kind = _enum(_get(span, "kind"), _SPAN_KIND_NAMES, f"{where}.kind")
-    start = _int(_get(span, "startTimeUnixNano"), f"{where}.startTimeUnixNano")
-    end = _int(_get(span, "endTimeUnixNano"), f"{where}.endTimeUnixNano")
+        raise _FieldError("spanId", "missing span id")
+    parent = _hex_id(span.get("parentSpanId"), 16, "parentSpanId")
+    kind = _enum(span.get("kind"), _SPAN_KIND_NAMES, "kind")
+    start = _int(span.get("startTimeUnixNano"), "startTimeUnixNano")
+    end = _int(span.get("endTimeUnixNano"), "endTimeUnixNano")
     if end < start:
-        raise _FieldError(f"{where}.endTimeUnixNano", "span ends before it starts")
-    attrs = attributes(_get(span, "attributes"), f"{where}.attributes")
-    status = _get(span, "status") or {}
-    _check(status, _STATUS, f"{where}.status")
-    status_code = _enum(_get(status, "code"), _STATUS_NAMES, f"{where}.status.code")
-    status_message = str(_get(status, "message", "") or "")
+        raise _FieldError("endTimeUnixNano", "span ends before it starts")
+    attrs = attributes(span.get("attributes"), "attributes")
+    status = span.get("status") or {}
+    status = _check(status, _STATUS, "status")
+    status_code = _enum(status.get("code"), _STATUS_NAMES, "status.code")
+    status_message = str(status.get("message", "") or "")
     events = []
     exception_type = exception_message = None
-    for ei, event in enumerate(_list(_get(span, "events"), f"{where}.events")):
-        ewhere = f"{where}.events[{ei}]"
-        _check(event, _EVENT, ewhere)
-        name = str(_get(event, "name", "") or "")
-        eattrs = attributes(_get(event, "attributes"), f"{ewhere}.attributes")
-        events.append(
-            {
-                "name": name,
-                "time_unix_nano": _int(_get(event, "timeUnixNano"), f"{ewhere}.timeUnixNano"),
-                "attributes": eattrs,
-            }
-        )
+    for ei, event in enumerate(_list(span.get("events"), "events")):
+        try:
+            event = _check(event, _EVENT, "")
+            name = str(event.get("name", "") or "")
+            eattrs = attributes(event.get("attributes"), "attributes")
+            events.append(
+                {
+                    "name": name,
+                    "time_unix_nano": _int(event.get("timeUnixNano"), "timeUnixNano"),
+                    "attributes": eattrs,
+                }
+            )
+        except _FieldError as exc:
+            raise exc.under(f"events[{ei}]") from None
         if name == "exception" and exception_type is None:
             exception_type = eattrs.get("exception.type")
             exception_message = eattrs.get("exception.message")
     links = []
-    for li, link in enumerate(_list(_get(span, "links"), f"{where}.links")):
-        lwhere = f"{where}.links[{li}]"
-        _check(link, _LINK, lwhere)
-        links.append(
-            {
-                "trace_id": _hex_id(_get(link, "traceId"), 32, f"{lwhere}.traceId") or "",
-                "span_id": _hex_id(_get(link, "spanId"), 16, f"{lwhere}.spanId") or "",
-                "attributes": attributes(_get(link, "attributes"), f"{lwhere}.attributes"),
-            }
-        )
+    for li, link in enumerate(_list(span.get("links"), "links")):
+        try:
+            link = _check(link, _LINK, "")
+            links.append(
+                {
+                    "trace_id": _hex_id(link.get("traceId"), 32, "traceId") or "",
+                    "span_id": _hex_id(link.get("spanId"), 16, "spanId") or "",
+                    "attributes": attributes(link.get("attributes"), "attributes"),
+                }
+            )
+        except _FieldError as exc:
+            raise exc.under(f"links[{li}]") from None
     is_error = span_is_error(status_code, kind, attrs, [str(e["name"]) for e in events])
     http_status = attrs.get("http.response.status_code", attrs.get("http.status_code"))
     try:
@@ -521,7 +568,7 @@ def _decode_span(
         span_id,
         parent,
         service,
-        str(_get(span, "name", "") or ""),
+        str(span.get("name", "") or ""),
         kind,
         start,
         end,
@@ -538,8 +585,8 @@ def _decode_span(
         resource_json,
         _dumps_list(events),
         _dumps_list(links),
-        str(_get(span, "traceState", "") or ""),
-        _int(_get(span, "flags"), f"{where}.flags"),
+        str(span.get("traceState", "") or ""),
+        _int(span.get("flags"), "flags"),
         scope_name,
         scope_version,
     )
@@ -565,8 +612,10 @@ _LOG_RECORD = _known(
 )
 
 
-def decode_logs_file(path: Path, out: ColumnBuffer) -> None:
-    for number, request in _lines(path):
+def decode_logs_file(
+    path: Path, out: ColumnBuffer, byte_range: tuple[int, int] | None = None, first_line: int = 1
+) -> None:
+    for number, request in _lines(path, byte_range, first_line):
         try:
             _decode_logs_request(request, out)
         except _FieldError as exc:
@@ -574,43 +623,40 @@ def decode_logs_file(path: Path, out: ColumnBuffer) -> None:
 
 
 def _decode_logs_request(request: dict[str, Any], out: ColumnBuffer) -> None:
-    _check(request, _LOGS_REQUEST, "")
-    for ri, rl in enumerate(_list(_get(request, "resourceLogs"), "resourceLogs")):
+    request = _check(request, _LOGS_REQUEST, "")
+    for ri, rl in enumerate(_list(request.get("resourceLogs"), "resourceLogs")):
         rwhere = f"resourceLogs[{ri}]"
-        _check(rl, _RESOURCE_LOGS, rwhere)
-        resource = _resource(_get(rl, "resource"), f"{rwhere}.resource")
+        rl = _check(rl, _RESOURCE_LOGS, rwhere)
+        resource = _resource(rl.get("resource"), f"{rwhere}.resource")
         service = resource_service(resource)
         host, zone = resource_host(resource), resource_zone(resource)
         resource_json = _dumps(resource)
-        for si, sl in enumerate(_list(_get(rl, "scopeLogs"), f"{rwhere}.scopeLogs")):
+        for si, sl in enumerate(_list(rl.get("scopeLogs"), f"{rwhere}.scopeLogs")):
             swhere = f"{rwhere}.scopeLogs[{si}]"
-            _check(sl, _SCOPE_LOGS, swhere)
-            scope_name, _ = _scope(_get(sl, "scope"), f"{swhere}.scope")
-            for li, record in enumerate(_list(_get(sl, "logRecords"), f"{swhere}.logRecords")):
-                out.append(
-                    _decode_log(
-                        record, f"{swhere}.logRecords[{li}]", service, host, zone, resource_json, scope_name
-                    )
-                )
+            sl = _check(sl, _SCOPE_LOGS, swhere)
+            scope_name, _ = _scope(sl.get("scope"), f"{swhere}.scope")
+            for li, record in enumerate(_list(sl.get("logRecords"), f"{swhere}.logRecords")):
+                try:
+                    out.append(_decode_log(record, service, host, zone, resource_json, scope_name))
+                except _FieldError as exc:
+                    raise exc.under(f"{swhere}.logRecords[{li}]") from None
 
 
 def _decode_log(
-    record: Any, where: str, service: str, host: str | None, zone: str | None, resource_json: str, scope: str
+    record: Any, service: str, host: str | None, zone: str | None, resource_json: str, scope: str
 ) -> tuple[Any, ...]:
-    _check(record, _LOG_RECORD, where)
-    time_ns = _int(_get(record, "timeUnixNano"), f"{where}.timeUnixNano")
-    observed = _int(_get(record, "observedTimeUnixNano"), f"{where}.observedTimeUnixNano")
+    record = _check(record, _LOG_RECORD, "")
+    time_ns = _int(record.get("timeUnixNano"), "timeUnixNano")
+    observed = _int(record.get("observedTimeUnixNano"), "observedTimeUnixNano")
     if time_ns == 0:
         time_ns = observed  # the spec's rule: use the observed time when the event time is unknown
     if time_ns == 0:
-        raise _FieldError(
-            f"{where}.timeUnixNano", "log record has neither timeUnixNano nor observedTimeUnixNano"
-        )
-    number = _severity_number(_get(record, "severityNumber"), f"{where}.severityNumber")
-    text = str(_get(record, "severityText", "") or "")
+        raise _FieldError("timeUnixNano", "log record has neither timeUnixNano nor observedTimeUnixNano")
+    number = _severity_number(record.get("severityNumber"), "severityNumber")
+    text = str(record.get("severityText", "") or "")
     severity = Severity.from_number(number) if number else Severity.from_text(text)
-    body_raw = _get(record, "body")
-    body = any_value(body_raw, f"{where}.body") if body_raw is not None else ""
+    body_raw = record.get("body")
+    body = any_value(body_raw, "body") if body_raw is not None else ""
     if not isinstance(body, str):
         body = orjson.dumps(body).decode()
     return (
@@ -621,15 +667,15 @@ def _decode_log(
         number,
         text,
         body,
-        _hex_id(_get(record, "traceId"), 32, f"{where}.traceId"),
-        _hex_id(_get(record, "spanId"), 16, f"{where}.spanId"),
+        _hex_id(record.get("traceId"), 32, "traceId"),
+        _hex_id(record.get("spanId"), 16, "spanId"),
         host,
         zone,
-        _dumps(attributes(_get(record, "attributes"), f"{where}.attributes")),
+        _dumps(attributes(record.get("attributes"), "attributes")),
         resource_json,
         scope,
-        _int(_get(record, "flags"), f"{where}.flags"),
-        str(_get(record, "eventName", "") or ""),
+        _int(record.get("flags"), "flags"),
+        str(record.get("eventName", "") or ""),
     )
 
 
@@ -688,13 +734,16 @@ _EXP_HISTOGRAM_POINT = _known(
     "max",
     "zeroThreshold",
 )
+_QUANTILE = _known("quantile", "value")
 _SUMMARY_POINT = _known(
     "attributes", "startTimeUnixNano", "timeUnixNano", "count", "sum", "quantileValues", "flags"
 )
 
 
-def decode_metrics_file(path: Path, out: ColumnBuffer) -> None:
-    for number, request in _lines(path):
+def decode_metrics_file(
+    path: Path, out: ColumnBuffer, byte_range: tuple[int, int] | None = None, first_line: int = 1
+) -> None:
+    for number, request in _lines(path, byte_range, first_line):
         try:
             _decode_metrics_request(request, out)
         except _FieldError as exc:
@@ -706,21 +755,21 @@ def series_key(name: str, service: str, attrs_json: str, resource_json: str) -> 
 
 
 def _decode_metrics_request(request: dict[str, Any], out: ColumnBuffer) -> None:
-    _check(request, _METRICS_REQUEST, "")
-    for ri, rm in enumerate(_list(_get(request, "resourceMetrics"), "resourceMetrics")):
+    request = _check(request, _METRICS_REQUEST, "")
+    for ri, rm in enumerate(_list(request.get("resourceMetrics"), "resourceMetrics")):
         rwhere = f"resourceMetrics[{ri}]"
-        _check(rm, _RESOURCE_METRICS, rwhere)
-        resource = _resource(_get(rm, "resource"), f"{rwhere}.resource")
+        rm = _check(rm, _RESOURCE_METRICS, rwhere)
+        resource = _resource(rm.get("resource"), f"{rwhere}.resource")
         service = resource_service(resource)
         host, zone = resource_host(resource), resource_zone(resource)
         resource_json = _dumps(resource)
-        for si, sm in enumerate(_list(_get(rm, "scopeMetrics"), f"{rwhere}.scopeMetrics")):
+        for si, sm in enumerate(_list(rm.get("scopeMetrics"), f"{rwhere}.scopeMetrics")):
             swhere = f"{rwhere}.scopeMetrics[{si}]"
-            _check(sm, _SCOPE_METRICS, swhere)
-            scope_name, _ = _scope(_get(sm, "scope"), f"{swhere}.scope")
-            for mi, metric in enumerate(_list(_get(sm, "metrics"), f"{swhere}.metrics")):
+            sm = _check(sm, _SCOPE_METRICS, swhere)
+            scope_name, _ = _scope(sm.get("scope"), f"{swhere}.scope")
+            for mi, metric in enumerate(_list(sm.get("metrics"), f"{swhere}.metrics")):
                 mwhere = f"{swhere}.metrics[{mi}]"
-                _check(metric, _METRIC, mwhere)
+                metric = _check(metric, _METRIC, mwhere)
                 _decode_metric(metric, mwhere, service, host, zone, resource_json, scope_name, out)
 
 
@@ -734,11 +783,11 @@ def _decode_metric(
     scope: str,
     out: ColumnBuffer,
 ) -> None:
-    name = _get(metric, "name")
+    name = metric.get("name")
     if not isinstance(name, str) or not name:
         raise _FieldError(f"{where}.name", "metric needs a non-empty name")
-    unit = str(_get(metric, "unit", "") or "")
-    description = str(_get(metric, "description", "") or "")
+    unit = str(metric.get("unit", "") or "")
+    description = str(metric.get("description", "") or "")
     data_keys = [key for key in metric if key in _KIND_BY_KEY]
     if len(data_keys) != 1:
         raise _FieldError(
@@ -750,57 +799,58 @@ def _decode_metric(
     dwhere = f"{where}.{data_key}"
     data = _check(metric[data_key], _DATA_KEYS[camel], dwhere)
     temporality = _enum(
-        _get(data, "aggregationTemporality"), _TEMPORALITY_NAMES, f"{dwhere}.aggregationTemporality"
+        data.get("aggregationTemporality"), _TEMPORALITY_NAMES, f"{dwhere}.aggregationTemporality"
     )
-    monotonic = bool(_get(data, "isMonotonic", False))
-    for pi, point in enumerate(_list(_get(data, "dataPoints"), f"{dwhere}.dataPoints")):
+    monotonic = bool(data.get("isMonotonic", False))
+    for pi, point in enumerate(_list(data.get("dataPoints"), f"{dwhere}.dataPoints")):
         pwhere = f"{dwhere}.dataPoints[{pi}]"
         count = total = low = high = None
         bounds: list[float] = []
         buckets: list[int] = []
         quantiles: dict[str, float] = {}
         if kind in ("gauge", "sum"):
-            _check(point, _NUMBER_POINT, pwhere)
-            if _get(point, "asDouble") is not None:
-                value = _float(_get(point, "asDouble"), f"{pwhere}.asDouble")
-            elif _get(point, "asInt") is not None:
-                value = float(_int(_get(point, "asInt"), f"{pwhere}.asInt"))
+            point = _check(point, _NUMBER_POINT, pwhere)
+            if point.get("asDouble") is not None:
+                value = _float(point.get("asDouble"), f"{pwhere}.asDouble")
+            elif point.get("asInt") is not None:
+                value = float(_int(point.get("asInt"), f"{pwhere}.asInt"))
             else:
                 raise _FieldError(pwhere, "number data point needs asDouble or asInt")
         elif kind == "histogram":
-            _check(point, _HISTOGRAM_POINT, pwhere)
-            count = _int(_get(point, "count"), f"{pwhere}.count")
-            total = _float(_get(point, "sum", 0), f"{pwhere}.sum")
+            point = _check(point, _HISTOGRAM_POINT, pwhere)
+            count = _int(point.get("count"), f"{pwhere}.count")
+            total = _float(point.get("sum", 0), f"{pwhere}.sum")
             bounds = [
                 _float(b, f"{pwhere}.explicitBounds")
-                for b in _list(_get(point, "explicitBounds"), f"{pwhere}.explicitBounds")
+                for b in _list(point.get("explicitBounds"), f"{pwhere}.explicitBounds")
             ]
             buckets = [
                 _int(b, f"{pwhere}.bucketCounts")
-                for b in _list(_get(point, "bucketCounts"), f"{pwhere}.bucketCounts")
+                for b in _list(point.get("bucketCounts"), f"{pwhere}.bucketCounts")
             ]
             if buckets and len(buckets) != len(bounds) + 1:
                 raise _FieldError(f"{pwhere}.bucketCounts", "needs one more bucket count than explicitBounds")
-            low = _float(_get(point, "min"), f"{pwhere}.min") if _get(point, "min") is not None else None
-            high = _float(_get(point, "max"), f"{pwhere}.max") if _get(point, "max") is not None else None
+            low = _float(point.get("min"), f"{pwhere}.min") if point.get("min") is not None else None
+            high = _float(point.get("max"), f"{pwhere}.max") if point.get("max") is not None else None
             value = total / count if count else 0.0
         elif kind == "exponential_histogram":
-            _check(point, _EXP_HISTOGRAM_POINT, pwhere)
-            count = _int(_get(point, "count"), f"{pwhere}.count")
-            total = _float(_get(point, "sum", 0), f"{pwhere}.sum")
-            low = _float(_get(point, "min"), f"{pwhere}.min") if _get(point, "min") is not None else None
-            high = _float(_get(point, "max"), f"{pwhere}.max") if _get(point, "max") is not None else None
+            point = _check(point, _EXP_HISTOGRAM_POINT, pwhere)
+            count = _int(point.get("count"), f"{pwhere}.count")
+            total = _float(point.get("sum", 0), f"{pwhere}.sum")
+            low = _float(point.get("min"), f"{pwhere}.min") if point.get("min") is not None else None
+            high = _float(point.get("max"), f"{pwhere}.max") if point.get("max") is not None else None
             value = total / count if count else 0.0
         else:
-            _check(point, _SUMMARY_POINT, pwhere)
-            count = _int(_get(point, "count"), f"{pwhere}.count")
-            total = _float(_get(point, "sum", 0), f"{pwhere}.sum")
-            for qi, q in enumerate(_list(_get(point, "quantileValues"), f"{pwhere}.quantileValues")):
-                quantiles[str(_float(_get(q, "quantile", 0), f"{pwhere}.quantileValues[{qi}].quantile"))] = (
-                    _float(_get(q, "value", 0), f"{pwhere}.quantileValues[{qi}].value")
+            point = _check(point, _SUMMARY_POINT, pwhere)
+            count = _int(point.get("count"), f"{pwhere}.count")
+            total = _float(point.get("sum", 0), f"{pwhere}.sum")
+            for qi, q in enumerate(_list(point.get("quantileValues"), f"{pwhere}.quantileValues")):
+                q = _check(q, _QUANTILE, f"{pwhere}.quantileValues[{qi}]")
+                quantiles[str(_float(q.get("quantile", 0), f"{pwhere}.quantileValues[{qi}].quantile"))] = (
+                    _float(q.get("value", 0), f"{pwhere}.quantileValues[{qi}].value")
                 )
             value = total / count if count else 0.0
-        attrs_json = _dumps(attributes(_get(point, "attributes"), f"{pwhere}.attributes"))
+        attrs_json = _dumps(attributes(point.get("attributes"), f"{pwhere}.attributes"))
         out.append(
             (
                 name,
@@ -808,8 +858,8 @@ def _decode_metric(
                 kind,
                 unit,
                 description,
-                _int(_get(point, "timeUnixNano"), f"{pwhere}.timeUnixNano"),
-                _int(_get(point, "startTimeUnixNano"), f"{pwhere}.startTimeUnixNano"),
+                _int(point.get("timeUnixNano"), f"{pwhere}.timeUnixNano"),
+                _int(point.get("startTimeUnixNano"), f"{pwhere}.startTimeUnixNano"),
                 value,
                 attrs_json,
                 resource_json,

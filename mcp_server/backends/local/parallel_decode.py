@@ -1,0 +1,94 @@
+"""Decode large OTLP/JSON files on every core.
+
+A file is cut at line boundaries into one chunk per worker; each worker process decodes its chunk
+into an Arrow table (cheap to send back) and errors keep their true line numbers. Small files are
+decoded in-process, where starting workers would cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import itertools
+import mmap
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import pyarrow as pa
+
+from mcp_server.backends.local.otlp import (
+    LOG_COLUMNS,
+    METRIC_COLUMNS,
+    SPAN_COLUMNS,
+    ColumnBuffer,
+    decode_logs_file,
+    decode_metrics_file,
+    decode_traces_file,
+)
+from mcp_server.backends.local.schema import LOG_ARROW, METRIC_ARROW, SPAN_ARROW
+
+PARALLEL_THRESHOLD_BYTES = 16 * 1024 * 1024
+
+Decoder = Callable[..., None]
+_KINDS: dict[str, tuple[Decoder, tuple[str, ...], pa.Schema]] = {
+    "traces": (decode_traces_file, SPAN_COLUMNS, SPAN_ARROW),
+    "logs": (decode_logs_file, LOG_COLUMNS, LOG_ARROW),
+    "metrics": (decode_metrics_file, METRIC_COLUMNS, METRIC_ARROW),
+}
+
+
+def _decode_chunk(kind: str, path: Path, byte_range: tuple[int, int], first_line: int) -> pa.Table:
+    decode, columns, schema = _KINDS[kind]
+    buffer = ColumnBuffer(columns)
+    decode(path, buffer, byte_range, first_line)
+    return buffer.to_arrow(schema)
+
+
+def _chunks(path: Path, parts: int) -> list[tuple[tuple[int, int], int]]:
+    """Byte ranges ending at newlines, each with the number of its first line."""
+    size = path.stat().st_size
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        bounds = [0]
+        for i in range(1, parts):
+            newline = data.find(b"\n", max(bounds[-1], size * i // parts))
+            if newline == -1:
+                break
+            bounds.append(newline + 1)
+        bounds.append(size)
+        chunks = []
+        line = 1
+        for start, end in itertools.pairwise(bounds):
+            if end > start:
+                chunks.append(((start, end), line))
+            line += data[start:end].count(b"\n")
+    return chunks
+
+
+def worker_count() -> int:
+    configured = os.environ.get("SLEUTH_IMPORT_WORKERS")
+    return max(1, int(configured)) if configured else max(1, min(4, os.cpu_count() or 1))
+
+
+def decode_file(kind: str, path: Path, out: ColumnBuffer, workers: int | None = None) -> None:
+    """Decode one OTLP/JSON file into ``out``, in parallel when it is large."""
+    decode, _, _ = _KINDS[kind]
+    workers = worker_count() if workers is None else workers
+    if workers <= 1 or path.stat().st_size < PARALLEL_THRESHOLD_BYTES:
+        decode(path, out)
+        return
+    chunks = _chunks(path, workers)
+    context = multiprocessing.get_context("spawn")  # never fork a process holding DuckDB threads
+    try:
+        with ProcessPoolExecutor(max_workers=len(chunks), mp_context=context) as pool:
+            futures = [
+                pool.submit(_decode_chunk, kind, path, byte_range, line) for byte_range, line in chunks
+            ]
+            # In file order, so the first error reported is the first in the file.
+            tables = [future.result() for future in futures]
+    except BrokenProcessPool:
+        # Workers could not start (e.g. an interactive __main__ that spawn cannot re-import).
+        decode(path, out)
+        return
+    out.tables.extend(tables)
