@@ -1,0 +1,121 @@
+"""``sleuth eval``: score Sleuth and the baselines on a suite of labelled scenarios."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Literal
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from agent.commands.common import fail_on_sleuth_error
+from evals.baselines import BASELINE_NAMES, build_methods
+from evals.harness import default_workers, discover_scenarios, quick_subset, run_suite, usable_methods
+from evals.recording import RecordingConfig, RecordingMode
+from evals.render import print_summary, write_html, write_json, write_markdown
+from evals.results import ScenarioResult
+from mcp_server.config import data_dir
+from mcp_server.errors import SleuthError
+
+console = Console()
+
+Reasoner = Literal["offline", "anthropic", "bedrock"]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(run_eval)
+
+
+def builtin_suite() -> list[Path]:
+    """The built-in suite, generated once into the data directory and reused."""
+    try:
+        from evals.scenarios.suite import ensure_suite
+    except ImportError:
+        raise SleuthError("the built-in scenario suite is not in this checkout; pass --suite DIR") from None
+    return sorted(Path(path) for path in ensure_suite(data_dir() / "scenarios" / "builtin"))
+
+
+def resolve_suite(suite: str) -> list[Path]:
+    if suite == "builtin":
+        return builtin_suite()
+    return discover_scenarios(Path(suite))
+
+
+def _recording(record: Path | None, replay: Path | None, loose: bool) -> RecordingConfig:
+    if record is not None and replay is not None:
+        raise SleuthError("choose one of --record and --replay")
+    mode: RecordingMode = "record" if record else "replay" if replay else "off"
+    directory = record or replay
+    return RecordingConfig(mode=mode, directory=str(directory) if directory else None, strict=not loose)
+
+
+@fail_on_sleuth_error
+def run_eval(
+    suite: str = typer.Option("builtin", "--suite", help="'builtin' or a directory of scenario directories."),
+    reasoner: str = typer.Option("offline", "--reasoner", help="offline | anthropic | bedrock."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write every score to this JSON file."),
+    html_out: Path | None = typer.Option(None, "--html", help="Write an HTML report with plots."),
+    markdown_out: Path | None = typer.Option(
+        None, "--markdown", help="Write the results table as Markdown (for the README)."
+    ),
+    quick: bool = typer.Option(False, "--quick", help="Only one scenario per fault type (the CI subset)."),
+    baselines: bool = typer.Option(
+        True, "--baselines/--no-baselines", help="Also run the baselines side by side."
+    ),
+    workers: int = typer.Option(0, "--workers", help="Worker processes [default: min(2, CPUs)]."),
+    record: Path | None = typer.Option(None, "--record", help="Record LLM exchanges into this directory."),
+    replay: Path | None = typer.Option(None, "--replay", help="Replay recorded LLM exchanges, no API calls."),
+    replay_loose: bool = typer.Option(
+        False,
+        "--replay-loose",
+        help="Replay in call order even when requests changed (compare a prompt edit).",
+    ),
+) -> None:
+    """Run every scenario of a suite, score the investigations against ground truth, compare baselines."""
+    if reasoner not in ("offline", "anthropic", "bedrock"):
+        raise SleuthError(f"--reasoner must be offline, anthropic or bedrock, not {reasoner!r}")
+    recording = _recording(record, replay, replay_loose)
+    if recording.mode != "off" and reasoner == "offline":
+        raise SleuthError("--record and --replay need an LLM reasoner (--reasoner anthropic or bedrock)")
+    directories = resolve_suite(suite)
+    if quick:
+        directories = quick_subset(directories)
+    names = [*BASELINE_NAMES, "sleuth"] if baselines else ["sleuth"]
+    methods, skipped = usable_methods(build_methods(names, reasoner=reasoner, recording=recording))
+    for note in skipped:
+        console.print(f"[yellow]skipped[/] {note}")
+    if not methods:
+        raise SleuthError("no method to evaluate in this checkout")
+    command = "sleuth " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["eval"] else "sleuth eval"
+    with Progress(
+        TextColumn("[bold]eval[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=len(directories))
+
+        def advance(result: ScenarioResult) -> None:
+            failed = result.error or any(not run.ok for run in result.runs.values())
+            progress.update(task, advance=1, description=("[red]✗ " if failed else "") + result.scenario)
+
+        run = run_suite(
+            directories,
+            methods,
+            workers=workers or default_workers(),
+            on_result=advance,
+            suite=suite,
+            reasoner=reasoner,
+            command=command,
+        )
+    print_summary(run, console)
+    for path, writer in ((json_out, write_json), (html_out, write_html), (markdown_out, write_markdown)):
+        if path is not None:
+            writer(run, path)
+            console.print(f"Wrote {path}")

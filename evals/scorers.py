@@ -1,0 +1,191 @@
+"""Deterministic scores of one investigation against its scenario's ground truth, and suite summaries.
+
+Definitions (the README states the same):
+
+- **rank**: the 1-based position, in rank order, of the first hypothesis whose service is a true
+  cause (the root cause or a labelled secondary root cause, for scenarios with two faults).
+- **top-k**: rank <= k.
+- **fault type**: the best-ranked hypothesis on the true cause's service carries that cause's
+  fault type (a cause never ranked counts as wrong).
+- **evidence precision**: of the evidence the first-ranked hypothesis cites that names a service,
+  the share naming the true cause's service, its dependency, or a service on its propagation path.
+- **five-whys coverage**: the share of labelled contributing factors that some node of the report's
+  five-whys tree addresses (all of the factor's words appear in one node).
+- **report completeness**: the report drafter's own measure (sections present, claims cited), 0..1.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from evals.results import CaseScore, FaultTypeSummary, MethodRun, MethodSummary, RankedGuess, ScenarioResult
+from mcp_server.analysis.models import Hypothesis, InvestigationResult
+from mcp_server.scenario import GroundTruth, RootCause
+
+_STOPWORDS = {"the", "and", "for", "not", "was", "with", "from", "that", "did", "too", "its", "are", "but"}
+
+
+def ordered_hypotheses(result: InvestigationResult) -> list[Hypothesis]:
+    """Hypotheses in rank order (ties keep the order the method listed them in)."""
+    indexed = list(enumerate(result.hypotheses))
+    indexed.sort(key=lambda pair: (pair[1].rank, pair[0]))
+    return [hypothesis for _, hypothesis in indexed]
+
+
+def true_causes(truth: GroundTruth) -> list[RootCause]:
+    return [truth.root_cause, *truth.secondary_root_causes]
+
+
+def cause_rank(hypotheses: Sequence[Hypothesis], truth: GroundTruth) -> tuple[int | None, RootCause | None]:
+    """The 1-based rank of the first hypothesis naming a true cause's service, and which cause."""
+    by_service = {cause.service: cause for cause in reversed(true_causes(truth))}
+    for position, hypothesis in enumerate(hypotheses, start=1):
+        cause = by_service.get(hypothesis.service)
+        if cause is not None:
+            return position, cause
+    return None, None
+
+
+def relevant_services(truth: GroundTruth) -> set[str]:
+    """The services evidence may concern and still be about the true cause."""
+    services: set[str] = set(truth.propagation)
+    for cause in true_causes(truth):
+        services.add(cause.service)
+        if cause.dependency:
+            services.add(cause.dependency)
+    return services
+
+
+def evidence_precision(hypothesis: Hypothesis | None, truth: GroundTruth) -> float | None:
+    if hypothesis is None:
+        return None
+    named = [item for item in hypothesis.evidence if item.service]
+    if not named:
+        return None
+    relevant = relevant_services(truth)
+    return sum(1 for item in named if item.service in relevant) / len(named)
+
+
+def _words(text: str) -> set[str]:
+    return {word for word in re.split(r"[^a-z0-9]+", text.lower()) if len(word) > 2} - _STOPWORDS
+
+
+def five_whys_coverage(factors: Sequence[str], node_texts: Iterable[str]) -> float | None:
+    """Share of contributing factors addressed by some node. None when nothing is labelled."""
+    wanted = [(factor, _words(factor)) for factor in factors]
+    wanted = [(factor, words) for factor, words in wanted if words]
+    if not wanted:
+        return None
+    nodes = [_words(text) for text in node_texts]
+    covered = sum(1 for _, words in wanted if any(words <= node for node in nodes))
+    return covered / len(wanted)
+
+
+def score_case(
+    result: InvestigationResult,
+    truth: GroundTruth,
+    *,
+    five_whys_nodes: Sequence[str] | None = None,
+    report_completeness: float | None = None,
+) -> CaseScore:
+    hypotheses = ordered_hypotheses(result)
+    rank, cause = cause_rank(hypotheses, truth)
+    fault_ok = False
+    if rank is not None and cause is not None:
+        fault_ok = hypotheses[rank - 1].fault_type == cause.fault_type
+    first = hypotheses[0] if hypotheses else None
+    red_herring_first = first is not None and first.service in set(truth.red_herrings)
+    coverage = None
+    if five_whys_nodes is not None:
+        coverage = five_whys_coverage(truth.contributing_factors, five_whys_nodes)
+    return CaseScore(
+        rank=rank,
+        top1=rank is not None and rank <= 1,
+        top3=rank is not None and rank <= 3,
+        top5=rank is not None and rank <= 5,
+        fault_type_correct=fault_ok,
+        exact_top1=rank == 1 and fault_ok,
+        red_herring_first=red_herring_first,
+        evidence_precision=evidence_precision(first, truth),
+        five_whys_coverage=coverage,
+        report_completeness=report_completeness,
+    )
+
+
+def top_guesses(result: InvestigationResult, limit: int = 5) -> list[RankedGuess]:
+    return [
+        RankedGuess(
+            rank=position,
+            service=hypothesis.service,
+            fault_type=str(hypothesis.fault_type),
+            confidence=round(hypothesis.confidence, 3),
+        )
+        for position, hypothesis in enumerate(ordered_hypotheses(result)[:limit], start=1)
+    ]
+
+
+# ------------------------------------------------------------------------------------ summaries
+
+
+def _rate(flags: Sequence[bool]) -> float:
+    return sum(flags) / len(flags) if flags else 0.0
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    present = [value for value in values if value is not None]
+    return statistics.fmean(present) if present else None
+
+
+def summarize_method(method: str, scenarios: Sequence[ScenarioResult]) -> MethodSummary:
+    """One method across the suite. A failed or unscored scenario counts as a miss in every rate."""
+    labelled = [scenario for scenario in scenarios if scenario.truth is not None or scenario.error]
+    runs: list[MethodRun | None] = [scenario.runs.get(method) for scenario in labelled]
+    scores = [run.score if run is not None and run.ok else None for run in runs]
+    failures = sum(1 for run in runs if run is None or not run.ok)
+
+    def flags(attribute: str) -> list[bool]:
+        return [bool(getattr(score, attribute)) if score is not None else False for score in scores]
+
+    ranks = [score.rank for score in scores if score is not None and score.rank is not None]
+    per_type: dict[str, list[CaseScore | None]] = defaultdict(list)
+    for scenario, score in zip(labelled, scores, strict=True):
+        if scenario.truth is not None:
+            per_type[scenario.truth.fault_type].append(score)
+    ok_runs = [run for run in runs if run is not None and run.ok]
+    walls = [run.wall_seconds for run in ok_runs]
+    tokens: dict[str, int] = defaultdict(int)
+    for run in ok_runs:
+        for key, value in run.tokens.items():
+            tokens[key] += value
+    return MethodSummary(
+        method=method,
+        scenarios=len(labelled),
+        failures=failures,
+        top1=_rate(flags("top1")),
+        top3=_rate(flags("top3")),
+        top5=_rate(flags("top5")),
+        fault_type=_rate(flags("fault_type_correct")),
+        exact_top1=_rate(flags("exact_top1")),
+        mean_rank=statistics.fmean(ranks) if ranks else None,
+        not_ranked=sum(1 for score in scores if score is None or score.rank is None),
+        red_herring_first=sum(flags("red_herring_first")),
+        evidence_precision=_mean([score.evidence_precision for score in scores if score is not None]),
+        five_whys_coverage=_mean([score.five_whys_coverage for score in scores if score is not None]),
+        report_completeness=_mean([score.report_completeness for score in scores if score is not None]),
+        wall_seconds_mean=statistics.fmean(walls) if walls else 0.0,
+        wall_seconds_max=max(walls, default=0.0),
+        tool_calls_mean=statistics.fmean([run.tool_calls for run in ok_runs]) if ok_runs else 0.0,
+        tokens_total=dict(tokens),
+        per_fault_type={
+            fault: FaultTypeSummary(
+                n=len(group),
+                top1=_rate([bool(s and s.top1) for s in group]),
+                top3=_rate([bool(s and s.top3) for s in group]),
+                fault_type=_rate([bool(s and s.fault_type_correct) for s in group]),
+            )
+            for fault, group in sorted(per_type.items())
+        },
+    )
