@@ -17,6 +17,7 @@ class EvidenceKind(StrEnum):
     METRIC_ANOMALY = "metric_anomaly"
     LOG_PATTERN = "log_pattern"
     ERROR_ORIGIN = "error_origin"
+    ERROR_RATE = "error_rate"  # a service's spans fail more often (possibly propagated from downstream)
     LATENCY = "latency"
     TOPOLOGY = "topology"
     CHANGE = "change"

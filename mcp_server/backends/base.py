@@ -111,6 +111,19 @@ class LogCountBucket(_Query):
     count: int
 
 
+class LogGroup(_Query):
+    """Log lines of one service and severity whose bodies are identical once numbers and hex ids
+    are masked (``pattern``): the cheap first pass before template mining."""
+
+    service: str
+    severity: Severity
+    pattern: str
+    sample: str
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+
+
 class MetricQuery(_Query):
     name: str
     window: TimeWindow
@@ -162,6 +175,12 @@ class TelemetryBackend(Protocol):
     def log_counts(
         self, window: TimeWindow, bucket_seconds: int = 60, service: str | None = None
     ) -> list[LogCountBucket]: ...
+
+    def log_groups(
+        self, window: TimeWindow, service: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> list[LogGroup]:
+        """Counted masked-body groups in a window, most frequent first."""
+        ...
 
     # metrics
     def list_metrics(self, service: str | None = None) -> list[MetricDescriptor]: ...

@@ -1,0 +1,179 @@
+"""Metric anomalies: every series of every service, incident against a robust baseline.
+
+Works on metric names it has never seen: a series is scored only by how its incident level moved
+against its own pre-onset median and MAD, and when it began to move. Names and units are passed
+on as hints for fault classification, never used to decide what is anomalous.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from mcp_server.analysis.models import Evidence, EvidenceKind
+from mcp_server.analysis.signals import Scope, Signal, SignalKind
+from mcp_server.analysis.stats import first_persistent_exceedance, robust_baseline, shift
+from mcp_server.backends.base import MetricQuery, TelemetryBackend
+from mcp_server.errors import QueryError
+from mcp_server.telemetry import MetricKind, MetricSeries
+
+MAX_METRIC_NAMES = 300
+Z_THRESHOLD = 4.0
+REL_THRESHOLD = 0.15
+
+
+@dataclass(frozen=True)
+class MetricAnomaly:
+    service: str
+    metric: str
+    unit: str
+    statistic: str
+    attributes: dict
+    direction: int
+    baseline: float
+    incident: float
+    peak: float
+    z: float
+    relative: float
+    onset: datetime | None
+    score: float  # 0..1
+
+
+def statistic_for(kind: MetricKind, monotonic_hint: bool = True) -> str:
+    if kind == MetricKind.SUM:
+        return "rate"
+    return "avg"
+
+
+def score_series(series: MetricSeries, onset: datetime) -> MetricAnomaly | None:
+    """Score one series: None unless its incident level left the baseline's noise band."""
+    base = [p.value for p in series.points if p.time < onset]
+    inc = [p.value for p in series.points if p.time >= onset]
+    if len(base) < 3 or len(inc) < 2:
+        return None
+    if any(math.isnan(v) or math.isinf(v) for v in base + inc):
+        return None
+    s = shift(base, inc)
+    # a level shift, or a sustained excursion (a leak grows, a saturation peaks late)
+    inc_sorted = sorted(inc)
+    peak = (
+        inc_sorted[int(0.8 * (len(inc_sorted) - 1))]
+        if s.direction >= 0
+        else inc_sorted[int(0.2 * (len(inc_sorted) - 1))]
+    )
+    b = robust_baseline(base)
+    z_peak = (peak - b.median) / b.scale
+    use_level = abs(s.z) >= abs(z_peak) * 0.6
+    z = s.z if use_level else z_peak
+    level = s.incident if use_level else peak
+    rel = (level - b.median) / abs(b.median) if b.median else (math.inf if level != b.median else 0.0)
+    if abs(z) < Z_THRESHOLD or abs(rel) < REL_THRESHOLD:
+        return None
+    direction = 1 if z > 0 else -1
+    values = [p.value for p in series.points]
+    threshold = b.median + direction * 3.0 * b.scale
+    start_index = next((i for i, p in enumerate(series.points) if p.time >= onset), 0)
+    # allow an onset before the global one (leaks start early) but not in the first few buckets
+    first = first_persistent_exceedance(values, threshold, direction, start=min(3, start_index))
+    onset_time = series.points[first].time if first is not None else None
+    score = min(1.0, abs(z) / 10.0) * min(1.0, abs(rel) / 0.5 if math.isfinite(rel) else 1.0)
+    return MetricAnomaly(
+        service=series.service,
+        metric=series.name,
+        unit=series.unit,
+        statistic=series.statistic,
+        attributes=dict(series.attributes),
+        direction=direction,
+        baseline=b.median,
+        incident=level,
+        peak=peak,
+        z=z,
+        relative=rel,
+        onset=onset_time,
+        score=score,
+    )
+
+
+def detect_metric_anomalies(
+    backend: TelemetryBackend, scope: Scope, services: list[str] | None = None
+) -> list[MetricAnomaly]:
+    """Anomalous metric series across the system (or the given services), strongest first."""
+    wanted = set(services) if services else None
+    try:
+        descriptors = backend.list_metrics()
+    except QueryError:
+        return []
+    names: dict[str, MetricKind] = {}
+    for d in descriptors:
+        if wanted is None or d.service in wanted:
+            names.setdefault(d.name, d.kind)
+    out: list[MetricAnomaly] = []
+    for name, kind in list(names.items())[:MAX_METRIC_NAMES]:
+        try:
+            series_list = backend.query_metrics(
+                MetricQuery(
+                    name=name,
+                    window=scope.window,
+                    statistic=statistic_for(kind),  # type: ignore[arg-type]
+                    period_seconds=scope.bucket_seconds,
+                )
+            )
+        except QueryError:
+            continue
+        for series in series_list:
+            if wanted is not None and series.service not in wanted:
+                continue
+            anomaly = score_series(series, scope.onset)
+            if anomaly is not None:
+                out.append(anomaly)
+    out.sort(key=lambda a: -a.score)
+    return out
+
+
+def metric_signals(anomalies: list[MetricAnomaly], scope: Scope) -> list[Signal]:
+    signals = []
+    for a in anomalies:
+        verb = "rose" if a.direction > 0 else "fell"
+        unit = f" {a.unit}" if a.unit and a.unit not in ("1",) and not a.unit.startswith("{") else ""
+        evidence = Evidence(
+            kind=EvidenceKind.METRIC_ANOMALY,
+            service=a.service,
+            description=(
+                f"{a.metric} ({a.statistic}) {verb} from {_fmt(a.baseline)}{unit} to {_fmt(a.incident)}{unit} "
+                f"(robust z {a.z:+.1f})" + (f", since {a.onset:%H:%M}" if a.onset else "")
+            ),
+            time=a.onset,
+            value=_round(a.incident),
+            baseline=_round(a.baseline),
+            source_query=(
+                f"query_metrics(name={a.metric!r}, service={a.service!r}, statistic={a.statistic!r}, "
+                f"period_seconds={scope.bucket_seconds}, window={scope.window_text('window')!r})"
+            ),
+            attributes={"metric": a.metric, "unit": a.unit, "z": round(a.z, 2), "direction": a.direction},
+        )
+        signals.append(
+            Signal(
+                service=a.service,
+                kind=SignalKind.METRIC,
+                strength=a.score,
+                onset=a.onset,
+                evidence=evidence,
+                hints={"metric": a.metric, "unit": a.unit, "direction": a.direction, "relative": a.relative},
+            )
+        )
+    return signals
+
+
+def _fmt(v: float) -> str:
+    if abs(v) >= 1e9:
+        return f"{v / 1e9:.2f}G"
+    if abs(v) >= 1e6:
+        return f"{v / 1e6:.2f}M"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    return f"{v:.3g}"
+
+
+def _round(v: float) -> float | None:
+    return round(v, 6) if math.isfinite(v) else None

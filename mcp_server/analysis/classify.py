@@ -1,0 +1,124 @@
+"""Fault-type classification of one suspect service from the signals that point at it.
+
+Rules read generic vocabulary (OpenTelemetry attribute values, common exception and metric
+words such as "throttl", "certificate", "pool", "memory"), never names from one system. The
+rules run in order from the most specific evidence to the least.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from mcp_server.analysis.signals import Signal, SignalKind
+from mcp_server.analysis.taxonomy import FaultType
+
+THROTTLE = re.compile(
+    r"throttl|provisionedthroughputexceeded|rate exceeded|too ?many ?requests|requestlimitexceeded|"
+    r"slow ?down|rate.?limit|\b429\b",
+    re.IGNORECASE,
+)
+CERT = re.compile(
+    r"certificat|x509|x\.509|\bssl|\btls|handshake|pkix|cert(ificate)? (has )?expired", re.IGNORECASE
+)
+POOL = re.compile(
+    r"pool|too many connections|no available connection|connection.{0,30}(exhaust|acquir|unavailable)",
+    re.IGNORECASE,
+)
+MEMORY_WORDS = re.compile(r"out ?of ?memory|\boom|heap space|memory limit|killed", re.IGNORECASE)
+TIMEOUT = re.compile(r"time[d ]?out|deadline", re.IGNORECASE)
+CACHE = re.compile(r"cache|redis|memcache|valkey", re.IGNORECASE)
+METRIC_CPU = re.compile(r"cpu|processor", re.IGNORECASE)
+METRIC_MEMORY = re.compile(r"mem|heap|rss|working.?set", re.IGNORECASE)
+METRIC_GC = re.compile(r"\bgc\b|gc[._]|garbage", re.IGNORECASE)
+METRIC_RESTART = re.compile(r"restart|oom", re.IGNORECASE)
+METRIC_POOL = re.compile(r"pool|connection|pending", re.IGNORECASE)
+METRIC_CACHE = re.compile(r"cache|hit", re.IGNORECASE)
+
+
+@dataclass
+class Suspect:
+    """Everything the ranking gathered about one service."""
+
+    service: str
+    signals: list[Signal] = field(default_factory=list)
+    inherited: list[Signal] = field(default_factory=list)  # callers' origins blamed on this service
+    zone_peers: int = 0  # other services skewed to the same zone
+
+    def of(self, *kinds: SignalKind) -> list[Signal]:
+        return [s for s in self.signals if s.kind in kinds]
+
+    def texts(self) -> str:
+        parts = []
+        for s in [*self.signals, *self.inherited]:
+            for key in ("text", "peer", "operation"):
+                value = s.hints.get(key)
+                if isinstance(value, str) and value:
+                    parts.append(value)
+        return " | ".join(parts)
+
+
+def classify(s: Suspect) -> tuple[FaultType, str]:
+    """The fault type and a short reason."""
+    own_error_text = " | ".join(
+        str(sig.hints.get("text") or "") + " " + str(sig.hints.get("peer") or "")
+        for sig in [*s.of(SignalKind.ERROR_ORIGIN, SignalKind.LOG), *s.inherited]
+    )
+    metrics_up = {
+        str(sig.hints.get("metric")): sig
+        for sig in s.of(SignalKind.METRIC)
+        if sig.hints.get("direction", 0) > 0
+    }
+    metrics_down = {
+        str(sig.hints.get("metric")): sig
+        for sig in s.of(SignalKind.METRIC)
+        if sig.hints.get("direction", 0) < 0
+    }
+    changes = sorted(s.of(SignalKind.CHANGE), key=lambda c: -c.strength)
+    skews = sorted(s.of(SignalKind.HOST_SKEW), key=lambda c: -c.strength)
+    origins = s.of(SignalKind.ERROR_ORIGIN)
+
+    if THROTTLE.search(own_error_text):
+        return FaultType.DEPENDENCY_THROTTLING, "errors name throttling by a dependency"
+    if CERT.search(own_error_text):
+        return FaultType.CERTIFICATE_EXPIRY, "errors name a certificate/TLS handshake failure"
+    if changes and changes[0].strength >= 0.3:
+        kind = changes[0].hints.get("change_kind")
+        if kind == "deployment":
+            return FaultType.BAD_DEPLOYMENT, "a deployment on the service just before onset"
+        if kind in ("config", "feature_flag"):
+            return FaultType.CONFIG_CHANGE, "a configuration change on the service just before onset"
+    if POOL.search(own_error_text) or any(METRIC_POOL.search(m) for m in metrics_up):
+        return FaultType.CONNECTION_POOL_EXHAUSTION, "connection pool saturation"
+    if (
+        any(METRIC_RESTART.search(m) for m in metrics_up)
+        or MEMORY_WORDS.search(own_error_text)
+        or (any(METRIC_MEMORY.search(m) for m in metrics_up) and any(METRIC_GC.search(m) for m in metrics_up))
+    ):
+        return FaultType.MEMORY_LEAK, "memory growth, GC pauses or restarts"
+    if any(CACHE.search(str(o.hints.get("peer") or "")) for o in origins) or any(
+        METRIC_CACHE.search(m) for m in metrics_down
+    ):
+        return FaultType.CACHE_FAILURE, "cache calls fail or the hit ratio dropped"
+    if skews:
+        top = skews[0]
+        if top.hints.get("dimension") == "availability_zone" or s.zone_peers > 0:
+            return FaultType.AZ_IMPAIRMENT, f"errors/latency concentrated in zone {top.hints.get('member')}"
+        return FaultType.SINGLE_HOST_FAILURE, f"errors/latency concentrated on host {top.hints.get('member')}"
+    if any(METRIC_CPU.search(m) for m in metrics_up) and s.of(SignalKind.SELF_LATENCY, SignalKind.LATENCY):
+        return FaultType.CPU_SATURATION, "CPU rose with the service's own latency"
+    if any(METRIC_MEMORY.search(m) for m in metrics_up):
+        return FaultType.MEMORY_LEAK, "memory growth"
+    timed_out = [i for i in s.inherited if i.hints.get("timed_out")]
+    if timed_out or (TIMEOUT.search(own_error_text) and s.of(SignalKind.SELF_LATENCY, SignalKind.LATENCY)):
+        return FaultType.DOWNSTREAM_TIMEOUT_RETRY_STORM, "callers time out on the service and retry"
+    if s.inherited:
+        return FaultType.INCORRECT_RESPONSE, "callers fail on the service's answers while it reports success"
+    self_lat = s.of(SignalKind.SELF_LATENCY)
+    if self_lat and not origins:
+        return FaultType.NETWORK_DELAY, "latency without errors"
+    if origins:
+        return FaultType.ERROR_EXCEPTION, "the service's own code fails"
+    if s.of(SignalKind.LATENCY):
+        return FaultType.NETWORK_DELAY, "latency without errors"
+    return FaultType.UNKNOWN, "no signal matches a known fault"

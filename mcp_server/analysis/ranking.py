@@ -1,0 +1,216 @@
+"""Combining signals into ranked root-cause hypotheses.
+
+Each service gets a score from the signals that point at it. Origin signals (the deepest failing
+spans, the service's own added time, a host or zone skew) weigh most; symptoms that propagate
+(error rate, latency, metric and log surges) weigh less, and much less when a service it calls
+shows a stronger origin. Failing client calls whose instrumented callee answered without failing
+(timeouts, wrong answers) are charged to the callee. A change raises a service only when the
+service also shows a symptom, and more the closer it came before the onset.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from mcp_server.analysis.classify import Suspect, classify
+from mcp_server.analysis.models import Evidence, Hypothesis
+from mcp_server.analysis.signals import Scope, Signal, SignalKind
+from mcp_server.analysis.topology import CallGraph, downstream
+
+WEIGHTS: dict[SignalKind, float] = {
+    SignalKind.ERROR_ORIGIN: 3.0,
+    SignalKind.SELF_LATENCY: 2.5,
+    SignalKind.HOST_SKEW: 1.2,
+    SignalKind.METRIC: 0.8,
+    SignalKind.LOG: 0.8,
+    SignalKind.ERROR_RATE: 0.4,
+    SignalKind.LATENCY: 0.3,
+    SignalKind.EDGE: 0.3,
+    SignalKind.SLO: 0.2,
+    SignalKind.ALARM: 0.2,
+}
+ORIGIN_KINDS = (SignalKind.ERROR_ORIGIN, SignalKind.SELF_LATENCY)
+SYMPTOM_KINDS = (
+    SignalKind.METRIC,
+    SignalKind.LOG,
+    SignalKind.ERROR_RATE,
+    SignalKind.LATENCY,
+    SignalKind.EDGE,
+    SignalKind.SLO,
+    SignalKind.ALARM,
+)
+CHANGE_WEIGHT = 1.5
+TRANSFER = 0.8  # share of a caller's origin moved to a callee that answered without failing
+SYMPTOM_DISCOUNT = 0.35
+MAX_PER_KIND = {SignalKind.METRIC: 3, SignalKind.LOG: 3, SignalKind.HOST_SKEW: 1, SignalKind.EDGE: 2}
+
+
+def _component(signals: list[Signal], kind: SignalKind) -> float:
+    values = sorted((s.strength for s in signals if s.kind == kind), reverse=True)
+    cap = MAX_PER_KIND.get(kind)
+    if cap is not None:
+        values = values[:cap]
+    return min(1.0, sum(values))
+
+
+def rank_hypotheses(
+    signals: list[Signal], graph: CallGraph, scope: Scope, services: list[str] | None = None
+) -> list[Hypothesis]:
+    """Ranked hypotheses, one per service that shows any anomaly."""
+    by_service: dict[str, Suspect] = {}
+
+    def suspect(name: str) -> Suspect:
+        if name not in by_service:
+            by_service[name] = Suspect(name)
+        return by_service[name]
+
+    known = set(services or []) | set(graph) | {c for cs in graph.values() for c in cs}
+    for sig in signals:
+        suspect(sig.service).signals.append(sig)
+
+    # origins whose instrumented callee answered without failing are the callee's doing
+    transfers: dict[str, float] = defaultdict(float)
+    kept_origin: dict[str, float] = defaultdict(float)
+    for sig in signals:
+        if sig.kind != SignalKind.ERROR_ORIGIN:
+            continue
+        callee = sig.hints.get("callee")
+        if callee and callee != sig.service and callee in known:
+            transfers[callee] += TRANSFER * sig.strength
+            kept_origin[sig.service] += (1 - TRANSFER) * sig.strength
+            suspect(callee).inherited.append(sig)
+        else:
+            kept_origin[sig.service] += sig.strength
+
+    components: dict[str, dict[str, float]] = {}
+    for name, s in by_service.items():
+        comp = {kind.value: _component(s.signals, kind) for kind in WEIGHTS}
+        comp[SignalKind.ERROR_ORIGIN.value] = min(1.0, kept_origin.get(name, 0.0) + transfers.get(name, 0.0))
+        components[name] = comp
+
+    def origin_strength(name: str) -> float:
+        c = components.get(name, {})
+        return c.get(SignalKind.ERROR_ORIGIN.value, 0.0) + c.get(SignalKind.SELF_LATENCY.value, 0.0)
+
+    # zones that several services are skewed towards point at a zone, not a host
+    zone_votes: dict[str, set[str]] = defaultdict(set)
+    for name, s in by_service.items():
+        for sk in s.of(SignalKind.HOST_SKEW):
+            member = str(sk.hints.get("member"))
+            zone = (
+                member
+                if sk.hints.get("dimension") == "availability_zone"
+                else sk.hints.get("zone_of", {}).get(member)
+            )
+            if zone:
+                zone_votes[str(zone)].add(name)
+    for name, s in by_service.items():
+        zones = {
+            (
+                str(sk.hints.get("member"))
+                if sk.hints.get("dimension") == "availability_zone"
+                else sk.hints.get("zone_of", {}).get(str(sk.hints.get("member")))
+            )
+            for sk in s.of(SignalKind.HOST_SKEW)
+        }
+        s.zone_peers = max((len(zone_votes.get(str(z), set()) - {name}) for z in zones if z), default=0)
+
+    scored: list[tuple[float, str, dict[str, float]]] = []
+    for name, s in by_service.items():
+        comp = components[name]
+        mine = origin_strength(name)
+        below = [origin_strength(d) for d in downstream(graph, name) if d in components]
+        explained = bool(below) and max(below) > max(mine, 0.05) * 1.5
+        discount = SYMPTOM_DISCOUNT if explained else 1.0
+        score = 0.0
+        for kind, weight in WEIGHTS.items():
+            value = comp[kind.value]
+            if kind in SYMPTOM_KINDS:
+                value *= discount
+            score += weight * value
+        if score <= 0.0:
+            continue  # a change alone is not an anomaly
+        change = max((c.strength for c in s.of(SignalKind.CHANGE)), default=0.0)
+        comp["change"] = change
+        comp["explained_by_downstream"] = 1.0 if explained else 0.0
+        score += CHANGE_WEIGHT * change * min(1.0, score)
+        comp["score"] = round(score, 4)
+        scored.append((score, name, comp))
+
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    total = sum(x[0] for x in scored) or 1.0
+    hypotheses = []
+    for rank, (score, name, comp) in enumerate(scored, start=1):
+        s = by_service[name]
+        fault, reason = classify(s)
+        confidence = calibrate(score, total, scored[0][0] if scored else score, rank)
+        evidence = _cited(s)
+        onset = _onset(s, scope)
+        hypotheses.append(
+            Hypothesis(
+                rank=rank,
+                service=name,
+                fault_type=fault,
+                confidence=confidence,
+                summary=_summary(name, fault.value, reason, evidence),
+                onset=onset,
+                component=_component_of(s),
+                evidence=evidence,
+                scores={k: round(v, 4) for k, v in comp.items()},
+            )
+        )
+    return hypotheses
+
+
+def calibrate(score: float, total: float, best: float, rank: int) -> float:
+    """Share of the total evidence, tempered by its absolute strength.
+
+    A lone weak suspect must not read as certain: a score of 3 (e.g. all error origins on one
+    service) is strong, below 1 is weak.
+    """
+    share = score / total
+    strength = min(1.0, score / 3.0)
+    value = share**0.75 * (0.35 + 0.65 * strength)
+    return round(max(0.01, min(0.99, value)), 3)
+
+
+def _cited(s: Suspect) -> list[Evidence]:
+    ordered = sorted([*s.signals, *s.inherited], key=lambda x: -WEIGHTS.get(x.kind, 0.5) * x.strength)
+    out: list[Evidence] = []
+    seen: set[str] = set()
+    for sig in ordered:
+        key = sig.evidence.id or sig.evidence.description
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(sig.evidence)
+        if len(out) >= 8:
+            break
+    return out
+
+
+def _onset(s: Suspect, scope: Scope) -> datetime:
+    times = [
+        sig.onset
+        for sig in s.signals
+        if sig.onset is not None and sig.kind not in (SignalKind.CHANGE,) and sig.strength >= 0.1
+    ]
+    return min(times) if times else scope.onset
+
+
+def _component_of(s: Suspect) -> str | None:
+    skews = sorted(s.of(SignalKind.HOST_SKEW), key=lambda x: -x.strength)
+    if skews:
+        return str(skews[0].hints.get("member"))
+    peers = sorted(
+        (o for o in s.of(SignalKind.ERROR_ORIGIN, SignalKind.SELF_LATENCY) if o.hints.get("peer")),
+        key=lambda x: -x.strength,
+    )
+    return str(peers[0].hints["peer"]) if peers else None
+
+
+def _summary(service: str, fault: str, reason: str, evidence: list[Evidence]) -> str:
+    lead = evidence[0].description if evidence else ""
+    text = f"{service}: {fault.replace('_', ' ')} ({reason})"
+    return f"{text}. {lead}" if lead else text

@@ -1,0 +1,77 @@
+"""What the investigation steps hand each other: the scope and the per-service signals.
+
+Every gather step returns a :class:`StepResult` (pydantic, so graph state can carry it). A
+:class:`Signal` says "service X looks wrong in this way, this strongly, since then" and carries
+the :class:`Evidence` that shows it; the ranking turns signals into hypotheses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mcp_server.analysis.models import Evidence
+from mcp_server.scenario import Trigger
+from mcp_server.telemetry import ServiceEdge, TimeWindow
+
+
+class Scope(BaseModel):
+    """Where and when to look: the incident window, its onset and the baseline before it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    window: TimeWindow
+    onset: datetime
+    onset_source: Literal["trigger", "detected", "default"]
+    baseline: TimeWindow
+    incident: TimeWindow
+    bucket_seconds: int
+    services: list[str] = Field(default_factory=list)
+    focus_service: str | None = None
+    trigger: Trigger = Field(default_factory=Trigger)
+    notes: list[str] = Field(default_factory=list)
+
+    def window_text(self, which: Literal["incident", "baseline", "window"] = "incident") -> str:
+        w = {"incident": self.incident, "baseline": self.baseline, "window": self.window}[which]
+        return f"{w.start.isoformat()}/{w.end.isoformat()}"
+
+
+class SignalKind(StrEnum):
+    ERROR_ORIGIN = "error_origin"  # the deepest failing spans are here
+    ERROR_RATE = "error_rate"  # the service's spans fail more (may be propagated)
+    SELF_LATENCY = "self_latency"  # time spent in the service itself grew
+    LATENCY = "latency"  # end-to-end latency grew (may be propagated)
+    METRIC = "metric"
+    LOG = "log"
+    CHANGE = "change"
+    HOST_SKEW = "host_skew"
+    EDGE = "edge"  # a call edge into the service degraded
+    SLO = "slo"
+    ALARM = "alarm"
+
+
+class Signal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service: str
+    kind: SignalKind
+    strength: float = Field(ge=0.0, le=1.0)
+    onset: datetime | None = None
+    evidence: Evidence
+    hints: dict[str, Any] = Field(default_factory=dict)  # for fault classification (peer, host, words...)
+
+
+class StepResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    step: str
+    signals: list[Signal] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)  # findings not tied to one service's signal
+    edges: list[ServiceEdge] = Field(default_factory=list)  # the incident call graph (traces step)
+    baseline_edges: list[ServiceEdge] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    data: dict[str, Any] = Field(default_factory=dict)  # step-specific extras (SLO statuses, alarms)
+    seconds: float = 0.0

@@ -1,0 +1,511 @@
+"""Trace analyses: where errors start, where time is spent, and which hosts or zones are skewed.
+
+- Error attribution compares the backend's error origins (failing spans with no failing child)
+  in the incident against the baseline. When the origin is a client call whose callee answered
+  without failing (a timeout, a wrong status), the callee is named as the suspect too.
+- Latency attribution compares self time (span time minus child time) per service, operation and
+  peer, so a slow dependency is charged to its caller's client span, not to every ancestor.
+- Host/zone skew finds errors or latency concentrated on one host or availability zone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mcp_server.analysis.models import Evidence, EvidenceKind
+from mcp_server.analysis.signals import Scope, Signal, SignalKind
+from mcp_server.backends.base import ErrorOrigin, SpanStatsQuery, TelemetryBackend
+from mcp_server.telemetry import Span, SpanKind, TimeWindow
+
+ORIGIN_LIMIT = 500
+TIMEOUT_WORDS = re.compile(r"time[d ]?out|deadline|timed out", re.IGNORECASE)
+
+
+def _minutes(window: TimeWindow) -> float:
+    return max(window.duration.total_seconds() / 60.0, 1e-6)
+
+
+# ------------------------------------------------------------------------------ error origins
+
+
+@dataclass
+class OriginDelta:
+    service: str
+    operation: str
+    peer: str | None
+    incident: int
+    baseline: int
+    rate: float  # per minute in the incident
+    baseline_rate: float
+    first_seen: datetime
+    origin: ErrorOrigin
+    callee: str | None = None  # an instrumented callee that answered without failing
+    callee_status: int | None = None
+    timed_out: bool = False
+
+
+def _excess(d: OriginDelta) -> float:
+    return max(0.0, d.rate - d.baseline_rate)
+
+
+def error_origin_deltas(backend: TelemetryBackend, scope: Scope) -> list[OriginDelta]:
+    """Error origins whose rate rose in the incident, largest excess first."""
+    inc = backend.error_origins(scope.incident, limit=ORIGIN_LIMIT)
+    base = backend.error_origins(scope.baseline, limit=ORIGIN_LIMIT)
+    base_by_key = {(o.service, o.operation, o.peer): o for o in base}
+    inc_min, base_min = _minutes(scope.incident), _minutes(scope.baseline)
+    deltas = []
+    for o in inc:
+        b = base_by_key.get((o.service, o.operation, o.peer))
+        b_count = b.count if b else 0
+        d = OriginDelta(
+            service=o.service,
+            operation=o.operation,
+            peer=o.peer,
+            incident=o.count,
+            baseline=b_count,
+            rate=o.count / inc_min,
+            baseline_rate=b_count / base_min,
+            first_seen=o.first_seen,
+            origin=o,
+        )
+        # a new origin, or one clearly above its baseline rate (background errors stay put)
+        if d.incident >= 3 and d.rate >= 2.0 * d.baseline_rate + 0.2:
+            deltas.append(d)
+    deltas.sort(key=lambda d: -_excess(d))
+    return deltas
+
+
+def resolve_callees(
+    backend: TelemetryBackend, deltas: list[OriginDelta], services: set[str], top: int = 8
+) -> None:
+    """For client-side origins, look at a sample trace: did an instrumented callee answer fine?"""
+    for d in deltas[:top]:
+        try:
+            spans = backend.get_trace(d.origin.sample_trace_id)
+        except Exception:
+            continue
+        origin = _find_origin_span(spans, d)
+        if origin is None:
+            continue
+        children = [s for s in spans if s.parent_span_id == origin.span_id and s.service != origin.service]
+        peer_is_service = d.peer in services if d.peer else False
+        if not children and peer_is_service and d.peer:
+            d.callee = d.peer  # the callee's span is missing: it never answered
+            d.timed_out = True
+            continue
+        for child in children:
+            d.callee = child.service
+            d.callee_status = child.http_status
+            d.timed_out = child.end_time_unix_nano > origin.end_time_unix_nano or bool(
+                TIMEOUT_WORDS.search(origin.status_message or d.origin.sample_exception)
+            )
+            break
+
+
+def _find_origin_span(spans: list[Span], d: OriginDelta) -> Span | None:
+    by_parent: dict[str, list[Span]] = defaultdict(list)
+    for s in spans:
+        if s.parent_span_id:
+            by_parent[s.parent_span_id].append(s)
+    for s in spans:
+        if (
+            s.service == d.service
+            and s.operation == d.operation
+            and s.is_error
+            and not any(c.is_error for c in by_parent.get(s.span_id, []))
+        ):
+            return s
+    return None
+
+
+def error_origin_signals(deltas: list[OriginDelta], scope: Scope) -> list[Signal]:
+    total = sum(_excess(d) for d in deltas) or 1.0
+    signals = []
+    for d in deltas:
+        share = _excess(d) / total
+        o = d.origin
+        text = " ".join(x for x in (o.sample_message, o.sample_exception) if x)
+        where = f" calling {d.peer}" if d.peer else ""
+        desc = (
+            f"{d.incident} failing spans start at {d.service} {d.operation}{where} "
+            f"({d.rate:.1f}/min vs {d.baseline_rate:.2f}/min before onset)"
+        )
+        if text:
+            desc += f": {text[:160]}"
+        hints = {
+            "peer": d.peer,
+            "operation": d.operation,
+            "text": text,
+            "hosts": o.hosts,
+            "zones": o.availability_zones,
+            "callee": d.callee,
+            "callee_status": d.callee_status,
+            "timed_out": d.timed_out,
+            "new": d.baseline == 0,
+        }
+        evidence = Evidence(
+            kind=EvidenceKind.ERROR_ORIGIN,
+            service=d.service,
+            description=desc,
+            time=d.first_seen,
+            value=round(d.rate, 3),
+            baseline=round(d.baseline_rate, 3),
+            source_query=f"error_origins(service={d.service!r}, window={scope.window_text()!r})",
+            attributes={k: v for k, v in hints.items() if v not in (None, {}, "")}
+            | {"sample_trace_id": o.sample_trace_id},
+        )
+        signals.append(
+            Signal(
+                service=d.service,
+                kind=SignalKind.ERROR_ORIGIN,
+                strength=min(1.0, share),
+                onset=d.first_seen,
+                evidence=evidence,
+                hints=hints,
+            )
+        )
+    return signals
+
+
+# ----------------------------------------------------------------------------------- latency
+
+
+@dataclass
+class GroupTotals:
+    count: int = 0
+    errors: int = 0
+    duration: float = 0.0
+    self_time: float = 0.0
+
+
+def group_totals(
+    backend: TelemetryBackend, window: TimeWindow, group_by: list, service: str | None = None
+) -> dict[tuple, GroupTotals]:
+    """Span totals per group over a whole window (one or two wide buckets, summed)."""
+    width = int(window.duration.total_seconds()) + 1
+    rows = backend.span_stats(
+        SpanStatsQuery(window=window, bucket_seconds=width, group_by=group_by, service=service)
+    )
+    out: dict[tuple, GroupTotals] = defaultdict(GroupTotals)
+    for r in rows:
+        key = tuple(r.group.get(g) for g in group_by)
+        t = out[key]
+        t.count += r.count
+        t.errors += r.errors
+        t.duration += r.duration_ms_sum
+        t.self_time += r.self_ms_sum
+    return out
+
+
+@dataclass
+class LatencyDelta:
+    service: str
+    operation: str
+    peer: str | None
+    kind: int | None
+    base_self_ms: float
+    inc_self_ms: float
+    excess_ms_per_min: float
+    count: int
+    share: float = 0.0
+
+
+def self_time_deltas(backend: TelemetryBackend, scope: Scope) -> list[LatencyDelta]:
+    """Operations whose mean self time grew, weighted by how much extra time they add per minute."""
+    group = ["service", "operation", "peer"]
+    base = group_totals(backend, scope.baseline, group)
+    inc = group_totals(backend, scope.incident, group)
+    inc_min = _minutes(scope.incident)
+    deltas = []
+    for key, t in inc.items():
+        b = base.get(key)
+        if not b or b.count < 5 or t.count < 5:
+            continue
+        base_mean = b.self_time / b.count
+        inc_mean = t.self_time / t.count
+        if inc_mean <= base_mean * 1.3 or inc_mean - base_mean < 1.0:
+            continue
+        excess = (inc_mean - base_mean) * t.count / inc_min
+        deltas.append(LatencyDelta(key[0], key[1], key[2], None, base_mean, inc_mean, excess, t.count))
+    total = sum(d.excess_ms_per_min for d in deltas) or 1.0
+    for d in deltas:
+        d.share = d.excess_ms_per_min / total
+    deltas.sort(key=lambda d: -d.excess_ms_per_min)
+    return deltas
+
+
+def self_latency_signals(deltas: list[LatencyDelta], scope: Scope) -> list[Signal]:
+    signals = []
+    for d in deltas:
+        if d.share < 0.03:
+            continue
+        where = f" calling {d.peer}" if d.peer else ""
+        evidence = Evidence(
+            kind=EvidenceKind.LATENCY,
+            service=d.service,
+            description=(
+                f"self time of {d.service} {d.operation}{where} rose from {d.base_self_ms:.1f} ms to "
+                f"{d.inc_self_ms:.1f} ms per span ({d.share:.0%} of all added time)"
+            ),
+            time=scope.onset,
+            value=round(d.inc_self_ms, 3),
+            baseline=round(d.base_self_ms, 3),
+            source_query=(
+                f"span_stats(service={d.service!r}, group_by=['service','operation','peer'], "
+                f"window={scope.window_text()!r})"
+            ),
+            attributes={"operation": d.operation, "peer": d.peer, "share": round(d.share, 3)},
+        )
+        signals.append(
+            Signal(
+                service=d.service,
+                kind=SignalKind.SELF_LATENCY,
+                strength=min(1.0, d.share),
+                onset=scope.onset,
+                evidence=evidence,
+                hints={
+                    "peer": d.peer,
+                    "operation": d.operation,
+                    "ratio": d.inc_self_ms / max(d.base_self_ms, 1e-6),
+                },
+            )
+        )
+    return signals
+
+
+# --------------------------------------------------------------------------- service health
+
+
+@dataclass
+class ServiceHealth:
+    service: str
+    base_error_rate: float
+    inc_error_rate: float
+    base_latency: float
+    inc_latency: float
+    base_count: int
+    inc_count: int
+
+
+def service_health(backend: TelemetryBackend, scope: Scope) -> dict[str, ServiceHealth]:
+    """Error rate and mean latency of each service's entry (server/consumer) spans, before and during."""
+    kinds = [int(SpanKind.SERVER), int(SpanKind.CONSUMER)]
+    out: dict[str, ServiceHealth] = {}
+    base = _totals_by_service(backend, scope.baseline, kinds)
+    inc = _totals_by_service(backend, scope.incident, kinds)
+    for service, t in inc.items():
+        b = base.get(service, GroupTotals())
+        out[service] = ServiceHealth(
+            service,
+            b.errors / b.count if b.count else 0.0,
+            t.errors / t.count if t.count else 0.0,
+            b.duration / b.count if b.count else 0.0,
+            t.duration / t.count if t.count else 0.0,
+            b.count,
+            t.count,
+        )
+    return out
+
+
+def _totals_by_service(
+    backend: TelemetryBackend, window: TimeWindow, kinds: list[int]
+) -> dict[str, GroupTotals]:
+    width = int(window.duration.total_seconds()) + 1
+    rows = backend.span_stats(
+        SpanStatsQuery(window=window, bucket_seconds=width, group_by=["service"], kinds=kinds)
+    )
+    if not rows:  # instrumentation without span kinds
+        rows = backend.span_stats(SpanStatsQuery(window=window, bucket_seconds=width, group_by=["service"]))
+    out: dict[str, GroupTotals] = defaultdict(GroupTotals)
+    for r in rows:
+        t = out[str(r.group.get("service"))]
+        t.count += r.count
+        t.errors += r.errors
+        t.duration += r.duration_ms_sum
+        t.self_time += r.self_ms_sum
+    return out
+
+
+def health_signals(health: dict[str, ServiceHealth], scope: Scope) -> list[Signal]:
+    signals = []
+    for h in health.values():
+        if h.inc_count < 5:
+            continue
+        err_delta = h.inc_error_rate - h.base_error_rate
+        if err_delta >= 0.01 and h.inc_error_rate >= 2 * h.base_error_rate:
+            signals.append(
+                Signal(
+                    service=h.service,
+                    kind=SignalKind.ERROR_RATE,
+                    strength=min(1.0, err_delta / 0.2),
+                    onset=scope.onset,
+                    evidence=Evidence(
+                        kind=EvidenceKind.ERROR_RATE,
+                        service=h.service,
+                        description=(
+                            f"{h.service} error rate {h.inc_error_rate:.1%} vs {h.base_error_rate:.2%} before onset"
+                        ),
+                        time=scope.onset,
+                        value=round(h.inc_error_rate, 4),
+                        baseline=round(h.base_error_rate, 4),
+                        source_query=f"span_stats(service={h.service!r}, window={scope.window_text('window')!r})",
+                    ),
+                )
+            )
+        if (
+            h.base_latency > 0
+            and h.inc_latency >= 1.3 * h.base_latency
+            and h.inc_latency - h.base_latency >= 2.0
+        ):
+            ratio = h.inc_latency / h.base_latency
+            signals.append(
+                Signal(
+                    service=h.service,
+                    kind=SignalKind.LATENCY,
+                    strength=min(1.0, (ratio - 1.0) / 2.0),
+                    onset=scope.onset,
+                    evidence=Evidence(
+                        kind=EvidenceKind.LATENCY,
+                        service=h.service,
+                        description=(
+                            f"{h.service} mean latency {h.inc_latency:.1f} ms vs {h.base_latency:.1f} ms before onset"
+                        ),
+                        time=scope.onset,
+                        value=round(h.inc_latency, 3),
+                        baseline=round(h.base_latency, 3),
+                        source_query=f"span_stats(service={h.service!r}, window={scope.window_text('window')!r})",
+                    ),
+                    hints={"ratio": ratio},
+                )
+            )
+    return signals
+
+
+# ------------------------------------------------------------------------------ host/zone skew
+
+
+@dataclass
+class Skew:
+    service: str
+    dimension: str  # "host" | "availability_zone"
+    value: str
+    metric: str  # "errors" | "latency"
+    share: float  # the skewed member's share of the service's excess errors/latency
+    member_value: float
+    others_value: float
+    members: int
+    zone_of: dict[str, str] = field(default_factory=dict)
+
+
+def host_skews(backend: TelemetryBackend, scope: Scope, services: list[str]) -> list[Skew]:
+    """Services whose incident errors or latency sit on one host or one zone."""
+    inc = group_totals(backend, scope.incident, ["service", "host", "availability_zone"])
+    base = group_totals(backend, scope.baseline, ["service", "host", "availability_zone"])
+    wanted = set(services)
+    by_service: dict[str, list[tuple[str, str, GroupTotals, GroupTotals]]] = defaultdict(list)
+    for (service, host, zone), t in inc.items():
+        if service in wanted and host:
+            b = base.get((service, host, zone), GroupTotals())
+            by_service[str(service)].append((str(host), str(zone or ""), t, b))
+    out: list[Skew] = []
+    for service, rows in by_service.items():
+        if len(rows) < 2:
+            continue
+        zone_of = {h: z for h, z, _, _ in rows}
+        for dimension in ("host", "availability_zone"):
+            members: dict[str, list[GroupTotals]] = defaultdict(lambda: [GroupTotals(), GroupTotals()])
+            for h, z, t, b in rows:
+                key = h if dimension == "host" else z
+                if not key:
+                    continue
+                m = members[key]
+                for acc, src in ((m[0], t), (m[1], b)):
+                    acc.count += src.count
+                    acc.errors += src.errors
+                    acc.duration += src.duration
+            if len(members) < 2:
+                continue
+            skew = _skew_of(service, dimension, members)
+            if skew is not None:
+                skew.zone_of = zone_of
+                out.append(skew)
+    return out
+
+
+def _skew_of(service: str, dimension: str, members: dict[str, list[GroupTotals]]) -> Skew | None:
+    # errors: excess errors over each member's own baseline rate
+    excess = {}
+    for key, (t, b) in members.items():
+        base_rate = b.errors / b.count if b.count else 0.0
+        excess[key] = max(0.0, t.errors - base_rate * t.count)
+    total = sum(excess.values())
+    n = len(members)
+    if total >= 10:
+        worst = max(excess, key=lambda k: excess[k])
+        share = excess[worst] / total
+        if share >= min(0.9, 2.0 / n + 0.1) and share > 1.0 / n + 0.25:
+            t = members[worst][0]
+            rest = [m[0] for k, m in members.items() if k != worst]
+            o_err = sum(x.errors for x in rest) / max(1, sum(x.count for x in rest))
+            return Skew(service, dimension, worst, "errors", share, t.errors / max(1, t.count), o_err, n)
+    # latency: mean duration far above the other members'
+    means = {k: t.duration / t.count for k, (t, _b) in members.items() if t.count >= 5}
+    if len(means) >= 2:
+        worst = max(means, key=lambda k: means[k])
+        others = [v for k, v in means.items() if k != worst]
+        other_mean = sum(others) / len(others)
+        base_worst = members[worst][1]
+        base_mean = base_worst.duration / base_worst.count if base_worst.count else other_mean
+        if other_mean > 0 and means[worst] >= 2.0 * other_mean and means[worst] >= 1.5 * base_mean:
+            share = (means[worst] - other_mean) / means[worst]
+            return Skew(service, dimension, worst, "latency", share, means[worst], other_mean, n)
+    return None
+
+
+def skew_signals(skews: list[Skew], scope: Scope) -> list[Signal]:
+    signals = []
+    for s in skews:
+        unit = "error rate" if s.metric == "errors" else "mean latency"
+        fmt = (lambda v: f"{v:.1%}") if s.metric == "errors" else (lambda v: f"{v:.0f} ms")
+        label = "host" if s.dimension == "host" else "availability zone"
+        evidence = Evidence(
+            kind=EvidenceKind.HOST_SKEW,
+            service=s.service,
+            description=(
+                f"{s.service} {unit} concentrated on {label} {s.value}: {fmt(s.member_value)} vs "
+                f"{fmt(s.others_value)} on the other {s.members - 1}"
+            ),
+            time=scope.onset,
+            value=round(s.member_value, 4),
+            baseline=round(s.others_value, 4),
+            source_query=(
+                f"span_stats(service={s.service!r}, group_by=['{s.dimension}'], window={scope.window_text()!r})"
+            ),
+            attributes={
+                "dimension": s.dimension,
+                "member": s.value,
+                "metric": s.metric,
+                "share": round(s.share, 3),
+            },
+        )
+        signals.append(
+            Signal(
+                service=s.service,
+                kind=SignalKind.HOST_SKEW,
+                strength=min(1.0, s.share),
+                onset=scope.onset,
+                evidence=evidence,
+                hints={
+                    "dimension": s.dimension,
+                    "member": s.value,
+                    "metric": s.metric,
+                    "members": s.members,
+                    "zone_of": s.zone_of,
+                },
+            )
+        )
+    return signals
