@@ -1,0 +1,1 @@
+"""``sleuth serve``: alarm intake, the durable queue, workers and notifiers."""
