@@ -3,6 +3,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from agent.service.payloads import AlarmEvent, AlarmSource, AlarmStatus
 from agent.service.queue import EnqueueOutcome, InvestigationQueue, JobStatus
@@ -31,7 +32,7 @@ def _event(
     )
 
 
-def _queue(tmp_path: Path, clock: FakeClock | None = None, **options: object) -> InvestigationQueue:
+def _queue(tmp_path: Path, clock: FakeClock | None = None, **options: Any) -> InvestigationQueue:
     return InvestigationQueue(
         tmp_path / "q.sqlite", clock=clock or FakeClock(), rng=random.Random(1), **options
     )  # type: ignore[arg-type]
