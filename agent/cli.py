@@ -21,6 +21,7 @@ app = typer.Typer(
 COMMAND_MODULES = [
     "agent.commands.data",
     "agent.commands.eval",
+    "agent.commands.simulate",
 ]
 
 for _module in COMMAND_MODULES:

@@ -1,0 +1,174 @@
+"""The built-in scenario suite: every fault type on several services, generated once and cached.
+
+Scenarios are data: this module only lists plans. ``ensure_suite`` writes any scenario whose
+plan (or the simulator) changed since it was last generated and returns every scenario directory.
+A fingerprint file in each directory records what produced it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
+from mcp_server.analysis.taxonomy import FaultType as F
+
+# Bump when the simulator's output changes so cached suites are regenerated.
+SIMULATOR_VERSION = "1"
+FINGERPRINT_FILE = ".fingerprint"
+
+# (fault, service, minutes, onset fraction)
+_SINGLE: list[tuple[F, str, int, float]] = [
+    (F.DEPENDENCY_THROTTLING, "visits", 30, 0.55),
+    (F.DEPENDENCY_THROTTLING, "appointments", 20, 0.5),
+    (F.DEPENDENCY_THROTTLING, "inventory", 45, 0.6),
+    (F.BAD_DEPLOYMENT, "customers", 30, 0.55),
+    (F.BAD_DEPLOYMENT, "vets", 20, 0.5),
+    (F.BAD_DEPLOYMENT, "billing", 45, 0.5),
+    (F.CONFIG_CHANGE, "payments", 30, 0.5),
+    (F.CONFIG_CHANGE, "visits", 20, 0.55),
+    (F.CONFIG_CHANGE, "customers", 45, 0.6),
+    (F.CPU_SATURATION, "customers", 30, 0.5),
+    (F.CPU_SATURATION, "auth", 45, 0.55),
+    (F.CPU_SATURATION, "appointments", 20, 0.45),
+    (F.MEMORY_LEAK, "visits", 45, 0.35),
+    (F.MEMORY_LEAK, "billing", 60, 0.35),
+    (F.MEMORY_LEAK, "vets", 45, 0.4),
+    (F.NETWORK_DELAY, "customers", 30, 0.5),
+    (F.NETWORK_DELAY, "vets", 20, 0.5),
+    (F.NETWORK_DELAY, "payments", 45, 0.55),
+    (F.CONNECTION_POOL_EXHAUSTION, "customers", 30, 0.55),
+    (F.CONNECTION_POOL_EXHAUSTION, "vets", 45, 0.5),
+    (F.CONNECTION_POOL_EXHAUSTION, "billing", 20, 0.5),
+    (F.DOWNSTREAM_TIMEOUT_RETRY_STORM, "customers", 30, 0.5),
+    (F.DOWNSTREAM_TIMEOUT_RETRY_STORM, "vets", 20, 0.5),
+    (F.DOWNSTREAM_TIMEOUT_RETRY_STORM, "visits", 45, 0.55),
+    (F.SINGLE_HOST_FAILURE, "visits", 30, 0.5),
+    (F.SINGLE_HOST_FAILURE, "customers", 45, 0.55),
+    (F.SINGLE_HOST_FAILURE, "appointments", 20, 0.5),
+    (F.AZ_IMPAIRMENT, "customers", 30, 0.55),
+    (F.AZ_IMPAIRMENT, "visits", 20, 0.5),
+    (F.AZ_IMPAIRMENT, "inventory", 45, 0.5),
+    (F.CERTIFICATE_EXPIRY, "customers", 30, 0.5),
+    (F.CERTIFICATE_EXPIRY, "payments", 20, 0.55),
+    (F.CERTIFICATE_EXPIRY, "inventory", 45, 0.5),
+    (F.CACHE_FAILURE, "vets", 30, 0.5),
+    (F.CACHE_FAILURE, "auth", 20, 0.55),
+    (F.CACHE_FAILURE, "vets", 45, 0.6),
+    (F.ERROR_EXCEPTION, "visits", 30, 0.5),
+    (F.ERROR_EXCEPTION, "billing", 20, 0.5),
+    (F.ERROR_EXCEPTION, "appointments", 45, 0.55),
+    (F.INCORRECT_RESPONSE, "customers", 30, 0.5),
+    (F.INCORRECT_RESPONSE, "vets", 20, 0.55),
+    (F.INCORRECT_RESPONSE, "visits", 45, 0.5),
+]
+
+# two faults at once: (primary, secondary, minutes)
+_CONCURRENT: list[tuple[tuple[F, str, float], tuple[F, str, float], int]] = [
+    ((F.DEPENDENCY_THROTTLING, "visits", 0.5), (F.MEMORY_LEAK, "billing", 0.35), 45),
+    ((F.BAD_DEPLOYMENT, "vets", 0.5), (F.NETWORK_DELAY, "payments", 0.6), 30),
+    ((F.SINGLE_HOST_FAILURE, "customers", 0.55), (F.CACHE_FAILURE, "auth", 0.5), 30),
+]
+
+_TRIGGERS = ("alarm", "slo", "alarm", "question")
+
+
+def suite_plans() -> list[ScenarioPlan]:
+    """The suite, in a fixed order; names are stable ids that say nothing about the fault."""
+    plans: list[ScenarioPlan] = []
+    for i, (fault, service, minutes, onset) in enumerate(_SINGLE):
+        trigger = _TRIGGERS[i % len(_TRIGGERS)]
+        herrings = i % 3 != 2
+        plans.append(
+            ScenarioPlan(
+                name=f"incident-{i + 1:03d}",
+                faults=(FaultSpec(fault, service, onset_fraction=onset),),
+                seed=1000 + i,
+                minutes=minutes,
+                red_herrings=herrings,
+                trigger=trigger,
+                trigger_scope="root" if i % 2 else "edge",
+                tags=("red-herrings" if herrings else "clean", f"trigger-{trigger}"),
+            )
+        )
+    for j, (first, second, minutes) in enumerate(_CONCURRENT):
+        plans.append(
+            ScenarioPlan(
+                name=f"incident-{len(_SINGLE) + j + 1:03d}",
+                faults=(
+                    FaultSpec(first[0], first[1], onset_fraction=first[2]),
+                    FaultSpec(second[0], second[1], onset_fraction=second[2]),
+                ),
+                seed=2000 + j,
+                minutes=minutes,
+                red_herrings=True,
+                trigger="alarm" if j != 1 else "question",
+                tags=("concurrent", "red-herrings"),
+            )
+        )
+    return plans
+
+
+def quick_plans() -> list[ScenarioPlan]:
+    """One scenario per fault type (the first of each): the subset CI runs."""
+    seen: set[str] = set()
+    out = []
+    for plan in suite_plans():
+        fault = plan.faults[0].fault.value
+        if len(plan.faults) == 1 and fault not in seen:
+            seen.add(fault)
+            out.append(plan)
+    return out
+
+
+def default_root() -> Path:
+    """``<repo>/.data/scenarios/builtin`` (git-ignored)."""
+    return Path(__file__).resolve().parents[2] / ".data" / "scenarios" / "builtin"
+
+
+def fingerprint(plan: ScenarioPlan) -> str:
+    payload = json.dumps({"v": SIMULATOR_VERSION, "plan": asdict(plan)}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _is_current(directory: Path, plan: ScenarioPlan) -> bool:
+    marker = directory / FINGERPRINT_FILE
+    return marker.is_file() and marker.read_text(encoding="utf-8").strip() == fingerprint(plan)
+
+
+def _generate(plan: ScenarioPlan, directory: str) -> str:
+    path = write_scenario(plan, Path(directory))
+    (path / FINGERPRINT_FILE).write_text(fingerprint(plan) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def ensure_plans(plans: Iterable[ScenarioPlan], root: Path, workers: int | None = None) -> list[Path]:
+    """Generate each plan into ``root/<name>`` unless an identical one is cached; return the paths."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    plans = list(plans)
+    todo = [p for p in plans if not _is_current(root / p.name, p)]
+    workers = workers or min(2, os.cpu_count() or 1)
+    if len(todo) > 1 and workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(_generate, todo, [str(root / p.name) for p in todo]))
+    else:
+        for plan in todo:
+            _generate(plan, str(root / plan.name))
+    return [root / p.name for p in plans]
+
+
+def ensure_suite(out_dir: Path | None = None, quick: bool = False, workers: int | None = None) -> list[Path]:
+    """The built-in suite under ``out_dir`` (default ``.data/scenarios/builtin``), generated if needed."""
+    plans = quick_plans() if quick else suite_plans()
+    return ensure_plans(plans, Path(out_dir) if out_dir is not None else default_root(), workers)
+
+
+def renamed(plan: ScenarioPlan, rename: dict[str, str]) -> ScenarioPlan:
+    """The same plan with services/metrics renamed (for the engine's generality test)."""
+    return replace(plan, name=f"{plan.name}--renamed", rename={**plan.rename, **rename})
