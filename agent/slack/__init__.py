@@ -1,0 +1,1 @@
+"""The Slack bot (slack_bolt): slash command, mentions, threads, buttons, feedback."""
