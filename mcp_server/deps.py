@@ -1,0 +1,96 @@
+"""What the MCP server needs, handed to it whole: backend, knowledge, investigator, limits.
+
+Tools receive a :class:`ServerDeps` when they register and never reach for a global client, so a
+test builds one around an in-memory backend and the CLI builds one around the local store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from mcp_server.backends.base import TelemetryBackend
+from mcp_server.redaction import Redactor
+from mcp_server.telemetry import TimeWindow
+
+if TYPE_CHECKING:
+    from mcp_server.analysis.models import InvestigationResult
+    from mcp_server.scenario import Trigger
+
+    Investigator = Callable[[Trigger, TimeWindow | None], InvestigationResult]
+    ReportDrafter = Callable[[InvestigationResult], Any]
+else:
+    Investigator = Callable[..., Any]
+    ReportDrafter = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """Bounds that keep every answer small enough for a model and every call short."""
+
+    max_output_chars: int = 16_000  # per tool answer, text and structured output alike
+    call_timeout_seconds: float = 20.0  # a tool that takes longer returns an error instead of hanging
+    max_window: timedelta = timedelta(days=7)
+    default_window: timedelta = timedelta(hours=1)  # when neither start nor end is given on live data
+    max_items: int = 500  # the largest ``limit`` a tool accepts
+    investigate_timeout_seconds: float = 120.0
+
+
+@dataclass
+class ServerDeps:
+    """Everything the tools use.
+
+    ``clock`` says what relative times (``-30m``, ``now``) are relative to: ``"data"`` anchors
+    them at the end of the data the backend holds (right for recorded incidents in the local
+    store), ``"wall"`` at the current time (right for live backends).
+    """
+
+    backend: TelemetryBackend
+    knowledge: Any | None = None  # knowledge.store.KnowledgeStore
+    investigator: Investigator | None = None
+    report_drafter: ReportDrafter | None = None
+    redactor: Redactor = field(default_factory=Redactor)
+    limits: ServerLimits = field(default_factory=ServerLimits)
+    clock: Literal["data", "wall"] = "data"
+    description: str = ""  # what is being served, e.g. "scenario demo-checkout (local store)"
+    _data_window: TimeWindow | None = field(default=None, init=False, repr=False)
+    _data_window_read: bool = field(default=False, init=False, repr=False)
+
+    def data_window(self) -> TimeWindow | None:
+        """The time range the served data covers, read once (recorded data does not change).
+
+        The recorded scenario's declared window when the backend knows it, widened to the data,
+        else the data's own range rounded out to whole minutes: "now" reads as 10:30, not
+        10:29:58.078.
+        """
+        if self.clock == "wall":
+            return self.backend.time_range()
+        if not self._data_window_read:
+            self._data_window = _recorded_window(self.backend)
+            self._data_window_read = True
+        return self._data_window
+
+    def now(self) -> datetime:
+        """The moment ``now`` means in tool arguments."""
+        if self.clock == "data":
+            window = self.data_window()
+            if window is not None:
+                return window.end
+        return datetime.now(UTC)
+
+
+def _recorded_window(backend: TelemetryBackend) -> TimeWindow | None:
+    data = backend.time_range()
+    if data is None:
+        return None
+    spec_reader = getattr(backend, "scenario_spec", None)  # the local store remembers the scenario
+    spec = spec_reader() if callable(spec_reader) else None
+    if spec is not None:
+        return TimeWindow(start=min(spec.window.start, data.start), end=max(spec.window.end, data.end))
+    start = data.start.replace(second=0, microsecond=0)
+    end = data.end.replace(second=0, microsecond=0)
+    if end < data.end:
+        end += timedelta(minutes=1)
+    return TimeWindow(start=start, end=end)

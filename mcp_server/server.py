@@ -1,0 +1,59 @@
+"""The Sleuth MCP server: read-only incident tools over one telemetry backend.
+
+``build_server(deps)`` registers every tool module on an :class:`MCPServer` whose lifespan
+yields the same deps. ``sleuth mcp`` (agent/commands/mcp.py) builds the deps from the command
+line and runs it over stdio or streamable HTTP.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from mcp.server import MCPServer
+
+from mcp_server.deps import ServerDeps
+
+# One line per tool module; each exposes register(server, deps).
+TOOL_MODULES = [
+    "mcp_server.tools.slos",
+    "mcp_server.tools.metrics",
+    "mcp_server.tools.logs",
+    "mcp_server.tools.traces",
+    "mcp_server.tools.changes",
+]
+
+INSTRUCTIONS = """\
+Sleuth answers questions about a system's health from its telemetry (traces, metrics, logs,
+deployments, SLOs, alarms). Every tool is read-only.
+
+A good path from symptom to cause: list_slos or audit_services (what is unhealthy) -> get_slo
+(which operation fails it, since when) -> trace_hotspots (where failures start, which dependency)
+-> search_traces / get_trace (a concrete failing request) -> query_logs (the error text) ->
+list_changes (what changed just before; can it be rolled back?).
+
+Times accept ISO 8601 or relative forms ('-30m', 'now'). On a recorded incident (the local
+store), relative times count back from the end of the data and omitting start/end reads the
+whole incident. Outputs are capped; when something is cut the answer says how to get the rest.
+"""
+
+
+def build_server(deps: ServerDeps) -> MCPServer[ServerDeps]:
+    """An MCP server exposing Sleuth's tools over ``deps``."""
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[ServerDeps]) -> AsyncIterator[ServerDeps]:
+        # The deps outlive sessions (an HTTP server serves many); whoever built them closes them.
+        yield deps
+
+    server: MCPServer[ServerDeps] = MCPServer(
+        "sleuth",
+        title="Sleuth incident investigator",
+        instructions=INSTRUCTIONS + (f"\nServing: {deps.description}\n" if deps.description else ""),
+        lifespan=lifespan,
+        warn_on_duplicate_tools=True,
+    )
+    for module in TOOL_MODULES:
+        importlib.import_module(module).register(server, deps)
+    return server

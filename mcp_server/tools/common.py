@@ -1,0 +1,279 @@
+"""What every tool shares: time arguments, input checks, the per-call time limit and output shaping.
+
+A tool validates its input, runs one blocking backend/analysis call on a worker thread under a
+time limit, and returns a pydantic model twice: as structured content, and as compact text for
+the model to read. Both pass through the redactor and are cut to ``max_output_chars``, with a
+message that says what was cut and how to get the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, TypeVar
+
+import anyio
+import anyio.to_thread
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import Field, ValidationError
+
+from mcp_server.deps import ServerDeps
+from mcp_server.errors import SleuthError, UnknownServiceError
+from mcp_server.telemetry import TimeWindow
+from mcp_server.tools.models import ToolOutput, WindowOut
+
+T = TypeVar("T")
+M = TypeVar("M", bound=ToolOutput)
+
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+
+TIME_HELP = (
+    "ISO 8601 (2026-01-01T10:00:00Z; no offset means UTC) or relative: 'now', '-30m', '-2h', '-1d', "
+    "'-90s'. Relative times count back from the end of the served data for a recorded incident "
+    "(local store), from the current time for live backends."
+)
+Start = Annotated[str | None, Field(description=f"Window start. {TIME_HELP} Default: see the tool.")]
+End = Annotated[str | None, Field(description=f"Window end (exclusive). {TIME_HELP} Default: 'now'.")]
+ServiceArg = Annotated[str | None, Field(description="Only this service (exact name; see audit_services).")]
+
+_RELATIVE = re.compile(r"^\s*-\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|m|min|mins|h|hr|hrs|d|day|days|w)\s*$", re.I)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def parse_time(value: str, now: datetime, argument: str = "time") -> datetime:
+    """An aware datetime for an ISO 8601 or relative (``-30m``, ``now``) time argument."""
+    text = value.strip()
+    if text.lower() == "now":
+        return now
+    match = _RELATIVE.match(text)
+    if match:
+        amount, unit = float(match.group(1)), match.group(2).lower()
+        return now - timedelta(seconds=amount * _UNIT_SECONDS[unit[0]])
+    try:
+        moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        raise ToolError(
+            f"{argument}={value!r} is not a time; use ISO 8601 like 2026-01-01T10:00:00Z or a relative "
+            "time like '-30m', '-2h', 'now'"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def span_text(seconds: float) -> str:
+    """A duration the way people say it: 90s, 45m, 2h30m, 3d."""
+    seconds = round(seconds)
+    if seconds < 120:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
+    return f"{hours // 24}d"
+
+
+def single_bucket(window: TimeWindow) -> int:
+    """A bucket width that puts the whole window in one bucket (buckets align to the epoch)."""
+    return int(window.end.timestamp()) + 1
+
+
+class ToolKit:
+    """The deps plus the checks and shaping each tool applies."""
+
+    def __init__(self, deps: ServerDeps) -> None:
+        self.deps = deps
+        self.limits = deps.limits
+        self._services: list[str] | None = None
+
+    # --------------------------------------------------------------------------- input
+
+    def window(self, start: str | None, end: str | None, default: timedelta | None = None) -> TimeWindow:
+        """The window a tool reads: explicit bounds, else ``default`` back from the end, else the data.
+
+        With no bounds on recorded data the whole recorded range is used (when it fits within
+        ``max_window``), since that is the incident.
+        """
+        now = self.deps.now()
+        data = self.deps.data_window()
+        end_time = parse_time(end, now, "end") if end else now
+        if start:
+            start_time = parse_time(start, now, "start")
+        elif default is not None:
+            start_time = end_time - default
+        elif self.deps.clock == "data" and data is not None and not end:
+            start_time = data.start
+        else:
+            start_time = end_time - self.limits.default_window
+        if end_time <= start_time:
+            raise ToolError(
+                f"empty time range: start {iso(start_time)} is not before end {iso(end_time)}; "
+                "start must be earlier than end"
+            )
+        if end_time - start_time > self.limits.max_window:
+            raise ToolError(
+                f"time range {iso(start_time)} .. {iso(end_time)} spans {span_text((end_time - start_time).total_seconds())}, "
+                f"more than the {span_text(self.limits.max_window.total_seconds())} a tool reads at once; "
+                "narrow start/end"
+            )
+        return TimeWindow(start=start_time, end=end_time)
+
+    def services(self) -> list[str]:
+        if self._services is None:
+            self._services = self.deps.backend.list_services()
+        return self._services
+
+    def check_service(self, service: str | None) -> None:
+        if service is not None and service not in self.services():
+            raise ToolError(str(UnknownServiceError(service, self.services())))
+
+    def check_limit(self, limit: int, name: str = "limit") -> None:
+        if limit < 1 or limit > self.limits.max_items:
+            raise ToolError(
+                f"{name}={limit} is out of range; use 1..{self.limits.max_items} and page for more"
+            )
+
+    def window_out(self, window: TimeWindow) -> WindowOut:
+        return WindowOut(start=window.start, end=window.end)
+
+    def data_note(self, window: TimeWindow) -> str:
+        """A hint when the window misses the data entirely: the commonest mistake with recorded incidents."""
+        data = self.deps.data_window()
+        if data is None:
+            return "the backend holds no telemetry yet"
+        if window.end <= data.start or window.start >= data.end:
+            return (
+                f"the window holds no data: data covers {iso(data.start)} .. {iso(data.end)}; "
+                "omit start/end to read all of it"
+            )
+        return ""
+
+    # ----------------------------------------------------------------------------- run
+
+    async def run(self, work: Callable[[], T], timeout: float | None = None) -> T:
+        """Run blocking ``work`` on a worker thread under the per-call time limit.
+
+        A timed-out call is abandoned (its thread finishes in the background) and the model is
+        told to narrow the question; user errors become tool errors the model can act on.
+        """
+        limit = timeout or self.limits.call_timeout_seconds
+        try:
+            with anyio.fail_after(limit):
+                return await anyio.to_thread.run_sync(_translating(work), abandon_on_cancel=True)
+        except TimeoutError:
+            raise ToolError(
+                f"the call took longer than {limit:g}s and was stopped; narrow the time range, "
+                "name a service or lower the limit"
+            ) from None
+
+    # --------------------------------------------------------------------------- output
+
+    def respond(
+        self,
+        output: M,
+        render: Callable[[M], str],
+        items_field: str | None = None,
+        page_hint: str = "narrow the time range or filters",
+        rebuild: Callable[[int], M] | None = None,
+    ) -> CallToolResult:
+        """Structured content plus compact text, redacted and cut to the output budget.
+
+        When the items in ``items_field`` do not fit, the longest prefix that does is kept.
+        ``rebuild(n)`` (optional) remakes the output from the first n items, so paging cursors
+        point after the last item actually returned.
+        """
+        budget = self.limits.max_output_chars
+        redactor = self.deps.redactor
+        structured = redactor.data(output.model_dump(mode="json"))
+        if items_field is not None and _size(structured) > budget:
+            total = len(structured[items_field])
+            kept = _fitting_prefix(structured, items_field, budget)
+            note = f"output cut to {kept} of {total} {items_field} to stay under {budget:,} characters; {page_hint}"
+            if rebuild is not None:
+                trimmed = rebuild(kept)
+            else:
+                trimmed = output.model_copy(update={items_field: list(getattr(output, items_field))[:kept]})
+            output = trimmed.model_copy(
+                update={"truncated": True, "has_more": True, "message": f"{trimmed.message} {note}".strip()}
+            )
+            structured = redactor.data(output.model_dump(mode="json"))
+        text = redactor.text(render(output))
+        if len(text) > budget:
+            text = _cut_text(text, budget)
+        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+
+
+def _fitting_prefix(structured: dict[str, Any], field: str, budget: int) -> int:
+    """The most leading items of ``field`` that keep the whole output within budget (binary search)."""
+    items: list[Any] = structured[field]
+    low, high = 0, len(items)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if _size({**structured, field: items[:mid]}) + 600 <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def _translating(work: Callable[[], T]) -> Callable[[], T]:
+    def call() -> T:
+        try:
+            return work()
+        except ToolError:
+            raise
+        except SleuthError as exc:
+            raise ToolError(str(exc)) from None
+        except ValidationError as exc:
+            raise ToolError(validation_message(exc)) from None
+
+    return call
+
+
+def validation_message(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(p) for p in error["loc"])
+        parts.append(f"{where}: {error['msg']}" if where else error["msg"])
+    return "invalid argument: " + "; ".join(parts)
+
+
+def _size(data: Any) -> int:
+    return len(json.dumps(data, separators=(",", ":"), default=str))
+
+
+def _cut_text(text: str, budget: int) -> str:
+    lines = text.splitlines()
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        if used + len(line) + 1 > budget - 200:
+            break
+        kept.append(line)
+        used += len(line) + 1
+    kept.append(f"... {len(lines) - len(kept)} more lines cut to stay under {budget:,} characters")
+    return "\n".join(kept)
+
+
+def table(rows: Sequence[Sequence[object]]) -> list[str]:
+    """Rows as ``a | b | c`` lines; None shows as '-'."""
+    return [" | ".join("-" if cell is None else str(cell) for cell in row) for row in rows]
+
+
+def pct(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def num(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"

@@ -1,0 +1,126 @@
+"""Log tools: ``query_logs`` (and ``log_patterns`` once the log pattern analysis is available)."""
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from mcp.server import MCPServer
+from mcp.types import CallToolResult
+from pydantic import Field
+
+from mcp_server.backends.base import LogQuery
+from mcp_server.deps import ServerDeps
+from mcp_server.telemetry import LogRecord, Severity
+from mcp_server.tools.common import READ_ONLY, End, ServiceArg, Start, ToolKit, iso
+from mcp_server.tools.models import LogOut, LogResult
+
+MAX_BODY_CHARS = 600
+MAX_ATTRIBUTES = 12
+MAX_REGEX_CHARS = 500
+SeverityName = Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+
+
+def _short(value: Any, limit: int = 200) -> Any:
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + "…"
+    return value
+
+
+def log_out(record: LogRecord) -> LogOut:
+    body = record.body if len(record.body) <= MAX_BODY_CHARS else record.body[:MAX_BODY_CHARS] + "… [cut]"
+    attributes = {k: _short(v) for k, v in list(record.attributes.items())[:MAX_ATTRIBUTES]}
+    return LogOut(
+        time=record.time,
+        service=record.service,
+        severity=record.severity.value,
+        body=body,
+        trace_id=record.trace_id,
+        span_id=record.span_id,
+        attributes=attributes,
+    )
+
+
+def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
+    kit = ToolKit(deps)
+    backend = deps.backend
+
+    @server.tool(annotations=READ_ONLY, structured_output=True)
+    async def query_logs(
+        service: ServiceArg = None,
+        min_severity: Annotated[SeverityName | None, Field(description="Lowest severity to include.")] = None,
+        text: Annotated[str | None, Field(description="Case-insensitive substring of the message.")] = None,
+        regex: Annotated[
+            str | None, Field(description="Regular expression the message must match (RE2 syntax).")
+        ] = None,
+        trace_id: Annotated[
+            str | None, Field(description="Only records of this trace (32 hex characters).")
+        ] = None,
+        start: Start = None,
+        end: End = None,
+        order: Annotated[
+            Literal["asc", "desc"], Field(description="asc = oldest first, desc = newest first.")
+        ] = "desc",
+        limit: Annotated[int, Field(description="Most records to return (1..500).")] = 50,
+    ) -> Annotated[CallToolResult, LogResult]:
+        """Log records matching filters, newest first by default. Secrets and email addresses in
+        messages are redacted. When more records match than fit, ``next_page`` gives the
+        arguments for the next page. To see which kinds of message are new or surging rather than
+        reading records one by one, use log_patterns (when available)."""
+        window = kit.window(start, end)
+        kit.check_service(service)
+        kit.check_limit(limit)
+        if regex is not None and len(regex) > MAX_REGEX_CHARS:
+            kit.check_limit(0, f"regex length {len(regex)}")
+        query = LogQuery(
+            window=window,
+            service=service,
+            min_severity=Severity(min_severity) if min_severity else None,
+            text=text or None,
+            regex=regex or None,
+            trace_id=trace_id.strip().lower() if trace_id else None,
+            order=order,
+            limit=limit + 1,
+        )
+        records = await kit.run(lambda: backend.query_logs(query))
+        matched_more = len(records) > limit
+        records = records[:limit]
+        data_note = kit.data_note(window)
+
+        def build(count: int) -> LogResult:
+            kept = records[:count]
+            has_more = matched_more or count < len(records)
+            next_page = None
+            if has_more and kept:
+                last = kept[-1].time
+                next_page = (
+                    {"start": iso(last + timedelta(microseconds=1)) or ""}
+                    if order == "asc"
+                    else {"end": iso(last) or ""}
+                )
+            messages = [data_note]
+            if next_page:
+                messages.append(f"more records match; call again with {next_page} for the next page")
+            elif not kept and not data_note:
+                messages.append("no records match; loosen the filters or widen the window")
+            return LogResult(
+                window=kit.window_out(window),
+                records=[log_out(r) for r in kept],
+                has_more=has_more,
+                next_page=next_page,
+                message="; ".join(m for m in messages if m),
+            )
+
+        out = build(len(records))
+
+        def render(o: LogResult) -> str:
+            lines = [f"{len(o.records)} log records, {iso(window.start)} .. {iso(window.end)}"]
+            lines += [
+                f"{iso(r.time)} {r.severity} {r.service}"
+                + (f" trace={r.trace_id}" if r.trace_id else "")
+                + f": {r.body}"
+                for r in o.records
+            ]
+            if o.message:
+                lines.append(o.message)
+            return "\n".join(lines)
+
+        return kit.respond(out, render, "records", page_hint="next_page continues from there", rebuild=build)

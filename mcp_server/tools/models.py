@@ -1,0 +1,304 @@
+"""Tool outputs, shaped for a model to read.
+
+Every output says which window it covers and whether anything was left out (``has_more``,
+``truncated``) with a ``message`` telling how to get the rest. Field names are plain words; times
+are ISO 8601 UTC; rates are fractions (0.05 = 5%).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WindowOut(_Out):
+    start: datetime
+    end: datetime
+
+
+class ToolOutput(_Out):
+    window: WindowOut | None = None
+    has_more: bool = Field(default=False, description="More results exist than were returned.")
+    truncated: bool = Field(default=False, description="Results were cut to fit the output size.")
+    message: str = Field(default="", description="What was cut or is missing, and how to get more.")
+
+
+# ------------------------------------------------------------------------------------------ SLOs
+
+
+class SloSummary(_Out):
+    name: str
+    service: str
+    operation: str | None = None
+    sli: str
+    goal: float
+    threshold_ms: float | None = None
+    attainment: float | None
+    error_budget_remaining: float | None = Field(
+        description="1 = untouched, 0 = spent, negative = overspent."
+    )
+    burn_rate: float | None = Field(
+        description="Bad-event rate over the allowed rate; above 1 spends budget early."
+    )
+    breaching: bool
+    total_events: int
+    bad_events: int
+
+
+class SloList(ToolOutput):
+    slos: list[SloSummary]
+    breaching_count: int
+
+
+class SliPoint(_Out):
+    time: datetime
+    total: int
+    good: int
+    attainment: float | None
+
+
+class OperationSlo(_Out):
+    operation: str
+    total_events: int
+    bad_events: int
+    attainment: float | None
+    burn_rate: float | None
+    breaching: bool
+
+
+class SloDetail(ToolOutput):
+    slo: SloSummary
+    description: str = ""
+    interval_days: int
+    first_bad_bucket: datetime | None = Field(
+        description="First bucket whose own attainment fell below goal."
+    )
+    breached_at: datetime | None = Field(description="When attainment over the window first fell below goal.")
+    bucket_seconds: int
+    series: list[SliPoint]
+    operations: list[OperationSlo] = Field(description="Per-operation SLI, worst first (service-level SLOs).")
+
+
+class ServiceHealth(_Out):
+    rank: int
+    service: str
+    status: str = Field(
+        description="breaching (an SLO) | alarm (firing) | failing (errors start here) | erroring (errors pass through) | ok | idle"
+    )
+    requests: int
+    errors: int
+    error_rate: float | None
+    p95_ms: float | None
+    slos_breaching: list[str]
+    alarms_firing: list[str]
+    origin_errors: int = Field(description="Failures that start in this service rather than pass through it.")
+    top_error: str = ""
+
+
+class ServiceAudit(ToolOutput):
+    services: list[ServiceHealth]
+
+
+# ------------------------------------------------------------------------------- metrics, alarms
+
+
+class MetricInfo(_Out):
+    name: str
+    service: str
+    kind: str
+    unit: str = ""
+    description: str = ""
+    attribute_keys: list[str]
+    point_count: int
+
+
+class MetricList(ToolOutput):
+    metrics: list[MetricInfo]
+
+
+class Point(_Out):
+    time: datetime
+    value: float
+
+
+class SeriesOut(_Out):
+    name: str
+    service: str
+    unit: str = ""
+    statistic: str
+    attributes: dict[str, Any]
+    points: list[Point]
+    min: float | None
+    max: float | None
+    last: float | None
+    points_total: int = Field(description="Points before downsampling to the returned ones.")
+
+
+class MetricData(ToolOutput):
+    statistic: str
+    period_seconds: int
+    series: list[SeriesOut]
+
+
+class AlarmOut(_Out):
+    name: str
+    service: str | None
+    metric: str
+    condition: str
+    state: str
+    state_reason: str = ""
+    since: datetime | None = Field(description="Time of the last state change.")
+    description: str = ""
+
+
+class AlarmList(ToolOutput):
+    alarms: list[AlarmOut]
+
+
+class TransitionOut(_Out):
+    time: datetime
+    old_state: str
+    new_state: str
+    reason: str = ""
+
+
+class AlarmHistoryOut(ToolOutput):
+    alarm: AlarmOut
+    transitions: list[TransitionOut]
+
+
+# ------------------------------------------------------------------------------------------ logs
+
+
+class LogOut(_Out):
+    time: datetime
+    service: str
+    severity: str
+    body: str
+    trace_id: str | None = None
+    span_id: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class LogResult(ToolOutput):
+    records: list[LogOut]
+    next_page: dict[str, str] | None = Field(
+        default=None, description="Arguments to change, keeping the others, to fetch the next page."
+    )
+
+
+# ---------------------------------------------------------------------------------------- traces
+
+
+class TraceHit(_Out):
+    trace_id: str
+    span_id: str
+    service: str
+    operation: str
+    start: datetime
+    duration_ms: float
+    error: bool
+    http_status: int | None = None
+    status_message: str = ""
+
+
+class TraceSearch(ToolOutput):
+    hits: list[TraceHit]
+
+
+class SpanNode(_Out):
+    span_id: str
+    parent_span_id: str | None
+    depth: int
+    service: str
+    operation: str
+    kind: str
+    offset_ms: float = Field(description="Start relative to the trace's first span.")
+    duration_ms: float
+    error: bool
+    status_message: str = ""
+    peer: str | None = None
+    host: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    exceptions: list[str] = Field(default_factory=list)
+
+
+class TraceDetail(ToolOutput):
+    trace_id: str
+    root_service: str | None
+    root_operation: str | None
+    duration_ms: float
+    span_count: int
+    error_count: int
+    services: list[str]
+    spans: list[SpanNode]
+
+
+class EdgeOut(_Out):
+    caller: str
+    callee: str
+    requests: int
+    errors: int
+    error_rate: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+    external: bool
+
+
+class ServiceMapOut(ToolOutput):
+    services: list[str]
+    edges: list[EdgeOut]
+
+
+class ErrorOriginOut(_Out):
+    service: str
+    operation: str
+    peer: str | None = None
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    sample_trace_id: str
+    sample_message: str = ""
+    sample_exception: str = ""
+    hosts: dict[str, int] = Field(default_factory=dict)
+    availability_zones: dict[str, int] = Field(default_factory=dict)
+
+
+class LatencyHotspot(_Out):
+    service: str
+    operation: str
+    spans: int
+    self_ms_total: float
+    self_share: float = Field(description="Share of all self time in the window (excludes time in children).")
+    mean_self_ms: float
+    p95_ms: float | None
+
+
+class Hotspots(ToolOutput):
+    error_origins: list[ErrorOriginOut]
+    latency: list[LatencyHotspot]
+
+
+# --------------------------------------------------------------------------------------- changes
+
+
+class ChangeOut(_Out):
+    time: datetime
+    service: str
+    kind: str
+    version: str | None = None
+    previous_version: str | None = None
+    description: str = ""
+    actor: str = ""
+    id: str | None = None
+    rollback: str | None = Field(default=None, description="How to roll this change back, when known.")
+
+
+class ChangeList(ToolOutput):
+    changes: list[ChangeOut]

@@ -1,0 +1,361 @@
+"""Trace tools: ``search_traces``, ``get_trace``, ``service_map``, ``trace_hotspots``."""
+
+import re
+from typing import Annotated, Any, Literal
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult
+from pydantic import Field
+
+from mcp_server.backends.base import MAX_LIMIT, SpanQuery, SpanStatsQuery
+from mcp_server.backends.local.otlp import span_peer
+from mcp_server.deps import ServerDeps
+from mcp_server.telemetry import Span
+from mcp_server.tools.common import READ_ONLY, End, ServiceArg, Start, ToolKit, iso, num, pct, single_bucket
+from mcp_server.tools.models import (
+    EdgeOut,
+    ErrorOriginOut,
+    Hotspots,
+    LatencyHotspot,
+    ServiceMapOut,
+    SpanNode,
+    TraceDetail,
+    TraceHit,
+    TraceSearch,
+)
+
+TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
+MAX_SPAN_ATTRIBUTES = 10
+MAX_MESSAGE_CHARS = 300
+
+
+def _short(value: Any, limit: int = 200) -> Any:
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + "…"
+    return value
+
+
+def _exceptions(span: Span) -> list[str]:
+    found = []
+    for event in span.events:
+        if event.name == "exception":
+            kind = event.attributes.get("exception.type", "")
+            message = event.attributes.get("exception.message", "")
+            found.append(_short(f"{kind}: {message}".strip(": "), MAX_MESSAGE_CHARS))
+    return found
+
+
+def span_tree(spans: list[Span]) -> list[SpanNode]:
+    """Spans in depth-first order (children by start time), each with its depth and offset."""
+    if not spans:
+        return []
+    by_id = {s.span_id: s for s in spans}
+    children: dict[str | None, list[Span]] = {}
+    for span in spans:
+        parent = span.parent_span_id if span.parent_span_id in by_id else None
+        children.setdefault(parent, []).append(span)
+    for group in children.values():
+        group.sort(key=lambda s: (s.start_time_unix_nano, s.span_id))
+    origin = min(s.start_time_unix_nano for s in spans)
+    ordered: list[SpanNode] = []
+    stack = [(s, 0) for s in reversed(children.get(None, []))]
+    while stack:
+        span, depth = stack.pop()
+        ordered.append(
+            SpanNode(
+                span_id=span.span_id,
+                parent_span_id=span.parent_span_id,
+                depth=depth,
+                service=span.service,
+                operation=span.operation,
+                kind=span.kind.name.lower(),
+                offset_ms=round((span.start_time_unix_nano - origin) / 1e6, 3),
+                duration_ms=round(span.duration_ms, 3),
+                error=span.is_error,
+                status_message=_short(span.status_message, MAX_MESSAGE_CHARS),
+                peer=span_peer(int(span.kind), span.attributes),
+                host=span.host,
+                attributes={k: _short(v) for k, v in list(span.attributes.items())[:MAX_SPAN_ATTRIBUTES]},
+                exceptions=_exceptions(span),
+            )
+        )
+        stack.extend((child, depth + 1) for child in reversed(children.get(span.span_id, [])))
+    return ordered
+
+
+def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
+    kit = ToolKit(deps)
+    backend = deps.backend
+
+    @server.tool(annotations=READ_ONLY, structured_output=True)
+    async def search_traces(
+        service: ServiceArg = None,
+        operation: Annotated[
+            str | None, Field(description="Exact span name, e.g. 'POST /api/checkout'.")
+        ] = None,
+        errors_only: Annotated[bool, Field(description="Only failed spans.")] = False,
+        min_duration_ms: Annotated[float | None, Field(description="Only spans at least this slow.")] = None,
+        attributes: Annotated[
+            dict[str, str] | None,
+            Field(description="Exact span attribute matches, e.g. {'http.route': '/cart'}."),
+        ] = None,
+        start: Start = None,
+        end: End = None,
+        order: Annotated[
+            Literal["oldest", "slowest"], Field(description="Which matches come first.")
+        ] = "oldest",
+        limit: Annotated[int, Field(description="Most traces to return (1..500).")] = 20,
+    ) -> Annotated[CallToolResult, TraceSearch]:
+        """Find traces whose spans match: failed, slow, in a service or operation, with attributes.
+
+        One hit per trace (its first matching span). Open one with get_trace(trace_id) to see
+        where in the call tree it failed."""
+        window = kit.window(start, end)
+        kit.check_service(service)
+        kit.check_limit(limit)
+        if min_duration_ms is not None and min_duration_ms < 0:
+            raise ToolError("min_duration_ms must be 0 or more")
+        query = SpanQuery(
+            window=window,
+            service=service,
+            operation=operation,
+            errors_only=errors_only,
+            min_duration_ms=min_duration_ms,
+            attributes=attributes or {},
+            order="duration_desc" if order == "slowest" else "start",
+            limit=min(MAX_LIMIT, (limit + 1) * 8),
+        )
+        spans = await kit.run(lambda: backend.query_spans(query))
+        hits: dict[str, TraceHit] = {}
+        for span in spans:
+            if span.trace_id not in hits:
+                hits[span.trace_id] = TraceHit(
+                    trace_id=span.trace_id,
+                    span_id=span.span_id,
+                    service=span.service,
+                    operation=span.operation,
+                    start=span.start,
+                    duration_ms=round(span.duration_ms, 3),
+                    error=span.is_error,
+                    http_status=span.http_status,
+                    status_message=_short(span.status_message, MAX_MESSAGE_CHARS),
+                )
+        found = list(hits.values())
+        has_more = len(found) > limit or len(spans) >= query.limit
+        messages = [kit.data_note(window)]
+        if has_more:
+            messages.append(f"more than {min(limit, len(found))} traces match; narrow the window or filters")
+        elif not found and not messages[0]:
+            messages.append("no spans match; loosen the filters (operation names are exact)")
+        out = TraceSearch(
+            window=kit.window_out(window),
+            hits=found[:limit],
+            has_more=has_more,
+            message="; ".join(m for m in messages if m),
+        )
+
+        def render(o: TraceSearch) -> str:
+            lines = [f"{len(o.hits)} traces: start | trace_id | service | operation | ms | status"]
+            lines += [
+                f"{iso(h.start)} | {h.trace_id} | {h.service} | {h.operation} | {h.duration_ms:.1f} | "
+                + (
+                    "ERROR "
+                    + (str(h.http_status or ""))
+                    + (f" {h.status_message}" if h.status_message else "")
+                    if h.error
+                    else "ok"
+                )
+                for h in o.hits
+            ]
+            return "\n".join([*lines, o.message]).strip()
+
+        return kit.respond(out, render, "hits")
+
+    @server.tool(annotations=READ_ONLY, structured_output=True)
+    async def get_trace(
+        trace_id: Annotated[str, Field(description="32 hex characters, as search_traces shows it.")],
+        max_spans: Annotated[int, Field(description="Most spans to return (1..500).")] = 200,
+    ) -> Annotated[CallToolResult, TraceDetail]:
+        """One trace as a call tree: each span's service, operation, start offset, duration,
+        error status, exception and the dependency it calls. The deepest failing span is usually
+        where the failure starts."""
+        trace = trace_id.strip().lower()
+        if not TRACE_ID.match(trace):
+            raise ToolError(f"trace_id {trace_id!r} is not 32 hex characters")
+        kit.check_limit(max_spans, "max_spans")
+        spans = await kit.run(lambda: backend.get_trace(trace))
+        if not spans:
+            raise ToolError(f"no spans for trace {trace}; find trace ids with search_traces")
+        nodes = span_tree(spans)
+        roots = [n for n in nodes if n.depth == 0]
+        start_ns = min(s.start_time_unix_nano for s in spans)
+        end_ns = max(s.end_time_unix_nano for s in spans)
+        out = TraceDetail(
+            trace_id=trace,
+            root_service=roots[0].service if roots else None,
+            root_operation=roots[0].operation if roots else None,
+            duration_ms=round((end_ns - start_ns) / 1e6, 3),
+            span_count=len(nodes),
+            error_count=sum(n.error for n in nodes),
+            services=sorted({n.service for n in nodes}),
+            spans=nodes[:max_spans],
+            has_more=len(nodes) > max_spans,
+            message=f"showing the first {max_spans} of {len(nodes)} spans; raise max_spans for more"
+            if len(nodes) > max_spans
+            else "",
+        )
+
+        def render(o: TraceDetail) -> str:
+            lines = [
+                f"trace {o.trace_id}: {o.root_service} {o.root_operation}, {o.duration_ms:.1f}ms, "
+                f"{o.span_count} spans, {o.error_count} errors"
+            ]
+            for n in o.spans:
+                detail = ""
+                if n.error:
+                    detail = " ERROR" + (
+                        f" {n.exceptions[0]}"
+                        if n.exceptions
+                        else f" {n.status_message}"
+                        if n.status_message
+                        else ""
+                    )
+                peer = f" -> {n.peer}" if n.peer else ""
+                lines.append(
+                    f"{'  ' * n.depth}{n.service} {n.operation}{peer} +{n.offset_ms:.1f}ms {n.duration_ms:.1f}ms{detail}"
+                )
+            return "\n".join([*lines, o.message]).strip()
+
+        return kit.respond(out, render, "spans", page_hint="lower max_spans")
+
+    @server.tool(annotations=READ_ONLY, structured_output=True)
+    async def service_map(
+        service: Annotated[
+            str | None,
+            Field(description="Only edges to or from this service (its callers and dependencies)."),
+        ] = None,
+        start: Start = None,
+        end: End = None,
+    ) -> Annotated[CallToolResult, ServiceMapOut]:
+        """Who calls whom in a window, with requests, errors and latency per edge. Dependencies
+        seen only through client spans (databases, queues, AWS APIs) are marked external."""
+        window = kit.window(start, end)
+        edges = await kit.run(lambda: backend.service_edges(window))
+        if service is not None:
+            nodes = {e.caller for e in edges} | {e.callee for e in edges}
+            if service not in nodes:
+                kit.check_service(service)
+            edges = [e for e in edges if service in (e.caller, e.callee)]
+        out = ServiceMapOut(
+            window=kit.window_out(window),
+            services=sorted({e.caller for e in edges} | {e.callee for e in edges}),
+            edges=[
+                EdgeOut(
+                    caller=e.caller,
+                    callee=e.callee,
+                    requests=e.requests,
+                    errors=e.errors,
+                    error_rate=e.errors / e.requests if e.requests else None,
+                    p50_ms=e.p50_ms,
+                    p95_ms=e.p95_ms,
+                    external=e.callee_is_external,
+                )
+                for e in sorted(edges, key=lambda e: (-e.errors, e.caller, e.callee))
+            ],
+            message=kit.data_note(window),
+        )
+
+        def render(o: ServiceMapOut) -> str:
+            lines = [
+                f"{len(o.edges)} edges (most errors first): caller -> callee | requests | errors | p50/p95 ms"
+            ]
+            lines += [
+                f"{e.caller} -> {e.callee}{' (external)' if e.external else ''} | {e.requests} | "
+                f"{e.errors} ({pct(e.error_rate, 1)}) | {num(e.p50_ms)}/{num(e.p95_ms)}"
+                for e in o.edges
+            ]
+            return "\n".join([*lines, o.message]).strip()
+
+        return kit.respond(out, render, "edges", page_hint="name a service")
+
+    @server.tool(annotations=READ_ONLY, structured_output=True)
+    async def trace_hotspots(
+        service: ServiceArg = None,
+        start: Start = None,
+        end: End = None,
+        limit: Annotated[int, Field(description="Most entries per list (1..500).")] = 10,
+    ) -> Annotated[CallToolResult, Hotspots]:
+        """Where failures start and where time goes.
+
+        Error origins: spans that fail while none of their children fail, grouped by service,
+        operation and the dependency they call (e.g. a throttled DynamoDB table), with a sample
+        message and the hosts/zones involved. Latency: operations by self time (time not spent
+        waiting on children), the share of all self time in the window."""
+        window = kit.window(start, end)
+        kit.check_service(service)
+        kit.check_limit(limit)
+
+        def work() -> Hotspots:
+            origins = backend.error_origins(window, service=service, limit=limit)
+            stats = backend.span_stats(
+                SpanStatsQuery(
+                    window=window,
+                    bucket_seconds=single_bucket(window),
+                    service=service,
+                    group_by=["service", "operation"],
+                )
+            )
+            total_self = sum(b.self_ms_sum for b in stats) or 1.0
+            ranked = sorted(stats, key=lambda b: -b.self_ms_sum)[:limit]
+            return Hotspots(
+                window=kit.window_out(window),
+                error_origins=[
+                    ErrorOriginOut(
+                        service=o.service,
+                        operation=o.operation,
+                        peer=o.peer,
+                        count=o.count,
+                        first_seen=o.first_seen,
+                        last_seen=o.last_seen,
+                        sample_trace_id=o.sample_trace_id,
+                        sample_message=_short(o.sample_message, MAX_MESSAGE_CHARS),
+                        sample_exception=_short(o.sample_exception, MAX_MESSAGE_CHARS),
+                        hosts=dict(sorted(o.hosts.items(), key=lambda kv: -kv[1])[:5]),
+                        availability_zones=o.availability_zones,
+                    )
+                    for o in origins
+                ],
+                latency=[
+                    LatencyHotspot(
+                        service=str(b.group.get("service")),
+                        operation=str(b.group.get("operation")),
+                        spans=b.count,
+                        self_ms_total=round(b.self_ms_sum, 3),
+                        self_share=b.self_ms_sum / total_self,
+                        mean_self_ms=round(b.self_ms_sum / b.count, 3) if b.count else 0.0,
+                        p95_ms=b.p95_ms,
+                    )
+                    for b in ranked
+                ],
+                message=kit.data_note(window) or ("" if origins else "no failing spans in this window"),
+            )
+
+        out = await kit.run(work)
+
+        def render(o: Hotspots) -> str:
+            lines = ["error origins (where failures start): count | service operation -> dependency | sample"]
+            lines += [
+                f"{e.count} | {e.service} {e.operation}{' -> ' + e.peer if e.peer else ''} | "
+                f"{e.sample_exception or e.sample_message or '-'} | {iso(e.first_seen)} .. {iso(e.last_seen)} | "
+                f"hosts {', '.join(e.hosts) or '-'} | trace {e.sample_trace_id}"
+                for e in o.error_origins
+            ]
+            lines.append("self time: share | service operation | spans | mean self ms | p95 ms")
+            lines += [
+                f"{pct(h.self_share, 1)} | {h.service} {h.operation} | {h.spans} | {h.mean_self_ms:.1f} | {num(h.p95_ms)}"
+                for h in o.latency
+            ]
+            return "\n".join([*lines, o.message]).strip()
+
+        return kit.respond(out, render, "latency")

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mcp.server import MCPServer
+
+from tests.mcp_server.tools.conftest import call, data, text
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_list_metrics_shows_each_metric_with_the_keys_it_can_be_grouped_by(
+    checkout_server: MCPServer[Any],
+) -> None:
+    metrics = data(await call(checkout_server, "list_metrics", name_contains="dynamodb"))["metrics"]
+
+    assert metrics == [
+        {
+            "name": "aws.dynamodb.throttled_requests",
+            "service": "payments",
+            "kind": "gauge",
+            "unit": "{request}",
+            "description": "",
+            "attribute_keys": ["table"],
+            "point_count": 30,
+        }
+    ]
+
+
+async def test_query_metrics_returns_the_series_with_its_range_and_last_value(
+    checkout_server: MCPServer[Any],
+) -> None:
+    result = data(
+        await call(
+            checkout_server,
+            "query_metrics",
+            name="aws.dynamodb.throttled_requests",
+            statistic="max",
+            group_by=["table"],
+        )
+    )
+
+    (series,) = result["series"]
+    assert series["attributes"] == {"table": "payments"}
+    assert series["min"] == 0
+    assert series["max"] > 20
+    assert len(series["points"]) == 30
+    assert result["period_seconds"] == 60
+
+
+async def test_a_period_too_fine_for_the_window_is_raised_and_the_answer_says_so(
+    checkout_server: MCPServer[Any],
+) -> None:
+    result = data(
+        await call(checkout_server, "query_metrics", name="process.cpu.utilization", period_seconds=1)
+    )
+
+    assert result["period_seconds"] == 15
+    assert "period raised from 1s to 15s" in result["message"]
+
+
+async def test_an_unknown_metric_is_an_error_listing_the_known_ones(checkout_server: MCPServer[Any]) -> None:
+    result = await call(checkout_server, "query_metrics", name="cpu")
+
+    assert result.is_error
+    assert "known metrics: aws.dynamodb.throttled_requests, process.cpu.utilization" in text(result)
+
+
+async def test_active_alarms_show_the_firing_alarm_and_since_when(checkout_server: MCPServer[Any]) -> None:
+    alarms = data(await call(checkout_server, "get_active_alarms"))["alarms"]
+
+    assert [(a["name"], a["state"], a["since"]) for a in alarms] == [
+        ("payments-dynamodb-throttles", "ALARM", "2026-01-01T10:16:00Z")
+    ]
+    assert alarms[0]["condition"] == "max(aws.dynamodb.throttled_requests) > 5 for 2x60s"
+
+
+async def test_alarm_history_lists_state_changes_oldest_first(checkout_server: MCPServer[Any]) -> None:
+    history = data(await call(checkout_server, "get_alarm_history", name="payments-dynamodb-throttles"))
+
+    assert [(t["old_state"], t["new_state"]) for t in history["transitions"]] == [
+        ("INSUFFICIENT_DATA", "OK"),
+        ("OK", "ALARM"),
+    ]
+    unknown = await call(checkout_server, "get_alarm_history", name="cpu")
+    assert unknown.is_error
+    assert "known alarms: cart-cpu-high, payments-dynamodb-throttles" in text(unknown)
