@@ -1,0 +1,46 @@
+"""Action items: one per five-whys leaf (from the tree), plus the immediate mitigation, ordered by term."""
+
+from __future__ import annotations
+
+from agent.report.model import PLACEHOLDER
+from knowledge.documents import ActionItem, ActionTerm, WhyBranch, WhyNode
+from mcp_server.analysis.models import InvestigationResult
+
+TERM_ORDER = [ActionTerm.SHORT, ActionTerm.MID, ActionTerm.LONG]
+TERM_MEANING = {
+    ActionTerm.SHORT: "short term (hours to days): prevent an immediate recurrence",
+    ActionTerm.MID: "mid term (days to weeks): the promises",
+    ActionTerm.LONG: "long term (quarters): systemic change",
+}
+
+
+def _trigger_node(tree: WhyNode) -> WhyNode:
+    """The deepest node of the trigger chain: what a mitigation addresses first."""
+    node = next((c for c in tree.children if c.branch == WhyBranch.TRIGGER), tree)
+    while node.children:
+        node = node.children[0]
+    return node
+
+
+def finalize_action_items(
+    tree_items: list[ActionItem], tree: WhyNode, result: InvestigationResult
+) -> list[ActionItem]:
+    items: list[ActionItem] = []
+    mitigation = next((m for m in result.mitigations if m.applicable), None)
+    if mitigation is not None:
+        target = f" ({mitigation.target})" if mitigation.target else ""
+        items.append(
+            ActionItem(
+                title=f"Confirm the mitigation is in place and safe to keep: {mitigation.action}{target}",
+                why_addressed=_trigger_node(tree).id,
+                term=ActionTerm.SHORT,
+                owner=f"{PLACEHOLDER} (on-call)",
+                validation="Done when the error rate has stayed at baseline for 24 hours with the mitigation in place.",
+            )
+        )
+    seen = {(i.title, i.why_addressed) for i in items}
+    for item in tree_items:
+        if (item.title, item.why_addressed) not in seen:
+            seen.add((item.title, item.why_addressed))
+            items.append(item)
+    return sorted(items, key=lambda i: TERM_ORDER.index(i.term))

@@ -1,0 +1,211 @@
+"""Draft the COE for one investigation, and write it as Markdown, HTML and COE JSON.
+
+``draft_report`` is the one entry point: it measures the impact from the backend, builds the timeline,
+the five-whys tree and its action items from the evidence, and (optionally) lets a narrator rewrite
+the prose sections without touching their structure or citations.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from agent.report.action_items import finalize_action_items
+from agent.report.charts import build_charts, incident_markers
+from agent.report.customer_rca import render_customer_markdown
+from agent.report.evidence_book import EvidenceBook
+from agent.report.five_whys import WhyInputs, build_five_whys, similar_past_coes
+from agent.report.impact import Measurements, measure
+from agent.report.model import PLACEHOLDER, Claim, IncidentReport, ReportAssessment
+from agent.report.narrative import Narrator, lessons_learned, narrate, summary_claims, what_went_well
+from agent.report.render_html import render_html
+from agent.report.render_markdown import render_markdown
+from agent.report.skew import ComponentSkew, measure_component_skew
+from agent.report.timeline import build_response_analysis, build_timeline
+from knowledge.documents import CoeDocument, dump_coe_json
+from mcp_server.analysis.models import InvestigationResult
+from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.backends.base import TelemetryBackend
+from mcp_server.telemetry import ChangeEvent, TimeWindow
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "incident"
+
+
+def _title(result: InvestigationResult, m: Measurements) -> str:
+    top = result.hypotheses[0] if result.hypotheses else None
+    entry = m.impact.entry_service or (top.service if top else "service")
+    if top is None:
+        return f"Errors on {entry}: cause not identified"
+    where = f" ({top.component})" if top.component else ""
+    fault = top.fault_type.value.replace("_", " ")
+    return f"Errors on {entry} caused by {fault} in {top.service}{where}"
+
+
+def _skew(
+    result: InvestigationResult, backend: TelemetryBackend, m: Measurements, book: EvidenceBook
+) -> ComponentSkew | None:
+    top = result.hypotheses[0] if result.hypotheses else None
+    if top is None or not top.component or m.onset is None:
+        return None
+    end = m.impact.end or m.window.end
+    if end <= m.onset:
+        return None
+    baseline = None
+    if result.baseline_window is not None:
+        baseline = TimeWindow(start=result.baseline_window["start"], end=result.baseline_window["end"])
+    elif m.onset > m.window.start:
+        baseline = TimeWindow(start=m.window.start, end=m.onset)
+    return measure_component_skew(
+        backend, top, baseline=baseline, incident=TimeWindow(start=m.onset, end=end), book=book
+    )
+
+
+def _assessment(result: InvestigationResult, report: IncidentReport, m: Measurements) -> ReportAssessment:
+    missing: list[str] = []
+    if not m.impact.slo_names:
+        missing.append("No SLO covered the affected service; impact was measured from its server spans.")
+    if m.impact.start is None:
+        missing.append("Customer impact could not be measured (no failing requests found after onset).")
+    if not result.alarms:
+        missing.append("No alarm fired, or no alarm definitions were available.")
+    if not result.changes:
+        missing.append("No change records (deployments, config) were available for the window.")
+    if not result.hypotheses:
+        missing.append("The investigation produced no hypothesis.")
+    elif result.hypotheses[0].verified is not True:
+        missing.append("The leading hypothesis was not verified by a targeted check.")
+    if m.recovery is None:
+        missing.append("Recovery is not visible in the data.")
+    missing.extend(result.notes)
+    placeholders = [f"Timeline: {e.event}" for e in report.timeline if e.placeholder]
+    placeholders += [
+        f"Five whys {n.id}: {n.question}" for n in report.five_whys.walk() if n.needs_human_input
+    ]
+    for section, claims in (
+        ("Summary", report.summary),
+        ("Customer impact", report.customer_impact.claims),
+        ("What went well", report.what_went_well),
+        ("Response analysis", report.response_analysis.claims),
+    ):
+        placeholders += [f"{section}: {c.text}" for c in claims if PLACEHOLDER in c.text]
+    placeholders.append(f"Owner and due date for each of the {len(report.action_items)} action items.")
+    placeholders.append("Severity.")
+    return ReportAssessment(missing_data=missing, placeholders=placeholders)
+
+
+def draft_report(
+    result: InvestigationResult,
+    backend: TelemetryBackend,
+    *,
+    past_coes: Sequence[CoeDocument] = (),
+    narrator: Narrator | None = None,
+    narrator_name: str = "narrator",
+) -> IncidentReport:
+    """A COE draft for ``result``; every claim cites evidence or is marked for a human to fill in."""
+    book = EvidenceBook(result)
+    m = measure(result, backend, book)
+    skew = _skew(result, backend, m, book)
+    past = list(past_coes)
+    tree, tree_items = build_five_whys(
+        WhyInputs(result=result, book=book, measurements=m, skew=skew, past_coes=past)
+    )
+    changes = [
+        (f"{c.service} {c.version or c.kind.value}", c.time)
+        for c in (ChangeEvent.model_validate(r) for r in result.changes)
+    ]
+    first_alarm = result.detection.first_alarm_time if result.detection else None
+    markers = incident_markers(
+        m,
+        first_alarm,
+        [(label, t) for label, t in changes if m.onset is None or m.onset - timedelta(hours=2) <= t],
+    )
+    top = result.hypotheses[0] if result.hypotheses else None
+    when = m.impact.start or m.onset or m.window.start
+    title = _title(result, m)
+    notes: list[str] = []
+    report = IncidentReport(
+        id=f"coe-{when:%Y%m%d-%H%M}-{_slug(top.service if top else 'unknown')}",
+        title=title,
+        date=when.date(),
+        services=list(dict.fromkeys([*([top.service] if top else []), *result.affected_services])),
+        fault_types=[top.fault_type] if top and top.fault_type != FaultType.UNKNOWN else [],
+        summary=narrate("summary", title, summary_claims(result, m, book), book, narrator, notes),
+        customer_impact=m.impact,
+        charts=build_charts(m, markers),
+        timeline=build_timeline(result, m, book),
+        what_went_well=what_went_well(result, m, book, skew.share_evidence if skew else None),
+        response_analysis=build_response_analysis(result, m, book),
+        five_whys=tree,
+        action_items=finalize_action_items(tree_items, tree, result),
+        related_coes=[c.id for c in similar_past_coes(result, past)],
+        narrator=narrator_name if narrator is not None else "template",
+    )
+    report.lessons_learned = narrate(
+        "lessons_learned", title, lessons_learned(result, tree, past), book, narrator, notes
+    )
+    report.evidence = book.items(_cited(report))
+    report.assessment = _assessment(result, report, m)
+    report.assessment.notes.extend(notes)
+    return report
+
+
+def _cited(report: IncidentReport) -> set[str]:
+    ids: set[str] = set()
+    claims: list[Claim] = [
+        *report.summary,
+        *report.customer_impact.claims,
+        *report.what_went_well,
+        *report.response_analysis.claims,
+        *report.lessons_learned,
+    ]
+    for claim in claims:
+        ids.update(claim.evidence)
+    for node in report.five_whys.walk():
+        ids.update(node.evidence)
+    for entry in report.timeline:
+        ids.update(entry.evidence)
+    for chart in report.charts:
+        ids.update(chart.evidence)
+    return ids
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    markdown: Path
+    html: Path
+    json: Path
+    customer_markdown: Path
+    report_json: Path
+
+
+def write_report(report: IncidentReport, out_dir: Path | str) -> ReportPaths:
+    """Write ``<id>.md`` (+ ``charts/*.svg``), ``<id>.html``, ``<id>.coe.json`` (the knowledge base's
+    COE schema), ``<id>.report.json`` (the full report) and ``<id>.customer.md`` (the customer RCA)."""
+    out = Path(out_dir)
+    charts_dir = out / "charts"
+    charts_dir.mkdir(parents=True, exist_ok=True)
+    chart_files: dict[str, str] = {}
+    for chart in report.charts:
+        name = f"{report.id}-{chart.id}.svg"
+        (charts_dir / name).write_text(chart.svg, encoding="utf-8")
+        chart_files[chart.id] = f"charts/{name}"
+    paths = ReportPaths(
+        markdown=out / f"{report.id}.md",
+        html=out / f"{report.id}.html",
+        json=out / f"{report.id}.coe.json",
+        customer_markdown=out / f"{report.id}.customer.md",
+        report_json=out / f"{report.id}.report.json",
+    )
+    paths.markdown.write_text(render_markdown(report, chart_files), encoding="utf-8")
+    paths.html.write_text(render_html(report), encoding="utf-8")
+    paths.json.write_text(dump_coe_json(report.to_coe()), encoding="utf-8")
+    paths.customer_markdown.write_text(render_customer_markdown(report), encoding="utf-8")
+    paths.report_json.write_text(
+        report.model_dump_json(indent=2, exclude={"charts": {"__all__": {"svg"}}}), encoding="utf-8"
+    )
+    return paths

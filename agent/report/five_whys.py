@@ -1,0 +1,453 @@
+"""The five whys as a tree, derived from the evidence of one incident.
+
+The root asks why customers were hurt. Its branches, each present only when this incident gives a
+reason to ask: the trigger chain (symptom -> origin -> fault -> what lies below it), why the blast
+radius was as large as it was, why detection took as long as it did, and why a past COE's action
+items did not prevent a recurrence. The chain keeps asking past five while the last answer is not
+actionable. Every node cites evidence ids or is marked ``needs_human_input``; every leaf gets an
+action item that points at it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from agent.report.evidence_book import EvidenceBook
+from agent.report.fault_factors import (
+    DETECTION_NO_ALARM,
+    DETECTION_SLOW_ALARM,
+    DETECTION_WRONG_PLACE,
+    ENGAGEMENT,
+    KNOWLEDGE,
+    PROPAGATION,
+    RECURRENCE,
+    UNEXPLAINED,
+    Action,
+    Factor,
+)
+from agent.report.impact import Measurements
+from agent.report.model import PLACEHOLDER
+from agent.report.skew import ComponentSkew
+from knowledge.documents import ActionItem, ActionStatus, ActionTerm, CoeDocument, WhyBranch, WhyNode
+from mcp_server.analysis.models import EvidenceKind as K
+from mcp_server.analysis.models import Hypothesis, InvestigationResult
+
+SHARE_RISE = 1.15  # a component's traffic share this much above baseline counts as "more than its share"
+SLOW_DETECTION_SECONDS = 120
+
+
+@dataclass
+class Why:
+    question: str
+    answer: str
+    evidence: list[str]
+    branch: WhyBranch
+    needs_human_input: bool = False
+    action: Action | None = None
+    children: list[Why] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.evidence = list(dict.fromkeys(self.evidence))
+        if not self.evidence:
+            self.needs_human_input = True
+
+
+@dataclass
+class WhyInputs:
+    result: InvestigationResult
+    book: EvidenceBook
+    measurements: Measurements
+    skew: ComponentSkew | None = None
+    past_coes: list[CoeDocument] = field(default_factory=list)
+
+
+class _Fields(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return f"{{{key}}}"
+
+
+def _fmt(text: str, fields: dict[str, str]) -> str:
+    return text.format_map(_Fields(fields))
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} minutes" if seconds >= 90 else f"{seconds:.0f} seconds"
+
+
+def _hhmm(moment: datetime | None) -> str:
+    return f"{moment:%H:%M} UTC" if moment is not None else PLACEHOLDER
+
+
+def _component(top: Hypothesis | None) -> str:
+    return (top.component or top.service) if top is not None else "the component"
+
+
+def _factor_node(factor: Factor, inputs: WhyInputs, top: Hypothesis, branch: WhyBranch) -> Why:
+    fields = {"service": top.service, "component": _component(top)}
+    book = inputs.book
+    cited = book.find(factor.supported_by, service=top.service, within=book.hypothesis_ids(top))
+    if not cited:
+        cited = book.find(factor.supported_by, service=top.service)
+    answer = _fmt(factor.answer, fields)
+    if not cited:
+        answer = f"Typical for this fault, to confirm: {answer}"
+    elif (first := book.get(cited[0])) is not None:
+        answer = f"{answer} Observed: {first.description}."
+    return Why(_fmt(factor.question, fields), answer, cited, branch, action=factor.action)
+
+
+def _trigger_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | None) -> Why:
+    book = inputs.book
+    if top is None:
+        return Why(
+            f"Why did {entry or 'the service'} fail?",
+            "The investigation could not identify a cause.",
+            [],
+            WhyBranch.TRIGGER,
+            action=UNEXPLAINED,
+        )
+    hyp_ids = book.hypothesis_ids(top)
+    chain: list[Why] = []
+    if entry and top.service != entry:
+        chain.append(
+            Why(
+                f"Why did {entry} return errors to customers?",
+                f"{entry} did not fail on its own: the failures started in {top.service} and propagated up the call chain.",
+                book.find([K.ERROR_ORIGIN, K.TOPOLOGY], within=hyp_ids)
+                or book.find([K.ERROR_ORIGIN, K.TOPOLOGY]),
+                WhyBranch.TRIGGER,
+            )
+        )
+    where = f" ({top.component})" if top.component else ""
+    core = [i for i in hyp_ids if (e := book.get(i)) is not None and e.kind != K.KNOWLEDGE][:4]
+    chain.append(Why(f"Why did {top.service}{where} fail?", top.summary, core, WhyBranch.TRIGGER))
+    changes = book.find([K.CHANGE], service=top.service, within=hyp_ids, limit=1)
+    if changes and (change := book.get(changes[0])) is not None:
+        chain.append(
+            Why(
+                f"What changed in {top.service} just before the onset?",
+                change.description,
+                changes,
+                WhyBranch.TRIGGER,
+            )
+        )
+    knowledge = KNOWLEDGE.get(top.fault_type)
+    for factor in knowledge.deeper if knowledge else ():
+        chain.append(_factor_node(factor, inputs, top, WhyBranch.TRIGGER))
+    if chain[-1].action is None:  # keep asking until the answer is something a team can act on
+        chain.append(
+            Why(
+                f"What is the underlying cause of {top.service}'s failure?",
+                f"{PLACEHOLDER}: the owning team must establish it; the evidence above stops here.",
+                [],
+                WhyBranch.TRIGGER,
+                action=UNEXPLAINED,
+            )
+        )
+    for parent, child in itertools.pairwise(chain):
+        parent.children.append(child)
+    return chain[0]
+
+
+def _blast_branch(inputs: WhyInputs, top: Hypothesis | None) -> Why | None:
+    if top is None:
+        return None
+    book, skew, impact = inputs.book, inputs.skew, inputs.measurements.impact
+    children: list[Why] = []
+    if skew is not None:
+        level = skew.level.replace("_", " ")
+        if skew.failing_minutes >= 2:
+            action = next(
+                (f.action for f in KNOWLEDGE[top.fault_type].blast_radius)
+                if top.fault_type in KNOWLEDGE and KNOWLEDGE[top.fault_type].blast_radius
+                else iter(()),
+                None,
+            )
+            children.append(
+                Why(
+                    f"Why did health checks not take {skew.component} out of service?",
+                    f"{skew.component} kept answering requests for {skew.failing_minutes:.0f} minutes while failing "
+                    f"{skew.error_rate:.0%} of them: the health check passed while real requests failed.",
+                    [skew.health_evidence],
+                    WhyBranch.BLAST_RADIUS,
+                    action=action
+                    or Action(
+                        f"Make {top.service}'s health check exercise what real requests use and eject failing {level}s",
+                        ActionTerm.MID,
+                        f"Done when a game day with one failing {level} shows it removed within 2 minutes.",
+                    ),
+                )
+            )
+        if skew.baseline_share is not None and skew.incident_share > skew.baseline_share * SHARE_RISE:
+            children.append(
+                Why(
+                    f"Why did {skew.component} receive more than its share of traffic?",
+                    f"Its share of requests rose from {skew.baseline_share:.0%} to {skew.incident_share:.0%}: a "
+                    "node that fails fast finishes requests sooner, so a least-outstanding-requests balancer sends "
+                    f"it more, turning 1/{skew.components} of capacity into a larger share of errors.",
+                    [skew.share_evidence],
+                    WhyBranch.BLAST_RADIUS,
+                    action=Action(
+                        f"Enable outlier detection / slow start on {top.service}'s load balancer so fast-failing {level}s get less traffic",
+                        ActionTerm.MID,
+                        f"Done when a game day with one failing {level} keeps errors below its capacity share.",
+                    ),
+                )
+            )
+    elif top.fault_type in KNOWLEDGE:
+        children.extend(
+            _factor_node(f, inputs, top, WhyBranch.BLAST_RADIUS)
+            for f in KNOWLEDGE[top.fault_type].blast_radius
+        )
+    others = [s for s in inputs.result.affected_services if s != top.service]
+    if others:
+        children.append(
+            Why(
+                f"Why did {top.service}'s failure spread to {', '.join(others[:4])}?",
+                f"{len(others)} other service(s) depend on {top.service} and failed or slowed with it instead of degrading.",
+                book.find([K.TOPOLOGY, K.ERROR_ORIGIN], limit=3),
+                WhyBranch.BLAST_RADIUS,
+                action=PROPAGATION,
+            )
+        )
+    if not children:
+        return None
+    peak = f"{impact.peak_bad_fraction:.1%} of requests" if impact.peak_bad_fraction else "customers"
+    return Why(
+        f"Why did a failure in {_component(top)} affect {peak}?",
+        "Several factors widened the impact beyond the failing component; see below.",
+        inputs.measurements.impact_evidence + ([inputs.skew.share_evidence] if inputs.skew else []),
+        WhyBranch.BLAST_RADIUS,
+        children=children,
+    )
+
+
+def _alarm(inputs: WhyInputs, name: str) -> dict[str, object] | None:
+    return next((a for a in inputs.result.alarms if a.get("name") == name), None)
+
+
+def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | None) -> Why:
+    result, book, m = inputs.result, inputs.book, inputs.measurements
+    detection = result.detection
+    onset = m.onset or (detection.onset if detection else None)
+    alarm_ev = book.find([K.ALARM], limit=2)
+    engagement = Why(
+        "Why did engagement take as long as it did?",
+        f"{PLACEHOLDER}: when was the on-call paged, when did they engage, and what slowed them down?",
+        [],
+        WhyBranch.DETECTION,
+        action=ENGAGEMENT,
+    )
+    service = (top.service if top else entry) or "the service"
+    if detection is None or detection.first_alarm is None or detection.first_alarm_time is None:
+        breach = (
+            f" The SLO breached at {_hhmm(detection.slo_breach_time)}."
+            if detection and detection.slo_breach_time
+            else ""
+        )
+        no_alarm = Why(
+            "Why did no alarm fire?",
+            f"No alarm fired during the incident although customers were affected.{breach}",
+            m.impact_evidence + book.find([K.SLO], limit=1),
+            WhyBranch.DETECTION,
+            action=Action(
+                _fmt(DETECTION_NO_ALARM.title, {"service": entry or service}),
+                DETECTION_NO_ALARM.term,
+                DETECTION_NO_ALARM.validation,
+            ),
+        )
+        return Why(
+            "Why was the incident not detected sooner?",
+            "Nothing automatic told anyone; detection depended on people noticing.",
+            m.impact_evidence,
+            WhyBranch.DETECTION,
+            children=[no_alarm, engagement],
+        )
+    delay = detection.detection_delay_seconds
+    if delay is None and onset is not None:
+        delay = (detection.first_alarm_time - onset).total_seconds()
+    node = Why(
+        f"Why did it take {_minutes(delay or 0)} to detect?",
+        f"Impact began at {_hhmm(onset)}; the first alarm, {detection.first_alarm}, fired at {_hhmm(detection.first_alarm_time)}.",
+        alarm_ev + m.impact_evidence[:1],
+        WhyBranch.DETECTION,
+    )
+    alarm = _alarm(inputs, detection.first_alarm)
+    if delay is not None and delay > SLOW_DETECTION_SECONDS:
+        rule = (
+            f"It fires when {alarm.get('metric')} ({alarm.get('statistic', 'avg')}) {alarm.get('comparison', '>')} "
+            f"{alarm.get('threshold')} for {alarm.get('evaluation_periods', 1)} period(s) of {alarm.get('period_seconds', 60)}s."
+            if alarm
+            else f"{PLACEHOLDER}: the alarm's definition was not in the investigation."
+        )
+        node.children.append(
+            Why(
+                f"Why did {detection.first_alarm} need {_minutes(delay)} to fire?",
+                rule,
+                alarm_ev,
+                WhyBranch.DETECTION,
+                action=Action(
+                    _fmt(DETECTION_SLOW_ALARM.title, {"alarm": detection.first_alarm}),
+                    DETECTION_SLOW_ALARM.term,
+                    DETECTION_SLOW_ALARM.validation,
+                ),
+            )
+        )
+    alarm_service = alarm.get("service") if alarm else None
+    if top is not None and isinstance(alarm_service, str) and alarm_service != top.service:
+        node.children.append(
+            Why(
+                f"Why did the alarm point at {alarm_service} rather than {top.service}?",
+                f"The alarm that fired watches {alarm_service}; the failure started in {top.service}, so responders had to trace it down the call chain.",
+                alarm_ev + book.find([K.ERROR_ORIGIN, K.TOPOLOGY], within=book.hypothesis_ids(top), limit=1),
+                WhyBranch.DETECTION,
+                action=Action(
+                    _fmt(DETECTION_WRONG_PLACE.title, {"service": top.service}),
+                    DETECTION_WRONG_PLACE.term,
+                    _fmt(DETECTION_WRONG_PLACE.validation, {"service": top.service}),
+                ),
+            )
+        )
+    node.children.append(engagement)
+    return node
+
+
+def similar_past_coes(result: InvestigationResult, past_coes: list[CoeDocument]) -> list[CoeDocument]:
+    """Past COEs the investigation cited, or that share this incident's fault type and service."""
+    top = result.hypotheses[0] if result.hypotheses else None
+    cited = {k.doc_id for k in result.knowledge if k.doc_type == "coe"}
+    similar = [
+        coe
+        for coe in past_coes
+        if coe.id in cited
+        or (
+            top is not None
+            and top.fault_type in coe.fault_types
+            and (not coe.services or top.service in coe.services)
+        )
+    ]
+    return similar[:2]
+
+
+def _recurrence_branch(inputs: WhyInputs) -> list[Why]:
+    branches = []
+    for coe in similar_past_coes(inputs.result, inputs.past_coes):
+        items = "; ".join(f"'{a.title}' ({a.status.value})" for a in coe.action_items) or "none recorded"
+        ev = inputs.book.add(
+            K.KNOWLEDGE,
+            f"Past COE {coe.id} ({coe.date}, {', '.join(f.value for f in coe.fault_types) or 'no fault type'}): "
+            f"{coe.title}. Action items: {items}",
+            source_query=f"knowledge: coe {coe.id}",
+            attributes={"doc_id": coe.id},
+        )
+        children = [
+            Why(
+                f"Why did '{item.title}' not prevent this?"
+                if item.status == ActionStatus.DONE
+                else f"Why is '{item.title}' still {item.status.value}?",
+                f"{PLACEHOLDER}: the owning team must explain"
+                + (
+                    " why the completed item did not cover this case."
+                    if item.status == ActionStatus.DONE
+                    else " why it was not finished."
+                ),
+                [ev],
+                WhyBranch.RECURRENCE,
+                needs_human_input=True,
+                action=Action(
+                    _fmt(RECURRENCE.title, {"title": item.title, "coe": coe.id}),
+                    RECURRENCE.term,
+                    item.validation or RECURRENCE.validation,
+                ),
+            )
+            for item in coe.action_items[:3]
+        ]
+        branches.append(
+            Why(
+                f"Why did the actions from past COE {coe.id} not prevent a recurrence?",
+                f"{coe.title} ({coe.date}) had the same kind of failure.",
+                [ev],
+                WhyBranch.RECURRENCE,
+                action=None
+                if children
+                else Action(
+                    f"Review past COE {coe.id} against this incident",
+                    ActionTerm.SHORT,
+                    "Done when the review is recorded here.",
+                ),
+                children=children,
+            )
+        )
+    return branches
+
+
+def build_tree(inputs: WhyInputs) -> Why:
+    result, m = inputs.result, inputs.measurements
+    top = result.hypotheses[0] if result.hypotheses else None
+    entry = m.impact.entry_service or (top.service if top else None)
+    symptom = (
+        "slow responses and errors"
+        if top is not None and top.fault_type.value in {"network_delay", "cpu_saturation"}
+        else "errors"
+    )
+    cause = f" The investigation traced it to {top.service}: {top.summary}" if top else ""
+    root = Why(
+        f"Why did customers of {entry or 'the service'} see {symptom}?",
+        " ".join(c.text for c in m.impact.claims[:1]) + cause,
+        m.impact_evidence + (inputs.book.hypothesis_ids(top)[:2] if top else []),
+        WhyBranch.OTHER,
+    )
+    root.children.append(_trigger_branch(inputs, top, entry))
+    blast = _blast_branch(inputs, top)
+    if blast is not None:
+        root.children.append(blast)
+    root.children.append(_detection_branch(inputs, top, entry))
+    root.children.extend(_recurrence_branch(inputs))
+    return root
+
+
+def _to_node(why: Why, path: str, top: Hypothesis | None, items: list[ActionItem]) -> WhyNode:
+    node = WhyNode(
+        id=path,
+        question=why.question,
+        answer=why.answer,
+        evidence=why.evidence,
+        needs_human_input=why.needs_human_input,
+        branch=why.branch,
+    )
+    action = why.action
+    if action is None and not why.children:
+        action = Action(
+            f"Answer '{why.question}' and act on the answer",
+            ActionTerm.SHORT,
+            "Done when this node's answer is confirmed and acted on.",
+        )
+    if action is not None:
+        fields = {"service": top.service if top else "the service", "component": _component(top)}
+        items.append(
+            ActionItem(
+                title=_fmt(action.title, fields),
+                why_addressed=path,
+                term=action.term,
+                owner=f"{PLACEHOLDER} (owning team)",
+                validation=_fmt(action.validation, fields),
+            )
+        )
+    node.children = [
+        _to_node(child, f"{path}.{i}", top, items) for i, child in enumerate(why.children, start=1)
+    ]
+    return node
+
+
+def build_five_whys(inputs: WhyInputs) -> tuple[WhyNode, list[ActionItem]]:
+    """The tree with path ids ("1", "1.2", ...) and one action item per leaf (and per actionable node)."""
+    top = inputs.result.hypotheses[0] if inputs.result.hypotheses else None
+    items: list[ActionItem] = []
+    root = _to_node(build_tree(inputs), "1", top, items)
+    return root, items
+
+
+def leaves(node: WhyNode) -> list[WhyNode]:
+    return [n for n in node.walk() if not n.children]

@@ -1,0 +1,291 @@
+"""Customer impact measured from the telemetry: who, how many failed requests, how long.
+
+The primary signal is the customer-facing SLO's SLI (good/total per bucket); without an SLO, the
+entry service's server spans stand in. Impact starts at the first bucket after onset whose bad
+fraction is clearly above both the SLO's allowance and the baseline, and ends at the start of the
+first run of good buckets after it (recovery). The series are kept for the charts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from agent.report.evidence_book import EvidenceBook
+from agent.report.model import PLACEHOLDER, Claim, CustomerImpact
+from mcp_server.analysis.models import EvidenceKind, InvestigationResult
+from mcp_server.backends.base import SpanStatsQuery, TelemetryBackend
+from mcp_server.errors import QueryError
+from mcp_server.telemetry import SliKind, SloDefinition, SloStatus, TimeWindow
+
+SERVER_KIND = 2
+RECOVERY_RUN = 3  # consecutive good buckets that count as recovered
+MIN_BAD_FRACTION = 0.005
+
+
+@dataclass
+class Series:
+    label: str
+    times: list[datetime]
+    values: list[float]
+
+
+@dataclass
+class Measurements:
+    window: TimeWindow
+    bucket_seconds: int
+    onset: datetime | None
+    impact: CustomerImpact
+    recovery: datetime | None = None
+    sli: list[Series] = field(default_factory=list)  # good fraction in percent
+    sli_goal_percent: float | None = None
+    errors: list[Series] = field(default_factory=list)  # error rate in percent
+    latency: list[Series] = field(default_factory=list)  # p99 in ms
+    impact_evidence: list[str] = field(default_factory=list)
+    recovery_evidence: list[str] = field(default_factory=list)
+
+
+def result_window(result: InvestigationResult) -> TimeWindow:
+    return TimeWindow(start=result.window["start"], end=result.window["end"])
+
+
+def incident_onset(result: InvestigationResult) -> datetime | None:
+    if result.onset is not None:
+        return result.onset
+    if result.detection is not None and result.detection.onset is not None:
+        return result.detection.onset
+    return next((h.onset for h in result.hypotheses if h.onset is not None), None)
+
+
+def bucket_seconds_for(window: TimeWindow) -> int:
+    minutes = max(1, round(window.duration.total_seconds() / 60 / 150))
+    return 60 * minutes
+
+
+def _slo_statuses(result: InvestigationResult) -> list[SloStatus]:
+    statuses = [SloStatus.model_validate(raw) for raw in result.slos]
+    return sorted(
+        statuses,
+        key=lambda s: (not s.breaching, s.definition.sli != SliKind.AVAILABILITY, -(s.burn_rate or 0.0)),
+    )
+
+
+def _primary_slo(result: InvestigationResult, backend: TelemetryBackend) -> SloDefinition | None:
+    statuses = _slo_statuses(result)
+    if statuses:
+        return statuses[0].definition
+    affected = set(result.affected_services) | {h.service for h in result.hypotheses}
+    definitions = [d for d in backend.list_slo_definitions() if d.service in affected]
+    return definitions[0] if definitions else None
+
+
+def entry_service(
+    result: InvestigationResult, backend: TelemetryBackend, slo: SloDefinition | None
+) -> str | None:
+    """The service customers talk to: the SLO's, the trigger's, or the topmost affected caller."""
+    if slo is not None:
+        return slo.service
+    trigger_service = result.trigger.get("service")
+    if isinstance(trigger_service, str) and trigger_service:
+        return trigger_service
+    affected = list(result.affected_services) or [h.service for h in result.hypotheses]
+    if not affected:
+        return None
+    callees = {edge.callee for edge in backend.service_edges(result_window(result))}
+    roots = [s for s in affected if s not in callees]
+    return roots[0] if roots else affected[0]
+
+
+def _bad_series(
+    backend: TelemetryBackend, slo: SloDefinition | None, service: str | None, window: TimeWindow, bucket: int
+) -> tuple[list[datetime], list[int], list[int], str]:
+    if slo is not None:
+        buckets = backend.sli_buckets(slo, window, bucket)
+        query = f"sli_buckets(slo={slo.name!r}, bucket_seconds={bucket})"
+        return (
+            [b.bucket_start for b in buckets],
+            [b.total for b in buckets],
+            [b.total - b.good for b in buckets],
+            query,
+        )
+    stats = backend.span_stats(
+        SpanStatsQuery(
+            window=window, bucket_seconds=bucket, service=service, kinds=[SERVER_KIND], group_by=["service"]
+        )
+    )
+    query = f"span_stats(service={service!r}, kinds=[SERVER], bucket_seconds={bucket})"
+    return [b.bucket_start for b in stats], [b.count for b in stats], [b.errors for b in stats], query
+
+
+def _impact_span(
+    times: list[datetime],
+    totals: list[int],
+    bads: list[int],
+    onset: datetime | None,
+    threshold: float,
+    bucket: int,
+) -> tuple[int, int | None] | None:
+    """Index of the first bad bucket and of the first bucket of recovery (None: not recovered)."""
+    earliest = onset - timedelta(seconds=bucket) if onset is not None else None
+    fractions = [b / t if t else 0.0 for b, t in zip(bads, totals, strict=True)]
+    start = next(
+        (i for i, f in enumerate(fractions) if f > threshold and (earliest is None or times[i] >= earliest)),
+        None,
+    )
+    if start is None:
+        return None
+    good_run = 0
+    for i in range(start + 1, len(fractions)):
+        good_run = good_run + 1 if fractions[i] <= threshold else 0
+        if good_run == RECOVERY_RUN:
+            return start, i - RECOVERY_RUN + 1
+    return start, None
+
+
+def measure(result: InvestigationResult, backend: TelemetryBackend, book: EvidenceBook) -> Measurements:
+    window = result_window(result)
+    bucket = bucket_seconds_for(window)
+    onset = incident_onset(result)
+    slo = _primary_slo(result, backend)
+    entry = entry_service(result, backend, slo)
+    impact = CustomerImpact(entry_service=entry, slo_names=[s.definition.name for s in _slo_statuses(result)])
+    out = Measurements(window=window, bucket_seconds=bucket, onset=onset, impact=impact)
+    if entry is None:
+        return out
+    try:
+        times, totals, bads, query = _bad_series(backend, slo, entry, window, bucket)
+    except QueryError:
+        return out
+    if slo is not None:
+        out.sli_goal_percent = slo.goal * 100
+        out.sli.append(
+            Series(
+                slo.name,
+                times,
+                [100.0 * (t - b) / t if t else 100.0 for t, b in zip(totals, bads, strict=True)],
+            )
+        )
+    before = [i for i, t in enumerate(times) if onset is not None and t < onset]
+    base_total, base_bad = sum(totals[i] for i in before), sum(bads[i] for i in before)
+    baseline = base_bad / base_total if base_total else 0.0
+    allowance = 1 - slo.goal if slo is not None else 0.0
+    threshold = max(allowance, 3 * baseline, MIN_BAD_FRACTION)
+    span = _impact_span(times, totals, bads, onset, threshold, bucket)
+    _chart_series(out, backend, result, entry, window, bucket)
+    if span is None:
+        impact.baseline_bad_fraction = baseline
+        return out
+    first, recovered = span
+    last = recovered if recovered is not None else len(times)
+    impact.start = times[first]
+    impact.end = times[recovered] if recovered is not None else None
+    end_for_duration = impact.end or (times[-1] + timedelta(seconds=bucket))
+    impact.duration_seconds = (end_for_duration - impact.start).total_seconds()
+    impact.total_requests = sum(totals[first:last])
+    impact.failed_requests = sum(bads[first:last])
+    impact.excess_failed_requests = max(0, round(impact.failed_requests - baseline * impact.total_requests))
+    impact.peak_bad_fraction = max(
+        b / t for b, t in zip(bads[first:last], totals[first:last], strict=True) if t
+    )
+    impact.baseline_bad_fraction = baseline
+    impact.functions = _failing_functions(
+        backend, entry, TimeWindow(start=impact.start, end=end_for_duration)
+    )
+    what = "too slow" if slo is not None and slo.sli == SliKind.LATENCY else "failed"
+    ev = book.add(
+        EvidenceKind.SLO,
+        f"{impact.failed_requests:,} of {impact.total_requests:,} requests to {entry} {what} between "
+        f"{impact.start:%H:%M} and {end_for_duration:%H:%M} UTC (peak {impact.peak_bad_fraction:.1%}, "
+        f"baseline {baseline:.2%})",
+        source_query=f"{query} over {window.start.isoformat()}..{window.end.isoformat()}",
+        service=entry,
+        time=impact.start,
+        value=float(impact.failed_requests),
+        baseline=baseline,
+    )
+    out.impact_evidence.append(ev)
+    if impact.end is not None:
+        out.recovery = impact.end
+        out.recovery_evidence.append(
+            book.add(
+                EvidenceKind.SLO,
+                f"{entry}'s bad fraction stayed at or below {threshold:.1%} from {impact.end:%H:%M} UTC on "
+                f"({RECOVERY_RUN} consecutive {bucket}s buckets)",
+                source_query=query,
+                service=entry,
+                time=impact.end,
+            )
+        )
+    impact.claims = _impact_claims(impact, what, out.impact_evidence)
+    return out
+
+
+def _failing_functions(backend: TelemetryBackend, entry: str, window: TimeWindow) -> list[str]:
+    stats = backend.span_stats(
+        SpanStatsQuery(
+            window=window,
+            bucket_seconds=max(60, int(window.duration.total_seconds())),
+            service=entry,
+            kinds=[SERVER_KIND],
+            group_by=["operation"],
+        )
+    )
+    errors: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for b in stats:
+        op = b.group.get("operation") or "?"
+        errors[op] = errors.get(op, 0) + b.errors
+        counts[op] = counts.get(op, 0) + b.count
+    failing = sorted((op for op in errors if errors[op] > 0), key=lambda op: -errors[op])
+    return (failing or sorted(counts, key=lambda op: -counts[op]))[:5]
+
+
+def _chart_series(
+    out: Measurements,
+    backend: TelemetryBackend,
+    result: InvestigationResult,
+    entry: str,
+    window: TimeWindow,
+    bucket: int,
+) -> None:
+    services = [entry] + [h.service for h in result.hypotheses[:1] if h.service != entry]
+    for service in services:
+        try:
+            stats = backend.span_stats(
+                SpanStatsQuery(
+                    window=window,
+                    bucket_seconds=bucket,
+                    service=service,
+                    kinds=[SERVER_KIND],
+                    group_by=["service"],
+                )
+            )
+        except QueryError:
+            continue
+        times = [b.bucket_start for b in stats]
+        out.errors.append(
+            Series(service, times, [100.0 * b.errors / b.count if b.count else 0.0 for b in stats])
+        )
+        out.latency.append(Series(service, times, [b.p99_ms or 0.0 for b in stats]))
+
+
+def _impact_claims(impact: CustomerImpact, what: str, evidence: list[str]) -> list[Claim]:
+    minutes = (impact.duration_seconds or 0) / 60
+    functions = ", ".join(impact.functions) or "its API"
+    ongoing = "" if impact.end is not None else " and had not recovered by the end of the data"
+    claims = [
+        Claim(
+            text=(
+                f"For {minutes:.0f} minutes{ongoing}, customers calling {functions} on {impact.entry_service} were "
+                f"affected: {impact.failed_requests:,} of {impact.total_requests:,} requests {what} "
+                f"({impact.excess_failed_requests:,} more than the baseline rate would explain), "
+                f"peaking at {(impact.peak_bad_fraction or 0):.1%}."
+            ),
+            evidence=evidence,
+        ),
+        Claim(
+            text=f"{PLACEHOLDER}: which customers (accounts, regions, tiers) were affected and whether any data was lost.",
+            needs_human_input=True,
+        ),
+    ]
+    return claims

@@ -1,0 +1,246 @@
+"""The prose sections: a template from the evidence, or an optional narrator (an LLM) that rewrites it.
+
+The narrator sees the template's claims and the evidence they cite and returns prose. Structure and
+citations stay: the narrated section is one claim citing the union of the template claims' evidence,
+and the template is kept when the narrator fails or returns nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import BaseModel, ConfigDict
+
+from agent.report.evidence_book import EvidenceBook
+from agent.report.five_whys import similar_past_coes
+from agent.report.impact import Measurements
+from agent.report.model import PLACEHOLDER, Claim
+from knowledge.documents import CoeDocument, WhyBranch, WhyNode
+from mcp_server.analysis.models import Evidence, EvidenceKind, InvestigationResult
+from mcp_server.analysis.taxonomy import FAULT_DESCRIPTIONS
+from mcp_server.errors import SleuthError
+
+NARRATED_SECTIONS = ("summary", "lessons_learned")
+
+
+class NarrationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    section: str  # "summary" | "lessons_learned"
+    title: str
+    claims: list[Claim]
+    evidence: list[Evidence]
+
+
+Narrator = Callable[[NarrationRequest], str]
+
+
+class NarrationError(SleuthError):
+    """The narrator could not draft a section; the template text is kept."""
+
+
+def narrate(
+    section: str,
+    title: str,
+    claims: list[Claim],
+    book: EvidenceBook,
+    narrator: Narrator | None,
+    notes: list[str],
+) -> list[Claim]:
+    if narrator is None or not claims:
+        return claims
+    cited = sorted({e for c in claims for e in c.evidence})
+    request = NarrationRequest(section=section, title=title, claims=claims, evidence=book.items(set(cited)))
+    try:
+        text = narrator(request).strip()
+    except NarrationError as exc:
+        notes.append(f"narrator failed on {section}, template kept: {exc}")
+        return claims
+    if not text:
+        notes.append(f"narrator returned nothing for {section}, template kept")
+        return claims
+    return [Claim(text=text, evidence=cited, needs_human_input=any(c.needs_human_input for c in claims))]
+
+
+def _hhmm(moment: object) -> str:
+    return f"{moment:%H:%M} UTC" if moment is not None else PLACEHOLDER
+
+
+def summary_claims(result: InvestigationResult, m: Measurements, book: EvidenceBook) -> list[Claim]:
+    impact = m.impact
+    top = result.hypotheses[0] if result.hypotheses else None
+    claims: list[Claim] = []
+    if impact.start is not None:
+        minutes = (impact.duration_seconds or 0) / 60
+        functions = ", ".join(impact.functions[:3]) or "its API"
+        claims.append(
+            Claim(
+                text=(
+                    f"Starting at {_hhmm(impact.start)}, customers using {functions} on {impact.entry_service} saw "
+                    f"failures for {minutes:.0f} minutes: {impact.failed_requests:,} of {impact.total_requests:,} "
+                    f"requests failed, {impact.peak_bad_fraction or 0:.1%} at the worst minute."
+                ),
+                evidence=m.impact_evidence,
+            )
+        )
+    else:
+        claims.append(
+            Claim(
+                text=f"Customer impact could not be measured from the data ({PLACEHOLDER}: describe it).",
+                needs_human_input=True,
+            )
+        )
+    if top is not None:
+        where = f" on {top.component}" if top.component else ""
+        claims.append(
+            Claim(
+                text=f"The investigation traced the failure to {top.service}{where} ({top.fault_type.value.replace('_', ' ')}): {top.summary}",
+                evidence=[
+                    i
+                    for i in book.hypothesis_ids(top)
+                    if (e := book.get(i)) and e.kind != EvidenceKind.KNOWLEDGE
+                ][:4],
+            )
+        )
+    else:
+        claims.append(
+            Claim(
+                text=f"The investigation could not identify a root cause ({PLACEHOLDER}).",
+                needs_human_input=True,
+            )
+        )
+    detection = result.detection
+    if detection is not None and detection.first_alarm and detection.first_alarm_time is not None:
+        delay = detection.detection_delay_seconds
+        after = f", {delay / 60:.0f} minutes after onset" if delay is not None else ""
+        claims.append(
+            Claim(
+                text=f"The first alarm, {detection.first_alarm}, fired at {_hhmm(detection.first_alarm_time)}{after}.",
+                evidence=book.find([EvidenceKind.ALARM], limit=1) or m.impact_evidence[:1],
+            )
+        )
+    else:
+        claims.append(
+            Claim(text="No alarm fired; the incident was noticed by other means.", evidence=m.impact_evidence)
+        )
+    mitigation = next((x for x in result.mitigations if x.applicable), None)
+    if mitigation is not None:
+        claims.append(
+            Claim(
+                text=f"The recommended mitigation is to {mitigation.action[0].lower()}{mitigation.action[1:]}"
+                + ("" if mitigation.action.endswith(".") else "."),
+                evidence=book.hypothesis_ids(top)[:1] if top else [],
+                needs_human_input=True,
+            )
+        )
+    if m.recovery is not None:
+        claims.append(
+            Claim(
+                text=f"Error rates returned to baseline at {_hhmm(m.recovery)}.", evidence=m.recovery_evidence
+            )
+        )
+    else:
+        claims.append(
+            Claim(
+                text=f"The data ends before recovery ({PLACEHOLDER}: when and how service recovered).",
+                needs_human_input=True,
+            )
+        )
+    return claims
+
+
+def what_went_well(
+    result: InvestigationResult, m: Measurements, book: EvidenceBook, skew_evidence: str | None
+) -> list[Claim]:
+    claims: list[Claim] = []
+    detection = result.detection
+    if detection is not None and detection.first_alarm:
+        claims.append(
+            Claim(
+                text=f"An automatic alarm ({detection.first_alarm}) detected the problem; nobody had to notice it by hand.",
+                evidence=book.find([EvidenceKind.ALARM], limit=1),
+            )
+        )
+    top = result.hypotheses[0] if result.hypotheses else None
+    verification = (
+        book.find([EvidenceKind.VERIFICATION], within=book.hypothesis_ids(top), limit=2) if top else []
+    )
+    if top is not None and top.verified and verification:
+        claims.append(
+            Claim(
+                text=f"The leading hypothesis ({top.service}, {top.fault_type.value}) was confirmed by a targeted check.",
+                evidence=verification,
+            )
+        )
+    if (
+        skew_evidence is not None
+        and m.impact.peak_bad_fraction is not None
+        and m.impact.peak_bad_fraction < 0.5
+    ):
+        claims.append(
+            Claim(
+                text="The failure stayed partial: the healthy hosts or zones kept serving most requests.",
+                evidence=[skew_evidence],
+            )
+        )
+    sops = [k for k in result.knowledge if k.doc_type == "sop"]
+    if sops:
+        ev = book.add(
+            EvidenceKind.KNOWLEDGE,
+            f"SOP {sops[0].doc_id}: {sops[0].title}",
+            source_query=f"knowledge: sop {sops[0].doc_id}",
+            attributes={"doc_id": sops[0].doc_id},
+        )
+        claims.append(
+            Claim(
+                text=f"An existing runbook ({sops[0].title}) matched the failure and gave the mitigation steps.",
+                evidence=[ev],
+            )
+        )
+    if m.recovery is not None:
+        claims.append(
+            Claim(text=f"Service recovered fully by {_hhmm(m.recovery)}.", evidence=m.recovery_evidence)
+        )
+    claims.append(
+        Claim(
+            text=f"{PLACEHOLDER}: what went well in the human response (communication, escalation, tooling).",
+            needs_human_input=True,
+        )
+    )
+    return claims
+
+
+_BRANCH_LESSON = {
+    WhyBranch.TRIGGER: "What set it off",
+    WhyBranch.BLAST_RADIUS: "Why it hurt as much as it did",
+    WhyBranch.DETECTION: "Why we found out late",
+    WhyBranch.RECURRENCE: "Why it happened again",
+}
+
+
+def lessons_learned(result: InvestigationResult, tree: WhyNode, past: list[CoeDocument]) -> list[Claim]:
+    claims: list[Claim] = []
+    top = result.hypotheses[0] if result.hypotheses else None
+    if top is not None:
+        trigger = next((c for c in tree.children if c.branch == WhyBranch.TRIGGER), None)
+        claims.append(
+            Claim(
+                text=f"{FAULT_DESCRIPTIONS[top.fault_type]} This happened here, in {top.service}.",
+                evidence=trigger.evidence if trigger else [],
+            )
+        )
+    for branch in tree.children:
+        if branch.branch == WhyBranch.TRIGGER or branch.branch not in _BRANCH_LESSON:
+            continue
+        leaf = next((n for n in branch.walk() if not n.children and not n.needs_human_input), None)
+        if leaf is None:
+            continue
+        claims.append(Claim(text=f"{_BRANCH_LESSON[branch.branch]}: {leaf.answer}", evidence=leaf.evidence))
+    if similar_past_coes(result, past):
+        claims.append(
+            Claim(
+                text="A similar incident has happened before: past action items need an owner who verifies they work.",
+                evidence=[e for n in tree.walk() if n.branch == WhyBranch.RECURRENCE for e in n.evidence][:1],
+            )
+        )
+    return claims

@@ -1,0 +1,268 @@
+"""The incident timeline and the response analysis (time to detect, time to diagnose).
+
+Machine-observed moments (changes, onset, SLO breach, alarms, recovery) come with their evidence.
+Human steps the telemetry cannot show (engagement, diagnosis, mitigation) are placeholders in their
+place in the sequence, for the team to fill in.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from agent.report.evidence_book import EvidenceBook
+from agent.report.impact import Measurements
+from agent.report.model import PLACEHOLDER, Claim, ReportTimelineEntry, ResponseAnalysis, TimelinePhase
+from mcp_server.analysis.models import EvidenceKind, InvestigationResult
+from mcp_server.telemetry import Alarm, AlarmState, ChangeEvent
+
+P = TimelinePhase
+PHASE_ORDER = [P.TRIGGER, P.IMPACT, P.DETECTION, P.ENGAGEMENT, P.DIAGNOSIS, P.MITIGATION, P.RECOVERY]
+CHANGE_LOOKBACK = timedelta(hours=2)
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def build_timeline(
+    result: InvestigationResult, m: Measurements, book: EvidenceBook
+) -> list[ReportTimelineEntry]:
+    timed: list[ReportTimelineEntry] = []
+    onset = m.onset
+    for raw in result.changes:
+        change = ChangeEvent.model_validate(raw)
+        if onset is not None and not (onset - CHANGE_LOOKBACK <= change.time <= onset):
+            continue
+        cited = [
+            i
+            for i in book.find([EvidenceKind.CHANGE], service=change.service, limit=10)
+            if (e := book.get(i)) is not None and e.time in (None, change.time)
+        ][:1]
+        if not cited:
+            cited = [
+                book.add(
+                    EvidenceKind.CHANGE,
+                    f"{change.kind.value} of {change.service}: {change.description or change.version or ''}".strip(),
+                    source_query=f"list_changes(service={change.service!r})",
+                    service=change.service,
+                    time=change.time,
+                )
+            ]
+        version = f" {change.version}" if change.version else ""
+        timed.append(
+            ReportTimelineEntry(
+                time=change.time,
+                phase=P.TRIGGER,
+                event=f"{change.kind.value.capitalize()} of {change.service}{version}"
+                + (f" by {change.actor}" if change.actor else ""),
+                source=f"change {change.id or change.kind.value}",
+                evidence=cited,
+            )
+        )
+    if m.impact.start is not None:
+        timed.append(
+            ReportTimelineEntry(
+                time=m.impact.start,
+                phase=P.IMPACT,
+                event=f"Customer impact begins on {m.impact.entry_service}",
+                source="SLI buckets",
+                evidence=m.impact_evidence,
+            )
+        )
+    elif onset is not None:
+        timed.append(
+            ReportTimelineEntry(
+                time=onset,
+                phase=P.IMPACT,
+                event="Anomaly onset",
+                source="investigation onset",
+                evidence=book.find([EvidenceKind.METRIC_ANOMALY, EvidenceKind.ERROR_ORIGIN], limit=1),
+            )
+        )
+    if result.detection is not None and result.detection.slo_breach_time is not None:
+        timed.append(
+            ReportTimelineEntry(
+                time=result.detection.slo_breach_time,
+                phase=P.IMPACT,
+                event="SLO breached",
+                source="SLO status",
+                evidence=book.find([EvidenceKind.SLO], limit=1),
+            )
+        )
+    for raw in result.alarms:
+        alarm = Alarm.model_validate(raw)
+        fired = next(
+            (
+                t.time
+                for t in alarm.history
+                if t.new_state == AlarmState.ALARM
+                and (onset is None or t.time >= onset - timedelta(minutes=5))
+            ),
+            None,
+        )
+        if fired is None and result.detection is not None and result.detection.first_alarm == alarm.name:
+            fired = result.detection.first_alarm_time
+        if fired is None:
+            continue
+        delay = f" ({_minutes((fired - onset).total_seconds())} after onset)" if onset is not None else ""
+        cited = [
+            i
+            for i in book.find([EvidenceKind.ALARM], limit=10)
+            if (e := book.get(i)) is not None and alarm.name in e.description
+        ][:1]
+        if not cited:
+            cited = [
+                book.add(
+                    EvidenceKind.ALARM,
+                    f"Alarm {alarm.name} went to ALARM at {fired:%H:%M:%S} UTC",
+                    source_query=f"alarm_history(name={alarm.name!r})",
+                    service=alarm.service,
+                    time=fired,
+                )
+            ]
+        timed.append(
+            ReportTimelineEntry(
+                time=fired,
+                phase=P.DETECTION,
+                event=f"Alarm {alarm.name} fires{delay}",
+                source=f"alarm {alarm.name}",
+                evidence=cited,
+            )
+        )
+    trigger_time = result.trigger.get("time")
+    if trigger_time is not None and result.trigger.get("kind") != "alarm":
+        timed.append(
+            ReportTimelineEntry(
+                time=trigger_time,
+                phase=P.DETECTION,
+                event=f"Investigation requested: {result.trigger.get('text') or 'manual trigger'}",
+                source="trigger",
+                evidence=[
+                    book.add(
+                        EvidenceKind.NOTE,
+                        "The investigation's trigger",
+                        source_query="InvestigationResult.trigger",
+                        time=trigger_time,
+                    )
+                ],
+            )
+        )
+    if m.recovery is not None:
+        timed.append(
+            ReportTimelineEntry(
+                time=m.recovery,
+                phase=P.RECOVERY,
+                event=f"{m.impact.entry_service} back to its baseline error rate",
+                source="SLI buckets",
+                evidence=m.recovery_evidence,
+            )
+        )
+    timed.sort(key=lambda e: e.time or m.window.start)
+
+    top = result.hypotheses[0] if result.hypotheses else None
+    placeholders = [
+        ReportTimelineEntry(
+            phase=P.ENGAGEMENT,
+            event=f"On-call engaged ({PLACEHOLDER}: who, when, how paged)",
+            placeholder=True,
+        ),
+        ReportTimelineEntry(
+            phase=P.DIAGNOSIS,
+            event=f"Root cause identified ({PLACEHOLDER}: when): "
+            + (f"{top.service}, {top.fault_type.value}" if top else "unknown"),
+            evidence=book.hypothesis_ids(top)[:2] if top else [],
+            placeholder=True,
+        ),
+    ]
+    mitigation = next((x for x in result.mitigations if x.applicable), None)
+    placeholders.append(
+        ReportTimelineEntry(
+            phase=P.MITIGATION,
+            event=f"Mitigation applied ({PLACEHOLDER}: when, by whom)"
+            + (f": {mitigation.action}" if mitigation else ""),
+            source=f"SOP {mitigation.sop}" if mitigation and mitigation.sop else "",
+            placeholder=True,
+        )
+    )
+    if m.recovery is None:
+        placeholders.append(
+            ReportTimelineEntry(
+                phase=P.RECOVERY, event=f"Recovery ({PLACEHOLDER}: not visible in the data)", placeholder=True
+            )
+        )
+    entries = list(timed)
+    for entry in placeholders:
+        rank = PHASE_ORDER.index(entry.phase)
+        position = max(
+            (i + 1 for i, e in enumerate(entries) if PHASE_ORDER.index(e.phase) <= rank), default=0
+        )
+        entries.insert(position, entry)
+    return entries
+
+
+def build_response_analysis(
+    result: InvestigationResult, m: Measurements, book: EvidenceBook
+) -> ResponseAnalysis:
+    detection = result.detection
+    alarm_ev = book.find([EvidenceKind.ALARM], limit=1)
+    top = result.hypotheses[0] if result.hypotheses else None
+    analysis = ResponseAnalysis(alarm_fired=bool(detection and detection.first_alarm) or bool(result.alarms))
+    claims = analysis.claims
+    if detection is not None and detection.first_alarm_time is not None and m.onset is not None:
+        delay = detection.detection_delay_seconds or (detection.first_alarm_time - m.onset).total_seconds()
+        analysis.time_to_detect_seconds = delay
+        claims.append(
+            Claim(
+                text=f"Time to detect: {_minutes(delay)}, from onset at {m.onset:%H:%M} UTC to alarm {detection.first_alarm} at {detection.first_alarm_time:%H:%M} UTC.",
+                evidence=alarm_ev + m.impact_evidence[:1],
+            )
+        )
+        claims.append(
+            Claim(
+                text=f"To halve it (to {_minutes(delay / 2)}): alarm on the SLO burn rate of {m.impact.entry_service} over a short window, or fire {detection.first_alarm} on fewer evaluation periods.",
+                evidence=alarm_ev,
+            )
+        )
+    else:
+        claims.append(
+            Claim(
+                text="No alarm fired during the incident: detection depended on a person noticing.",
+                evidence=m.impact_evidence,
+            )
+        )
+        breach = detection.slo_breach_time if detection else None
+        if breach is not None:
+            claims.append(
+                Claim(
+                    text=f"An SLO burn-rate alarm on {m.impact.entry_service} would have fired by {breach:%H:%M} UTC, when the SLO breached.",
+                    evidence=book.find([EvidenceKind.SLO], limit=1),
+                )
+            )
+    total = sum(result.timings.values())
+    if top is not None and total > 0:
+        ev = book.add(
+            EvidenceKind.NOTE,
+            f"Sleuth's investigation ran {total:.1f}s and ranked {top.service} ({top.fault_type.value}) first with confidence {top.confidence:.2f}",
+            source_query="InvestigationResult.timings, hypotheses[0]",
+        )
+        claims.append(
+            Claim(
+                text=f"Time to diagnose: {PLACEHOLDER} for the team; the automated investigation needed {total:.0f}s to rank {top.service} first.",
+                evidence=[ev],
+            )
+        )
+        claims.append(
+            Claim(
+                text="To halve diagnosis: start the investigation automatically when the alarm fires and page with its ranked hypotheses and evidence attached.",
+                evidence=[ev],
+            )
+        )
+    else:
+        claims.append(Claim(text=f"Time to diagnose: {PLACEHOLDER}.", needs_human_input=True))
+    claims.append(
+        Claim(
+            text=f"Was there a test that should have caught this before production? {PLACEHOLDER}.",
+            needs_human_input=True,
+        )
+    )
+    return analysis

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import pytest
+
+from agent.report import draft_report
+from agent.report.five_whys import leaves
+from knowledge.documents import WhyBranch
+from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.backends.local import LocalBackend
+from tests.agent.report.incident_fixtures import past_coe, result_for
+
+FAULT_CASES = [
+    (FaultType.SINGLE_HOST_FAILURE, "visits-2", False),
+    (FaultType.BAD_DEPLOYMENT, None, True),
+    (FaultType.DEPENDENCY_THROTTLING, None, False),
+    (FaultType.CACHE_FAILURE, None, False),
+    (FaultType.CONNECTION_POOL_EXHAUSTION, None, False),
+    (FaultType.CONFIG_CHANGE, None, True),
+]
+
+
+@pytest.mark.parametrize(("fault", "component", "with_change"), FAULT_CASES)
+def test_tree_has_independent_branches_and_every_leaf_has_an_action_item(
+    incident_backend: LocalBackend, fault: FaultType, component: str | None, with_change: bool
+) -> None:
+    report = draft_report(result_for(fault, component=component, with_change=with_change), incident_backend)
+
+    branches = {child.branch for child in report.five_whys.children}
+    assert {WhyBranch.TRIGGER, WhyBranch.BLAST_RADIUS, WhyBranch.DETECTION} <= branches
+    addressed = {item.why_addressed for item in report.action_items}
+    assert all(leaf.id in addressed for leaf in leaves(report.five_whys))
+
+
+@pytest.mark.parametrize(("fault", "component", "with_change"), FAULT_CASES)
+def test_every_node_cites_evidence_of_this_incident_or_asks_a_human(
+    incident_backend: LocalBackend, fault: FaultType, component: str | None, with_change: bool
+) -> None:
+    report = draft_report(result_for(fault, component=component, with_change=with_change), incident_backend)
+
+    known = set(report.evidence_by_id())
+    for node in report.five_whys.walk():
+        assert node.evidence or node.needs_human_input, node.question
+        assert set(node.evidence) <= known, node.question
+
+
+def test_single_host_blast_radius_measures_health_checks_and_the_rising_traffic_share(
+    incident_backend: LocalBackend,
+) -> None:
+    report = draft_report(result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2"), incident_backend)
+
+    blast = next(c for c in report.five_whys.children if c.branch == WhyBranch.BLAST_RADIUS)
+    questions = [c.question for c in blast.children]
+    assert "Why did health checks not take visits-2 out of service?" in questions
+    share = next(c for c in blast.children if "more than its share" in c.question)
+    assert "from 33% to 50%" in share.answer
+    assert not share.needs_human_input
+
+
+def test_trigger_chain_goes_from_the_symptom_to_the_failing_host_and_keeps_asking_past_the_telemetry(
+    incident_backend: LocalBackend,
+) -> None:
+    report = draft_report(result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2"), incident_backend)
+
+    trigger = next(c for c in report.five_whys.children if c.branch == WhyBranch.TRIGGER)
+    chain = [trigger]
+    while chain[-1].children:
+        chain.append(chain[-1].children[0])
+    assert [n.question for n in chain[:3]] == [
+        "Why did frontend return errors to customers?",
+        "Why did visits (visits-2) fail?",
+        "Why did visits-2 fail?",
+    ]
+    assert len(chain) + 1 >= 5  # with the root: at least five whys deep
+    assert chain[-1].needs_human_input
+
+
+def test_a_similar_past_coe_adds_a_recurrence_branch_about_its_open_action_item(
+    incident_backend: LocalBackend,
+) -> None:
+    report = draft_report(
+        result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2"), incident_backend, past_coes=[past_coe()]
+    )
+
+    recurrence = next(c for c in report.five_whys.children if c.branch == WhyBranch.RECURRENCE)
+    assert "coe-2025-visits-host" in recurrence.question
+    assert recurrence.children[0].question == "Why is 'Add deep health checks to visits' still open?"
+    assert report.related_coes == ["coe-2025-visits-host"]
+
+
+def test_a_past_coe_of_another_fault_type_adds_no_recurrence_branch(incident_backend: LocalBackend) -> None:
+    report = draft_report(
+        result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2"),
+        incident_backend,
+        past_coes=[past_coe(FaultType.MEMORY_LEAK)],
+    )
+
+    assert WhyBranch.RECURRENCE not in {c.branch for c in report.five_whys.children}
+
+
+def test_without_an_alarm_the_detection_branch_asks_why_none_fired(incident_backend: LocalBackend) -> None:
+    report = draft_report(result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2", alarm=False), incident_backend)
+
+    detection = next(c for c in report.five_whys.children if c.branch == WhyBranch.DETECTION)
+    no_alarm = next(c for c in detection.children if c.question == "Why did no alarm fire?")
+    assert no_alarm.evidence
+    assert any(i.why_addressed == no_alarm.id and "burn-rate alarm" in i.title for i in report.action_items)
+
+
+def test_without_any_hypothesis_the_tree_flags_the_cause_for_a_human(incident_backend: LocalBackend) -> None:
+    result = result_for(FaultType.SINGLE_HOST_FAILURE).model_copy(update={"hypotheses": []})
+
+    report = draft_report(result, incident_backend)
+
+    trigger = next(c for c in report.five_whys.children if c.branch == WhyBranch.TRIGGER)
+    assert trigger.needs_human_input
+    assert any(i.why_addressed == trigger.id for i in report.action_items)
