@@ -20,6 +20,7 @@ app = typer.Typer(
 # One line per command module; each adds its commands to the app.
 COMMAND_MODULES = [
     "agent.commands.data",
+    "agent.commands.investigate",
     "agent.commands.eval",
     "agent.commands.simulate",
 ]

@@ -1,0 +1,202 @@
+"""``sleuth investigate``: run (or resume) an investigation with a live progress display."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agent.analysis import default_analysis
+from agent.checkpoints import close_checkpointer, sqlite_checkpointer
+from agent.commands.common import fail_on_sleuth_error
+from agent.context import InvestigationDeps
+from agent.events import EventKind, ProgressEvent
+from agent.reasoners.select import choose_reasoner
+from agent.run import saved_state, stream_investigation, stream_resume
+from mcp_server.analysis.models import InvestigationResult
+from mcp_server.backends.base import TelemetryBackend
+from mcp_server.backends.local import LocalBackend
+from mcp_server.config import default_store_path
+from mcp_server.errors import SleuthError
+from mcp_server.scenario import ScenarioSpec, Trigger, TriggerKind, load_scenario_spec
+
+console = Console()
+STEP_COLOURS = {EventKind.NOTE: "yellow", EventKind.FALLBACK: "bold yellow", EventKind.FINDING: "cyan"}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("investigate")(investigate)
+
+
+def open_backend(data: Path | None, store: Path | None) -> tuple[TelemetryBackend, ScenarioSpec | None]:
+    """A scenario directory (imported into memory, or into ``store``) or an existing local store."""
+    if data is not None:
+        spec = load_scenario_spec(data)
+        return LocalBackend.from_scenario(data, store), spec
+    backend = LocalBackend(store or default_store_path(), read_only=True)
+    return backend, backend.scenario_spec()
+
+
+def open_knowledge(enabled: bool) -> Any:
+    if not enabled:
+        return None
+    try:
+        from knowledge.store import open_store
+
+        return open_store()
+    except Exception as exc:  # the knowledge base is optional: say so and investigate without it
+        console.print(
+            f"[yellow]knowledge base unavailable ({type(exc).__name__}: {exc}); continuing without it[/]"
+        )
+        return None
+
+
+def parse_review_answer(text: str) -> dict[str, Any]:
+    """``accept 1`` · ``reject 2`` · ``look SERVICE TEXT`` · JSON · empty (carry on)."""
+    text = text.strip()
+    if not text:
+        return {}
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SleuthError(f"review answer is not valid JSON: {exc.msg} at column {exc.colno}") from None
+        if not isinstance(value, dict):
+            raise SleuthError('review answer must be a JSON object like {"reject": [1]}')
+        return value
+    verb, _, rest = text.partition(" ")
+    if verb in ("accept", "reject"):
+        try:
+            return {verb: [int(part) for part in rest.replace(",", " ").split()]}
+        except ValueError:
+            raise SleuthError(f"{verb} takes hypothesis ranks, e.g. '{verb} 1 2'") from None
+    if verb == "look":
+        service, _, needle = rest.strip().partition(" ")
+        return {"add_evidence": [{"service": service or None, "text": needle.strip()}]}
+    raise SleuthError(f"unknown review answer {text!r}: use accept N, reject N, look SERVICE TEXT, or JSON")
+
+
+def render_event(event: ProgressEvent) -> None:
+    if event.kind is EventKind.STEP_STARTED:
+        console.print(f"[bold]▸ {event.step}[/] {event.message}")
+    elif event.kind in STEP_COLOURS:
+        console.print(f"  [{STEP_COLOURS[event.kind]}]{event.message}[/]", highlight=False)
+
+
+def render_review(payload: dict[str, Any]) -> None:
+    table = Table(title="Review the hypotheses")
+    for column in ("rank", "service", "fault type", "confidence", "verified"):
+        table.add_column(column)
+    for h in payload.get("hypotheses", []):
+        table.add_row(
+            str(h["rank"]), h["service"], h["fault_type"], f"{h['confidence']:.2f}", str(h["verified"])
+        )
+    console.print(table)
+
+
+def render_summary(result: InvestigationResult) -> None:
+    table = Table(title=f"Investigation {result.id} ({result.reasoner})")
+    for column in ("#", "service", "fault type", "confidence", "verified", "summary"):
+        table.add_column(column, overflow="fold")
+    for h in result.hypotheses[:5]:
+        verified = {True: "yes", False: "refuted", None: "–"}[h.verified]
+        table.add_row(
+            str(h.rank), h.service, h.fault_type.value, f"{h.confidence:.2f}", verified, h.summary[:160]
+        )
+    console.print(table)
+    for m in [m for m in result.mitigations if m.applicable][:4]:
+        console.print(
+            f"  {m.order}. [bold]{m.kind.value}[/]: {m.action}" + (f" — risk: {m.risk}" if m.risk else "")
+        )
+    for text in result.notes:
+        console.print(f"  [dim]note: {text}[/]", highlight=False)
+    if result.timings.get("total") is not None:
+        console.print(f"  [dim]{result.timings['total']:.1f}s, {result.tool_calls} tool calls[/]")
+
+
+def drive(events: Any, deps: InvestigationDeps, interactive: bool) -> InvestigationResult | None:
+    """Show events; on a review pause ask the person (or stop and say how to resume)."""
+    while True:
+        paused: ProgressEvent | None = None
+        for event in events:
+            render_event(event)
+            if event.kind is EventKind.RESULT:
+                return InvestigationResult.model_validate(event.data["result"])
+            if event.kind is EventKind.INTERRUPT:
+                paused = event
+        if paused is None:
+            raise SleuthError("the investigation ended without a result")
+        render_review(paused.data.get("payload") or {})
+        investigation_id = str(paused.data["id"])
+        if not interactive:
+            console.print(f"Paused for review. Resume with: sleuth investigate --resume {investigation_id} "
+                          "--answer '{\"accept\": [1]}'")  # fmt: skip
+            return None
+        answer = parse_review_answer(typer.prompt("accept N | reject N | look SERVICE TEXT | Enter to go on",
+                                                  default="", show_default=False))  # fmt: skip
+        events = stream_resume(investigation_id, deps, answer)
+
+
+@fail_on_sleuth_error
+def investigate(
+    data: Path | None = typer.Option(None, "--data", help="A scenario directory to investigate."),
+    store: Path | None = typer.Option(None, "--store", help="Local DuckDB store [default: $SLEUTH_DATA_DIR/store.duckdb]."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the InvestigationResult as JSON here."),
+    reasoner: str | None = typer.Option(None, "--reasoner", help="offline | anthropic | bedrock [env SLEUTH_REASONER]."),
+    question: str | None = typer.Option(None, "--question", help="What to investigate, in words."),
+    service: str | None = typer.Option(None, "--service", help="The service the symptom shows in."),
+    resume: str | None = typer.Option(None, "--resume", help="Resume a checkpointed investigation by id."),
+    answer: str | None = typer.Option(None, "--answer", help="With --resume: the review answer (accept N | reject N | JSON)."),
+    review: bool = typer.Option(False, "--review", help="Pause after verification so a person can accept, reject or add evidence."),
+    knowledge: bool = typer.Option(True, "--knowledge/--no-knowledge", help="Consult SOPs and past incidents."),
+    report_dir: Path | None = typer.Option(None, "--report", help="Draft the incident report into this directory."),
+    checkpoints: Path | None = typer.Option(None, "--checkpoints", help="Checkpoint database [default: $SLEUTH_DATA_DIR/checkpoints.sqlite]."),
+) -> None:  # fmt: skip
+    """Investigate an incident: scope, gather in parallel, consult SOPs, rank, verify, mitigate."""
+    checkpointer = sqlite_checkpointer(checkpoints)
+    try:
+        previous = saved_state(resume, checkpointer) if resume else None
+        if resume and previous is None:
+            raise SleuthError(
+                f"no checkpointed investigation with id {resume!r} in {checkpoints or 'the data directory'}"
+            )
+        if previous is not None and data is None and store is None and previous.data_dir:
+            data = Path(previous.data_dir)
+        backend, spec = open_backend(data, store)
+        analysis = default_analysis()
+        deps = InvestigationDeps(
+            backend=backend,
+            reasoner=choose_reasoner(reasoner, analysis),
+            analysis=analysis,
+            knowledge=open_knowledge(knowledge),
+            spec=spec,
+            human_review=review or (previous is not None and answer is not None),
+            report_dir=str(report_dir) if report_dir else None,
+            checkpointer=checkpointer,
+        )
+        if resume:
+            events = stream_resume(resume, deps, parse_review_answer(answer) if answer else None)
+        else:
+            trigger = spec.trigger.model_copy() if spec else Trigger()
+            if question:
+                trigger = trigger.model_copy(update={"text": question, "kind": TriggerKind.QUESTION})
+            if service:
+                trigger = trigger.model_copy(update={"service": service})
+            events = stream_investigation(
+                trigger, deps, question=question or "", data_dir=str(data.resolve()) if data else None
+            )
+        result = drive(events, deps, interactive=review and sys.stdin.isatty())
+    finally:
+        close_checkpointer(checkpointer)
+    if result is None:
+        return
+    render_summary(result)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        console.print(f"Wrote {json_out}")

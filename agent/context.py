@@ -1,0 +1,66 @@
+"""What an investigation runs with: typed dependencies handed to every graph node.
+
+Nothing in the graph reaches for a global client. ``run_investigation`` builds the graph once
+with a checkpointer and passes an :class:`InvestigationDeps` as LangGraph's runtime context.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mcp_server.backends.base import TelemetryBackend
+from mcp_server.scenario import ScenarioSpec
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
+    from agent.analysis import AnalysisSteps
+    from agent.reasoners.base import Reasoner
+    from knowledge.store import KnowledgeStore
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Limits for one investigation. The graph stops looping, never mid-step, when one runs out."""
+
+    max_tool_calls: int = 40
+    max_tokens: int = 200_000
+    wall_seconds: float = 600.0
+    max_verify_rounds: int = 2
+    max_review_rounds: int = 3
+    tool_result_chars: int = 6_000  # a tool result is compacted to this before the model sees it
+
+
+@dataclass
+class BudgetUse:
+    tool_calls: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+
+    def exhausted(self, budgets: Budgets) -> str | None:
+        """The first budget that ran out, named for the notes, or None."""
+        if self.tool_calls >= budgets.max_tool_calls:
+            return f"tool-call budget reached ({self.tool_calls}/{budgets.max_tool_calls})"
+        if self.tokens >= budgets.max_tokens:
+            return f"token budget reached ({self.tokens}/{budgets.max_tokens})"
+        if self.seconds >= budgets.wall_seconds:
+            return f"wall-time budget reached ({self.seconds:.0f}s/{budgets.wall_seconds:.0f}s)"
+        return None
+
+
+@dataclass
+class InvestigationDeps:
+    backend: TelemetryBackend
+    reasoner: Reasoner
+    analysis: AnalysisSteps
+    knowledge: KnowledgeStore | None = None
+    spec: ScenarioSpec | None = None
+    budgets: Budgets = field(default_factory=Budgets)
+    human_review: bool = False  # pause after verification for a person to accept/reject/add evidence
+    draft_report: bool = True  # hand the result to the report drafter when it is installed
+    report_dir: str | None = None
+    checkpointer: BaseCheckpointSaver[Any] | None = None  # None: SQLite under the data directory
+    clock: Callable[[], float] = time.time

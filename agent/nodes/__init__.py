@@ -1,0 +1,1 @@
+"""Graph nodes, one module per step: scope, gather, consult, hypothesize, verify, review, mitigate, report."""

@@ -1,0 +1,42 @@
+"""Gather: one branch per source, run in parallel by LangGraph's ``Send`` fan-out.
+
+A source that fails (a backend error, a timeout, a bug in one analysis) reports ``ok=False``;
+the investigation continues on the other sources with lower confidence.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.context import InvestigationDeps
+from agent.events import finding, note
+from agent.nodes.common import deps_of, emit
+from agent.state import GatherTask, SourceFindings
+
+STEP = "gather"
+
+
+def gather_node(task: GatherTask, runtime: Runtime[InvestigationDeps]) -> dict[str, Any]:
+    deps = deps_of(runtime)
+    began = time.perf_counter()
+    try:
+        found = deps.analysis.gather(task.source, deps.backend, task.scope)
+    except Exception as exc:  # one source failing must not fail the investigation
+        seconds = time.perf_counter() - began
+        message = f"{task.source.value} unavailable: {type(exc).__name__}: {exc}"[:300]
+        emit(note(STEP, message))
+        failed = SourceFindings(source=task.source, ok=False, error=message, seconds=seconds, tool_calls=1)
+        return {"findings": [failed], "notes": [message], "timings": {f"gather.{task.source.value}": seconds},
+                "tool_calls": 1}  # fmt: skip
+    seconds = time.perf_counter() - began
+    found = found.model_copy(update={"seconds": seconds, "tool_calls": max(found.tool_calls, 1)})
+    emit(finding(STEP, f"{task.source.value}: {len(found.evidence)} findings", source=task.source.value,
+                 count=len(found.evidence), seconds=round(seconds, 3)))  # fmt: skip
+    return {
+        "findings": [found],
+        "timings": {f"gather.{task.source.value}": seconds},
+        "tool_calls": found.tool_calls,
+    }

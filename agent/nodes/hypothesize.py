@@ -1,0 +1,54 @@
+"""Hypothesize: the reasoner ranks causes from the findings; every hypothesis cites evidence."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.context import InvestigationDeps
+from agent.events import EventKind, ProgressEvent, finding, step_finished, step_started
+from agent.nodes.common import budget_use, deps_of, emit
+from agent.reasoners.base import ReasoningRequest
+from agent.state import InvestigationState
+
+STEP = "hypothesize"
+
+
+def hypothesize_node(state: InvestigationState, runtime: Runtime[InvestigationDeps]) -> dict[str, Any]:
+    deps = deps_of(runtime)
+    if state.scope is None:
+        raise RuntimeError("hypothesize needs a scope")
+    emit(step_started(STEP, f"ranking causes with the {deps.reasoner.name} reasoner"))
+    began = time.perf_counter()
+    used = budget_use(state, deps)
+    request = ReasoningRequest(
+        scope=state.scope,
+        findings=state.findings,
+        extra_evidence=state.extra_evidence,
+        knowledge=state.knowledge,
+        feedback=state.feedback,
+        previous=state.hypotheses,
+        tool_calls_left=max(0, deps.budgets.max_tool_calls - used.tool_calls),
+        tokens_left=max(0, deps.budgets.max_tokens - used.tokens),
+        seconds_left=max(0.0, deps.budgets.wall_seconds - used.seconds),
+    )
+    reply = deps.reasoner.hypothesize(request)
+    if reply.fell_back:
+        emit(ProgressEvent(kind=EventKind.FALLBACK, step=STEP, message="; ".join(reply.notes[-1:])))
+    for h in reply.hypotheses[:3]:
+        emit(finding(STEP, f"#{h.rank} {h.service}: {h.fault_type.value} ({h.confidence:.2f})",
+                     service=h.service, fault_type=h.fault_type.value, confidence=h.confidence))  # fmt: skip
+    seconds = time.perf_counter() - began
+    emit(step_finished(STEP, f"{len(reply.hypotheses)} hypotheses", seconds=round(seconds, 3)))
+    return {
+        "hypotheses": reply.hypotheses,
+        "extra_evidence": reply.new_evidence,
+        "notes": reply.notes,
+        "reasoner": reply.reasoner,
+        "tool_calls": reply.tool_calls,
+        "tokens": reply.tokens,
+        "timings": {STEP: state.timings.get(STEP, 0.0) + seconds},
+        "verify_rounds": 0,
+    }

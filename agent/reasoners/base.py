@@ -1,0 +1,46 @@
+"""The reasoner port: turns gathered findings into ranked, evidence-cited hypotheses."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.state import HumanFeedback, Scope, SourceFindings
+from mcp_server.analysis.models import Evidence, Hypothesis, KnowledgeRef
+
+
+class ReasoningRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Scope
+    findings: list[SourceFindings]
+    extra_evidence: list[Evidence] = Field(default_factory=list)
+    knowledge: list[KnowledgeRef] = Field(default_factory=list)
+    feedback: list[HumanFeedback] = Field(default_factory=list)
+    previous: list[Hypothesis] = Field(default_factory=list)  # the last round's hypotheses, if any
+    tool_calls_left: int = 0
+    tokens_left: int = 0
+    seconds_left: float = 0.0
+
+    def evidence(self) -> list[Evidence]:
+        return [ev for f in self.findings for ev in f.evidence] + list(self.extra_evidence)
+
+
+class ReasoningReply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hypotheses: list[Hypothesis]
+    new_evidence: list[Evidence] = Field(default_factory=list)  # from the reasoner's own tool calls
+    notes: list[str] = Field(default_factory=list)
+    reasoner: str  # who produced the hypotheses: "offline", "anthropic", or "offline" after a fallback
+    fell_back: bool = False
+    tool_calls: int = 0
+    tokens: dict[str, int] = Field(default_factory=dict)
+
+
+@runtime_checkable
+class Reasoner(Protocol):
+    name: str
+
+    def hypothesize(self, request: ReasoningRequest) -> ReasoningReply: ...

@@ -1,0 +1,173 @@
+"""The one entry point every front end calls: run (or stream) an investigation.
+
+    result = run_investigation(trigger, deps)                      # CLI, eval harness
+    for event in stream_investigation(trigger, deps): ...           # Rich display, Slack, MCP progress
+    result = resume_investigation(investigation_id, deps, answer)   # after a crash or a review pause
+
+Runs are checkpointed (SQLite under the data directory unless ``deps.checkpointer`` says
+otherwise); the investigation id is the checkpoint thread id.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command, Interrupt
+
+from agent.checkpoints import close_checkpointer, sqlite_checkpointer
+from agent.context import InvestigationDeps
+from agent.events import EventKind, ProgressEvent
+from agent.graph import build_graph
+from agent.state import InvestigationState
+from mcp_server.analysis.models import InvestigationResult
+from mcp_server.errors import SleuthError
+from mcp_server.scenario import Trigger
+from mcp_server.telemetry import TimeWindow
+
+
+class AwaitingReview(SleuthError):
+    """The investigation paused for a person; resume it with :func:`resume_investigation`."""
+
+    def __init__(self, investigation_id: str, payload: Any) -> None:
+        self.investigation_id = investigation_id
+        self.payload = payload
+        super().__init__(
+            f"investigation {investigation_id} is waiting for review; resume it with --resume {investigation_id}"
+        )
+
+
+class UnknownInvestigationError(SleuthError):
+    def __init__(self, investigation_id: str) -> None:
+        self.investigation_id = investigation_id
+        super().__init__(f"no checkpointed investigation with id {investigation_id!r}")
+
+
+def new_investigation_id() -> str:
+    return f"inv-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def _config(investigation_id: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": investigation_id}, "recursion_limit": 100}
+
+
+def _events(
+    graph: Any, graph_input: Any, investigation_id: str, deps: InvestigationDeps
+) -> Iterator[ProgressEvent]:
+    config = _config(investigation_id)
+    for mode, chunk in graph.stream(graph_input, config, context=deps, stream_mode=["custom", "updates"]):
+        if mode == "custom" and isinstance(chunk, ProgressEvent):
+            yield chunk
+        elif mode == "updates" and isinstance(chunk, dict) and "__interrupt__" in chunk:
+            pending: tuple[Interrupt, ...] = chunk["__interrupt__"]
+            payload = pending[0].value if pending else None
+            yield ProgressEvent(
+                kind=EventKind.INTERRUPT,
+                step="review",
+                message=f"waiting for review: resume with --resume {investigation_id}",
+                data={"id": investigation_id, "payload": payload},
+            )
+            return
+    snapshot = graph.get_state(config)
+    result = snapshot.values.get("result") if snapshot.values else None
+    if isinstance(result, InvestigationResult):
+        yield ProgressEvent(
+            kind=EventKind.RESULT,
+            step="report",
+            message="investigation finished",
+            data={"id": investigation_id, "result": result.model_dump(mode="json")},
+        )
+
+
+def _with_checkpointer(deps: InvestigationDeps) -> tuple[BaseCheckpointSaver[Any], bool]:
+    if deps.checkpointer is not None:
+        return deps.checkpointer, False
+    return sqlite_checkpointer(), True
+
+
+def stream_investigation(
+    trigger: Trigger,
+    deps: InvestigationDeps,
+    *,
+    investigation_id: str | None = None,
+    question: str = "",
+    scenario: str | None = None,
+    data_dir: str | None = None,
+    window: TimeWindow | None = None,
+) -> Iterator[ProgressEvent]:
+    """Run a new investigation, yielding progress events; the last is RESULT or INTERRUPT."""
+    investigation_id = investigation_id or new_investigation_id()
+    state = InvestigationState(
+        id=investigation_id,
+        scenario=scenario or (deps.spec.name if deps.spec else None),
+        data_dir=data_dir,
+        question=question or trigger.text,
+        trigger=trigger,
+        window=window,
+        reasoner=deps.reasoner.name,
+    )
+    checkpointer, owned = _with_checkpointer(deps)
+    try:
+        yield from _events(build_graph(checkpointer), state, investigation_id, deps)
+    finally:
+        if owned:
+            close_checkpointer(checkpointer)
+
+
+def stream_resume(
+    investigation_id: str, deps: InvestigationDeps, answer: Any = None
+) -> Iterator[ProgressEvent]:
+    """Continue a checkpointed investigation: after a crash (no answer) or a review pause (the answer)."""
+    checkpointer, owned = _with_checkpointer(deps)
+    try:
+        graph = build_graph(checkpointer)
+        snapshot = graph.get_state(_config(investigation_id))
+        if not snapshot.values:
+            raise UnknownInvestigationError(investigation_id)
+        waiting = any(task.interrupts for task in snapshot.tasks)
+        graph_input: Any = Command(resume=answer if answer is not None else {}) if waiting else None
+        yield from _events(graph, graph_input, investigation_id, deps)
+    finally:
+        if owned:
+            close_checkpointer(checkpointer)
+
+
+def saved_state(
+    investigation_id: str, checkpointer: BaseCheckpointSaver[Any] | None = None
+) -> InvestigationState | None:
+    """The last checkpointed state of an investigation (to find its data directory on resume)."""
+    saver = checkpointer or sqlite_checkpointer()
+    try:
+        snapshot = build_graph(saver).get_state(_config(investigation_id))
+        return InvestigationState.model_validate(snapshot.values) if snapshot.values else None
+    finally:
+        if checkpointer is None:
+            close_checkpointer(saver)
+
+
+def collect(events: Iterator[ProgressEvent], on_event: Any = None) -> InvestigationResult:
+    """Drain a stream; return its result or raise :class:`AwaitingReview`."""
+    for event in events:
+        if on_event is not None:
+            on_event(event)
+        if event.kind is EventKind.RESULT:
+            return InvestigationResult.model_validate(event.data["result"])
+        if event.kind is EventKind.INTERRUPT:
+            raise AwaitingReview(event.data["id"], event.data.get("payload"))
+    raise SleuthError("the investigation ended without a result")
+
+
+def run_investigation(trigger: Trigger, deps: InvestigationDeps, **options: Any) -> InvestigationResult:
+    """Run an investigation to the end (or to a review pause, raising :class:`AwaitingReview`)."""
+    on_event = options.pop("on_event", None)
+    return collect(stream_investigation(trigger, deps, **options), on_event)
+
+
+def resume_investigation(
+    investigation_id: str, deps: InvestigationDeps, answer: Any = None, on_event: Any = None
+) -> InvestigationResult:
+    return collect(stream_resume(investigation_id, deps, answer), on_event)

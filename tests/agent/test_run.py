@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.checkpoints import close_checkpointer, sqlite_checkpointer
+from agent.events import EventKind
+from agent.reasoners.base import ReasoningReply, ReasoningRequest
+from agent.reasoners.offline import OfflineReasoner
+from agent.run import AwaitingReview, resume_investigation, run_investigation, stream_investigation
+from mcp_server.backends.base import LogQuery
+from mcp_server.backends.local import LocalBackend
+from mcp_server.errors import BackendUnavailableError
+from mcp_server.scenario import ScenarioSpec
+from mcp_server.telemetry import LogRecord
+from tests.agent.conftest import DepsFactory
+
+
+def test_offline_investigation_ranks_the_throttled_dependency_first_with_cited_evidence(
+    make_deps: DepsFactory, spec: ScenarioSpec
+) -> None:
+    result = run_investigation(spec.trigger, make_deps())
+
+    top = result.hypotheses[0]
+    assert (top.service, top.fault_type.value) == ("payments", "dependency_throttling")
+    evidence_ids = {ev.id for ev in result.evidence}
+    assert top.evidence and all(ev.id in evidence_ids for ev in top.evidence)
+    assert top.verified is True
+    assert result.reasoner == "offline"
+    assert result.scenario == "payments-throttling"
+    assert {"scope", "gather.traces", "gather.logs", "hypothesize", "verify", "total"} <= set(result.timings)
+    assert result.mitigations[0].applicable
+
+
+def test_progress_events_report_every_step_in_workflow_order(
+    make_deps: DepsFactory, spec: ScenarioSpec
+) -> None:
+    events = list(stream_investigation(spec.trigger, make_deps()))
+
+    started = [e.step for e in events if e.kind is EventKind.STEP_STARTED]
+    assert started == ["scope", "consult", "hypothesize", "verify", "mitigate", "report"]
+    gathered = {e.data["source"] for e in events if e.step == "gather" and e.kind is EventKind.FINDING}
+    assert gathered == {"traces", "logs", "changes", "slos_alarms"}
+    assert events[-1].kind is EventKind.RESULT
+
+
+class LogsDown(LocalBackend):
+    """A backend whose log API is unreachable."""
+
+    def query_logs(self, query: LogQuery) -> list[LogRecord]:
+        raise BackendUnavailableError("logs API throttled (ThrottlingException)")
+
+
+def test_a_failing_source_gives_a_partial_result_with_lower_confidence(
+    make_deps: DepsFactory, spec: ScenarioSpec, scenario_dir: Path
+) -> None:
+    full = run_investigation(spec.trigger, make_deps())
+    with LogsDown() as broken:
+        broken.import_scenario(scenario_dir)
+        partial = run_investigation(spec.trigger, make_deps(backend=broken))
+
+    assert partial.hypotheses[0].service == "payments"
+    assert partial.hypotheses[0].confidence < full.hypotheses[0].confidence
+    assert any("logs unavailable" in flag for flag in partial.hypotheses[0].flags)
+    assert any("logs unavailable" in n and "ThrottlingException" in n for n in partial.notes)
+
+
+def test_an_injected_instruction_in_a_log_line_does_not_change_the_ranking(
+    make_deps: DepsFactory, spec: ScenarioSpec, clean_scenario_dir: Path
+) -> None:
+    injected = run_investigation(spec.trigger, make_deps())
+    with LocalBackend.from_scenario(clean_scenario_dir) as clean_backend:
+        clean = run_investigation(spec.trigger, make_deps(backend=clean_backend))
+
+    def ranking(result: object) -> list[tuple[str, str]]:
+        return [(h.service, h.fault_type.value) for h in result.hypotheses]  # type: ignore[attr-defined]
+
+    assert ranking(injected) == ranking(clean)
+    assert injected.hypotheses[0].service == "payments"
+
+
+def test_review_pause_then_a_rejection_reranks_and_the_run_finishes(
+    make_deps: DepsFactory, spec: ScenarioSpec
+) -> None:
+    deps = make_deps(human_review=True)
+    with pytest.raises(AwaitingReview) as paused:
+        run_investigation(spec.trigger, deps, investigation_id="inv-review")
+    assert paused.value.payload["hypotheses"][0]["service"] == "payments"
+
+    with pytest.raises(AwaitingReview) as again:  # the answer sends the run back through hypothesize
+        resume_investigation(
+            "inv-review",
+            deps,
+            {
+                "reject": [1],
+                "add_evidence": [{"service": "checkout", "text": "payments returned", "note": "pager"}],
+            },
+        )
+    assert again.value.payload["hypotheses"][-1]["service"] == "payments"
+
+    result = resume_investigation("inv-review", deps, {"accept": [1]})
+
+    assert result.hypotheses[-1].service == "payments"
+    assert "rejected by reviewer" in result.hypotheses[-1].flags
+    human = [ev for ev in result.evidence if ev.id.startswith("human-")]
+    assert human and "(reviewer: pager)" in human[0].description
+
+
+class CrashOnce:
+    """A reasoner that dies the first time, like a worker killed mid-investigation."""
+
+    name = "offline"
+
+    def __init__(self, inner: OfflineReasoner) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    def hypothesize(self, request: ReasoningRequest) -> ReasoningReply:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("worker killed")
+        return self.inner.hypothesize(request)
+
+
+def test_a_crashed_investigation_resumes_from_its_checkpoint_without_gathering_again(
+    make_deps: DepsFactory, spec: ScenarioSpec, tmp_path: Path, analysis: object
+) -> None:
+    db = tmp_path / "checkpoints.sqlite"
+    first = sqlite_checkpointer(db)
+    crashing = CrashOnce(OfflineReasoner(analysis))  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="worker killed"):
+        run_investigation(
+            spec.trigger, make_deps(checkpointer=first, reasoner=crashing), investigation_id="inv-crash"
+        )
+    close_checkpointer(first)
+
+    events: list[str] = []
+    reopened = sqlite_checkpointer(db)  # a new process: a new connection to the same file
+    result = resume_investigation(
+        "inv-crash",
+        make_deps(checkpointer=reopened, reasoner=crashing),
+        on_event=lambda e: events.append(e.step),
+    )
+
+    assert result.hypotheses[0].service == "payments"
+    assert "gather" not in events and "scope" not in events
+    assert crashing.calls == 2
