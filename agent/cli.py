@@ -23,6 +23,9 @@ COMMAND_MODULES = [
     "agent.commands.investigate",
     "agent.commands.eval",
     "agent.commands.simulate",
+    "agent.commands.knowledge",
+    "agent.commands.serve",
+    "agent.commands.report",
 ]
 
 for _module in COMMAND_MODULES:
@@ -31,3 +34,7 @@ for _module in COMMAND_MODULES:
 
 def main() -> None:  # pragma: no cover - console entry point
     app()
+
+
+if __name__ == "__main__":  # python -m agent.cli
+    main()

@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
 def import_data(
     data: Path = typer.Option(..., "--data", help="A scenario directory (scenario.yaml + OTLP/JSON files)."),
     store: Path | None = typer.Option(
-        None, "--store", help="DuckDB file to import into [default: $SLEUTH_DATA_DIR/store.duckdb]."
+        None, "--store", help="DuckDB file to import into (default: $SLEUTH_DATA_DIR/store.duckdb)."
     ),
     replace: bool = typer.Option(False, "--replace", help="Empty the store first instead of adding to it."),
 ) -> None:
@@ -45,7 +45,7 @@ def import_data(
 @fail_on_sleuth_error
 def store_info(
     store: Path | None = typer.Option(
-        None, "--store", help="DuckDB file [default: $SLEUTH_DATA_DIR/store.duckdb]."
+        None, "--store", help="DuckDB file (default: $SLEUTH_DATA_DIR/store.duckdb)."
     ),
 ) -> None:
     """Show what the local store holds: services, time range and counts."""

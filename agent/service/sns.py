@@ -36,13 +36,18 @@ def http_certificate_fetcher(url: str) -> bytes:
     return response.content
 
 
-def check_certificate_url(url: str) -> None:
+def check_sns_url(url: str, what: str = "SigningCertURL") -> None:
+    """Raise unless ``url`` is https on an Amazon SNS host (sns.<region>.amazonaws.com[.cn])."""
     parsed = urlparse(url)
     if parsed.scheme != "https":
-        raise SignatureError(f"SigningCertURL must use https, got {url!r}")
+        raise SignatureError(f"{what} must use https, got {url!r}")
     if not _SNS_HOST.match(parsed.hostname or ""):
-        raise SignatureError(f"SigningCertURL host {parsed.hostname!r} is not an Amazon SNS host")
-    if not parsed.path.endswith(".pem"):
+        raise SignatureError(f"{what} host {parsed.hostname!r} is not an Amazon SNS host")
+
+
+def check_certificate_url(url: str) -> None:
+    check_sns_url(url)
+    if not urlparse(url).path.endswith(".pem"):
         raise SignatureError(f"SigningCertURL {url!r} is not a .pem certificate")
 
 

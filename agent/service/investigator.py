@@ -1,0 +1,106 @@
+"""The production :class:`~agent.service.worker.Investigator`: the LangGraph investigation.
+
+An alarm becomes a trigger (kind alarm, its service and time); the graph runs with the shared
+backend and knowledge store; progress events go to the notifiers; the result is stored as JSON
+next to the queue and summarised for Slack and webhooks.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from agent.events import EventKind
+from agent.service.payloads import AlarmEvent
+from agent.service.worker import Progress
+from mcp_server.analysis.models import InvestigationResult
+from mcp_server.backends.base import TelemetryBackend
+from mcp_server.scenario import Trigger, TriggerKind
+
+_PROGRESS_KINDS = {EventKind.STEP_FINISHED, EventKind.NOTE, EventKind.FALLBACK}
+
+
+def trigger_for(event: AlarmEvent) -> Trigger:
+    return Trigger(
+        kind=TriggerKind.ALARM,
+        text=event.question,
+        service=event.service,
+        time=event.time,
+        alarm=event.alarm_name,
+    )
+
+
+def summarise(result: InvestigationResult, report: str | None) -> dict[str, Any]:
+    top = result.hypotheses[0] if result.hypotheses else None
+    headline = (
+        f"Most likely: {top.fault_type.value.replace('_', ' ')} on {top.service} ({top.confidence:.0%})"
+        if top
+        else "No anomaly found in the window"
+    )
+    return {
+        "headline": headline,
+        "investigation": result.id,
+        "hypotheses": [
+            {
+                "rank": h.rank,
+                "service": h.service,
+                "fault_type": h.fault_type.value,
+                "confidence": h.confidence,
+                "summary": h.summary,
+                "evidence": [e.description for e in h.evidence[:5]],
+            }
+            for h in result.hypotheses[:5]
+        ],
+        "mitigations": [m.action for m in sorted(result.mitigations, key=lambda m: m.order) if m.applicable],
+        "notes": result.notes,
+        "reasoner": result.reasoner,
+        "report": report,
+    }
+
+
+class GraphInvestigator:
+    """Runs the investigation graph for each alarm; safe to call from several worker threads."""
+
+    def __init__(
+        self,
+        backend: TelemetryBackend,
+        *,
+        results_dir: Path,
+        reasoner: str | None = None,
+        knowledge: Any = None,
+        draft_report: bool = True,
+    ) -> None:
+        self.backend = backend
+        self.results_dir = Path(results_dir)
+        self.reasoner = reasoner
+        self.knowledge = knowledge
+        self.draft_report = draft_report
+        self._lock = threading.Lock()
+
+    def __call__(self, job_id: str, event: AlarmEvent, progress: Progress) -> dict[str, Any]:
+        from agent.analysis import default_analysis
+        from agent.context import InvestigationDeps
+        from agent.reasoners.select import choose_reasoner
+        from agent.run import collect, stream_investigation
+
+        analysis = default_analysis()
+        report_dir = self.results_dir / job_id
+        report_dir.mkdir(parents=True, exist_ok=True)
+        deps = InvestigationDeps(
+            backend=self.backend,
+            reasoner=choose_reasoner(self.reasoner, analysis),
+            analysis=analysis,
+            knowledge=self.knowledge,
+            draft_report=self.draft_report,
+            report_dir=str(report_dir),
+        )
+
+        def forward(progress_event: Any) -> None:
+            if progress_event.kind in _PROGRESS_KINDS and progress_event.message:
+                progress(progress_event.message)
+
+        result = collect(stream_investigation(trigger_for(event), deps, question=event.question), forward)
+        (report_dir / "result.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        reports = sorted(report_dir.glob("*.html"))
+        return summarise(result, str(reports[0].resolve()) if reports else None)
