@@ -55,7 +55,7 @@ def write_synthetic(directory: Path, spans: int, logs: int, seed: int = 7) -> No
                     span_id = f"{rng.getrandbits(64):016x}"
                     service = SERVICES[(i // per_request + depth) % len(SERVICES)]
                     status = 500 if rng.random() < 0.01 else 200
-                    span = {
+                    span: dict[str, object] = {
                         "traceId": trace_id,
                         "spanId": span_id,
                         "name": f"GET /api/{service}/{{id}}",
