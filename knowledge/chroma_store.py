@@ -79,13 +79,20 @@ def _where(
 
 
 class ChromaKnowledgeStore(HybridStoreBase):
-    def __init__(self, client: Any, embedder: Embedder, *, remote: bool, where: str) -> None:
+    def __init__(
+        self, client: Any, embedder: Embedder, *, remote: bool, where: str, reset: bool = False
+    ) -> None:
         super().__init__(embedder)
         self._client = client
         self._remote = remote
         self.location = where
         info = {"embedder": embedder.name, "dimension": embedder.dimension, "hnsw:space": "cosine"}
         try:
+            if reset:  # a rebuild, e.g. after changing the embedder: drop whatever was there
+                existing = {getattr(c, "name", c) for c in client.list_collections()}
+                for name in (CHUNKS, DOCUMENTS):
+                    if name in existing:
+                        client.delete_collection(name)
             self._chunks_col = client.get_or_create_collection(CHUNKS, embedding_function=None, metadata=info)
             self._docs_col = client.get_or_create_collection(
                 DOCUMENTS, embedding_function=None, metadata=info
@@ -105,18 +112,18 @@ class ChromaKnowledgeStore(HybridStoreBase):
         self._load_mirror()
 
     @classmethod
-    def persistent(cls, directory: Path, embedder: Embedder) -> ChromaKnowledgeStore:
+    def persistent(cls, directory: Path, embedder: Embedder, reset: bool = False) -> ChromaKnowledgeStore:
         import chromadb
         from chromadb.config import Settings
 
         directory.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(
-            path=str(directory / "chroma"), settings=Settings(anonymized_telemetry=False, allow_reset=True)
+            path=str(directory / "chroma"), settings=Settings(anonymized_telemetry=False)
         )
-        return cls(client, embedder, remote=False, where=str(directory))
+        return cls(client, embedder, remote=False, where=str(directory), reset=reset)
 
     @classmethod
-    def connect(cls, host: str, port: int, embedder: Embedder) -> ChromaKnowledgeStore:
+    def connect(cls, host: str, port: int, embedder: Embedder, reset: bool = False) -> ChromaKnowledgeStore:
         import chromadb
         from chromadb.config import Settings
 
@@ -124,7 +131,7 @@ class ChromaKnowledgeStore(HybridStoreBase):
             client = chromadb.HttpClient(host=host, port=port, settings=Settings(anonymized_telemetry=False))
         except Exception as exc:  # connection refused, DNS, TLS... all mean the same to the user
             raise BackendUnavailableError(f"cannot reach the Chroma server at {host}:{port}: {exc}") from exc
-        return cls(client, embedder, remote=True, where=f"http://{host}:{port}")
+        return cls(client, embedder, remote=True, where=f"http://{host}:{port}", reset=reset)
 
     def _load_mirror(self) -> None:
         with self._lock:
@@ -152,20 +159,6 @@ class ChromaKnowledgeStore(HybridStoreBase):
     def refresh(self) -> None:
         """Reload the in-memory mirror (another process may have written to a shared server)."""
         self._load_mirror()
-
-    def reset(self) -> None:
-        """Drop everything (used to rebuild with a different embedder)."""
-        with self._lock:
-            for name in (CHUNKS, DOCUMENTS):
-                self._client.delete_collection(name)
-            info = {
-                "embedder": self.embedder.name,
-                "dimension": self.embedder.dimension,
-                "hnsw:space": "cosine",
-            }
-            self._chunks_col = self._client.create_collection(CHUNKS, embedding_function=None, metadata=info)
-            self._docs_col = self._client.create_collection(DOCUMENTS, embedding_function=None, metadata=info)
-            self._load_mirror()
 
     def _persist(self, doc: Document, chunks: list[Chunk], vectors: Vectors) -> None:
         if chunks:

@@ -108,13 +108,15 @@ def _fingerprint(files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def sync_bundled_documents(store: KnowledgeStore, state_dir: Path | None) -> IngestReport | None:
+def sync_bundled_documents(
+    store: KnowledgeStore, state_dir: Path | None, paths: list[Path] | None = None
+) -> IngestReport | None:
     """Ingest the bundled SOPs and COEs when the store is empty or the bundled files changed.
 
     ``state_dir`` remembers the last fingerprint (and which documents came from the bundle, so one
     deleted from the repo is deleted from the store). Without it, only an empty store is filled.
     """
-    files = discover(bundled_paths())
+    files = discover(bundled_paths() if paths is None else paths)
     fingerprint = _fingerprint(files)
     state_path = state_dir / _STATE_FILE if state_dir is not None else None
     previous: dict[str, object] = {}

@@ -79,14 +79,15 @@ def fuse(
         # Weighted by coverage: sharing one incidental word with the query is weak evidence.
         item.fused += LEXICAL_WEIGHT * item.coverage**COVERAGE_POWER / (RRF_K + rank)
 
-    names = [n.lower() for n in identifiers_in(query)]
+    names = identifiers_in(query)
     if names:
         # Any chunk holding an identifier verbatim shares tokens with the query, so it is in ``lexical``.
         for chunk_id in sorted(lexical, key=lambda c: -lexical[c][0]):
             chunk = chunks.get(chunk_id)
             if chunk is None:
                 continue
-            found = [n for n in names if n in chunk.text.lower()]
+            lowered = chunk.text.lower()
+            found = [n for n in names if n.lower() in lowered]
             item = evidence[chunk.doc_id]
             if len(found) > len(item.exact_terms):
                 item.exact_terms, item.exact_chunk = found, chunk_id

@@ -25,6 +25,7 @@ from knowledge.documents import Document, DocumentType
 from knowledge.embeddings import Embedder, Vectors, default_embedder
 from knowledge.lexical import Bm25Index
 from knowledge.ranking import best_chunk, fuse, snippet
+from mcp_server.config import data_dir
 from mcp_server.errors import QueryError
 
 DEFAULT_K = 5
@@ -263,7 +264,7 @@ class InMemoryKnowledgeStore(HybridStoreBase):
 
 def default_data_dir() -> Path:
     """``$SLEUTH_DATA_DIR/knowledge``, or ``.data/knowledge`` under the working directory."""
-    return Path(os.environ.get("SLEUTH_DATA_DIR") or ".data") / "knowledge"
+    return data_dir() / "knowledge"
 
 
 def open_store(
@@ -273,12 +274,14 @@ def open_store(
     port: int | None = None,
     embedder: Embedder | None = None,
     auto_ingest: bool = True,
+    reset: bool = False,
 ) -> KnowledgeStore:
     """Open the chromadb-backed store (embedded under ``data_dir``, or a Chroma server at host:port).
 
     The server comes from the arguments or ``SLEUTH_CHROMA_HOST``/``SLEUTH_CHROMA_PORT``. With
     ``auto_ingest`` the bundled SOPs and COEs are ingested when the store is empty or when the bundled
-    files changed since the last ingest (unchanged sections are not re-embedded).
+    files changed since the last ingest (unchanged sections are not re-embedded). ``reset`` drops the
+    stored collections first (to rebuild, e.g. with another embedder).
     """
     from knowledge.chroma_store import ChromaKnowledgeStore
     from knowledge.ingest import sync_bundled_documents
@@ -288,9 +291,9 @@ def open_store(
         port = int(os.environ.get("SLEUTH_CHROMA_PORT") or 8000)
     directory = Path(data_dir) if data_dir is not None else default_data_dir()
     if host:
-        store = ChromaKnowledgeStore.connect(host, port or 8000, embedder=embedder or default_embedder())
+        store = ChromaKnowledgeStore.connect(host, port or 8000, embedder or default_embedder(), reset=reset)
     else:
-        store = ChromaKnowledgeStore.persistent(directory, embedder=embedder or default_embedder())
+        store = ChromaKnowledgeStore.persistent(directory, embedder or default_embedder(), reset=reset)
     if auto_ingest:
         sync_bundled_documents(store, state_dir=None if host else directory)
     return store

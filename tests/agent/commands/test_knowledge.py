@@ -1,0 +1,67 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from agent.cli import app
+from knowledge.embeddings import default_embedder
+from tests.knowledge.conftest import sop_text
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def hashing_embedder(monkeypatch):
+    """The CLI wiring is under test here, not the model: use the deterministic embedder."""
+    monkeypatch.setenv("SLEUTH_EMBEDDER", "hashing")
+    default_embedder.cache_clear()
+    yield
+    default_embedder.cache_clear()
+
+
+def test_ingest_then_search_as_json_finds_the_document(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text(sop_text(doc_id="sop-a", title="Visits table throttled"), encoding="utf-8")
+    data = tmp_path / "kb"
+    result = runner.invoke(app, ["knowledge", "ingest", str(docs), "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    assert "sop-a" in result.output
+    result = runner.invoke(
+        app, ["knowledge", "search", "Visits throttled", "--type", "sop", "--json", "--data-dir", str(data)]
+    )
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.output)
+    assert hits[0]["doc_id"] == "sop-a"
+    assert {"title", "section", "snippet", "score", "type"} <= set(hits[0])
+
+
+def test_a_bad_document_is_named_and_skipped_with_exit_code_2(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.md").write_text(sop_text(), encoding="utf-8")
+    (docs / "broken.md").write_text("no front matter here\n", encoding="utf-8")
+    result = runner.invoke(app, ["knowledge", "ingest", str(docs), "--data-dir", str(tmp_path / "kb")])
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert "broken.md" in output and "front matter" in output
+    assert "sop-test" in output
+
+
+def test_search_on_a_new_store_uses_the_bundled_sops_and_filters_by_service(tmp_path):
+    result = runner.invoke(
+        app,
+        ["knowledge", "search", "ProvisionedThroughputExceededException", "--service", "visits", "-k", "2",
+         "--data-dir", str(tmp_path / "kb")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "sop-dynamodb-throttling" in result.output
+
+
+def test_a_missing_ingest_path_is_a_clear_error_not_a_traceback(tmp_path):
+    result = runner.invoke(
+        app, ["knowledge", "ingest", str(tmp_path / "nope"), "--data-dir", str(tmp_path / "kb")]
+    )
+    assert result.exit_code == 2
+    assert "no such file or directory" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
