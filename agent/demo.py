@@ -1,0 +1,72 @@
+"""``make demo``: the whole product on the embedded default, offline, in one command.
+
+1. Simulate the demo incident (the visits availability SLO breaches because DynamoDB throttles;
+   retries amplify; an unrelated deployment of customers happened ten minutes earlier).
+2. Import it into the local store ($SLEUTH_DATA_DIR/store.duckdb), which ``sleuth mcp`` serves.
+3. Open the knowledge base (SOPs and past COEs, embedded offline).
+4. Investigate with the offline reasoner, exactly as ``sleuth investigate`` does.
+5. Draft the COE (Markdown, HTML, JSON) and say where it is.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.rule import Rule
+
+from mcp_server.config import data_dir, default_store_path
+
+console = Console()
+
+
+def main() -> None:
+    from agent.commands.investigate import investigate
+    from evals.scenarios.demo import ensure_demo
+    from mcp_server.backends.local import LocalBackend
+
+    root = data_dir()
+    console.print(Rule("Sleuth demo: offline, on the embedded local store"))
+    started = time.perf_counter()
+    scenario = ensure_demo(root / "scenarios")
+    console.print(f"1. Demo incident simulated: {scenario} ({time.perf_counter() - started:.1f}s)")
+
+    store = default_store_path()
+    started = time.perf_counter()
+    with LocalBackend(store) as backend:
+        summary = backend.import_scenario(scenario, replace=True)
+    console.print(
+        f"2. Imported into {store}: {summary.spans:,} spans, {summary.logs:,} logs, "
+        f"{summary.metric_points:,} metric points, {summary.changes} changes, {summary.slos} SLOs, "
+        f"{summary.alarms} alarms ({time.perf_counter() - started:.1f}s)"
+    )
+
+    reports = root / "reports" / "demo"
+    reports.mkdir(parents=True, exist_ok=True)
+    console.print("3. Investigating (knowledge base opens on first use; offline reasoner)…")
+    console.print(Rule())
+    investigate(
+        data=None,
+        store=store,
+        json_out=reports / "investigation.json",
+        reasoner="offline",
+        question=None,
+        service=None,
+        resume=None,
+        answer=None,
+        review=False,
+        knowledge=True,
+        report_dir=reports,
+        checkpoints=root / "checkpoints.sqlite",
+    )
+    console.print(Rule("Where things are"))
+    for path in sorted(reports.iterdir()):
+        if path.is_file():
+            console.print(f"  {path}")
+    console.print(
+        "Next: `sleuth mcp` serves this store to your IDE; `sleuth eval --suite builtin` scores the suite."
+    )
+
+
+if __name__ == "__main__":
+    main()
