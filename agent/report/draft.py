@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from agent.report import inputs
 from agent.report.action_items import finalize_action_items
 from agent.report.charts import build_charts, incident_markers
 from agent.report.customer_rca import render_customer_markdown
@@ -29,7 +30,7 @@ from knowledge.documents import CoeDocument, dump_coe_json
 from mcp_server.analysis.models import InvestigationResult
 from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.base import TelemetryBackend
-from mcp_server.telemetry import ChangeEvent, TimeWindow
+from mcp_server.telemetry import TimeWindow
 
 
 def _slug(text: str) -> str:
@@ -81,6 +82,7 @@ def _assessment(result: InvestigationResult, report: IncidentReport, m: Measurem
         missing.append("The leading hypothesis was not verified by a targeted check.")
     if m.recovery is None:
         missing.append("Recovery is not visible in the data.")
+    missing.extend(inputs.input_problems(result))
     missing.extend(result.notes)
     placeholders = [f"Timeline: {e.event}" for e in report.timeline if e.placeholder]
     placeholders += [
@@ -114,10 +116,7 @@ def draft_report(
     tree, tree_items = build_five_whys(
         WhyInputs(result=result, book=book, measurements=m, skew=skew, past_coes=past)
     )
-    changes = [
-        (f"{c.service} {c.version or c.kind.value}", c.time)
-        for c in (ChangeEvent.model_validate(r) for r in result.changes)
-    ]
+    changes = [(c.label(), c.time) for c in inputs.changes(result)]
     first_alarm = result.detection.first_alarm_time if result.detection else None
     markers = incident_markers(
         m,

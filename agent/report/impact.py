@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from agent.report import inputs
 from agent.report.evidence_book import EvidenceBook
 from agent.report.model import PLACEHOLDER, Claim, CustomerImpact
 from mcp_server.analysis.models import EvidenceKind, InvestigationResult
@@ -63,7 +64,7 @@ def bucket_seconds_for(window: TimeWindow) -> int:
 
 
 def _slo_statuses(result: InvestigationResult) -> list[SloStatus]:
-    statuses = [SloStatus.model_validate(raw) for raw in result.slos]
+    statuses = inputs.slo_statuses(result)
     return sorted(
         statuses,
         key=lambda s: (not s.breaching, s.definition.sli != SliKind.AVAILABILITY, -(s.burn_rate or 0.0)),
@@ -117,6 +118,18 @@ def _bad_series(
     return [b.bucket_start for b in stats], [b.count for b in stats], [b.errors for b in stats], query
 
 
+def _in_baseline(moment: datetime, result: InvestigationResult, onset: datetime | None, bucket: int) -> bool:
+    """Before the incident: the result's baseline window, else buckets ending a bucket before onset
+    (an onset estimate can be a minute late, and the first bad bucket must not count as baseline)."""
+    if result.baseline_window is not None:
+        return (
+            result.baseline_window["start"]
+            <= moment
+            < result.baseline_window["end"] - timedelta(seconds=bucket)
+        )
+    return onset is not None and moment < onset - timedelta(seconds=bucket)
+
+
 def _impact_span(
     times: list[datetime],
     totals: list[int],
@@ -165,7 +178,7 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
                 [100.0 * (t - b) / t if t else 100.0 for t, b in zip(totals, bads, strict=True)],
             )
         )
-    before = [i for i, t in enumerate(times) if onset is not None and t < onset]
+    before = [i for i, t in enumerate(times) if _in_baseline(t, result, onset, bucket)]
     base_total, base_bad = sum(totals[i] for i in before), sum(bads[i] for i in before)
     baseline = base_bad / base_total if base_total else 0.0
     allowance = 1 - slo.goal if slo is not None else 0.0

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from agent.report import inputs
 from agent.report.evidence_book import EvidenceBook
 from agent.report.impact import Measurements
 from agent.report.model import PLACEHOLDER, Claim, ReportTimelineEntry, ResponseAnalysis, TimelinePhase
 from mcp_server.analysis.models import EvidenceKind, InvestigationResult
-from mcp_server.telemetry import Alarm, AlarmState, ChangeEvent
+from mcp_server.telemetry import AlarmState
 
 P = TimelinePhase
 PHASE_ORDER = [P.TRIGGER, P.IMPACT, P.DETECTION, P.ENGAGEMENT, P.DIAGNOSIS, P.MITIGATION, P.RECOVERY]
@@ -29,8 +30,7 @@ def build_timeline(
 ) -> list[ReportTimelineEntry]:
     timed: list[ReportTimelineEntry] = []
     onset = m.onset
-    for raw in result.changes:
-        change = ChangeEvent.model_validate(raw)
+    for change in inputs.changes(result):
         if onset is not None and not (onset - CHANGE_LOOKBACK <= change.time <= onset):
             continue
         cited = [
@@ -42,7 +42,7 @@ def build_timeline(
             cited = [
                 book.add(
                     EvidenceKind.CHANGE,
-                    f"{change.kind.value} of {change.service}: {change.description or change.version or ''}".strip(),
+                    f"{change.kind} of {change.service}: {change.description or change.version or ''}".strip(),
                     source_query=f"list_changes(service={change.service!r})",
                     service=change.service,
                     time=change.time,
@@ -53,9 +53,9 @@ def build_timeline(
             ReportTimelineEntry(
                 time=change.time,
                 phase=P.TRIGGER,
-                event=f"{change.kind.value.capitalize()} of {change.service}{version}"
+                event=f"{change.kind.replace('_', ' ').capitalize()} of {change.service}{version}"
                 + (f" by {change.actor}" if change.actor else ""),
-                source=f"change {change.id or change.kind.value}",
+                source=f"change {change.id or change.kind}",
                 evidence=cited,
             )
         )
@@ -89,8 +89,7 @@ def build_timeline(
                 evidence=book.find([EvidenceKind.SLO], limit=1),
             )
         )
-    for raw in result.alarms:
-        alarm = Alarm.model_validate(raw)
+    for alarm in inputs.alarms(result):
         fired = next(
             (
                 t.time

@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from agent.report import IncidentReport, draft_report
+from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.local import LocalBackend
-from tests.agent.report.incident_fixtures import write_scenario
+from tests.agent.report.incident_fixtures import past_coe, result_for, write_scenario
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +21,10 @@ def incident_backend(incident_dir: Path) -> Iterator[LocalBackend]:
     backend = LocalBackend.from_scenario(incident_dir)
     yield backend
     backend.close()
+
+
+@pytest.fixture(scope="session")
+def single_host_report(incident_backend: LocalBackend) -> IncidentReport:
+    """Drafted once for the read-only tests; tests that change inputs draft their own."""
+    result = result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2", with_change=True)
+    return draft_report(result, incident_backend, past_coes=[past_coe()])

@@ -78,7 +78,9 @@ def test_a_similar_past_coe_adds_a_recurrence_branch_about_its_open_action_item(
     incident_backend: LocalBackend,
 ) -> None:
     report = draft_report(
-        result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2"), incident_backend, past_coes=[past_coe()]
+        result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2"),
+        incident_backend,
+        past_coes=[past_coe()],
     )
 
     recurrence = next(c for c in report.five_whys.children if c.branch == WhyBranch.RECURRENCE)
@@ -98,7 +100,9 @@ def test_a_past_coe_of_another_fault_type_adds_no_recurrence_branch(incident_bac
 
 
 def test_without_an_alarm_the_detection_branch_asks_why_none_fired(incident_backend: LocalBackend) -> None:
-    report = draft_report(result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2", alarm=False), incident_backend)
+    report = draft_report(
+        result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2", alarm=False), incident_backend
+    )
 
     detection = next(c for c in report.five_whys.children if c.branch == WhyBranch.DETECTION)
     no_alarm = next(c for c in detection.children if c.question == "Why did no alarm fire?")

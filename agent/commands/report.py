@@ -1,0 +1,112 @@
+"""``sleuth report``: investigate a scenario (or read a saved result) and draft its COE."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from agent.commands.common import fail_on_sleuth_error
+from agent.report import assess_completeness, draft_report, write_report
+from agent.report.past_coes import BUNDLED_COES, load_past_coes
+from mcp_server.analysis.models import InvestigationResult
+from mcp_server.backends.base import TelemetryBackend
+from mcp_server.backends.local import LocalBackend
+from mcp_server.config import default_store_path
+from mcp_server.errors import InputFileError, SleuthError
+from mcp_server.scenario import load_scenario_spec
+
+console = Console()
+DEFAULT_OUT = Path("build/reports")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+
+
+def read_result(path: Path) -> InvestigationResult:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError(path, None, None, "file not found") from None
+    except (IsADirectoryError, UnicodeDecodeError):
+        raise InputFileError(
+            path, None, None, "expected a UTF-8 JSON file (sleuth investigate --json)"
+        ) from None
+    try:
+        return InvestigationResult.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        raise InputFileError(path, None, field, f"not an investigation result: {first['msg']}") from None
+
+
+def investigate(
+    data: Path, backend: TelemetryBackend, reasoner: str | None, knowledge: bool
+) -> InvestigationResult:
+    """Run the investigation the way ``sleuth investigate`` does, without drafting from inside the graph."""
+    from agent.analysis import default_analysis
+    from agent.commands.investigate import open_knowledge
+    from agent.context import InvestigationDeps
+    from agent.reasoners.select import choose_reasoner
+    from agent.run import run_investigation
+
+    spec = load_scenario_spec(data)
+    analysis = default_analysis()
+    deps = InvestigationDeps(
+        backend=backend,
+        reasoner=choose_reasoner(reasoner, analysis),
+        analysis=analysis,
+        knowledge=open_knowledge(knowledge),
+        spec=spec,
+        draft_report=False,
+    )
+    with console.status("investigating…"):
+        return run_investigation(spec.trigger.model_copy(), deps, data_dir=str(data.resolve()))
+
+
+@fail_on_sleuth_error
+def report(
+    data: Path | None = typer.Option(None, "--data", help="A scenario directory: investigate it, then draft the COE."),
+    result_file: Path | None = typer.Option(None, "--result", help="Draft from a saved result (sleuth investigate --json) instead of investigating."),
+    store: Path | None = typer.Option(None, "--store", help="With --result and no --data: the local store holding the telemetry."),
+    out: Path = typer.Option(DEFAULT_OUT, "--out", help="Directory for the Markdown, HTML and COE JSON."),
+    reasoner: str | None = typer.Option(None, "--reasoner", help="offline | anthropic | bedrock [env SLEUTH_REASONER]."),
+    knowledge: bool = typer.Option(True, "--knowledge/--no-knowledge", help="Consult SOPs and past incidents while investigating."),
+    coes: list[Path] = typer.Option([], "--coes", help="More past COEs (files or directories) for the recurrence branch."),
+) -> None:  # fmt: skip
+    """Draft the Correction of Error (COE) for an incident: Markdown, self-contained HTML and COE JSON."""
+    if data is None and result_file is None:
+        raise SleuthError(
+            "give --data SCENARIO_DIR (to investigate it) or --result RESULT.json (a saved result)"
+        )
+    saved = read_result(result_file) if result_file is not None else None
+    if data is not None:
+        if not data.is_dir():
+            raise InputFileError(data, None, None, "not a directory (expected a scenario directory)")
+        backend: TelemetryBackend = LocalBackend.from_scenario(data)
+        result = saved or investigate(data, backend, reasoner, knowledge)
+    elif saved is not None:
+        backend = LocalBackend(store or default_store_path(), read_only=True)
+        result = saved
+    past, errors = load_past_coes([BUNDLED_COES, *coes])
+    for line in errors:
+        console.print(f"[yellow]skipped past COE: {line}[/]", highlight=False)
+    drafted = draft_report(result, backend, past_coes=past)
+    paths = write_report(drafted, out)
+    score = assess_completeness(drafted)
+    console.print(f"[bold]{drafted.title}[/]")
+    console.print(
+        f"  five whys: {len(drafted.five_whys.walk())} nodes in {len(drafted.five_whys.children)} branches · "
+        f"{len(drafted.action_items)} action items · completeness {score.score:.2f} · "
+        f"{len(drafted.assessment.placeholders)} placeholders to fill"
+    )
+    for label, path in (
+        ("Markdown", paths.markdown),
+        ("HTML", paths.html),
+        ("COE JSON", paths.json),
+        ("customer RCA", paths.customer_markdown),
+    ):
+        console.print(f"  {label:<13} {path}")

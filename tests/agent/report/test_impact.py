@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from agent.report import IncidentReport, draft_report
+from agent.report.model import TimelinePhase
+from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.backends.local import LocalBackend
+from tests.agent.report.incident_fixtures import ONSET, RECOVERY, result_for, write_scenario
+
+
+def test_customer_impact_counts_failed_requests_and_duration_from_the_sli(
+    single_host_report: IncidentReport,
+) -> None:
+    impact = single_host_report.customer_impact
+
+    assert impact.entry_service == "frontend"
+    assert impact.functions == ["GET /api/visits"]
+    assert (impact.start, impact.end) == (ONSET, RECOVERY)
+    assert impact.duration_seconds == 20 * 60
+    assert (impact.failed_requests, impact.total_requests) == (300, 600)
+    assert impact.peak_bad_fraction == 0.5
+    assert impact.baseline_bad_fraction == 0.0
+
+
+def test_impact_is_measured_from_server_spans_when_no_slo_covers_the_service(tmp_path: Path) -> None:
+    result = result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2").model_copy(update={"slos": []})
+    with LocalBackend.from_scenario(write_scenario(tmp_path / "no-slos", slos=False)) as backend:
+        report = draft_report(result, backend)
+
+    assert report.customer_impact.failed_requests == 300
+    assert report.customer_impact.slo_names == []
+    assert any("No SLO covered" in line for line in report.assessment.missing_data)
+
+
+def test_timeline_puts_human_steps_between_detection_and_recovery(single_host_report: IncidentReport) -> None:
+    timeline = single_host_report.timeline
+    phases = [e.phase for e in timeline]
+
+    assert phases[0] == TimelinePhase.TRIGGER  # the deployment two minutes before onset
+    assert phases.index(TimelinePhase.DETECTION) < phases.index(TimelinePhase.ENGAGEMENT)
+    assert phases.index(TimelinePhase.MITIGATION) < phases.index(TimelinePhase.RECOVERY)
+    timed = [e for e in timeline if e.time is not None]
+    assert [e.time for e in timed] == sorted(e.time for e in timed if e.time)
+    assert all(e.evidence for e in timed)
+    assert all(e.placeholder for e in timeline if e.time is None)
+    alarm = next(e for e in timeline if e.phase == TimelinePhase.DETECTION)
+    assert alarm.time == ONSET + timedelta(minutes=7)
+    assert "7 min after onset" in alarm.event
+
+
+def test_response_analysis_measures_time_to_detect_and_says_how_to_halve_it(
+    single_host_report: IncidentReport,
+) -> None:
+    analysis = single_host_report.response_analysis
+
+    assert analysis.time_to_detect_seconds == 420
+    assert analysis.alarm_fired is True
+    texts = " ".join(c.text for c in analysis.claims)
+    assert "To halve it" in texts and "To halve diagnosis" in texts
+
+
+def test_charts_mark_onset_alarm_change_and_recovery(single_host_report: IncidentReport) -> None:
+    charts = {c.id: c for c in single_host_report.charts}
+
+    assert set(charts) == {"sli", "errors", "latency"}
+    labels = {m.label for m in charts["errors"].markers}
+    assert {"onset", "first alarm", "recovery", "change: visits v2.4.1"} <= labels
+    assert all(c.svg.startswith("<svg") for c in charts.values())
