@@ -5,7 +5,7 @@ writes it as Markdown, self-contained HTML and the knowledge base's COE JSON.
 """
 
 from agent.report.completeness import assess_completeness, report_completeness
-from agent.report.draft import ReportPaths, draft_report, write_report
+from agent.report.draft import ReportPaths, draft_and_write, draft_report, write_report
 from agent.report.model import IncidentReport
 from agent.report.narrative import NarrationError, NarrationRequest, Narrator
 
@@ -16,6 +16,7 @@ __all__ = [
     "Narrator",
     "ReportPaths",
     "assess_completeness",
+    "draft_and_write",
     "draft_report",
     "report_completeness",
     "write_report",

@@ -22,6 +22,7 @@ from agent.report.five_whys import WhyInputs, build_five_whys, similar_past_coes
 from agent.report.impact import Measurements, measure
 from agent.report.model import PLACEHOLDER, Claim, IncidentReport, ReportAssessment
 from agent.report.narrative import Narrator, lessons_learned, narrate, summary_claims, what_went_well
+from agent.report.past_coes import load_past_coes
 from agent.report.render_html import render_html
 from agent.report.render_markdown import render_markdown
 from agent.report.skew import ComponentSkew, measure_component_skew
@@ -208,3 +209,27 @@ def write_report(report: IncidentReport, out_dir: Path | str) -> ReportPaths:
         report.model_dump_json(indent=2, exclude={"charts": {"__all__": {"svg"}}}), encoding="utf-8"
     )
     return paths
+
+
+def draft_and_write(
+    result: InvestigationResult,
+    backend: TelemetryBackend,
+    out_dir: Path | str,
+    *,
+    past_coes: Sequence[CoeDocument] | None = None,
+    narrator: Narrator | None = None,
+) -> dict[str, Path]:
+    """Draft and write in one call (for the graph's report step and ``make demo``).
+
+    Past COEs default to the bundled ones (``knowledge/coes``). Returns the written paths by format.
+    """
+    if past_coes is None:
+        past_coes, _ = load_past_coes()
+    paths = write_report(draft_report(result, backend, past_coes=past_coes, narrator=narrator), out_dir)
+    return {
+        "markdown": paths.markdown,
+        "html": paths.html,
+        "coe_json": paths.json,
+        "customer_rca": paths.customer_markdown,
+        "report_json": paths.report_json,
+    }

@@ -4,11 +4,14 @@ import json
 import re
 from pathlib import Path
 
-from agent.report import IncidentReport, write_report
+from agent.report import IncidentReport, draft_and_write, write_report
 from agent.report.customer_rca import render_customer_markdown
 from agent.report.render_html import render_html
 from agent.report.render_markdown import render_markdown
 from knowledge.documents import CoeDocument, load_document
+from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.backends.local import LocalBackend
+from tests.agent.report.incident_fixtures import result_for
 
 SECTIONS = [
     "Summary",
@@ -97,3 +100,14 @@ def test_customer_rca_speaks_of_public_functions_without_internal_names_or_blame
     assert not [name for name in internal if re.search(rf"\b{re.escape(name)}\b", scrubbed)]
     assert "TBD" not in text
     assert not re.search(r"\b(engineer|operator|human error|mistake|fault of)\b", text, re.IGNORECASE)
+
+
+def test_draft_and_write_uses_the_bundled_past_coes_and_returns_every_path(
+    incident_backend: LocalBackend, tmp_path: Path
+) -> None:
+    result = result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2")
+
+    written = draft_and_write(result, incident_backend, tmp_path)
+
+    assert set(written) == {"markdown", "html", "coe_json", "customer_rca", "report_json"}
+    assert all(path.is_file() for path in written.values())
