@@ -30,6 +30,7 @@ from mcp_server.errors import QueryError
 
 DEFAULT_K = 5
 DENSE_CANDIDATES = 60
+QUERY_CACHE_SIZE = 256
 
 
 class SearchHit(BaseModel):
@@ -113,6 +114,7 @@ class HybridStoreBase:
         self._hashes: dict[str, str] = {}
         self._documents: dict[str, Document] = {}
         self._lexical = Bm25Index()
+        self._query_cache: dict[str, Vectors] = {}
 
     # -- persistence hooks -------------------------------------------------------------------------
     def _persist(self, doc: Document, chunks: list[Chunk], vectors: Vectors) -> None:
@@ -126,6 +128,19 @@ class HybridStoreBase:
         fault_types: Sequence[str] | None, n: int,
     ) -> dict[str, float]:  # fmt: skip
         raise NotImplementedError
+
+    def _query_vector(self, query: str) -> Vectors:
+        """Embed a query, remembering recent ones: the agent asks the same query for SOPs, then COEs."""
+        with self._lock:
+            cached = self._query_cache.get(query)
+        if cached is not None:
+            return cached
+        vector = self.embedder.embed([query])
+        with self._lock:
+            if len(self._query_cache) >= QUERY_CACHE_SIZE:
+                self._query_cache.pop(next(iter(self._query_cache)))
+            self._query_cache[query] = vector
+        return vector
 
     # -- mirror ------------------------------------------------------------------------------------
     def _mirror(self, doc: Document | None, chunks: list[Chunk], hashes: dict[str, str]) -> None:
@@ -203,7 +218,7 @@ class HybridStoreBase:
         if k < 1:
             raise QueryError(f"k must be at least 1 (got {k})")
         doc_type = _check_type(type)
-        vector = self.embedder.embed([query])
+        vector = self._query_vector(query)
         with self._lock:
             allowed = {
                 cid for cid, c in self._chunks.items() if chunk_matches(c, doc_type, service, fault_types)
@@ -262,6 +277,13 @@ class InMemoryKnowledgeStore(HybridStoreBase):
         return {ids[i]: float(sims[i]) for i in top}
 
 
+def _warm_up(embedder: Embedder) -> None:
+    try:
+        embedder.embed(["warm up"])
+    except Exception:  # a real failure (model missing) is raised again, with context, by the first search
+        return
+
+
 def default_data_dir() -> Path:
     """``$SLEUTH_DATA_DIR/knowledge``, or ``.data/knowledge`` under the working directory."""
     return data_dir() / "knowledge"
@@ -283,6 +305,9 @@ def open_store(
     files changed since the last ingest (unchanged sections are not re-embedded). ``reset`` drops the
     stored collections first (to rebuild, e.g. with another embedder).
     """
+    embedder = embedder or default_embedder()
+    # Load the model while chromadb imports and opens (the two largest parts of a cold start).
+    threading.Thread(target=_warm_up, args=(embedder,), name="embedder-warm-up", daemon=True).start()
     from knowledge.chroma_store import ChromaKnowledgeStore
     from knowledge.ingest import sync_bundled_documents
 
@@ -291,9 +316,9 @@ def open_store(
         port = int(os.environ.get("SLEUTH_CHROMA_PORT") or 8000)
     directory = Path(data_dir) if data_dir is not None else default_data_dir()
     if host:
-        store = ChromaKnowledgeStore.connect(host, port or 8000, embedder or default_embedder(), reset=reset)
+        store = ChromaKnowledgeStore.connect(host, port or 8000, embedder, reset=reset)
     else:
-        store = ChromaKnowledgeStore.persistent(directory, embedder or default_embedder(), reset=reset)
+        store = ChromaKnowledgeStore.persistent(directory, embedder, reset=reset)
     if auto_ingest:
         sync_bundled_documents(store, state_dir=None if host else directory)
     return store

@@ -1,6 +1,8 @@
 import pytest
 
 from knowledge.documents import parse_coe, parse_sop_markdown
+from knowledge.embeddings import HashingEmbedder
+from knowledge.store import InMemoryKnowledgeStore
 from mcp_server.errors import QueryError
 from tests.knowledge.conftest import coe_data, sop_text
 
@@ -86,3 +88,23 @@ def test_the_full_document_can_be_read_back(memory_store):
     memory_store.upsert_document(coe)
     assert memory_store.get_document("coe-test") == coe
     assert memory_store.get_document("missing") is None
+
+
+class CountingEmbedder(HashingEmbedder):
+    def __init__(self) -> None:
+        super().__init__(64)
+        self.calls = 0
+
+    def embed(self, texts):
+        self.calls += 1
+        return super().embed(texts)
+
+
+def test_a_query_asked_again_with_another_filter_is_embedded_once():
+    embedder = CountingEmbedder()
+    store = InMemoryKnowledgeStore(embedder)
+    store.upsert_document(_sop())
+    before = embedder.calls
+    store.search("rollout undo", type="sop")
+    store.search("rollout undo", type="coe")
+    assert embedder.calls == before + 1
