@@ -63,7 +63,7 @@ def slo_definitions(
                 name=f"{service.name}-availability",
                 service=service.name,
                 sli=SliKind.AVAILABILITY,
-                goal=0.995 if edge else 0.999,
+                goal=0.995 if edge else 0.99,
                 description=f"{service.name}: requests that do not fail (5xx)",
             )
         )

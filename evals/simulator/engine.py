@@ -357,6 +357,10 @@ class Engine(LogWriterMixin):
             )
             self.agg.add_client(caller.name, host.index, callee.name, (end - t) / NS_PER_MS, error)
             if not error:
+                if rng.random() < 0.5:
+                    self.log_call(
+                        caller, host, end, trace_id, parent_id, callee.name, op.name, status or 200, end - t
+                    )
                 return StepResult(end)
             retry = (
                 timed_out

@@ -51,7 +51,7 @@ from mcp_server.telemetry import Alarm, ChangeEvent, SloDefinition, from_nanos, 
 
 # entry requests per minute; spans per request average about 11
 SIZES: dict[str, dict[str, float]] = {
-    "tiny": {"rate": 14, "minutes": 20},
+    "tiny": {"rate": 20, "minutes": 20},
     "default": {"rate": 45, "minutes": 30},
     "S": {"rate": 300, "minutes": 30},
     "L": {"rate": 3000, "minutes": 30},
@@ -324,14 +324,10 @@ class _Simulation:
 
     def _scope(self, propagation: list[str]) -> list[str]:
         root = self.faults[0].target.name
-        edges = [
-            s.name
-            for s in self.topology.services.values()
-            if any(o.entry_weight for o in s.operations.values())
-        ]
+        edges = [s.name for s in self.topology.services.values() if s.passthrough]
         if self.plan.trigger_scope == "root":
             return [root, *[p for p in propagation if p != root]]
-        return [*edges, *[p for p in reversed(propagation) if p not in edges]]
+        return [*edges, root, *[p for p in propagation if p not in edges and p != root]]
 
     def _trigger(
         self,

@@ -210,6 +210,29 @@ class LogWriterMixin:
                 span_id,
             )
 
+    def log_call(
+        self,
+        service: Service,
+        host: Host,
+        t: int,
+        trace_id: str,
+        span_id: str,
+        callee: str,
+        op: str,
+        status: int,
+        duration_ns: int,
+    ) -> None:
+        self._log(
+            service,
+            host,
+            t,
+            "INFO",
+            f"{op} -> {callee} {status} ({duration_ns // NS_PER_MS} ms)",
+            self._logger(service, "client"),
+            trace_id,
+            span_id,
+        )
+
     def log_dependency_failure(
         self,
         service: Service,

@@ -275,7 +275,8 @@ class MetricRecorder:
         baseline = max(1.0, sum(history) / len(history))
         rng = self.rng
         load = requests / baseline
-        cpu = 0.12 + 0.22 * load + rng.gauss(0, 0.015) + agg.batch_cpu.get(key, 0.0)
+        # a minute's sampled request count is noisy; CPU follows the load, not every blip
+        cpu = 0.14 + 0.18 * min(load, 2.2) + rng.gauss(0, 0.015) + agg.batch_cpu.get(key, 0.0)
         used_gib, limit_gib = BASE_MEMORY.get(service.runtime, (0.5, 1.0))
         memory = (used_gib + 0.04 * math.sin(minute / 3.0 + host.index) + rng.gauss(0, 0.01)) * GIB
         gc = BASE_GC_MS.get(service.runtime, 10.0) * (0.8 + 0.4 * rng.random()) * max(0.5, load)

@@ -190,11 +190,11 @@ class MemoryLeak(Fault):
             status=500,
             stack=stacktrace(runtime, self.target.name, exc, msg or "out of memory"),
         )
-        # each host leaks at its own pace; the first OOM comes 6-10 minutes after onset
+        # each host leaks at its own pace; the first OOM comes 4.5-9.5 minutes after onset
         self.ooms: dict[int, list[int]] = {}
         self.period_ns: dict[int, int] = {}
         for host in self.target.hosts:
-            period = int((6.0 + 4.0 * self.rng.random() + 1.5 * host.index) * 60 * NS_PER_S)
+            period = int((4.5 + 3.0 * self.rng.random() + 1.0 * host.index) * 60 * NS_PER_S)
             self.period_ns[host.index] = period
             times = []
             t = self.onset_ns + period
@@ -237,7 +237,7 @@ class MemoryLeak(Fault):
         if fill <= 0.7:
             return None
         pressure = (fill - 0.7) / 0.3
-        if fill > 0.93 and self.rng.random() < 0.5 * pressure:
+        if fill > 0.85 and self.rng.random() < 0.7 * pressure:
             return ServerEffect(failure=self.failure, latency_mult=1.0 + 6.0 * pressure)
         return ServerEffect(latency_mult=1.0 + 5.0 * pressure)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import yaml
 from google.protobuf import json_format
+from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -42,11 +43,12 @@ def test_every_line_parses_as_an_otlp_export_request_with_no_unknown_fields(
     simulated: ScenarioFactory,
 ) -> None:
     directory = simulated("bad_deployment", "customers", red_herrings=True)
-    for name, message in [
+    messages: list[tuple[str, type[Message]]] = [
         ("traces.jsonl", ExportTraceServiceRequest),
         ("logs.jsonl", ExportLogsServiceRequest),
         ("metrics.jsonl", ExportMetricsServiceRequest),
-    ]:
+    ]
+    for name, message in messages:
         lines = (directory / name).read_text().splitlines()
         assert lines, name
         for line in lines:
