@@ -1,17 +1,82 @@
-"""Runs the full investigation (the agent graph) for the eval harness.
+"""Runs the full investigation (the agent graph, knowledge, reasoner, report) for the eval harness.
 
 Kept apart from :mod:`evals.baselines` so the baselines load without the agent's dependencies.
+Each run gets an in-memory checkpointer (evals must not fill the user's checkpoint database) and
+no report directory: the harness drafts the report in memory to score it.
 """
 
 from __future__ import annotations
 
-from evals.baselines import MethodUnavailableError, Outcome
-from evals.recording import RecordingConfig
+import functools
+from typing import Any
+
+from evals.baselines import Outcome
+from evals.recording import RecordingConfig, http_client_for
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.scenario import ScenarioSpec
+
+
+@functools.cache
+def knowledge_store(auto_ingest: bool = False) -> Any:
+    """One knowledge store per process; None when it cannot be opened (the run says so in its notes)."""
+    try:
+        from knowledge.store import open_store
+
+        return open_store(auto_ingest=auto_ingest)
+    except Exception:  # optional dependency: the investigation runs without knowledge, as the CLI does
+        return None
+
+
+def prepare_knowledge() -> bool:
+    """Open (and if needed ingest) the knowledge base once, before worker processes read it."""
+    return knowledge_store(auto_ingest=True) is not None
+
+
+def _draft(result: Any, backend: TelemetryBackend) -> tuple[list[str] | None, float | None]:
+    try:
+        from agent.report.completeness import report_completeness
+        from agent.report.draft import draft_report
+    except ImportError:
+        return None, None
+    report = draft_report(result, backend)
+    nodes = [f"{node.question} {node.answer}" for node in report.five_whys.walk()]
+    return nodes, report_completeness(report)
 
 
 def run_full_investigation(
     backend: TelemetryBackend, spec: ScenarioSpec, *, reasoner: str, recording: RecordingConfig
 ) -> Outcome:
-    raise MethodUnavailableError("the agent's run_investigation has not landed in this checkout yet")
+    from agent.analysis import default_analysis
+    from agent.checkpoints import close_checkpointer, sqlite_checkpointer
+    from agent.context import InvestigationDeps
+    from agent.reasoners.select import choose_reasoner
+    from agent.run import run_investigation
+
+    analysis = default_analysis()
+    claude_options: dict[str, Any] = {}
+    client = http_client_for(recording, spec.name)
+    if client is not None:
+        claude_options["http_client"] = client
+    checkpointer = sqlite_checkpointer(":memory:")
+    deps = InvestigationDeps(
+        backend=backend,
+        reasoner=choose_reasoner(reasoner, analysis, **claude_options),
+        analysis=analysis,
+        knowledge=knowledge_store(),
+        spec=spec,
+        draft_report=False,
+        checkpointer=checkpointer,
+    )
+    try:
+        result = run_investigation(spec.trigger.model_copy(), deps, scenario=spec.name)
+    finally:
+        close_checkpointer(checkpointer)
+        if client is not None:
+            client.close()
+    notes: list[str] = []
+    try:
+        nodes, completeness = _draft(result, backend)
+    except Exception as exc:  # a drafter bug costs the report its score, not the investigation its ranks
+        notes.append(f"report drafting failed: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        nodes, completeness = [], 0.0
+    return Outcome(result=result, five_whys_nodes=nodes, report_completeness=completeness, notes=notes)

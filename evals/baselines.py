@@ -43,6 +43,7 @@ class Outcome:
     result: InvestigationResult
     five_whys_nodes: list[str] | None = None
     report_completeness: float | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. the report could not be drafted
 
 
 class Method(Protocol):
@@ -157,14 +158,14 @@ class LargestMetricChange:
         split = window.start + timedelta(seconds=window.duration.total_seconds() / 3)
         best: dict[str, float] = {}
         best_metric: dict[str, str] = {}
+        kinds: dict[str, MetricKind] = {}
         for descriptor in backend.list_metrics():
-            statistic: Literal["rate", "avg"] = "rate" if descriptor.kind == MetricKind.SUM else "avg"
+            kinds.setdefault(descriptor.name, descriptor.kind)
+        for name, kind in sorted(kinds.items()):
+            # One query per metric name: the backend returns one series per service.
+            statistic: Literal["rate", "avg"] = "rate" if kind == MetricKind.SUM else "avg"
             query = MetricQuery(
-                name=descriptor.name,
-                service=descriptor.service,
-                window=window,
-                statistic=statistic,
-                period_seconds=self.period_seconds,
+                name=name, window=window, statistic=statistic, period_seconds=self.period_seconds
             )
             for series in backend.query_metrics(query):
                 normal = np.array([p.value for p in series.points if p.time < split], dtype=float)
@@ -213,6 +214,12 @@ class FullInvestigation:
         from evals.agent_adapter import run_full_investigation
 
         return run_full_investigation(backend, spec, reasoner=self.reasoner, recording=self.recording)
+
+    def prepare(self) -> None:
+        """Open the knowledge base once in the parent, so worker processes only read it."""
+        from evals.agent_adapter import prepare_knowledge
+
+        prepare_knowledge()
 
 
 BASELINE_NAMES = ("most_errors", "metric_change", "engine")

@@ -8,6 +8,7 @@ that cannot be loaded is a failure for every method.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from evals.baselines import Method, Outcome, available
 from evals.results import DataSize, EvalRun, MethodRun, ScenarioResult, TruthSummary
-from evals.scorers import score_case, summarize_method, top_guesses
+from evals.scorers import Embed, score_case, summarize_method, top_guesses
 from mcp_server.backends.local import LocalBackend
 from mcp_server.errors import SleuthError
 from mcp_server.scenario import SCENARIO_FILE, GroundTruth, load_ground_truth, load_scenario_spec
@@ -80,6 +81,19 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
+@functools.cache
+def sentence_embedder() -> Embed | None:
+    """The knowledge base's offline embedder, for five-whys coverage; None when it cannot load."""
+    try:
+        from knowledge.embeddings import default_embedder
+
+        embedder = default_embedder()
+        embedder.embed(["warm up"])
+        return embedder.embed
+    except Exception:  # optional: coverage then falls back to word overlap alone
+        return None
+
+
 def evaluate_scenario(directory: Path, methods: Sequence[Method]) -> ScenarioResult:
     """Import one scenario, run every method on it, and score. Never raises for a scenario's sake."""
     directory = Path(directory)
@@ -120,12 +134,14 @@ def evaluate_scenario(directory: Path, methods: Sequence[Method]) -> ScenarioRes
             run.top = top_guesses(investigation)
             run.tool_calls = investigation.tool_calls
             run.tokens = dict(investigation.tokens)
+            run.notes = list(outcome.notes)
             if truth is not None:
                 run.score = score_case(
                     investigation,
                     truth,
                     five_whys_nodes=outcome.five_whys_nodes,
                     report_completeness=outcome.report_completeness,
+                    embed=sentence_embedder() if outcome.five_whys_nodes else None,
                 )
         result.runs[name] = run
     return result
@@ -140,6 +156,11 @@ def usable_methods(methods: Sequence[Method]) -> tuple[list[Method], list[str]]:
         else:
             skipped.append(f"{method.name} (its code is not in this checkout)")
     return usable, skipped
+
+
+def _init_worker() -> None:
+    # The suite is already parallel across scenarios; nested import pools would only oversubscribe.
+    os.environ.setdefault("SLEUTH_IMPORT_WORKERS", "1")
 
 
 def default_workers() -> int:
@@ -158,6 +179,10 @@ def run_suite(
 ) -> EvalRun:
     """Evaluate every scenario (in ``workers`` processes when > 1) and summarise each method."""
     started = time.perf_counter()
+    for method in methods:
+        prepare = getattr(method, "prepare", None)
+        if callable(prepare):
+            prepare()
     results: list[ScenarioResult] = []
 
     def collect(result: ScenarioResult) -> None:
@@ -171,7 +196,7 @@ def run_suite(
     else:
         # spawn, not fork: the parent holds threads (Rich's refresher, DuckDB) that fork would copy mid-lock.
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
             futures: dict[Future[ScenarioResult], Path] = {
                 pool.submit(evaluate_scenario, directory, list(methods)): directory
                 for directory in directories

@@ -48,6 +48,7 @@ class MethodRun(_Model):
     wall_seconds: float = 0.0
     tool_calls: int = 0
     tokens: dict[str, int] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)  # problems that cost part of the score, e.g. no report
 
 
 class TruthSummary(_Model):

@@ -9,8 +9,13 @@ Definitions (the README states the same):
   fault type (a cause never ranked counts as wrong).
 - **evidence precision**: of the evidence the first-ranked hypothesis cites that names a service,
   the share naming the true cause's service, its dependency, or a service on its propagation path.
+- **red herring first**: the first-ranked service is not a true cause and is named by a labelled red
+  herring (labels are names or descriptions such as "deployment of auth 2.3.2 at 09:05").
 - **five-whys coverage**: the share of labelled contributing factors that some node of the report's
-  five-whys tree addresses (all of the factor's words appear in one node).
+  five-whys tree addresses: one node (question and answer) holds at least half of the factor's
+  content words (crudely stemmed), or its embedding (all-MiniLM-L6-v2, the knowledge base's
+  offline model) has cosine similarity >= 0.45 with the factor's. Labels are sentences and the
+  drafter writes its own; this is a deterministic proxy, not a judgement of the prose.
 - **report completeness**: the report drafter's own measure (sections present, claims cited), 0..1.
 """
 
@@ -19,13 +24,23 @@ from __future__ import annotations
 import re
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
 
 from evals.results import CaseScore, FaultTypeSummary, MethodRun, MethodSummary, RankedGuess, ScenarioResult
 from mcp_server.analysis.models import Hypothesis, InvestigationResult
 from mcp_server.scenario import GroundTruth, RootCause
 
-_STOPWORDS = {"the", "and", "for", "not", "was", "with", "from", "that", "did", "too", "its", "are", "but"}
+_STOPWORDS = {
+    "the", "and", "for", "not", "was", "with", "from", "that", "did", "too", "its", "are", "but", "this",
+    "than", "then", "into", "onto", "were", "been", "have", "has", "had", "does", "when", "which", "their",
+    "they", "there", "after", "before", "only", "also", "instead", "them", "what", "why", "how",
+}  # fmt: skip
+FACTOR_MATCH_SHARE = 0.5
+FACTOR_MATCH_COSINE = 0.45
+Embed = Callable[[list[str]], Any]  # texts -> an (n, d) array of embeddings
 
 
 def ordered_hypotheses(result: InvestigationResult) -> list[Hypothesis]:
@@ -69,19 +84,60 @@ def evidence_precision(hypothesis: Hypothesis | None, truth: GroundTruth) -> flo
     return sum(1 for item in named if item.service in relevant) / len(named)
 
 
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
 def _words(text: str) -> set[str]:
-    return {word for word in re.split(r"[^a-z0-9]+", text.lower()) if len(word) > 2} - _STOPWORDS
+    words = (word for word in re.split(r"[^a-z0-9]+", text.lower()) if len(word) > 2)
+    return {_stem(word) for word in words if word not in _STOPWORDS}
 
 
-def five_whys_coverage(factors: Sequence[str], node_texts: Iterable[str]) -> float | None:
+def factor_addressed(factor: str, node_text: str) -> bool:
+    wanted = _words(factor)
+    return bool(wanted) and len(wanted & _words(node_text)) >= FACTOR_MATCH_SHARE * len(wanted)
+
+
+def _best_cosines(factors: list[str], nodes: list[str], embed: Embed) -> list[float]:
+    vectors = np.asarray(embed([*factors, *nodes]), dtype=float)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    similarity = vectors[: len(factors)] @ vectors[len(factors) :].T
+    return [float(row.max()) for row in similarity]
+
+
+def five_whys_coverage(
+    factors: Sequence[str], node_texts: Iterable[str], embed: Embed | None = None
+) -> float | None:
     """Share of contributing factors addressed by some node. None when nothing is labelled."""
-    wanted = [(factor, _words(factor)) for factor in factors]
-    wanted = [(factor, words) for factor, words in wanted if words]
+    wanted = [factor for factor in factors if _words(factor)]
     if not wanted:
         return None
-    nodes = [_words(text) for text in node_texts]
-    covered = sum(1 for _, words in wanted if any(words <= node for node in nodes))
+    nodes = list(node_texts)
+    if not nodes:
+        return 0.0
+    cosines = _best_cosines(wanted, nodes, embed) if embed is not None else [0.0] * len(wanted)
+    covered = sum(
+        1
+        for factor, cosine in zip(wanted, cosines, strict=True)
+        if cosine >= FACTOR_MATCH_COSINE or any(factor_addressed(factor, node) for node in nodes)
+    )
     return covered / len(wanted)
+
+
+def names_service(label: str, service: str) -> bool:
+    """Whether a red-herring label names ``service`` (the name itself, or inside a description)."""
+    if label == service:
+        return True
+    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(service)}(?![A-Za-z0-9_])", label) is not None
+
+
+def red_herring_first(first: Hypothesis | None, truth: GroundTruth) -> bool:
+    if first is None or first.service in {cause.service for cause in true_causes(truth)}:
+        return False
+    return any(names_service(label, first.service) for label in truth.red_herrings)
 
 
 def score_case(
@@ -90,6 +146,7 @@ def score_case(
     *,
     five_whys_nodes: Sequence[str] | None = None,
     report_completeness: float | None = None,
+    embed: Embed | None = None,
 ) -> CaseScore:
     hypotheses = ordered_hypotheses(result)
     rank, cause = cause_rank(hypotheses, truth)
@@ -97,10 +154,9 @@ def score_case(
     if rank is not None and cause is not None:
         fault_ok = hypotheses[rank - 1].fault_type == cause.fault_type
     first = hypotheses[0] if hypotheses else None
-    red_herring_first = first is not None and first.service in set(truth.red_herrings)
     coverage = None
     if five_whys_nodes is not None:
-        coverage = five_whys_coverage(truth.contributing_factors, five_whys_nodes)
+        coverage = five_whys_coverage(truth.contributing_factors, five_whys_nodes, embed)
     return CaseScore(
         rank=rank,
         top1=rank is not None and rank <= 1,
@@ -108,7 +164,7 @@ def score_case(
         top5=rank is not None and rank <= 5,
         fault_type_correct=fault_ok,
         exact_top1=rank == 1 and fault_ok,
-        red_herring_first=red_herring_first,
+        red_herring_first=red_herring_first(first, truth),
         evidence_precision=evidence_precision(first, truth),
         five_whys_coverage=coverage,
         report_completeness=report_completeness,

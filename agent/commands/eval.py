@@ -17,7 +17,6 @@ from evals.harness import default_workers, discover_scenarios, quick_subset, run
 from evals.recording import RecordingConfig, RecordingMode
 from evals.render import print_summary, write_html, write_json, write_markdown
 from evals.results import ScenarioResult
-from mcp_server.config import data_dir
 from mcp_server.errors import SleuthError
 
 console = Console()
@@ -29,19 +28,21 @@ def register(app: typer.Typer) -> None:
     app.command("eval")(run_eval)
 
 
-def builtin_suite() -> list[Path]:
-    """The built-in suite, generated once into the data directory and reused."""
+def builtin_suite(quick: bool) -> list[Path]:
+    """The built-in suite (or its quick subset), generated once into a git-ignored cache and reused."""
     try:
         from evals.scenarios.suite import ensure_suite
     except ImportError:
         raise SleuthError("the built-in scenario suite is not in this checkout; pass --suite DIR") from None
-    return sorted(Path(path) for path in ensure_suite(data_dir() / "scenarios" / "builtin"))
+    with console.status("generating the built-in scenarios (cached after the first run)"):
+        return [Path(path) for path in ensure_suite(quick=quick)]
 
 
-def resolve_suite(suite: str) -> list[Path]:
+def resolve_suite(suite: str, quick: bool) -> list[Path]:
     if suite == "builtin":
-        return builtin_suite()
-    return discover_scenarios(Path(suite))
+        return builtin_suite(quick)
+    directories = discover_scenarios(Path(suite))
+    return quick_subset(directories) if quick else directories
 
 
 def _recording(record: Path | None, replay: Path | None, loose: bool) -> RecordingConfig:
@@ -80,9 +81,7 @@ def run_eval(
     recording = _recording(record, replay, replay_loose)
     if recording.mode != "off" and reasoner == "offline":
         raise SleuthError("--record and --replay need an LLM reasoner (--reasoner anthropic or bedrock)")
-    directories = resolve_suite(suite)
-    if quick:
-        directories = quick_subset(directories)
+    directories = resolve_suite(suite, quick)
     names = [*BASELINE_NAMES, "sleuth"] if baselines else ["sleuth"]
     methods, skipped = usable_methods(build_methods(names, reasoner=reasoner, recording=recording))
     for note in skipped:

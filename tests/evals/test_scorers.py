@@ -71,6 +71,25 @@ def test_cause_never_ranked_misses_every_top_k_and_the_fault_type():
     assert not (score.top1 or score.top5 or score.fault_type_correct)
 
 
+def test_red_herring_named_inside_a_description_is_flagged_when_ranked_first():
+    labels = [
+        "deployment of auth 2.3.2 at 09:05 UTC (no anomaly)",
+        "flapping alarm petclinic-notifications-queue-depth",
+    ]
+    auth_first = result(hypothesis(1, "auth", FaultType.BAD_DEPLOYMENT))
+    notifications_first = result(hypothesis(1, "notifications", FaultType.UNKNOWN))
+    gateway_first = result(hypothesis(1, "api-gateway", FaultType.UNKNOWN))
+    assert score_case(auth_first, truth(red_herrings=labels)).red_herring_first is True
+    assert score_case(notifications_first, truth(red_herrings=labels)).red_herring_first is True
+    assert score_case(gateway_first, truth(red_herrings=labels)).red_herring_first is False
+
+
+def test_a_true_cause_is_never_a_red_herring_even_when_a_label_names_it():
+    labels = ["deployment of visits 1.0 at 09:00"]
+    score = score_case(result(hypothesis(1, "visits", FaultType.UNKNOWN)), truth(red_herrings=labels))
+    assert score.red_herring_first is False
+
+
 def test_red_herring_ranked_first_is_flagged():
     score = score_case(
         result(
@@ -109,6 +128,21 @@ def test_five_whys_coverage_needs_every_word_of_a_factor_in_one_node():
     nodes = ["The load balancer health check did not remove the host that was failing", "no alarm on latency"]
     assert five_whys_coverage(factors, nodes) == 0.5
     assert five_whys_coverage([], nodes) is None
+
+
+def test_five_whys_coverage_accepts_a_paraphrase_the_embedding_finds_close():
+    vectors = {
+        "autoscaling was capped": [1.0, 0.0],
+        "Why did the fleet not scale out?": [0.8, 0.6],
+        "other": [0.0, 1.0],
+    }
+
+    def embed(texts):
+        return [vectors[text] for text in texts]
+
+    assert five_whys_coverage(["autoscaling was capped"], ["Why did the fleet not scale out?"], embed) == 1.0
+    assert five_whys_coverage(["autoscaling was capped"], ["other"], embed) == 0.0
+    assert five_whys_coverage(["autoscaling was capped"], []) == 0.0
 
 
 def test_summary_counts_a_failed_method_as_a_miss_and_reports_it():
