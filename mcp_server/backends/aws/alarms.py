@@ -1,0 +1,113 @@
+"""CloudWatch alarms: DescribeAlarms for definitions and state, DescribeAlarmHistory for transitions."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from mcp_server.backends.aws.clients import paginate
+from mcp_server.backends.aws.config import AwsBackendConfig
+from mcp_server.backends.aws.errors import aws_errors
+from mcp_server.errors import QueryError
+from mcp_server.telemetry import Alarm, AlarmState, AlarmTransition, TimeWindow
+
+COMPARISONS = {
+    "GreaterThanThreshold": ">",
+    "GreaterThanOrEqualToThreshold": ">=",
+    "LessThanThreshold": "<",
+    "LessThanOrEqualToThreshold": "<=",
+    "GreaterThanUpperThreshold": ">",
+    "LessThanLowerThreshold": "<",
+    "LessThanLowerOrGreaterThanUpperThreshold": ">",  # anomaly band: outside is a breach
+}
+STATISTICS = {"Average": "avg", "Sum": "sum", "Minimum": "min", "Maximum": "max", "SampleCount": "count"}
+MAX_HISTORY_ITEMS = 500
+
+
+class AlarmReader:
+    def __init__(self, client: Any, config: AwsBackendConfig) -> None:
+        self._client = client
+        self._config = config
+
+    def describe(self, state: AlarmState | None = None, names: list[str] | None = None) -> list[Alarm]:
+        params: dict[str, Any] = {"AlarmTypes": ["MetricAlarm"]}
+        if state is not None:
+            params["StateValue"] = state.value
+        if names:
+            params["AlarmNames"] = names
+        with aws_errors("cloudwatch:DescribeAlarms"):
+            raw = list(paginate(self._client, "describe_alarms", "MetricAlarms", None, **params))
+        return sorted((self._to_alarm(a) for a in raw), key=lambda a: a.name)
+
+    def _to_alarm(self, raw: dict[str, Any]) -> Alarm:
+        dimensions = {str(d["Name"]): str(d["Value"]) for d in raw.get("Dimensions") or []}
+        metric = str(raw.get("MetricName") or "")
+        if not metric and raw.get("Metrics"):  # a metric-math alarm: name its expression
+            metric = str(
+                next((m.get("Expression") for m in raw["Metrics"] if m.get("Expression")), "expression")
+            )
+        service = next((dimensions[k] for k in self._config.service_dimensions if dimensions.get(k)), None)
+        statistic = STATISTICS.get(
+            str(raw.get("Statistic") or ""), str(raw.get("ExtendedStatistic") or "avg")
+        )
+        return Alarm(
+            name=str(raw["AlarmName"]),
+            service=service,
+            metric=metric,
+            statistic=statistic,
+            comparison=COMPARISONS.get(str(raw.get("ComparisonOperator")), ">"),
+            threshold=float(raw.get("Threshold") or 0.0),
+            period_seconds=int(raw.get("Period") or 60),
+            evaluation_periods=int(raw.get("EvaluationPeriods") or 1),
+            dimensions={k: v for k, v in dimensions.items() if k not in self._config.service_dimensions},
+            description=str(raw.get("AlarmDescription") or ""),
+            state=AlarmState(str(raw.get("StateValue") or "INSUFFICIENT_DATA")),
+            state_reason=str(raw.get("StateReason") or ""),
+        )
+
+    def history(self, name: str, window: TimeWindow | None = None) -> list[AlarmTransition]:
+        params: dict[str, Any] = {
+            "AlarmName": name,
+            "HistoryItemType": "StateUpdate",
+            "ScanBy": "TimestampAscending",
+        }
+        if window is not None:
+            params["StartDate"] = window.start
+            params["EndDate"] = window.end
+        with aws_errors("cloudwatch:DescribeAlarmHistory"):
+            items = list(
+                paginate(
+                    self._client, "describe_alarm_history", "AlarmHistoryItems", MAX_HISTORY_ITEMS, **params
+                )
+            )
+        transitions = [t for t in (_transition(item) for item in items) if t is not None]
+        if window is not None:
+            transitions = [t for t in transitions if window.contains(t.time)]
+        return sorted(transitions, key=lambda t: t.time)
+
+    def alarm_with_history(self, name: str, window: TimeWindow | None = None) -> Alarm:
+        found = self.describe(names=[name])
+        if not found:
+            raise QueryError(f"unknown CloudWatch alarm {name!r}")
+        return found[0].model_copy(update={"history": self.history(name, window)})
+
+
+def _transition(item: dict[str, Any]) -> AlarmTransition | None:
+    try:
+        data = json.loads(item.get("HistoryData") or "{}")
+    except ValueError:
+        return None
+    old = str((data.get("oldState") or {}).get("stateValue"))
+    new = str((data.get("newState") or {}).get("stateValue"))
+    if old not in AlarmState.__members__ or new not in AlarmState.__members__:
+        return None
+    timestamp = item["Timestamp"]
+    if not isinstance(timestamp, datetime):
+        timestamp = datetime.fromisoformat(str(timestamp))
+    return AlarmTransition(
+        time=timestamp,
+        old_state=AlarmState(old),
+        new_state=AlarmState(new),
+        reason=str((data.get("newState") or {}).get("stateReason") or item.get("HistorySummary") or ""),
+    )

@@ -1,0 +1,71 @@
+"""Open the telemetry backend a command asked for (``--backend local|aws``).
+
+open_backend("local")                          # the default store (.data/store.duckdb)
+open_backend("local", path="x.duckdb")         # a store file
+open_backend("local", scenario="scenarios/x")  # a scenario directory, imported in memory
+open_backend("aws")                            # AWS_PROFILE / AWS_REGION / $SLEUTH_AWS_CONFIG
+open_backend("aws", region="eu-west-1", config_path="aws.yaml", session=boto3.Session(...))
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from mcp_server.backends.base import TelemetryBackend
+from mcp_server.errors import SleuthError
+
+BackendKind = Literal["local", "aws"]
+BACKEND_KINDS: tuple[str, ...] = get_args(BackendKind)
+
+_LOCAL_OPTIONS = {"path", "scenario", "read_only"}
+_AWS_OPTIONS = {"config", "config_path", "region", "profile", "session"}
+
+
+def open_backend(kind: str = "local", **options: Any) -> TelemetryBackend:
+    """A backend of ``kind``; unknown kinds and options are errors that name what is accepted."""
+    if kind == "local":
+        _check_options(kind, options, _LOCAL_OPTIONS)
+        return _open_local(**options)
+    if kind == "aws":
+        _check_options(kind, options, _AWS_OPTIONS)
+        return _open_aws(**options)
+    raise SleuthError(f"unknown backend {kind!r}; choose one of: {', '.join(BACKEND_KINDS)}")
+
+
+def _check_options(kind: str, options: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise SleuthError(
+            f"backend {kind!r} does not take option(s) {', '.join(unknown)}; it takes {', '.join(sorted(allowed))}"
+        )
+
+
+def _open_local(
+    path: str | Path | None = None, scenario: str | Path | None = None, read_only: bool = False
+) -> TelemetryBackend:
+    from mcp_server.backends.local import LocalBackend
+    from mcp_server.config import default_store_path
+
+    if scenario is not None:
+        return LocalBackend.from_scenario(Path(scenario), path)
+    return LocalBackend(Path(path) if path is not None else default_store_path(), read_only=read_only)
+
+
+def _open_aws(
+    config: Any = None,
+    config_path: str | Path | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    session: Any = None,
+) -> TelemetryBackend:
+    from mcp_server.backends.aws import AwsBackend, AwsBackendConfig
+    from mcp_server.backends.aws.clients import session_for
+
+    if config is None:
+        base = AwsBackendConfig.from_file(config_path) if config_path else AwsBackendConfig.from_env()
+        overrides = {k: v for k, v in (("region", region), ("profile", profile)) if v is not None}
+        config = base.model_copy(update=overrides) if overrides else base
+    if not isinstance(config, AwsBackendConfig):
+        raise SleuthError("the aws backend's config option must be an AwsBackendConfig")
+    return AwsBackend.from_session(session if session is not None else session_for(config), config)

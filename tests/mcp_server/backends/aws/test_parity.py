@@ -1,0 +1,196 @@
+"""The AWS backend, fed the same scenario through moto and responders, answers like the local store."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from mcp_server.analysis.engine import investigate
+from mcp_server.backends.aws.testing.scenario_loader import LoadedScenario
+from mcp_server.backends.base import LogQuery, MetricQuery, SpanQuery, SpanStatsQuery
+from mcp_server.backends.local import LocalBackend
+from mcp_server.scenario import load_scenario_spec
+from mcp_server.telemetry import Severity, SpanKind
+
+
+def close(a: float | None, b: float | None, tolerance: float = 0.01) -> bool:
+    """Equal within X-Ray's microsecond time precision (durations in ms)."""
+    if a is None or b is None:
+        return a is b
+    return math.isclose(a, b, abs_tol=tolerance)
+
+
+def test_the_same_investigation_on_aws_and_local_names_the_same_top_hypothesis(
+    loaded: LoadedScenario, local_backend: LocalBackend, scenario_dir
+) -> None:
+    spec = load_scenario_spec(scenario_dir)
+    aws = loaded.backend(insights_max_log_groups=50)
+
+    on_local = investigate(local_backend, spec)
+    on_aws = investigate(aws, spec)
+
+    top_local, top_aws = on_local.hypotheses[0], on_aws.hypotheses[0]
+    assert (top_aws.service, top_aws.fault_type) == (top_local.service, top_local.fault_type)
+    assert (top_aws.service, top_aws.fault_type.value) == ("visits", "error_exception")
+    assert [(h.service, h.fault_type) for h in on_aws.hypotheses[:3]] == [
+        (h.service, h.fault_type) for h in on_local.hypotheses[:3]
+    ]
+
+
+def test_services_error_origins_and_counts_match_the_local_store(
+    loaded: LoadedScenario, local_backend: LocalBackend
+) -> None:
+    aws = loaded.backend()
+    window = loaded.window
+
+    assert aws.list_services() == local_backend.list_services()
+    assert aws.count_spans(window) == local_backend.count_spans(window)
+    origins = [
+        (o.service, o.operation, o.peer, o.count, o.sample_trace_id) for o in aws.error_origins(window)
+    ]
+    expected = [
+        (o.service, o.operation, o.peer, o.count, o.sample_trace_id)
+        for o in local_backend.error_origins(window)
+    ]
+    assert sorted(origins) == sorted(expected)
+    assert not aws.notes or all(n.source == "logs" for n in aws.notes)
+
+
+def test_span_statistics_match_the_local_store_within_microseconds(
+    loaded: LoadedScenario, local_backend: LocalBackend
+) -> None:
+    query = SpanStatsQuery(window=loaded.window, bucket_seconds=120, kinds=[SpanKind.SERVER])
+    on_aws = {(b.bucket_start, tuple(b.group.items())): b for b in loaded.backend().span_stats(query)}
+    on_local = {(b.bucket_start, tuple(b.group.items())): b for b in local_backend.span_stats(query)}
+
+    assert on_aws.keys() == on_local.keys()
+    for key, bucket in on_local.items():
+        mine = on_aws[key]
+        assert (mine.count, mine.errors) == (bucket.count, bucket.errors)
+        assert close(mine.duration_ms_sum, bucket.duration_ms_sum, 0.01 * bucket.count)
+        assert close(mine.p95_ms, bucket.p95_ms)
+
+
+def test_service_graph_edges_match_the_local_store(
+    loaded: LoadedScenario, local_backend: LocalBackend
+) -> None:
+    on_aws = loaded.backend().service_edges(loaded.window)
+    on_local = local_backend.service_edges(loaded.window)
+
+    assert [(e.caller, e.callee, e.requests, e.errors, e.callee_is_external) for e in on_aws] == [
+        (e.caller, e.callee, e.requests, e.errors, e.callee_is_external) for e in on_local
+    ]
+    assert all(close(a.p50_ms, b.p50_ms) for a, b in zip(on_aws, on_local, strict=True))
+
+
+def test_a_trace_read_back_from_x_ray_has_the_same_spans(
+    loaded: LoadedScenario, local_backend: LocalBackend
+) -> None:
+    origin = local_backend.error_origins(loaded.window)[0]
+    on_local = local_backend.get_trace(origin.sample_trace_id)
+    on_aws = loaded.backend().get_trace(origin.sample_trace_id)
+
+    assert [(s.span_id, s.parent_span_id, s.service, s.operation, s.kind, s.is_error) for s in on_aws] == [
+        (s.span_id, s.parent_span_id, s.service, s.operation, s.kind, s.is_error) for s in on_local
+    ]
+    assert all(
+        abs(a.start_time_unix_nano - b.start_time_unix_nano) < 1_000
+        for a, b in zip(on_aws, on_local, strict=True)
+    )
+    assert [s.attributes for s in on_aws] == [s.attributes for s in on_local]
+
+
+def test_span_search_filters_like_the_local_store(
+    loaded: LoadedScenario, local_backend: LocalBackend
+) -> None:
+    query = SpanQuery(
+        window=loaded.window, service="visits", errors_only=True, order="duration_desc", limit=5
+    )
+    on_aws = loaded.backend().query_spans(query)
+    on_local = local_backend.query_spans(query)
+
+    assert [s.span_id for s in on_aws] == [s.span_id for s in on_local]
+    assert loaded.filter_expressions[-1] == 'service("visits") AND (fault = true OR error = true)'
+
+
+def test_error_logs_and_log_counts_match_the_local_store(
+    loaded: LoadedScenario, local_backend: LocalBackend
+) -> None:
+    aws = loaded.backend(insights_max_log_groups=50)
+    query = LogQuery(window=loaded.window, min_severity=Severity.ERROR, limit=5_000, order="desc")
+
+    def key(r):  # CloudWatch keeps milliseconds
+        return (r.time_unix_nano // 1_000_000, r.service, r.severity, r.body, r.trace_id)
+
+    # the same records; ties within one millisecond may come in either order
+    errors = aws.query_logs(query)
+    assert sorted(map(key, errors)) == sorted(map(key, local_backend.query_logs(query)))
+    assert len(aws.query_logs(query.model_copy(update={"limit": 7}))) == 7
+    counts = sorted(
+        (b.bucket_start, b.service, b.severity, b.count) for b in aws.log_counts(loaded.window, 60)
+    )
+    expected = sorted(
+        (b.bucket_start, b.service, b.severity, b.count) for b in local_backend.log_counts(loaded.window, 60)
+    )
+    assert counts == expected
+
+
+def test_log_pattern_groups_match_the_local_store(
+    loaded: LoadedScenario, local_backend: LocalBackend
+) -> None:
+    on_aws = loaded.backend().log_groups(loaded.window, service="visits", limit=10)
+    on_local = local_backend.log_groups(loaded.window, service="visits", limit=10)
+
+    assert [(g.service, g.severity, g.pattern, g.count) for g in on_aws] == [
+        (g.service, g.severity, g.pattern, g.count) for g in on_local
+    ]
+
+
+@pytest.mark.parametrize("statistic", ["avg", "sum", "max", "p95", "rate"])
+def test_metric_series_match_the_local_store(
+    loaded: LoadedScenario, local_backend: LocalBackend, statistic: str
+) -> None:
+    descriptor = next(m for m in local_backend.list_metrics("visits") if m.attribute_keys)
+    query = MetricQuery(name=descriptor.name, service="visits", window=loaded.window, statistic=statistic)  # type: ignore[arg-type]
+
+    on_aws = loaded.backend().query_metrics(query)
+    on_local = local_backend.query_metrics(query)
+
+    assert len(on_aws) == len(on_local) == 1
+    if statistic in ("p95",):  # percentiles of several series cannot be merged: the worst one is reported
+        assert all(a.value >= 0 for a in on_aws[0].points)
+        return
+    assert [p.time for p in on_aws[0].points] == [p.time for p in on_local[0].points]
+    assert all(
+        math.isclose(a.value, b.value, rel_tol=1e-9)
+        for a, b in zip(on_aws[0].points, on_local[0].points, strict=True)
+    )
+
+
+def test_slos_changes_and_alarms_match_the_local_store(
+    loaded: LoadedScenario, local_backend: LocalBackend
+) -> None:
+    aws = loaded.backend()
+
+    assert aws.list_slo_definitions() == local_backend.list_slo_definitions()
+    slo = local_backend.list_slo_definitions()[0]
+    assert aws.sli_buckets(slo, loaded.window) == local_backend.sli_buckets(slo, loaded.window)
+    assert [
+        (c.time, c.service, c.kind, c.version, c.description) for c in aws.list_changes(loaded.window)
+    ] == [
+        (c.time, c.service, c.kind, c.version, c.description)
+        for c in local_backend.list_changes(loaded.window)
+    ]
+    alarms = {a.name: a for a in aws.list_alarms()}
+    for alarm in local_backend.list_alarms():
+        mine = alarms[alarm.name]
+        assert (mine.state, mine.metric, mine.threshold, mine.service) == (
+            alarm.state,
+            alarm.metric,
+            alarm.threshold,
+            alarm.service,
+        )
+    fired = next((a for a in local_backend.list_alarms() if a.history), None)
+    if fired is not None:
+        assert aws.alarm_history(fired.name).history == fired.history
