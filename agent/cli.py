@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "agent.commands.knowledge",
     "agent.commands.serve",
     "agent.commands.report",
+    "agent.commands.mcp",
 ]
 
 for _module in COMMAND_MODULES:

@@ -16,11 +16,13 @@ from mcp_server.redaction import Redactor
 from mcp_server.telemetry import TimeWindow
 
 if TYPE_CHECKING:
+    from knowledge.store import KnowledgeStore
     from mcp_server.analysis.models import InvestigationResult
     from mcp_server.scenario import Trigger
 
-    Investigator = Callable[[Trigger, TimeWindow | None], InvestigationResult]
-    ReportDrafter = Callable[[InvestigationResult], Any]
+    # None trigger/window: the recorded incident's own trigger and window (or the whole data)
+    Investigator = Callable[[Trigger | None, TimeWindow | None], InvestigationResult]
+    ReportDrafter = Callable[[InvestigationResult], tuple[str, str]]  # -> (title, markdown)
 else:
     Investigator = Callable[..., Any]
     ReportDrafter = Callable[..., Any]
@@ -48,7 +50,7 @@ class ServerDeps:
     """
 
     backend: TelemetryBackend
-    knowledge: Any | None = None  # knowledge.store.KnowledgeStore
+    knowledge: KnowledgeStore | None = None
     investigator: Investigator | None = None
     report_drafter: ReportDrafter | None = None
     redactor: Redactor = field(default_factory=Redactor)
@@ -88,9 +90,18 @@ def _recorded_window(backend: TelemetryBackend) -> TimeWindow | None:
     spec_reader = getattr(backend, "scenario_spec", None)  # the local store remembers the scenario
     spec = spec_reader() if callable(spec_reader) else None
     if spec is not None:
-        return TimeWindow(start=min(spec.window.start, data.start), end=max(spec.window.end, data.end))
-    start = data.start.replace(second=0, microsecond=0)
-    end = data.end.replace(second=0, microsecond=0)
-    if end < data.end:
-        end += timedelta(minutes=1)
-    return TimeWindow(start=start, end=end)
+        start, end = min(spec.window.start, data.start), max(spec.window.end, data.end)
+        return TimeWindow(start=_floor(start, timedelta(seconds=1)), end=_ceil(end, timedelta(seconds=1)))
+    return TimeWindow(
+        start=_floor(data.start, timedelta(minutes=1)), end=_ceil(data.end, timedelta(minutes=1))
+    )
+
+
+def _floor(moment: datetime, unit: timedelta) -> datetime:
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return epoch + ((moment - epoch) // unit) * unit
+
+
+def _ceil(moment: datetime, unit: timedelta) -> datetime:
+    floored = _floor(moment, unit)
+    return floored if floored == moment else floored + unit

@@ -22,6 +22,9 @@ TOOL_MODULES = [
     "mcp_server.tools.logs",
     "mcp_server.tools.traces",
     "mcp_server.tools.changes",
+    "mcp_server.tools.knowledge",  # only with a knowledge store
+    "mcp_server.tools.investigations",  # only with an investigator
+    "mcp_server.prompts",
 ]
 
 INSTRUCTIONS = """\

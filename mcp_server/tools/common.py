@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -20,8 +22,12 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field, ValidationError
 
+from mcp_server.analysis import engine
+from mcp_server.analysis.onset import choose_bucket_seconds
+from mcp_server.analysis.signals import Scope
 from mcp_server.deps import ServerDeps
 from mcp_server.errors import SleuthError, UnknownServiceError
+from mcp_server.scenario import Trigger
 from mcp_server.telemetry import TimeWindow
 from mcp_server.tools.models import ToolOutput, WindowOut
 
@@ -40,6 +46,14 @@ TIME_HELP = (
 Start = Annotated[str | None, Field(description=f"Window start. {TIME_HELP} Default: see the tool.")]
 End = Annotated[str | None, Field(description=f"Window end (exclusive). {TIME_HELP} Default: 'now'.")]
 ServiceArg = Annotated[str | None, Field(description="Only this service (exact name; see audit_services).")]
+OnsetArg = Annotated[
+    str | None,
+    Field(
+        description="When the problem began (same time forms as start/end); the baseline is the window "
+        "before it. Default: detected from the data (error, latency and traffic change points)."
+    ),
+]
+CACHE_ENTRIES = 64
 
 _RELATIVE = re.compile(r"^\s*-\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|m|min|mins|h|hr|hrs|d|day|days|w)\s*$", re.I)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
@@ -96,6 +110,8 @@ class ToolKit:
         self.deps = deps
         self.limits = deps.limits
         self._services: list[str] | None = None
+        self._cache: OrderedDict[Hashable, Any] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     # --------------------------------------------------------------------------- input
 
@@ -158,6 +174,46 @@ class ToolKit:
                 "omit start/end to read all of it"
             )
         return ""
+
+    def scope(self, window: TimeWindow, onset: str | None, service: str | None = None) -> Scope:
+        """Baseline and incident halves of ``window`` split at ``onset`` (detected when not given).
+
+        Blocking (onset detection queries the backend): call it inside :meth:`run`.
+        """
+        if onset is None:
+            return engine.scope(self.deps.backend, window=window, trigger=Trigger(service=service))
+        at = parse_time(onset, self.deps.now(), "onset")
+        if not window.start < at < window.end:
+            raise ToolError(f"onset {iso(at)} is outside the window {iso(window.start)} .. {iso(window.end)}")
+        return Scope(
+            window=window,
+            onset=at,
+            onset_source="trigger",
+            baseline=TimeWindow(start=window.start, end=at),
+            incident=TimeWindow(start=at, end=window.end),
+            bucket_seconds=choose_bucket_seconds(window),
+            services=self.services(),
+            focus_service=service,
+        )
+
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` remembered by ``key`` while the served data cannot change (recorded data).
+
+        The analyses (anomaly scoring, log template mining) take a second or more on a large
+        incident; a model asks the same question several times in a session.
+        """
+        if self.deps.clock != "data":
+            return compute()
+        with self._cache_lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]  # type: ignore[no-any-return]
+        value = compute()
+        with self._cache_lock:
+            self._cache[key] = value
+            while len(self._cache) > CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+        return value
 
     # ----------------------------------------------------------------------------- run
 

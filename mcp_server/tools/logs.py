@@ -7,11 +7,13 @@ from mcp.server import MCPServer
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from mcp_server.analysis.log_patterns import TemplateChange, log_pattern_changes
 from mcp_server.backends.base import LogQuery
 from mcp_server.deps import ServerDeps
 from mcp_server.telemetry import LogRecord, Severity
-from mcp_server.tools.common import READ_ONLY, End, ServiceArg, Start, ToolKit, iso
-from mcp_server.tools.models import LogOut, LogResult
+from mcp_server.tools.common import READ_ONLY, End, OnsetArg, ServiceArg, Start, ToolKit, iso
+from mcp_server.tools.metrics import scope_out
+from mcp_server.tools.models import LogOut, LogPatternList, LogPatternOut, LogResult
 
 MAX_BODY_CHARS = 600
 MAX_ATTRIBUTES = 12
@@ -36,6 +38,22 @@ def log_out(record: LogRecord) -> LogOut:
         trace_id=record.trace_id,
         span_id=record.span_id,
         attributes=attributes,
+    )
+
+
+def pattern_out(change: TemplateChange) -> LogPatternOut:
+    t = change.template
+    return LogPatternOut(
+        service=t.service,
+        severity=t.severity.value,
+        status=change.status,
+        template=t.template[:MAX_BODY_CHARS],
+        incident_count=t.incident,
+        baseline_count=t.baseline,
+        rate_per_min=round(change.rate, 3),
+        baseline_rate_per_min=round(change.baseline_rate, 3),
+        first_seen=t.first_seen,
+        sample=t.sample[:MAX_BODY_CHARS],
     )
 
 
@@ -64,7 +82,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         """Log records matching filters, newest first by default. Secrets and email addresses in
         messages are redacted. When more records match than fit, ``next_page`` gives the
         arguments for the next page. To see which kinds of message are new or surging rather than
-        reading records one by one, use log_patterns (when available)."""
+        reading records one by one, use log_patterns."""
         window = kit.window(start, end)
         kit.check_service(service)
         kit.check_limit(limit)
@@ -124,3 +142,59 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
             return "\n".join(lines)
 
         return kit.respond(out, render, "records", page_hint="next_page continues from there", rebuild=build)
+
+    @server.tool(annotations=READ_ONLY, structured_output=True)
+    async def log_patterns(
+        service: ServiceArg = None,
+        start: Start = None,
+        end: End = None,
+        onset: OnsetArg = None,
+        limit: Annotated[int, Field(description="Most patterns to return (1..500).")] = 20,
+    ) -> Annotated[CallToolResult, LogPatternList]:
+        """Kinds of log message that are new or surging since the onset, strongest first.
+
+        Messages are clustered into templates (Drain3; variable parts become <*>), and each
+        template's rate after the onset is compared with its rate before. A new ERROR template
+        naming a dependency is often the root cause in words. Read examples with
+        query_logs(service=..., text=<a fixed part of the template>)."""
+        window = kit.window(start, end)
+        kit.check_service(service)
+        kit.check_limit(limit)
+
+        def work() -> LogPatternList:
+            scope = kit.scope(window, onset, service)
+            changes = kit.cached(
+                ("log_patterns", window, scope.onset), lambda: log_pattern_changes(backend, scope)
+            )
+            found = [c for c in changes if service is None or c.template.service == service]
+            return LogPatternList(
+                window=kit.window_out(window),
+                scope=scope_out(scope),
+                patterns=[pattern_out(c) for c in found[:limit]],
+                has_more=len(found) > limit,
+                message="; ".join(
+                    m
+                    for m in [
+                        kit.data_note(window),
+                        f"showing the {limit} strongest of {len(found)}" if len(found) > limit else "",
+                        "" if found else "no log template is new or surging after the onset",
+                    ]
+                    if m
+                ),
+            )
+
+        out = await kit.run(work)
+
+        def render(o: LogPatternList) -> str:
+            lines = [
+                f"onset {iso(o.scope.onset)} ({o.scope.onset_source}); {len(o.patterns)} patterns: "
+                "status severity service | per min now (before) | count | template"
+            ]
+            lines += [
+                f"{p.status} {p.severity} {p.service} | {p.rate_per_min:.1f} ({p.baseline_rate_per_min:.2f}) | "
+                f"{p.incident_count} | {p.template}"
+                for p in o.patterns
+            ]
+            return "\n".join([*lines, o.message]).strip()
+
+        return kit.respond(out, render, "patterns")

@@ -1,5 +1,5 @@
-"""Metric and alarm tools: ``list_metrics``, ``query_metrics``, ``get_active_alarms``, ``get_alarm_history``
-(and ``detect_metric_anomalies`` once the anomaly analysis is available)."""
+"""Metric and alarm tools: ``list_metrics``, ``query_metrics``, ``detect_metric_anomalies``,
+``get_active_alarms``, ``get_alarm_history``."""
 
 import math
 from typing import Annotated, Literal
@@ -8,20 +8,27 @@ from mcp.server import MCPServer
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from mcp_server.analysis import anomalies as anomaly_analysis
+from mcp_server.analysis.anomalies import MetricAnomaly
+from mcp_server.analysis.signals import Scope
 from mcp_server.backends.base import MetricQuery
 from mcp_server.deps import ServerDeps
 from mcp_server.telemetry import Alarm, AlarmState, MetricSeries
-from mcp_server.tools.common import READ_ONLY, End, ServiceArg, Start, ToolKit, iso, num
+from mcp_server.tools.common import READ_ONLY, End, OnsetArg, ServiceArg, Start, ToolKit, iso, num
 from mcp_server.tools.models import (
     AlarmHistoryOut,
     AlarmList,
     AlarmOut,
+    AnomalyList,
+    AnomalyOut,
     MetricData,
     MetricInfo,
     MetricList,
     Point,
+    ScopeOut,
     SeriesOut,
     TransitionOut,
+    WindowOut,
 )
 
 MAX_POINTS_PER_SERIES = 120
@@ -60,6 +67,36 @@ def _series_out(series: MetricSeries, statistic: str) -> SeriesOut:
         max=max(values) if values else None,
         last=values[-1] if values else None,
         points_total=len(values),
+    )
+
+
+def scope_out(scope: Scope) -> ScopeOut:
+    return ScopeOut(
+        onset=scope.onset,
+        onset_source="given" if scope.onset_source == "trigger" else scope.onset_source,
+        baseline=WindowOut(start=scope.baseline.start, end=scope.baseline.end),
+        incident=WindowOut(start=scope.incident.start, end=scope.incident.end),
+    )
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def anomaly_out(a: MetricAnomaly) -> AnomalyOut:
+    return AnomalyOut(
+        service=a.service,
+        metric=a.metric,
+        statistic=a.statistic,
+        attributes=dict(a.attributes),
+        direction="up" if a.direction > 0 else "down",
+        baseline=round(a.baseline, 6),
+        incident=round(a.incident, 6),
+        peak=round(a.peak, 6),
+        z=round(a.z, 2) if math.isfinite(a.z) else 999.0,
+        relative=_finite(round(a.relative, 4)),
+        onset=a.onset,
+        score=round(a.score, 3),
     )
 
 
@@ -239,3 +276,61 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
             return "\n".join([*lines, o.message]).strip()
 
         return kit.respond(out, render, "transitions", page_hint="narrow start/end")
+
+    @server.tool(annotations=READ_ONLY, structured_output=True)
+    async def detect_metric_anomalies(
+        service: ServiceArg = None,
+        start: Start = None,
+        end: End = None,
+        onset: OnsetArg = None,
+        limit: Annotated[int, Field(description="Most anomalies to return (1..500).")] = 20,
+    ) -> Annotated[CallToolResult, AnomalyList]:
+        """Metric series that left their normal band after the onset, strongest first.
+
+        Every metric series is compared before and after the onset (robust z-score and relative
+        change); each anomaly gives its baseline, incident level, peak and when it began. Default
+        window: the whole recorded incident (local store) or the last hour (live)."""
+        window = kit.window(start, end)
+        kit.check_service(service)
+        kit.check_limit(limit)
+
+        def work() -> AnomalyList:
+            scope = kit.scope(window, onset, service)
+            found = kit.cached(
+                ("anomalies", window, scope.onset, service),
+                lambda: anomaly_analysis.detect_metric_anomalies(
+                    backend, scope, [service] if service else None
+                ),
+            )
+            return AnomalyList(
+                window=kit.window_out(window),
+                scope=scope_out(scope),
+                anomalies=[anomaly_out(a) for a in found[:limit]],
+                has_more=len(found) > limit,
+                message="; ".join(
+                    m
+                    for m in [
+                        kit.data_note(window),
+                        f"showing the {limit} strongest of {len(found)}" if len(found) > limit else "",
+                        "" if found else "no metric left its baseline band",
+                    ]
+                    if m
+                ),
+            )
+
+        out = await kit.run(work)
+
+        def render(o: AnomalyList) -> str:
+            lines = [
+                f"onset {iso(o.scope.onset)} ({o.scope.onset_source}); {len(o.anomalies)} anomalies: "
+                "score | service metric | baseline -> incident (peak) | began"
+            ]
+            for a in o.anomalies:
+                labels = ", ".join(f"{k}={v}" for k, v in a.attributes.items())
+                lines.append(
+                    f"{a.score:.2f} | {a.service} {a.statistic}({a.metric}){' ' + labels if labels else ''} | "
+                    f"{a.baseline:.4g} -> {a.incident:.4g} ({a.peak:.4g}, {a.direction}) | {iso(a.onset) or '-'}"
+                )
+            return "\n".join([*lines, o.message]).strip()
+
+        return kit.respond(out, render, "anomalies")

@@ -302,3 +302,124 @@ class ChangeOut(_Out):
 
 class ChangeList(ToolOutput):
     changes: list[ChangeOut]
+
+
+# ------------------------------------------------------------------------------------- analyses
+
+
+class ScopeOut(_Out):
+    onset: datetime
+    onset_source: str = Field(
+        description="given (onset argument) | detected | trigger | default (mid-window)"
+    )
+    baseline: WindowOut
+    incident: WindowOut
+
+
+class AnomalyOut(_Out):
+    service: str
+    metric: str
+    statistic: str
+    attributes: dict[str, Any]
+    direction: str = Field(description="up | down")
+    baseline: float = Field(description="Median before the onset.")
+    incident: float = Field(description="Level after the onset.")
+    peak: float
+    z: float = Field(description="Shift in robust standard deviations of the baseline.")
+    relative: float | None = Field(description="Relative change from the baseline (0.5 = +50%).")
+    onset: datetime | None = Field(description="When this series left its baseline band.")
+    score: float = Field(description="0..1, strongest first.")
+
+
+class AnomalyList(ToolOutput):
+    scope: ScopeOut
+    anomalies: list[AnomalyOut]
+
+
+class LogPatternOut(_Out):
+    service: str
+    severity: str
+    status: str = Field(description="new (absent before the onset) | surging (at least 3x its baseline rate)")
+    template: str = Field(description="Drain3 template; <*> marks variable parts.")
+    incident_count: int
+    baseline_count: int
+    rate_per_min: float
+    baseline_rate_per_min: float
+    first_seen: datetime | None
+    sample: str
+
+
+class LogPatternList(ToolOutput):
+    scope: ScopeOut
+    patterns: list[LogPatternOut]
+
+
+# ------------------------------------------------------------------------------------- knowledge
+
+
+class KnowledgeHitOut(_Out):
+    doc_id: str
+    title: str
+    type: str = Field(description="sop (runbook) | coe (past incident review)")
+    section: str = Field(description="The best-matching section.")
+    snippet: str
+    score: float = Field(description="Rank score; only the order is meaningful.")
+    services: list[str]
+    fault_types: list[str]
+    resource: str = Field(description="Resource URI with the whole document.")
+
+
+class KnowledgeHits(ToolOutput):
+    query: str
+    hits: list[KnowledgeHitOut]
+
+
+# -------------------------------------------------------------------------------- investigations
+
+
+class EvidenceOut(_Out):
+    id: str
+    kind: str
+    service: str | None = None
+    description: str
+    source_query: str = Field(default="", description="The tool call that shows it.")
+
+
+class HypothesisOut(_Out):
+    rank: int
+    service: str
+    fault_type: str
+    confidence: float
+    summary: str
+    component: str | None = None
+    onset: datetime | None = None
+    verified: bool | None = None
+    evidence: list[EvidenceOut]
+
+
+class MitigationOut(_Out):
+    order: int
+    kind: str
+    action: str
+    target: str | None = None
+    applicable: bool
+    sop: str | None = None
+
+
+class InvestigationOut(ToolOutput):
+    investigation_id: str
+    onset: datetime | None
+    affected_services: list[str]
+    hypotheses: list[HypothesisOut]
+    mitigations: list[MitigationOut]
+    detection: dict[str, Any] | None = None
+    runbooks: list[str] = Field(default_factory=list, description="Matching SOP/COE ids.")
+    notes: list[str] = Field(default_factory=list)
+    report_resource: str | None = Field(default=None, description="Read after draft_incident_report.")
+
+
+class ReportOut(ToolOutput):
+    investigation_id: str
+    title: str
+    markdown: str
+    resource: str = Field(description="Resource URI with the whole report.")

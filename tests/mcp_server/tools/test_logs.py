@@ -8,7 +8,7 @@ from mcp.server import MCPServer
 from mcp_server.backends.base import LogQuery
 from mcp_server.backends.local import LocalBackend
 from mcp_server.tools.common import iso
-from tests.mcp_server.tools.conftest import call, data, text
+from tests.mcp_server.tools.calls import call, data, text
 
 pytestmark = pytest.mark.anyio
 
@@ -72,3 +72,16 @@ async def test_bad_log_queries_are_errors_that_say_what_to_fix(
 
     assert result.is_error
     assert complaint in text(result)
+
+
+async def test_log_patterns_surface_the_new_throttling_error_with_its_sample_redacted(
+    checkout_server: MCPServer[Any],
+) -> None:
+    result = await call(checkout_server, "log_patterns", service="payments")
+    patterns = data(result)["patterns"]
+
+    top = patterns[0]
+    assert (top["status"], top["severity"], top["baseline_count"]) == ("new", "ERROR", 0)
+    assert "ProvisionedThroughputExceededException" in top["template"]
+    assert "hunter2" not in top["sample"]
+    assert "jane.doe" not in text(result)

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from mcp.server import MCPServer
 
-from tests.mcp_server.tools.conftest import call, data, text
+from tests.mcp_server.tools.calls import call, data, text
 
 pytestmark = pytest.mark.anyio
 
@@ -86,3 +86,26 @@ async def test_alarm_history_lists_state_changes_oldest_first(checkout_server: M
     unknown = await call(checkout_server, "get_alarm_history", name="cpu")
     assert unknown.is_error
     assert "known alarms: cart-cpu-high, payments-dynamodb-throttles" in text(unknown)
+
+
+async def test_anomaly_detection_finds_the_throttling_metric_jumping_at_the_onset(
+    checkout_server: MCPServer[Any],
+) -> None:
+    result = data(await call(checkout_server, "detect_metric_anomalies", service="payments"))
+
+    top = result["anomalies"][0]
+    assert (top["metric"], top["direction"]) == ("aws.dynamodb.throttled_requests", "up")
+    assert top["baseline"] == 0
+    assert top["onset"] == "2026-01-01T10:15:00Z"
+    assert result["scope"]["onset_source"] == "detected"
+
+
+async def test_a_given_onset_splits_the_window_and_one_outside_it_is_refused(
+    checkout_server: MCPServer[Any],
+) -> None:
+    given = data(await call(checkout_server, "detect_metric_anomalies", onset="2026-01-01T10:15:00Z"))
+    outside = await call(checkout_server, "detect_metric_anomalies", onset="-2h")
+
+    assert given["scope"]["baseline"] == {"start": "2026-01-01T10:00:00Z", "end": "2026-01-01T10:15:00Z"}
+    assert given["scope"]["onset_source"] == "given"
+    assert "is outside the window 2026-01-01T10:00:00Z .. 2026-01-01T10:30:00Z" in text(outside)

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from mcp.server import MCPServer
 
-from tests.mcp_server.tools.conftest import call, data, text
+from tests.mcp_server.tools.calls import call, data, text
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,7 @@ import pytest
 from mcp.server import MCPServer
 
 from tests.mcp_server.scenario_fixture import ONSET
-from tests.mcp_server.tools.conftest import call, data, text
+from tests.mcp_server.tools.calls import call, data, text
 
 pytestmark = pytest.mark.anyio
 

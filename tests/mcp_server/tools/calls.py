@@ -1,20 +1,12 @@
+"""Helpers for calling tools in process and reading their answers."""
+
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from mcp import Client
 from mcp.server import MCPServer
 from mcp.types import CallToolResult
-
-from mcp_server.backends.local import LocalBackend
-from mcp_server.deps import ServerDeps
-from mcp_server.server import build_server
-
-
-@pytest.fixture(scope="session")
-def checkout_server(checkout_backend: LocalBackend) -> MCPServer[ServerDeps]:
-    return build_server(ServerDeps(backend=checkout_backend, description="checkout incident fixture"))
 
 
 async def call(server: MCPServer[Any], tool: str, /, **arguments: Any) -> CallToolResult:

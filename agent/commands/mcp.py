@@ -1,0 +1,157 @@
+"""``sleuth mcp``: serve Sleuth's read-only incident tools over MCP (stdio for IDEs, or streamable HTTP).
+
+Nothing but MCP messages may reach stdout on the stdio transport, so every notice goes to stderr.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from agent.commands.common import fail_on_sleuth_error
+from mcp_server.analysis.models import InvestigationResult
+from mcp_server.backends.base import TelemetryBackend
+from mcp_server.backends.local import LocalBackend
+from mcp_server.config import default_store_path
+from mcp_server.deps import ServerDeps, ServerLimits
+from mcp_server.errors import SleuthError
+from mcp_server.redaction import RedactionConfig, Redactor
+from mcp_server.scenario import ScenarioSpec, Trigger
+from mcp_server.telemetry import TimeWindow
+
+notices = Console(stderr=True)
+TRANSPORTS = ("stdio", "http")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("mcp")(mcp)
+
+
+def open_backend(data: Path | None, store: Path | None) -> tuple[LocalBackend, str]:
+    """A scenario directory imported in memory, or a local store opened read-only."""
+    if data is not None and store is not None:
+        raise SleuthError("give either --data DIR or --store PATH, not both")
+    if data is not None:
+        backend = LocalBackend.from_scenario(data)
+        return backend, f"scenario directory {data}"
+    path = store or default_store_path()
+    backend = LocalBackend(path, read_only=True)
+    return backend, f"local store {path}"
+
+
+def open_knowledge(enabled: bool) -> Any:
+    """The knowledge store, or None (with a notice) when it is switched off or cannot open."""
+    if not enabled:
+        return None
+    try:
+        from knowledge.store import open_store
+
+        return open_store()
+    except Exception as exc:  # optional: serve the telemetry tools without it, and say why
+        notices.print(
+            f"[yellow]knowledge base unavailable ({type(exc).__name__}: {exc}); knowledge tools are off[/]"
+        )
+        return None
+
+
+def make_investigator(backend: TelemetryBackend, spec: ScenarioSpec | None, knowledge: Any) -> Any:
+    """The agent graph with the offline reasoner, checkpointed in memory: deterministic and local."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from agent.analysis import default_analysis
+    from agent.checkpoints import serializer
+    from agent.context import InvestigationDeps
+    from agent.reasoners.select import choose_reasoner
+    from agent.run import run_investigation
+
+    analysis = default_analysis()
+    deps = InvestigationDeps(
+        backend=backend,
+        reasoner=choose_reasoner("offline", analysis, backend=backend, knowledge=knowledge),
+        analysis=analysis,
+        knowledge=knowledge,
+        spec=spec,
+        draft_report=False,
+        checkpointer=InMemorySaver(serde=serializer()),
+    )
+
+    def investigate(trigger: Trigger | None, window: TimeWindow | None) -> InvestigationResult:
+        chosen = trigger or (spec.trigger if spec else Trigger())
+        return run_investigation(chosen, deps, window=window)
+
+    return investigate
+
+
+def make_report_drafter(backend: TelemetryBackend) -> Any:
+    from agent.report import draft_report
+    from agent.report.past_coes import load_past_coes
+    from agent.report.render_markdown import render_markdown
+
+    past, _problems = load_past_coes()
+
+    def draft(result: InvestigationResult) -> tuple[str, str]:
+        report = draft_report(result, backend, past_coes=past)
+        return report.title, render_markdown(report)
+
+    return draft
+
+
+@fail_on_sleuth_error
+def mcp(
+    data: Path | None = typer.Option(None, "--data", help="Serve a scenario directory (imported in memory)."),
+    store: Path | None = typer.Option(None, "--store", help="Serve a local DuckDB store (default: $SLEUTH_DATA_DIR/store.duckdb)."),
+    transport: str = typer.Option("stdio", "--transport", help="stdio (IDEs) or http (streamable HTTP)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="HTTP: interface to listen on."),
+    port: int = typer.Option(8765, "--port", help="HTTP: port to listen on."),
+    knowledge: bool = typer.Option(True, "--knowledge/--no-knowledge", help="Offer runbook and past-incident search."),
+    investigate: bool = typer.Option(True, "--investigate/--no-investigate", help="Offer investigate and draft_incident_report."),
+    redact: bool = typer.Option(True, "--redact/--no-redact", help="Redact secrets and emails from tool output."),
+    redact_pattern: list[str] = typer.Option([], "--redact-pattern", help="Extra regex to redact (repeatable)."),
+    keep: list[str] = typer.Option([], "--no-redact-rule", help="Switch one redaction rule off, e.g. email (repeatable)."),
+    max_output_chars: int = typer.Option(16_000, "--max-output-chars", help="Largest tool answer, in characters."),
+    timeout: float = typer.Option(20.0, "--timeout", help="Seconds a tool call may take before it is stopped."),
+    max_window_hours: float = typer.Option(168.0, "--max-window-hours", help="Widest time range one call may read."),
+) -> None:  # fmt: skip
+    """Serve Sleuth's read-only incident tools to an MCP client (Claude Code, Cursor, Kiro, VS Code)."""
+    from mcp_server.server import build_server
+
+    if transport not in TRANSPORTS:
+        raise SleuthError(f"unknown transport {transport!r}; use one of: {', '.join(TRANSPORTS)}")
+    if max_output_chars < 2_000:
+        raise SleuthError("--max-output-chars must be at least 2000")
+    if timeout <= 0 or max_window_hours <= 0:
+        raise SleuthError("--timeout and --max-window-hours must be positive")
+    redactor = Redactor(RedactionConfig.from_options(redact, keep, redact_pattern))
+    backend, description = open_backend(data, store)
+    try:
+        spec = backend.scenario_spec()
+        knowledge_store = open_knowledge(knowledge)
+        deps = ServerDeps(
+            backend=backend,
+            knowledge=knowledge_store,
+            investigator=make_investigator(backend, spec, knowledge_store) if investigate else None,
+            report_drafter=make_report_drafter(backend) if investigate else None,
+            redactor=redactor,
+            limits=ServerLimits(
+                max_output_chars=max_output_chars,
+                call_timeout_seconds=timeout,
+                max_window=timedelta(hours=max_window_hours),
+            ),
+            clock="data",
+            description=description + (f" (incident {spec.name})" if spec else ""),
+        )
+        server = build_server(deps)
+        if transport == "stdio":
+            notices.print(f"sleuth mcp: serving {deps.description} over stdio", highlight=False)
+            server.run("stdio")
+        else:
+            notices.print(
+                f"sleuth mcp: serving {deps.description} at http://{host}:{port}/mcp", highlight=False
+            )
+            server.run("streamable-http", host=host, port=port)
+    finally:
+        backend.close()
