@@ -10,10 +10,11 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.commands.common import EXIT_USER_ERROR, error_console, fail_on_sleuth_error
-from knowledge.documents import DocumentType
-from knowledge.ingest import bundled_paths, ingest_paths
+from knowledge.documents import CoeDocument, DocumentType, load_document
+from knowledge.ingest import add_report_as_coe, bundled_paths, ingest_paths
 from knowledge.store import DEFAULT_K, default_data_dir, open_store
 from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.errors import InputFileError
 
 console = Console()
 knowledge_app = typer.Typer(
@@ -70,6 +71,27 @@ def ingest(
         error_console.print(f"[bold red]skipped:[/] {problem}", highlight=False)
     if report.errors:
         raise typer.Exit(EXIT_USER_ERROR)
+
+
+@knowledge_app.command("add-coe")
+@fail_on_sleuth_error
+def add_coe(
+    files: list[Path] = typer.Argument(..., help="COE files (.json/.yaml), e.g. a report's <id>.coe.json."),
+    data_dir: Path | None = DATA_DIR_OPTION,
+    chroma_host: str | None = HOST_OPTION,
+    chroma_port: int | None = PORT_OPTION,
+) -> None:
+    """Add finished investigations' COEs: kept under the data directory and searchable at once."""
+    documents: list[CoeDocument] = []
+    for path in files:
+        doc = load_document(path)
+        if not isinstance(doc, CoeDocument):
+            raise InputFileError(path, None, None, "not a COE (a SOP goes in with `sleuth knowledge ingest`)")
+        documents.append(doc)
+    store = open_store(data_dir, host=chroma_host, port=chroma_port)
+    for doc in documents:
+        result = add_report_as_coe(store, doc, flywheel_dir(data_dir))
+        console.print(f"added {doc.id}: {doc.title} ({result.added + result.updated} sections indexed)")
 
 
 @knowledge_app.command("search")

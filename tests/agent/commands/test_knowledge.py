@@ -65,3 +65,36 @@ def test_a_missing_ingest_path_is_a_clear_error_not_a_traceback(tmp_path):
     assert result.exit_code == 2
     assert "no such file or directory" in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+def test_add_coe_keeps_the_file_under_the_data_dir_and_makes_it_searchable(tmp_path):
+    from tests.knowledge.conftest import coe_data
+
+    report = tmp_path / "inv-1.coe.json"
+    report.write_text(json.dumps(coe_data(doc_id="coe-inv-1", origin="investigation")), encoding="utf-8")
+    data = tmp_path / "kb"
+    result = runner.invoke(app, ["knowledge", "add-coe", str(report), "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    assert (data / "coes" / "coe-inv-1.json").is_file()
+    result = runner.invoke(
+        app,
+        [
+            "knowledge",
+            "search",
+            "Visits table throttled reads",
+            "--type",
+            "coe",
+            "--json",
+            "--data-dir",
+            str(data),
+        ],
+    )
+    assert json.loads(result.output)[0]["doc_id"] == "coe-inv-1"
+
+
+def test_add_coe_refuses_a_sop_naming_the_file(tmp_path):
+    sop = tmp_path / "a.md"
+    sop.write_text(sop_text(), encoding="utf-8")
+    result = runner.invoke(app, ["knowledge", "add-coe", str(sop), "--data-dir", str(tmp_path / "kb")])
+    assert result.exit_code == 2
+    assert "not a COE" in " ".join(result.output.split())
