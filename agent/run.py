@@ -59,19 +59,23 @@ def _events(
     graph: Any, graph_input: Any, investigation_id: str, deps: InvestigationDeps
 ) -> Iterator[ProgressEvent]:
     config = _config(investigation_id)
+    paused: ProgressEvent | None = None
+    # Drain the stream to its end even after an interrupt: LangGraph finishes writing the
+    # checkpoint in the background, and the connection must outlive those writes.
     for mode, chunk in graph.stream(graph_input, config, context=deps, stream_mode=["custom", "updates"]):
         if mode == "custom" and isinstance(chunk, ProgressEvent):
             yield chunk
         elif mode == "updates" and isinstance(chunk, dict) and "__interrupt__" in chunk:
             pending: tuple[Interrupt, ...] = chunk["__interrupt__"]
-            payload = pending[0].value if pending else None
-            yield ProgressEvent(
+            paused = ProgressEvent(
                 kind=EventKind.INTERRUPT,
                 step="review",
                 message=f"waiting for review: resume with --resume {investigation_id}",
-                data={"id": investigation_id, "payload": payload},
+                data={"id": investigation_id, "payload": pending[0].value if pending else None},
             )
-            return
+    if paused is not None:
+        yield paused
+        return
     snapshot = graph.get_state(config)
     result = snapshot.values.get("result") if snapshot.values else None
     if isinstance(result, InvestigationResult):

@@ -169,11 +169,12 @@ def investigate(
             data = Path(previous.data_dir)
         backend, spec = open_backend(data, store)
         analysis = default_analysis()
+        store_for_knowledge = open_knowledge(knowledge)
         deps = InvestigationDeps(
             backend=backend,
-            reasoner=choose_reasoner(reasoner, analysis),
+            reasoner=choose_reasoner(reasoner, analysis, backend=backend, knowledge=store_for_knowledge),
             analysis=analysis,
-            knowledge=open_knowledge(knowledge),
+            knowledge=store_for_knowledge,
             spec=spec,
             human_review=review or (previous is not None and answer is not None),
             report_dir=str(report_dir) if report_dir else None,

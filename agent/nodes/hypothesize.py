@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agent.context import InvestigationDeps
-from agent.events import EventKind, ProgressEvent, finding, step_finished, step_started
+from agent.events import EventKind, ProgressEvent, finding, note, step_finished, step_started
 from agent.nodes.common import budget_use, deps_of, emit
 from agent.reasoners.base import ReasoningRequest
 from agent.state import InvestigationState
@@ -34,7 +35,8 @@ def hypothesize_node(state: InvestigationState, runtime: Runtime[InvestigationDe
         tokens_left=max(0, deps.budgets.max_tokens - used.tokens),
         seconds_left=max(0.0, deps.budgets.wall_seconds - used.seconds),
     )
-    reply = deps.reasoner.hypothesize(request)
+    writer = get_stream_writer()  # captured here: the reasoner may report from a worker thread
+    reply = deps.reasoner.hypothesize(request, progress=lambda message: writer(note(STEP, message)))
     if reply.fell_back:
         emit(ProgressEvent(kind=EventKind.FALLBACK, step=STEP, message="; ".join(reply.notes[-1:])))
     for h in reply.hypotheses[:3]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,4 +44,8 @@ class ReasoningReply(BaseModel):
 class Reasoner(Protocol):
     name: str
 
-    def hypothesize(self, request: ReasoningRequest) -> ReasoningReply: ...
+    def hypothesize(
+        self, request: ReasoningRequest, progress: Callable[[str], None] | None = None
+    ) -> ReasoningReply:
+        """Rank causes; ``progress`` receives short status lines (retries, tool calls) as they happen."""
+        ...

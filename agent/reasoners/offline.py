@@ -7,6 +7,8 @@ explicit rejection, so the graph keeps the engine's accuracy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from agent.analysis import AnalysisSteps
 from agent.reasoners.base import ReasoningReply, ReasoningRequest
 from agent.state import HumanFeedback, hypothesis_key
@@ -70,7 +72,9 @@ class OfflineReasoner:
     def __init__(self, analysis: AnalysisSteps) -> None:
         self.analysis = analysis
 
-    def hypothesize(self, request: ReasoningRequest) -> ReasoningReply:
+    def hypothesize(
+        self, request: ReasoningRequest, progress: Callable[[str], None] | None = None
+    ) -> ReasoningReply:
         hypotheses = self.analysis.rank(request.scope, request.findings)
         failed = [f.source.value for f in request.findings if not f.ok]
         hypotheses = apply_partial_penalty(hypotheses, failed)

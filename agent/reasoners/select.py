@@ -50,12 +50,21 @@ def resolve_choice(name: str | None, env: Mapping[str, str] | None = None) -> Re
 
 
 def choose_reasoner(
-    name: str | None, analysis: AnalysisSteps, env: Mapping[str, str] | None = None, **claude_options: object
+    name: str | None,
+    analysis: AnalysisSteps,
+    env: Mapping[str, str] | None = None,
+    *,
+    backend: object = None,
+    knowledge: object = None,
+    **claude_options: object,
 ) -> Reasoner:
+    """The reasoner to use; the Claude ones reach ``backend`` (and ``knowledge``) through MCP tools."""
     choice = resolve_choice(name, env)
     offline = OfflineReasoner(analysis)
     if choice is ReasonerChoice.OFFLINE:
         return offline
     from agent.reasoners.claude import ClaudeReasoner  # the SDK is imported only when asked for
 
-    return ClaudeReasoner.from_env(choice.value, offline=offline, env=env, **claude_options)
+    return ClaudeReasoner.from_env(
+        choice.value, offline=offline, env=env, backend=backend, knowledge=knowledge, **claude_options
+    )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,7 +117,7 @@ class CrashOnce:
         self.inner = inner
         self.calls = 0
 
-    def hypothesize(self, request: ReasoningRequest) -> ReasoningReply:
+    def hypothesize(self, request: ReasoningRequest, progress: Any = None) -> ReasoningReply:
         self.calls += 1
         if self.calls == 1:
             raise RuntimeError("worker killed")

@@ -1,0 +1,386 @@
+"""The Claude reasoner: Claude (Anthropic API or Bedrock) refines the offline ranking with MCP tools.
+
+The loop: the model sees the gathered evidence and the engine's ranking, calls read-only MCP
+tools (each result compacted, wrapped as untrusted data and given a citable id), and submits
+hypotheses through a ``submit_hypotheses`` tool. Submissions are validated: every hypothesis must
+cite evidence that exists and concerns its service, or it is dropped. When the API keeps failing
+(429/529/5xx/timeouts after retries) the offline ranking is returned, labelled as a fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import anthropic
+import anyio
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent.prompts import (
+    SUBMIT_TOOL,
+    SYSTEM_PROMPT,
+    new_nonce,
+    render_request,
+    render_tool_result,
+    submit_tool_schema,
+)
+from agent.reasoners.base import ReasoningReply, ReasoningRequest
+from agent.reasoners.compact import compact_text
+from agent.reasoners.offline import OfflineReasoner
+from agent.reasoners.retry import ModelUnavailableError, RetryPolicy, describe
+from agent.reasoners.toolbox import SERVERS_ENV, McpToolbox, builtin_server, load_external_servers
+from mcp_server.analysis.models import Evidence, EvidenceKind, Hypothesis
+from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.errors import SleuthError
+
+T = TypeVar("T")
+DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_BEDROCK_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+MAX_TURNS = 12
+MAX_SUBMIT_ATTEMPTS = 2
+LLM_FLAG = "from the offline ranking"
+Progress = Callable[[str], None]
+
+
+class LlmHypothesis(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    service: str = Field(min_length=1)
+    fault_type: FaultType
+    confidence: float = Field(ge=0.0, le=1.0)
+    summary: str = Field(min_length=1)
+    component: str | None = None
+    evidence_ids: list[str] = Field(default_factory=list)
+
+
+class Submission(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    hypotheses: list[LlmHypothesis]
+    notes: str = ""
+
+
+def concerns(ev: Evidence, service: str) -> bool:
+    """Evidence attributed to a service concerns only that service (a frontend log line that names
+    checkout is still frontend's data); unattributed evidence concerns the services it names."""
+    if ev.service:
+        return ev.service == service
+    return service.lower() in ev.description.lower()
+
+
+def validate_submission(
+    raw: Any, known: Mapping[str, Evidence], known_services: list[str]
+) -> tuple[list[Hypothesis], list[str]]:
+    """Hypotheses that cite real evidence about their service, and notes on what was dropped or flagged."""
+    submission = Submission.model_validate(raw)
+    kept: list[Hypothesis] = []
+    notes: list[str] = []
+    for item in submission.hypotheses:
+        label = f"{item.service}/{item.fault_type.value}"
+        cited = [known[i] for i in dict.fromkeys(item.evidence_ids) if i in known]
+        unknown = [i for i in item.evidence_ids if i not in known]
+        if not cited:
+            notes.append(
+                f"dropped uncited hypothesis {label}: no evidence id it cites came from a tool result"
+            )
+            continue
+        if not any(concerns(ev, item.service) for ev in cited):
+            notes.append(f"dropped hypothesis {label}: none of its evidence concerns {item.service}")
+            continue
+        flags: list[str] = []
+        if unknown:
+            flags.append("uncited claim: unknown evidence ids ignored: " + ", ".join(unknown[:5]))
+        if known_services and item.service not in known_services:
+            flags.append(f"service {item.service!r} not seen in the telemetry")
+        kept.append(
+            Hypothesis(
+                rank=len(kept) + 1,
+                service=item.service,
+                fault_type=item.fault_type,
+                confidence=round(item.confidence, 3),
+                summary=item.summary[:600],
+                component=item.component,
+                evidence=cited,
+                flags=flags,
+            )
+        )
+    return kept, notes
+
+
+def merge_with_baseline(llm: list[Hypothesis], baseline: list[Hypothesis]) -> list[Hypothesis]:
+    """The model's ranking first (onsets filled from the engine), then the engine's other candidates."""
+    by_key = {(h.service, h.fault_type): h for h in baseline}
+    merged: list[Hypothesis] = []
+    for h in llm:
+        engine = by_key.get((h.service, h.fault_type))
+        update: dict[str, Any] = {"rank": len(merged) + 1}
+        if engine is not None:
+            update |= {"onset": h.onset or engine.onset, "scores": engine.scores}
+        merged.append(h.model_copy(update=update))
+    covered = {(h.service, h.fault_type) for h in llm}
+    for h in baseline:
+        if (h.service, h.fault_type) not in covered:
+            merged.append(h.model_copy(update={"rank": len(merged) + 1, "flags": [*h.flags, LLM_FLAG]}))
+    return merged
+
+
+def run_async(factory: Callable[[], Any]) -> Any:
+    """Run a coroutine function from sync code, on a worker thread when a loop already runs here."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return anyio.run(factory)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(anyio.run, factory).result()
+
+
+def _assistant_blocks(content: list[Any]) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    for block in content:
+        if block.type == "text":
+            blocks.append({"type": "text", "text": block.text})
+        elif block.type == "tool_use":
+            blocks.append({"type": "tool_use", "id": block.id, "name": block.name, "input": block.input})
+    return blocks
+
+
+class ClaudeReasoner:
+    """``name`` is "anthropic" or "bedrock"; ``client`` an ``Anthropic`` or ``AnthropicBedrock``."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        offline: OfflineReasoner,
+        toolbox: Callable[[], McpToolbox],
+        name: str = "anthropic",
+        model: str = DEFAULT_MODEL,
+        retry: RetryPolicy | None = None,
+        max_tokens: int = 4096,
+        max_turns: int = MAX_TURNS,
+        tool_result_chars: int = 6_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.offline = offline
+        self.toolbox = toolbox
+        self.name = name
+        self.model = model
+        self.retry = retry or RetryPolicy()
+        self.max_tokens = max_tokens
+        self.max_turns = max_turns
+        self.tool_result_chars = tool_result_chars
+        self.clock = clock
+
+    @classmethod
+    def from_env(
+        cls,
+        kind: str,
+        *,
+        offline: OfflineReasoner,
+        env: Mapping[str, str] | None = None,
+        backend: Any = None,
+        knowledge: Any = None,
+        **options: Any,
+    ) -> ClaudeReasoner:
+        env = os.environ if env is None else env
+        if backend is None:
+            raise SleuthError("the Claude reasoner needs a telemetry backend for its tools")
+        if kind == "bedrock":
+            client: Any = anthropic.AnthropicBedrock(
+                aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+                aws_access_key=env.get("AWS_ACCESS_KEY_ID"),
+                aws_secret_key=env.get("AWS_SECRET_ACCESS_KEY"),
+                aws_session_token=env.get("AWS_SESSION_TOKEN"),
+                aws_profile=env.get("AWS_PROFILE"),
+                max_retries=0,
+            )
+            model = env.get("SLEUTH_BEDROCK_MODEL") or DEFAULT_BEDROCK_MODEL
+        else:
+            client = anthropic.Anthropic(api_key=env.get("ANTHROPIC_API_KEY"), max_retries=0)
+            model = env.get("SLEUTH_MODEL") or DEFAULT_MODEL
+        servers_file = env.get(SERVERS_ENV)
+        external = load_external_servers(servers_file) if servers_file else []
+
+        def toolbox() -> McpToolbox:
+            return McpToolbox(builtin_server(backend, knowledge), external)
+
+        return cls(client, offline=offline, toolbox=toolbox, name=kind, model=model, **options)
+
+    # -- the Reasoner protocol ---------------------------------------------------------------------
+    def hypothesize(self, request: ReasoningRequest, progress: Progress | None = None) -> ReasoningReply:
+        baseline = self.offline.hypothesize(request)
+        try:
+            reply: ReasoningReply = run_async(lambda: self._investigate(request, baseline, progress))
+        except (ModelUnavailableError, anthropic.APIError) as exc:
+            reason = str(exc) if isinstance(exc, ModelUnavailableError) else describe(exc)
+            return self._fallback(baseline, f"{self.name} reasoner unavailable ({reason})")
+        except Exception as exc:  # any other failure of the LLM path still leaves the offline answer
+            return self._fallback(
+                baseline, f"{self.name} reasoner failed ({type(exc).__name__}: {exc})"[:300]
+            )
+        return reply
+
+    def _fallback(self, baseline: ReasoningReply, reason: str, **usage: Any) -> ReasoningReply:
+        note = f"{reason}: fell back to the offline reasoner"
+        hypotheses = [
+            h.model_copy(update={"flags": [*h.flags, "offline fallback"]}) for h in baseline.hypotheses
+        ]
+        return ReasoningReply(
+            hypotheses=hypotheses,
+            notes=[*baseline.notes, *usage.get("notes", []), note],
+            reasoner="offline",
+            fell_back=True,
+            tool_calls=usage.get("tool_calls", 0),
+            tokens=usage.get("tokens", {}),
+            new_evidence=usage.get("new_evidence", []),
+        )
+
+    # -- the tool-use loop -------------------------------------------------------------------------
+    async def _investigate(
+        self, request: ReasoningRequest, baseline: ReasoningReply, progress: Progress | None
+    ) -> ReasoningReply:
+        began = self.clock()
+        say = progress or (lambda _message: None)
+        nonce = new_nonce()
+        round_no = len(request.feedback) + 1
+        known: dict[str, Evidence] = {ev.id: ev for ev in request.evidence() if ev.id}
+        new_evidence: list[Evidence] = []
+        notes: list[str] = []
+        tokens = {"input": 0, "output": 0}
+        calls = 0
+        submit_attempts = 0
+        async with self.toolbox() as box:
+            notes += box.notes
+            tools = [
+                {"name": s.name, "description": s.description, "input_schema": s.input_schema}
+                for s in box.specs
+            ] + [submit_tool_schema()]
+            messages: list[dict[str, Any]] = [
+                {"role": "user", "content": render_request(request, baseline.hypotheses, nonce)}
+            ]
+            for turn in range(self.max_turns):
+                out_of_budget = (
+                    calls >= request.tool_calls_left
+                    or sum(tokens.values()) >= request.tokens_left
+                    or self.clock() - began >= request.seconds_left
+                )
+                force = out_of_budget or turn == self.max_turns - 1 or submit_attempts > 0
+                choice = {"type": "tool", "name": SUBMIT_TOOL} if force else {"type": "auto"}
+                response = self.retry.call(
+                    lambda choice=choice: self.client.messages.create(  # type: ignore[misc]
+                        model=self.model,
+                        max_tokens=self.max_tokens,
+                        system=SYSTEM_PROMPT,
+                        tools=tools,
+                        tool_choice=choice,
+                        messages=messages,
+                    ),
+                    on_retry=lambda what, pause: say(f"{self.name}: {what}, retrying in {pause:.1f}s"),
+                )
+                tokens["input"] += response.usage.input_tokens
+                tokens["output"] += response.usage.output_tokens
+                messages.append({"role": "assistant", "content": _assistant_blocks(response.content)})
+                uses = [b for b in response.content if b.type == "tool_use"]
+                if not uses:
+                    submit_attempts += 1
+                    if submit_attempts > MAX_SUBMIT_ATTEMPTS:
+                        break
+                    messages.append(
+                        {
+                            "role": "user",
+                            "content": f"Call {SUBMIT_TOOL} with your ranked, cited hypotheses now.",
+                        }
+                    )
+                    continue
+                results: list[dict[str, Any]] = []
+                for use in uses:
+                    if use.name == SUBMIT_TOOL:
+                        submit_attempts += 1
+                        try:
+                            hypotheses, dropped = validate_submission(
+                                use.input,
+                                {**known, **{e.id: e for e in new_evidence}},
+                                request.scope.known_services,
+                            )
+                        except ValidationError as exc:
+                            problem = "; ".join(
+                                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
+                            )
+                            hypotheses, dropped = [], [f"malformed submission ({problem})"]
+                        notes += dropped
+                        if hypotheses:
+                            merged = merge_with_baseline(hypotheses, baseline.hypotheses)
+                            return ReasoningReply(
+                                hypotheses=merged,
+                                new_evidence=new_evidence,
+                                notes=[*notes, f"ranked by Claude ({self.model}) from cited evidence"],
+                                reasoner=self.name,
+                                tool_calls=calls,
+                                tokens=tokens,
+                            )
+                        if submit_attempts >= MAX_SUBMIT_ATTEMPTS:
+                            return self._fallback(
+                                baseline,
+                                f"{self.name} reasoner submitted no hypothesis backed by evidence",
+                                notes=notes,
+                                tool_calls=calls,
+                                tokens=tokens,
+                                new_evidence=new_evidence,
+                            )
+                        results.append(
+                            {
+                                "type": "tool_result",
+                                "tool_use_id": use.id,
+                                "is_error": True,
+                                "content": "Rejected: " + "; ".join(dropped)
+                                + ". Cite evidence ids from the evidence list or tool results, about the same service.",
+                            }
+                        )  # fmt: skip
+                        continue
+                    if not isinstance(use.input, dict):
+                        text, is_error = "tool arguments must be a JSON object", True
+                    elif calls >= request.tool_calls_left:
+                        text, is_error = f"tool-call budget exhausted: call {SUBMIT_TOOL} now", True
+                    elif not box.has(use.name):
+                        text, is_error = (
+                            f"unknown or not permitted tool {use.name!r}; all tools are read-only",
+                            True,
+                        )
+                    else:
+                        calls += 1
+                        say(f"{self.name}: {use.name}({json.dumps(use.input, default=str)[:120]})")
+                        outcome = await box.call(use.name, use.input)
+                        text, is_error = outcome.text, outcome.is_error
+                        if not is_error:
+                            result_id = f"tool-{round_no}-{len(new_evidence) + 1}"
+                            text = compact_text(text, self.tool_result_chars)
+                            service = use.input.get("service")
+                            new_evidence.append(
+                                Evidence(
+                                    id=result_id,
+                                    kind=EvidenceKind.NOTE,
+                                    service=service if isinstance(service, str) else None,
+                                    description=f"{use.name}: {text[:400]}",
+                                    source_query=f"{use.name}({json.dumps(use.input, default=str)[:300]})",
+                                    attributes={"tool": use.name},
+                                )
+                            )
+                            text = render_tool_result(result_id, use.name, text, nonce)
+                    results.append(
+                        {"type": "tool_result", "tool_use_id": use.id, "content": text, "is_error": is_error}
+                    )
+                messages.append({"role": "user", "content": results})
+        return self._fallback(
+            baseline,
+            f"{self.name} reasoner gave no usable answer in {self.max_turns} turns",
+            notes=notes,
+            tool_calls=calls,
+            tokens=tokens,
+            new_evidence=new_evidence,
+        )

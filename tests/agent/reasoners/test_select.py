@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+from agent.analysis import AnalysisSteps
+from agent.reasoners.claude import ClaudeReasoner
+from agent.reasoners.select import ReasonerChoice, choose_reasoner, resolve_choice
+from mcp_server.backends.base import TelemetryBackend
+from mcp_server.errors import SleuthError
+
+
+def test_offline_is_the_default_even_when_credentials_exist() -> None:
+    assert resolve_choice(None, {"ANTHROPIC_API_KEY": "k"}) is ReasonerChoice.OFFLINE
+
+
+def test_the_flag_wins_over_the_environment() -> None:
+    env = {"SLEUTH_REASONER": "bedrock", "ANTHROPIC_API_KEY": "k"}
+
+    assert resolve_choice("anthropic", env) is ReasonerChoice.ANTHROPIC
+    assert resolve_choice(None, {"SLEUTH_REASONER": "offline"}) is ReasonerChoice.OFFLINE
+
+
+def test_a_cloud_reasoner_without_credentials_says_what_is_missing() -> None:
+    with pytest.raises(SleuthError, match="ANTHROPIC_API_KEY"):
+        resolve_choice("anthropic", {})
+    with pytest.raises(SleuthError, match="AWS credentials"):
+        resolve_choice("bedrock", {})
+
+
+def test_the_anthropic_and_bedrock_reasoners_build_without_calling_the_api(
+    analysis: AnalysisSteps, backend: TelemetryBackend
+) -> None:
+    anthropic_reasoner = choose_reasoner("anthropic", analysis, {"ANTHROPIC_API_KEY": "k"}, backend=backend)
+    bedrock = choose_reasoner(
+        "bedrock",
+        analysis,
+        {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "eu-west-1"},
+        backend=backend,
+    )
+
+    assert isinstance(anthropic_reasoner, ClaudeReasoner) and anthropic_reasoner.name == "anthropic"
+    assert isinstance(bedrock, ClaudeReasoner) and bedrock.name == "bedrock"
+    assert bedrock.model.startswith("us.anthropic.claude")
