@@ -120,11 +120,11 @@ def evaluate(store: KnowledgeStore, queries: list[LabelledQuery]) -> BenchmarkRe
     return BenchmarkReport(
         queries=len(results),
         no_shared_word_queries=len(no_shared),
-        recall_at_3=round(statistics.mean(r.recall_at_k for r in results), 4),
-        recall_at_3_no_shared_words=round(statistics.mean(r.recall_at_k for r in no_shared), 4)
+        recall_at_3=round(statistics.mean(r.recall_at_k for r in results), 3),
+        recall_at_3_no_shared_words=round(statistics.mean(r.recall_at_k for r in no_shared), 3)
         if no_shared
         else 0,
-        mrr=round(statistics.mean(r.reciprocal_rank for r in results), 4),
+        mrr=round(statistics.mean(r.reciprocal_rank for r in results), 3),
         latency_p50_ms=round(_percentile(latencies, 50), 2),
         latency_p95_ms=round(_percentile(latencies, 95), 2),
         misses=[r for r in results if r.recall_at_k < 1],
