@@ -172,7 +172,7 @@ def investigate(
         store_for_knowledge = open_knowledge(knowledge)
         deps = InvestigationDeps(
             backend=backend,
-            reasoner=choose_reasoner(reasoner, analysis, backend=backend, knowledge=store_for_knowledge),
+            reasoner=choose_reasoner(reasoner, analysis),
             analysis=analysis,
             knowledge=store_for_knowledge,
             spec=spec,

@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 from agent.context import InvestigationDeps
 from agent.events import EventKind, ProgressEvent, finding, note, step_finished, step_started
 from agent.nodes.common import budget_use, deps_of, emit
-from agent.reasoners.base import ReasoningRequest
+from agent.reasoners.base import ReasoningContext, ReasoningRequest
 from agent.state import InvestigationState
 
 STEP = "hypothesize"
@@ -36,7 +36,10 @@ def hypothesize_node(state: InvestigationState, runtime: Runtime[InvestigationDe
         seconds_left=max(0.0, deps.budgets.wall_seconds - used.seconds),
     )
     writer = get_stream_writer()  # captured here: the reasoner may report from a worker thread
-    reply = deps.reasoner.hypothesize(request, progress=lambda message: writer(note(STEP, message)))
+    context = ReasoningContext(
+        backend=deps.backend, knowledge=deps.knowledge, progress=lambda message: writer(note(STEP, message))
+    )
+    reply = deps.reasoner.hypothesize(request, context)
     if reply.fell_back:
         emit(ProgressEvent(kind=EventKind.FALLBACK, step=STEP, message="; ".join(reply.notes[-1:])))
     for h in reply.hypotheses[:3]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.state import HumanFeedback, Scope, SourceFindings
 from mcp_server.analysis.models import Evidence, Hypothesis, KnowledgeRef
+from mcp_server.backends.base import TelemetryBackend
 
 
 class ReasoningRequest(BaseModel):
@@ -40,12 +42,26 @@ class ReasoningReply(BaseModel):
     tokens: dict[str, int] = Field(default_factory=dict)
 
 
+@dataclass
+class ReasoningContext:
+    """What a reasoner may use besides the request: the live backend and knowledge store (the
+    Claude reasoner serves them to the model as MCP tools) and a progress callback."""
+
+    backend: TelemetryBackend | None = None
+    knowledge: Any = None
+    progress: Callable[[str], None] | None = None
+
+    def say(self, message: str) -> None:
+        if self.progress is not None:
+            self.progress(message)
+
+
 @runtime_checkable
 class Reasoner(Protocol):
     name: str
 
     def hypothesize(
-        self, request: ReasoningRequest, progress: Callable[[str], None] | None = None
+        self, request: ReasoningRequest, context: ReasoningContext | None = None
     ) -> ReasoningReply:
-        """Rank causes; ``progress`` receives short status lines (retries, tool calls) as they happen."""
+        """Rank causes from the request's findings; report retries and tool calls through ``context``."""
         ...

@@ -29,14 +29,19 @@ from agent.prompts import (
     render_tool_result,
     submit_tool_schema,
 )
-from agent.reasoners.base import ReasoningReply, ReasoningRequest
+from agent.reasoners.base import ReasoningContext, ReasoningReply, ReasoningRequest
 from agent.reasoners.compact import compact_text
 from agent.reasoners.offline import OfflineReasoner
 from agent.reasoners.retry import ModelUnavailableError, RetryPolicy, describe
-from agent.reasoners.toolbox import SERVERS_ENV, McpToolbox, builtin_server, load_external_servers
+from agent.reasoners.toolbox import (
+    SERVERS_ENV,
+    ExternalServer,
+    McpToolbox,
+    builtin_server,
+    load_external_servers,
+)
 from mcp_server.analysis.models import Evidence, EvidenceKind, Hypothesis
 from mcp_server.analysis.taxonomy import FaultType
-from mcp_server.errors import SleuthError
 
 T = TypeVar("T")
 DEFAULT_MODEL = "claude-sonnet-4-5"
@@ -44,7 +49,6 @@ DEFAULT_BEDROCK_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 MAX_TURNS = 12
 MAX_SUBMIT_ATTEMPTS = 2
 LLM_FLAG = "from the offline ranking"
-Progress = Callable[[str], None]
 
 
 class LlmHypothesis(BaseModel):
@@ -157,7 +161,8 @@ class ClaudeReasoner:
         client: Any,
         *,
         offline: OfflineReasoner,
-        toolbox: Callable[[], McpToolbox],
+        toolbox: Callable[[ReasoningContext], McpToolbox] | None = None,
+        external_servers: list[ExternalServer] | None = None,
         name: str = "anthropic",
         model: str = DEFAULT_MODEL,
         retry: RetryPolicy | None = None,
@@ -168,7 +173,8 @@ class ClaudeReasoner:
     ) -> None:
         self.client = client
         self.offline = offline
-        self.toolbox = toolbox
+        self.toolbox = toolbox or self._default_toolbox
+        self.external_servers = external_servers or []
         self.name = name
         self.model = model
         self.retry = retry or RetryPolicy()
@@ -184,13 +190,15 @@ class ClaudeReasoner:
         *,
         offline: OfflineReasoner,
         env: Mapping[str, str] | None = None,
-        backend: Any = None,
-        knowledge: Any = None,
+        http_client: Any = None,
         **options: Any,
     ) -> ClaudeReasoner:
+        """A reasoner configured from the environment: keys, region, model, extra MCP servers.
+
+        ``http_client`` (an ``httpx2.Client``) replaces the SDK's transport: tests and the eval
+        harness's recorder pass one.
+        """
         env = os.environ if env is None else env
-        if backend is None:
-            raise SleuthError("the Claude reasoner needs a telemetry backend for its tools")
         if kind == "bedrock":
             client: Any = anthropic.AnthropicBedrock(
                 aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
@@ -199,24 +207,31 @@ class ClaudeReasoner:
                 aws_session_token=env.get("AWS_SESSION_TOKEN"),
                 aws_profile=env.get("AWS_PROFILE"),
                 max_retries=0,
+                http_client=http_client,
             )
             model = env.get("SLEUTH_BEDROCK_MODEL") or DEFAULT_BEDROCK_MODEL
         else:
-            client = anthropic.Anthropic(api_key=env.get("ANTHROPIC_API_KEY"), max_retries=0)
+            client = anthropic.Anthropic(
+                api_key=env.get("ANTHROPIC_API_KEY"), max_retries=0, http_client=http_client
+            )
             model = env.get("SLEUTH_MODEL") or DEFAULT_MODEL
         servers_file = env.get(SERVERS_ENV)
         external = load_external_servers(servers_file) if servers_file else []
+        return cls(client, offline=offline, external_servers=external, name=kind, model=model, **options)
 
-        def toolbox() -> McpToolbox:
-            return McpToolbox(builtin_server(backend, knowledge), external)
-
-        return cls(client, offline=offline, toolbox=toolbox, name=kind, model=model, **options)
+    def _default_toolbox(self, context: ReasoningContext) -> McpToolbox:
+        """Sleuth's own MCP server over the investigation's backend, plus the configured extra servers."""
+        builtin = builtin_server(context.backend, context.knowledge) if context.backend is not None else None
+        return McpToolbox(builtin, self.external_servers)
 
     # -- the Reasoner protocol ---------------------------------------------------------------------
-    def hypothesize(self, request: ReasoningRequest, progress: Progress | None = None) -> ReasoningReply:
+    def hypothesize(
+        self, request: ReasoningRequest, context: ReasoningContext | None = None
+    ) -> ReasoningReply:
+        context = context or ReasoningContext()
         baseline = self.offline.hypothesize(request)
         try:
-            reply: ReasoningReply = run_async(lambda: self._investigate(request, baseline, progress))
+            reply: ReasoningReply = run_async(lambda: self._investigate(request, baseline, context))
         except (ModelUnavailableError, anthropic.APIError) as exc:
             reason = str(exc) if isinstance(exc, ModelUnavailableError) else describe(exc)
             return self._fallback(baseline, f"{self.name} reasoner unavailable ({reason})")
@@ -243,10 +258,10 @@ class ClaudeReasoner:
 
     # -- the tool-use loop -------------------------------------------------------------------------
     async def _investigate(
-        self, request: ReasoningRequest, baseline: ReasoningReply, progress: Progress | None
+        self, request: ReasoningRequest, baseline: ReasoningReply, context: ReasoningContext
     ) -> ReasoningReply:
         began = self.clock()
-        say = progress or (lambda _message: None)
+        say = context.say
         nonce = new_nonce()
         round_no = len(request.feedback) + 1
         known: dict[str, Evidence] = {ev.id: ev for ev in request.evidence() if ev.id}
@@ -255,7 +270,7 @@ class ClaudeReasoner:
         tokens = {"input": 0, "output": 0}
         calls = 0
         submit_attempts = 0
-        async with self.toolbox() as box:
+        async with self.toolbox(context) as box:
             notes += box.notes
             tools = [
                 {"name": s.name, "description": s.description, "input_schema": s.input_schema}

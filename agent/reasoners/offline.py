@@ -7,10 +7,8 @@ explicit rejection, so the graph keeps the engine's accuracy.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from agent.analysis import AnalysisSteps
-from agent.reasoners.base import ReasoningReply, ReasoningRequest
+from agent.reasoners.base import ReasoningContext, ReasoningReply, ReasoningRequest
 from agent.state import HumanFeedback, hypothesis_key
 from mcp_server.analysis.models import Hypothesis
 
@@ -73,7 +71,7 @@ class OfflineReasoner:
         self.analysis = analysis
 
     def hypothesize(
-        self, request: ReasoningRequest, progress: Callable[[str], None] | None = None
+        self, request: ReasoningRequest, context: ReasoningContext | None = None
     ) -> ReasoningReply:
         hypotheses = self.analysis.rank(request.scope, request.findings)
         failed = [f.source.value for f in request.findings if not f.ok]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 from agent.analysis import AnalysisSteps
 from agent.reasoners.base import Reasoner
@@ -53,18 +54,13 @@ def choose_reasoner(
     name: str | None,
     analysis: AnalysisSteps,
     env: Mapping[str, str] | None = None,
-    *,
-    backend: object = None,
-    knowledge: object = None,
-    **claude_options: object,
+    **claude_options: Any,
 ) -> Reasoner:
-    """The reasoner to use; the Claude ones reach ``backend`` (and ``knowledge``) through MCP tools."""
+    """The reasoner to use. ``claude_options`` go to :meth:`ClaudeReasoner.from_env` (e.g. ``http_client``)."""
     choice = resolve_choice(name, env)
     offline = OfflineReasoner(analysis)
     if choice is ReasonerChoice.OFFLINE:
         return offline
     from agent.reasoners.claude import ClaudeReasoner  # the SDK is imported only when asked for
 
-    return ClaudeReasoner.from_env(
-        choice.value, offline=offline, env=env, backend=backend, knowledge=knowledge, **claude_options
-    )
+    return ClaudeReasoner.from_env(choice.value, offline=offline, env=env, **claude_options)

@@ -117,11 +117,11 @@ class CrashOnce:
         self.inner = inner
         self.calls = 0
 
-    def hypothesize(self, request: ReasoningRequest, progress: Any = None) -> ReasoningReply:
+    def hypothesize(self, request: ReasoningRequest, context: Any = None) -> ReasoningReply:
         self.calls += 1
         if self.calls == 1:
             raise RuntimeError("worker killed")
-        return self.inner.hypothesize(request)
+        return self.inner.hypothesize(request, context)
 
 
 def test_a_crashed_investigation_resumes_from_its_checkpoint_without_gathering_again(

@@ -36,7 +36,7 @@ def claude(
     return ClaudeReasoner(
         scripted.client(),
         offline=OfflineReasoner(analysis),
-        toolbox=lambda: McpToolbox(builtin_server(backend)),
+        toolbox=lambda context: McpToolbox(builtin_server(backend)),
         model="claude-scripted",
         retry=RetryPolicy(attempts=3, sleep=sleeps or Sleeps(), rand=lambda: 0.5),
     )

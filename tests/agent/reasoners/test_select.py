@@ -5,7 +5,6 @@ import pytest
 from agent.analysis import AnalysisSteps
 from agent.reasoners.claude import ClaudeReasoner
 from agent.reasoners.select import ReasonerChoice, choose_reasoner, resolve_choice
-from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import SleuthError
 
 
@@ -27,15 +26,12 @@ def test_a_cloud_reasoner_without_credentials_says_what_is_missing() -> None:
         resolve_choice("bedrock", {})
 
 
-def test_the_anthropic_and_bedrock_reasoners_build_without_calling_the_api(
-    analysis: AnalysisSteps, backend: TelemetryBackend
-) -> None:
-    anthropic_reasoner = choose_reasoner("anthropic", analysis, {"ANTHROPIC_API_KEY": "k"}, backend=backend)
+def test_the_anthropic_and_bedrock_reasoners_build_without_calling_the_api(analysis: AnalysisSteps) -> None:
+    anthropic_reasoner = choose_reasoner("anthropic", analysis, {"ANTHROPIC_API_KEY": "k"})
     bedrock = choose_reasoner(
         "bedrock",
         analysis,
         {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "eu-west-1"},
-        backend=backend,
     )
 
     assert isinstance(anthropic_reasoner, ClaudeReasoner) and anthropic_reasoner.name == "anthropic"
