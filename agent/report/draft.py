@@ -17,6 +17,7 @@ from agent.report import inputs
 from agent.report.action_items import finalize_action_items
 from agent.report.charts import build_charts, incident_markers
 from agent.report.customer_rca import render_customer_markdown
+from agent.report.detection import enrich_detection
 from agent.report.evidence_book import EvidenceBook
 from agent.report.five_whys import WhyInputs, build_five_whys, similar_past_coes
 from agent.report.impact import Measurements, measure
@@ -52,7 +53,7 @@ def _skew(
     result: InvestigationResult, backend: TelemetryBackend, m: Measurements, book: EvidenceBook
 ) -> ComponentSkew | None:
     top = result.hypotheses[0] if result.hypotheses else None
-    if top is None or not top.component or m.onset is None:
+    if top is None or m.onset is None:
         return None
     end = m.impact.end or m.window.end
     if end <= m.onset:
@@ -112,6 +113,7 @@ def draft_report(
     """A COE draft for ``result``; every claim cites evidence or is marked for a human to fill in."""
     book = EvidenceBook(result)
     m = measure(result, backend, book)
+    result = enrich_detection(result, backend, m, book)
     skew = _skew(result, backend, m, book)
     past = list(past_coes)
     tree, tree_items = build_five_whys(

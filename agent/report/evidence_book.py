@@ -102,6 +102,11 @@ class EvidenceBook:
         ]
         return found[:limit]
 
+    def about(self, kind: EvidenceKind, text: str, limit: int = 1) -> list[str]:
+        """Ids of evidence of ``kind`` whose description mentions ``text`` (e.g. an alarm's name)."""
+        found = [e.id for e in self._items.values() if e.kind == kind and text in e.description]
+        return found[:limit]
+
     def items(self, cited: set[str] | None = None) -> list[Evidence]:
         """All evidence, or only the cited ids, in the order recorded."""
         return [e for e in self._items.values() if cited is None or e.id in cited]

@@ -33,6 +33,7 @@ from agent.report.skew import ComponentSkew
 from knowledge.documents import ActionItem, ActionStatus, ActionTerm, CoeDocument, WhyBranch, WhyNode
 from mcp_server.analysis.models import EvidenceKind as K
 from mcp_server.analysis.models import Hypothesis, InvestigationResult
+from mcp_server.analysis.taxonomy import FaultType as F
 
 SHARE_RISE = 1.15  # a component's traffic share this much above baseline counts as "more than its share"
 SLOW_DETECTION_SECONDS = 120
@@ -85,7 +86,8 @@ def _component(top: Hypothesis | None) -> str:
 
 
 def _factor_node(factor: Factor, inputs: WhyInputs, top: Hypothesis, branch: WhyBranch) -> Why:
-    fields = {"service": top.service, "component": _component(top)}
+    component = inputs.skew.component if inputs.skew is not None else _component(top)
+    fields = {"service": top.service, "component": component}
     book = inputs.book
     cited = book.find(factor.supported_by, service=top.service, within=book.hypothesis_ids(top))
     if not cited:
@@ -123,6 +125,19 @@ def _trigger_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | None
     where = f" ({top.component})" if top.component else ""
     core = [i for i in hyp_ids if (e := book.get(i)) is not None and e.kind != K.KNOWLEDGE][:4]
     chain.append(Why(f"Why did {top.service}{where} fail?", top.summary, core, WhyBranch.TRIGGER))
+    skew = inputs.skew
+    if (
+        skew is not None and not top.component
+    ):  # the data single out a host or zone the hypothesis did not name
+        chain.append(
+            Why(
+                f"Where in {top.service} did the failures happen?",
+                f"On {skew.component}: {skew.error_rate:.0%} of its requests failed against "
+                f"{skew.other_error_rate:.1%} on the other {skew.level.replace('_', ' ')}s.",
+                [skew.share_evidence],
+                WhyBranch.TRIGGER,
+            )
+        )
     changes = book.find([K.CHANGE], service=top.service, within=hyp_ids, limit=1)
     if changes and (change := book.get(changes[0])) is not None:
         chain.append(
@@ -159,12 +174,8 @@ def _blast_branch(inputs: WhyInputs, top: Hypothesis | None) -> Why | None:
     if skew is not None:
         level = skew.level.replace("_", " ")
         if skew.failing_minutes >= 2:
-            action = next(
-                (f.action for f in KNOWLEDGE[top.fault_type].blast_radius)
-                if top.fault_type in KNOWLEDGE and KNOWLEDGE[top.fault_type].blast_radius
-                else iter(()),
-                None,
-            )
+            health_fault = F.SINGLE_HOST_FAILURE if skew.level == "host" else F.AZ_IMPAIRMENT
+            action = KNOWLEDGE[health_fault].blast_radius[0].action
             children.append(
                 Why(
                     f"Why did health checks not take {skew.component} out of service?",
@@ -172,12 +183,7 @@ def _blast_branch(inputs: WhyInputs, top: Hypothesis | None) -> Why | None:
                     f"{skew.error_rate:.0%} of them: the health check passed while real requests failed.",
                     [skew.health_evidence],
                     WhyBranch.BLAST_RADIUS,
-                    action=action
-                    or Action(
-                        f"Make {top.service}'s health check exercise what real requests use and eject failing {level}s",
-                        ActionTerm.MID,
-                        f"Done when a game day with one failing {level} shows it removed within 2 minutes.",
-                    ),
+                    action=action,
                 )
             )
         if skew.baseline_share is not None and skew.incident_share > skew.baseline_share * SHARE_RISE:
@@ -216,7 +222,7 @@ def _blast_branch(inputs: WhyInputs, top: Hypothesis | None) -> Why | None:
         return None
     peak = f"{impact.peak_bad_fraction:.1%} of requests" if impact.peak_bad_fraction else "customers"
     return Why(
-        f"Why did a failure in {_component(top)} affect {peak}?",
+        f"Why did a failure in {skew.component if skew else _component(top)} affect {peak}?",
         "Several factors widened the impact beyond the failing component; see below.",
         inputs.measurements.impact_evidence + ([inputs.skew.share_evidence] if inputs.skew else []),
         WhyBranch.BLAST_RADIUS,
@@ -232,7 +238,7 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
     result, book, m = inputs.result, inputs.book, inputs.measurements
     detection = result.detection
     onset = m.onset or (detection.onset if detection else None)
-    alarm_ev = book.find([K.ALARM], limit=2)
+    alarm_ev = book.about(K.ALARM, detection.first_alarm) if detection and detection.first_alarm else []
     engagement = Why(
         "Why did engagement take as long as it did?",
         f"{PLACEHOLDER}: when was the on-call paged, when did they engage, and what slowed them down?",
@@ -268,8 +274,11 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
     delay = detection.detection_delay_seconds
     if delay is None and onset is not None:
         delay = (detection.first_alarm_time - onset).total_seconds()
+    delay = max(0.0, delay) if delay is not None else None
     node = Why(
-        f"Why did it take {_minutes(delay or 0)} to detect?",
+        f"Why did it take {_minutes(delay)} to detect?"
+        if delay
+        else "Why was the problem not prevented, given it was detected at once?",
         f"Impact began at {_hhmm(onset)}; the first alarm, {detection.first_alarm}, fired at {_hhmm(detection.first_alarm_time)}.",
         alarm_ev + m.impact_evidence[:1],
         WhyBranch.DETECTION,
@@ -408,7 +417,7 @@ def build_tree(inputs: WhyInputs) -> Why:
     return root
 
 
-def _to_node(why: Why, path: str, top: Hypothesis | None, items: list[ActionItem]) -> WhyNode:
+def _to_node(why: Why, path: str, fields: dict[str, str], items: list[ActionItem]) -> WhyNode:
     node = WhyNode(
         id=path,
         question=why.question,
@@ -425,7 +434,6 @@ def _to_node(why: Why, path: str, top: Hypothesis | None, items: list[ActionItem
             "Done when this node's answer is confirmed and acted on.",
         )
     if action is not None:
-        fields = {"service": top.service if top else "the service", "component": _component(top)}
         items.append(
             ActionItem(
                 title=_fmt(action.title, fields),
@@ -436,7 +444,7 @@ def _to_node(why: Why, path: str, top: Hypothesis | None, items: list[ActionItem
             )
         )
     node.children = [
-        _to_node(child, f"{path}.{i}", top, items) for i, child in enumerate(why.children, start=1)
+        _to_node(child, f"{path}.{i}", fields, items) for i, child in enumerate(why.children, start=1)
     ]
     return node
 
@@ -445,7 +453,9 @@ def build_five_whys(inputs: WhyInputs) -> tuple[WhyNode, list[ActionItem]]:
     """The tree with path ids ("1", "1.2", ...) and one action item per leaf (and per actionable node)."""
     top = inputs.result.hypotheses[0] if inputs.result.hypotheses else None
     items: list[ActionItem] = []
-    root = _to_node(build_tree(inputs), "1", top, items)
+    component = inputs.skew.component if inputs.skew is not None else _component(top)
+    fields = {"service": top.service if top else "the service", "component": component}
+    root = _to_node(build_tree(inputs), "1", fields, items)
     return root, items
 
 

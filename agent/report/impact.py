@@ -15,7 +15,7 @@ from agent.report import inputs
 from agent.report.evidence_book import EvidenceBook
 from agent.report.model import PLACEHOLDER, Claim, CustomerImpact
 from mcp_server.analysis.models import EvidenceKind, InvestigationResult
-from mcp_server.backends.base import SpanStatsQuery, TelemetryBackend
+from mcp_server.backends.base import SliBucket, SpanStatsQuery, TelemetryBackend
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import SliKind, SloDefinition, SloStatus, TimeWindow
 
@@ -71,13 +71,50 @@ def _slo_statuses(result: InvestigationResult) -> list[SloStatus]:
     )
 
 
-def _primary_slo(result: InvestigationResult, backend: TelemetryBackend) -> SloDefinition | None:
+def _excess_bad_fraction(
+    backend: TelemetryBackend, slo: SloDefinition, window: TimeWindow, onset: datetime | None, bucket: int
+) -> float:
+    """How much worse the SLI got after onset than before it (the whole window without an onset)."""
+    try:
+        buckets = backend.sli_buckets(slo, window, bucket)
+    except QueryError:
+        return 0.0
+    after = [b for b in buckets if onset is None or b.bucket_start >= onset]
+    before = [b for b in buckets if onset is not None and b.bucket_start < onset]
+
+    def bad(items: list[SliBucket]) -> float:
+        total = sum(b.total for b in items)
+        return (total - sum(b.good for b in items)) / total if total else 0.0
+
+    return bad(after) - bad(before)
+
+
+def _primary_slo(
+    result: InvestigationResult, backend: TelemetryBackend, onset: datetime | None, bucket: int
+) -> SloDefinition | None:
+    """The SLO the result reports as breaching; else the one the trigger names; else, among the
+    affected services' SLOs, the one whose SLI got worst after onset (the trigger's service first)."""
     statuses = _slo_statuses(result)
     if statuses:
         return statuses[0].definition
+    definitions = backend.list_slo_definitions()
+    named = next((d for d in definitions if d.name == result.trigger.get("slo")), None)
+    if named is not None:
+        return named
     affected = set(result.affected_services) | {h.service for h in result.hypotheses}
-    definitions = [d for d in backend.list_slo_definitions() if d.service in affected]
-    return definitions[0] if definitions else None
+    candidates = [d for d in definitions if d.service in affected]
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    window = result_window(result)
+    callees = {edge.callee for edge in backend.service_edges(window)}
+    customer_facing = [d for d in candidates if d.service not in callees]  # nobody calls them but customers
+    candidates = customer_facing or candidates
+    trigger_service = result.trigger.get("service")
+    scored = [
+        (round(_excess_bad_fraction(backend, d, window, onset, bucket), 3), d.service == trigger_service, d)
+        for d in candidates
+    ]
+    return max(scored, key=lambda item: (item[0], item[1]))[2]
 
 
 def entry_service(
@@ -159,9 +196,10 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
     window = result_window(result)
     bucket = bucket_seconds_for(window)
     onset = incident_onset(result)
-    slo = _primary_slo(result, backend)
+    slo = _primary_slo(result, backend, onset, bucket)
     entry = entry_service(result, backend, slo)
-    impact = CustomerImpact(entry_service=entry, slo_names=[s.definition.name for s in _slo_statuses(result)])
+    names = [s.definition.name for s in _slo_statuses(result)] or ([slo.name] if slo is not None else [])
+    impact = CustomerImpact(entry_service=entry, slo_names=names)
     out = Measurements(window=window, bucket_seconds=bucket, onset=onset, impact=impact)
     if entry is None:
         return out

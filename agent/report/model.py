@@ -64,6 +64,9 @@ class Chart(_Model):
 
 
 class TimelinePhase(StrEnum):
+    CONTEXT = (
+        "context"  # something that happened nearby but is not implicated (e.g. another service's deploy)
+    )
     TRIGGER = "trigger"  # a change or event that preceded the impact
     IMPACT = "impact"  # onset, SLO breach
     DETECTION = "detection"  # alarm, page, customer report

@@ -112,11 +112,11 @@ def summary_claims(result: InvestigationResult, m: Measurements, book: EvidenceB
     detection = result.detection
     if detection is not None and detection.first_alarm and detection.first_alarm_time is not None:
         delay = detection.detection_delay_seconds
-        after = f", {delay / 60:.0f} minutes after onset" if delay is not None else ""
+        after = f", {delay / 60:.0f} minutes after onset" if delay is not None and delay > 0 else ""
         claims.append(
             Claim(
                 text=f"The first alarm, {detection.first_alarm}, fired at {_hhmm(detection.first_alarm_time)}{after}.",
-                evidence=book.find([EvidenceKind.ALARM], limit=1) or m.impact_evidence[:1],
+                evidence=book.about(EvidenceKind.ALARM, detection.first_alarm) or m.impact_evidence[:1],
             )
         )
     else:
@@ -158,7 +158,7 @@ def what_went_well(
         claims.append(
             Claim(
                 text=f"An automatic alarm ({detection.first_alarm}) detected the problem; nobody had to notice it by hand.",
-                evidence=book.find([EvidenceKind.ALARM], limit=1),
+                evidence=book.about(EvidenceKind.ALARM, detection.first_alarm),
             )
         )
     top = result.hypotheses[0] if result.hypotheses else None

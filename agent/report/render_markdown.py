@@ -16,6 +16,7 @@ BRANCH_LABEL = {
     WhyBranch.OTHER: "",
 }
 HUMAN = "⚠ needs human input"
+_MERMAID_ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;"}
 
 
 def cite(evidence: list[str]) -> str:
@@ -44,8 +45,8 @@ def _tree_lines(node: WhyNode, depth: int = 0) -> list[str]:
 
 
 def _mermaid_text(text: str, limit: int = 70) -> str:
-    text = re.sub(r"[\"<>{}\[\]|#]", "'", text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return re.sub(r'[#"<>]', lambda m: _MERMAID_ENTITIES[m.group(0)], text)
 
 
 def mermaid_source(tree: WhyNode) -> str:

@@ -18,6 +18,8 @@ from mcp_server.errors import QueryError
 from mcp_server.telemetry import TimeWindow
 
 SERVER_KIND = 2
+CONCENTRATION = 0.7  # share of a service's errors on one host/zone that singles it out
+MIN_ERRORS = 10
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,20 @@ def _shares(
     return counts, errors, per_minute
 
 
+def _concentrated(counts: dict[str, int], errors: dict[str, int]) -> str | None:
+    """The one component holding most errors at a far higher error rate than the rest, if any."""
+    total_errors = sum(errors.values())
+    if total_errors < MIN_ERRORS:
+        return None
+    top = max(errors, key=lambda k: errors[k])
+    rest_count = sum(counts.values()) - counts[top]
+    rest_rate = (total_errors - errors[top]) / rest_count if rest_count else 0.0
+    top_rate = errors[top] / counts[top] if counts[top] else 0.0
+    if errors[top] >= CONCENTRATION * total_errors and top_rate >= 3 * max(rest_rate, 0.01):
+        return top
+    return None
+
+
 def measure_component_skew(
     backend: TelemetryBackend,
     hypothesis: Hypothesis,
@@ -64,19 +80,27 @@ def measure_component_skew(
     incident: TimeWindow,
     book: EvidenceBook,
 ) -> ComponentSkew | None:
-    """Traffic share and failure of the hypothesis's host or zone; None when no component is named."""
-    if not hypothesis.component:
-        return None
-    for level in ("host", "availability_zone"):
+    """Traffic share and failure of the hypothesis's host or zone. When the hypothesis names none,
+    a host (else a zone) holding most of the service's errors is found in the data; None otherwise."""
+    levels: tuple[SpanGroup, ...] = ("host", "availability_zone")
+    found = None
+    for level in levels:
         try:
-            counts, errors, per_minute = _shares(backend, hypothesis.service, incident, level)  # type: ignore[arg-type]
+            counts, errors, per_minute = _shares(backend, hypothesis.service, incident, level)
         except QueryError:
             return None
-        if hypothesis.component in counts and len(counts) > 1:
+        if len(counts) < 2:
+            continue
+        if hypothesis.component:
+            if hypothesis.component in counts:
+                found = (level, hypothesis.component)
+                break
+        elif (concentrated := _concentrated(counts, errors)) is not None:
+            found = (level, concentrated)
             break
-    else:
+    if found is None:
         return None
-    component = hypothesis.component
+    level, component = found
     total = sum(counts.values())
     share = counts[component] / total
     error_rate = errors[component] / counts[component] if counts[component] else 0.0
@@ -85,7 +109,7 @@ def measure_component_skew(
     baseline_share = None
     if baseline is not None:
         try:
-            base_counts, _, _ = _shares(backend, hypothesis.service, baseline, level)  # type: ignore[arg-type]
+            base_counts, _, _ = _shares(backend, hypothesis.service, baseline, level)
         except QueryError:
             base_counts = {}
         if base_counts.get(component):

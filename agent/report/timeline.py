@@ -17,7 +17,16 @@ from mcp_server.analysis.models import EvidenceKind, InvestigationResult
 from mcp_server.telemetry import AlarmState
 
 P = TimelinePhase
-PHASE_ORDER = [P.TRIGGER, P.IMPACT, P.DETECTION, P.ENGAGEMENT, P.DIAGNOSIS, P.MITIGATION, P.RECOVERY]
+PHASE_ORDER = [
+    P.CONTEXT,
+    P.TRIGGER,
+    P.IMPACT,
+    P.DETECTION,
+    P.ENGAGEMENT,
+    P.DIAGNOSIS,
+    P.MITIGATION,
+    P.RECOVERY,
+]
 CHANGE_LOOKBACK = timedelta(hours=2)
 
 
@@ -25,11 +34,20 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
+def _relative(seconds: float) -> str:
+    return (
+        f"{_minutes(seconds)} after onset"
+        if seconds >= 0
+        else f"{_minutes(-seconds)} before the measured onset"
+    )
+
+
 def build_timeline(
     result: InvestigationResult, m: Measurements, book: EvidenceBook
 ) -> list[ReportTimelineEntry]:
     timed: list[ReportTimelineEntry] = []
     onset = m.onset
+    implicated_services = {h.service for h in result.hypotheses[:1]}
     for change in inputs.changes(result):
         if onset is not None and not (onset - CHANGE_LOOKBACK <= change.time <= onset):
             continue
@@ -48,14 +66,16 @@ def build_timeline(
                     time=change.time,
                 )
             ]
-        version = f" {change.version}" if change.version else ""
+        implicated = change.service in implicated_services
+        what = change.version or change.description or change.kind.replace("_", " ")
         timed.append(
             ReportTimelineEntry(
                 time=change.time,
-                phase=P.TRIGGER,
-                event=f"{change.kind.replace('_', ' ').capitalize()} of {change.service}{version}"
-                + (f" by {change.actor}" if change.actor else ""),
-                source=f"change {change.id or change.kind}",
+                phase=P.TRIGGER if implicated else P.CONTEXT,
+                event=f"Change to {change.service}: {what}"
+                + (f" by {change.actor}" if change.actor else "")
+                + ("" if implicated else " (not implicated by the investigation)"),
+                source=f"change {change.id}" if change.id else "change record",
                 evidence=cited,
             )
         )
@@ -103,7 +123,7 @@ def build_timeline(
             fired = result.detection.first_alarm_time
         if fired is None:
             continue
-        delay = f" ({_minutes((fired - onset).total_seconds())} after onset)" if onset is not None else ""
+        delay = f" ({_relative((fired - onset).total_seconds())})" if onset is not None else ""
         cited = [
             i
             for i in book.find([EvidenceKind.ALARM], limit=10)
@@ -126,6 +146,31 @@ def build_timeline(
                 event=f"Alarm {alarm.name} fires{delay}",
                 source=f"alarm {alarm.name}",
                 evidence=cited,
+            )
+        )
+    detection = result.detection
+    if (
+        detection is not None
+        and detection.first_alarm
+        and detection.first_alarm_time is not None
+        and not any(e.source == f"alarm {detection.first_alarm}" for e in timed)
+    ):
+        delay = (
+            f" ({_relative((detection.first_alarm_time - onset).total_seconds())})"
+            if onset is not None
+            else ""
+        )
+        timed.append(
+            ReportTimelineEntry(
+                time=detection.first_alarm_time,
+                phase=P.DETECTION,
+                event=f"Alarm {detection.first_alarm} fires{delay}",
+                source=f"alarm {detection.first_alarm}",
+                evidence=[
+                    i
+                    for i in book.find([EvidenceKind.ALARM], limit=50)
+                    if (e := book.get(i)) is not None and detection.first_alarm in e.description
+                ][:1],
             )
         )
     trigger_time = result.trigger.get("time")
@@ -203,12 +248,16 @@ def build_response_analysis(
     result: InvestigationResult, m: Measurements, book: EvidenceBook
 ) -> ResponseAnalysis:
     detection = result.detection
-    alarm_ev = book.find([EvidenceKind.ALARM], limit=1)
+    alarm_ev = (
+        book.about(EvidenceKind.ALARM, detection.first_alarm) if detection and detection.first_alarm else []
+    )
     top = result.hypotheses[0] if result.hypotheses else None
     analysis = ResponseAnalysis(alarm_fired=bool(detection and detection.first_alarm) or bool(result.alarms))
     claims = analysis.claims
     if detection is not None and detection.first_alarm_time is not None and m.onset is not None:
-        delay = detection.detection_delay_seconds or (detection.first_alarm_time - m.onset).total_seconds()
+        delay = max(
+            0.0, detection.detection_delay_seconds or (detection.first_alarm_time - m.onset).total_seconds()
+        )
         analysis.time_to_detect_seconds = delay
         claims.append(
             Claim(

@@ -280,7 +280,9 @@ def result_for(
             "service": "frontend",
             "alarm": "frontend-5xx",
             "time": (ONSET + timedelta(minutes=7)).isoformat(),
-        },
+        }
+        if alarm
+        else {"kind": "question", "text": "customers report errors on the visits page"},
         window={"start": START, "end": END},
         baseline_window={"start": START, "end": ONSET},
         onset=ONSET,

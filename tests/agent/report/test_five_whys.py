@@ -118,3 +118,14 @@ def test_without_any_hypothesis_the_tree_flags_the_cause_for_a_human(incident_ba
     trigger = next(c for c in report.five_whys.children if c.branch == WhyBranch.TRIGGER)
     assert trigger.needs_human_input
     assert any(i.why_addressed == trigger.id for i in report.action_items)
+
+
+def test_a_failing_host_the_hypothesis_did_not_name_is_found_in_the_data(
+    incident_backend: LocalBackend,
+) -> None:
+    report = draft_report(result_for(FaultType.ERROR_EXCEPTION, component=None), incident_backend)
+
+    nodes = {n.question: n for n in report.five_whys.walk()}
+    where = nodes["Where in visits did the failures happen?"]
+    assert where.answer.startswith("On visits-2: 100% of its requests failed")
+    assert nodes["Why did health checks not take visits-2 out of service?"].branch == WhyBranch.BLAST_RADIUS

@@ -68,3 +68,35 @@ def test_charts_mark_onset_alarm_change_and_recovery(single_host_report: Inciden
     labels = {m.label for m in charts["errors"].markers}
     assert {"onset", "first alarm", "recovery", "change: visits v2.4.1"} <= labels
     assert all(c.svg.startswith("<svg") for c in charts.values())
+
+
+def test_a_thin_result_still_gets_detection_from_the_alarm_trigger_and_the_slo_from_the_backend(
+    incident_backend: LocalBackend,
+) -> None:
+    full = result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2")
+    thin = full.model_copy(update={"detection": None, "alarms": [], "slos": []})
+
+    report = draft_report(thin, incident_backend)
+
+    assert report.response_analysis.time_to_detect_seconds == 420
+    assert report.customer_impact.slo_names == ["frontend-availability"]
+    alarm = next(e for e in report.timeline if e.phase == TimelinePhase.DETECTION)
+    assert alarm.evidence and "frontend-5xx" in report.evidence_by_id()[alarm.evidence[0]].description
+
+
+def test_a_change_to_a_service_the_investigation_did_not_implicate_is_context_not_trigger(
+    incident_backend: LocalBackend,
+) -> None:
+    result = result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2")
+    herring = {
+        "time": (ONSET - timedelta(minutes=10)).isoformat(),
+        "service": "customers",
+        "description": "deploy 1.7",
+    }
+    result = result.model_copy(update={"changes": [herring]})
+
+    report = draft_report(result, incident_backend)
+
+    entry = next(e for e in report.timeline if "customers" in e.event)
+    assert entry.phase == TimelinePhase.CONTEXT
+    assert "not implicated" in entry.event

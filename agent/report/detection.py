@@ -1,0 +1,116 @@
+"""When was the incident detected? Fill the result's detection from every source the report can see.
+
+The engine's ``Detection`` is used when it names a first alarm. Otherwise the first alarm is taken
+from the result's alarms, then from the backend's alarm history, then from an alarm trigger, so a
+thin result still yields the time-to-detect every COE asks about. Each alarm used gets evidence
+(``alarm_history(...)``) so the claims built on it are cited.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import TypeAdapter
+
+from agent.report import inputs
+from agent.report.evidence_book import EvidenceBook
+from agent.report.impact import Measurements
+from mcp_server.analysis.models import Detection, EvidenceKind, InvestigationResult
+from mcp_server.backends.base import TelemetryBackend
+from mcp_server.errors import SleuthError
+from mcp_server.telemetry import Alarm, AlarmState
+
+_DATETIME = TypeAdapter(datetime)
+EARLY_ALARM = timedelta(minutes=5)  # an alarm this long before the estimated onset still counts
+
+
+def _fired_at(alarm: Alarm, onset: datetime | None, end: datetime) -> datetime | None:
+    earliest = onset - EARLY_ALARM if onset is not None else None
+    return next(
+        (
+            t.time
+            for t in sorted(alarm.history, key=lambda t: t.time)
+            if t.new_state == AlarmState.ALARM and (earliest is None or t.time >= earliest) and t.time <= end
+        ),
+        None,
+    )
+
+
+def _rule(alarm: Alarm) -> str:
+    return (
+        f"{alarm.metric} ({alarm.statistic}) {alarm.comparison} {alarm.threshold:g} for "
+        f"{alarm.evaluation_periods} x {alarm.period_seconds}s"
+    )
+
+
+def fired_alarms(
+    result: InvestigationResult, backend: TelemetryBackend, m: Measurements
+) -> list[tuple[Alarm, datetime]]:
+    """Alarms on the affected services that went to ALARM during the incident, earliest first."""
+    known = inputs.alarms(result)
+    if not known:
+        try:
+            known = backend.list_alarms()
+        except SleuthError:
+            known = []
+    involved = set(result.affected_services) | {h.service for h in result.hypotheses}
+    fired = [
+        (a, t)
+        for a in known
+        if (t := _fired_at(a, m.onset, m.window.end)) is not None
+        and (not involved or a.service in involved | {None})
+    ]
+    return sorted(fired, key=lambda item: item[1])
+
+
+def _alarm_evidence(
+    book: EvidenceBook, alarm_name: str, service: str | None, moment: datetime, rule: str
+) -> str:
+    existing = [
+        i
+        for i in book.find([EvidenceKind.ALARM], limit=50)
+        if (e := book.get(i)) is not None and alarm_name in e.description
+    ]
+    if existing:
+        return existing[0]
+    detail = f" ({rule})" if rule else ""
+    return book.add(
+        EvidenceKind.ALARM,
+        f"Alarm {alarm_name} went to ALARM at {moment:%H:%M:%S} UTC{detail}",
+        source_query=f"alarm_history(name={alarm_name!r})",
+        service=service,
+        time=moment,
+    )
+
+
+def enrich_detection(
+    result: InvestigationResult, backend: TelemetryBackend, m: Measurements, book: EvidenceBook
+) -> InvestigationResult:
+    """A copy of ``result`` whose ``detection`` and ``alarms`` say what fired and when, when knowable."""
+    fired = fired_alarms(result, backend, m)
+    for alarm, moment in fired:
+        _alarm_evidence(book, alarm.name, alarm.service, moment, _rule(alarm))
+    existing = result.detection
+    if existing is not None and existing.first_alarm and existing.first_alarm_time is not None:
+        first: tuple[str, datetime] | None = (existing.first_alarm, existing.first_alarm_time)
+    elif fired:
+        first = (fired[0][0].name, fired[0][1])
+    elif result.trigger.get("kind") == "alarm" and result.trigger.get("alarm") and result.trigger.get("time"):
+        moment = _DATETIME.validate_python(result.trigger["time"])
+        first = (str(result.trigger["alarm"]), moment)
+        _alarm_evidence(book, first[0], result.trigger.get("service"), moment, "")
+    else:
+        first = None
+    update: dict[str, object] = {}
+    if not result.alarms and fired:
+        update["alarms"] = [a.model_dump(mode="json") for a, _ in fired]
+    if first is not None and (existing is None or existing.first_alarm_time is None):
+        onset = m.onset or (existing.onset if existing else None)
+        update["detection"] = Detection(
+            onset=onset,
+            first_alarm=first[0],
+            first_alarm_time=first[1],
+            detection_delay_seconds=(first[1] - onset).total_seconds() if onset is not None else None,
+            slo_breach_time=existing.slo_breach_time if existing else None,
+        )
+    return result.model_copy(update=update) if update else result
