@@ -35,7 +35,9 @@ class Chunk(BaseModel):
 
     @property
     def content_hash(self) -> str:
-        return hashlib.sha256(self.text.encode()).hexdigest()[:16]
+        """Changes when anything stored with the chunk changes: its text or its filter metadata."""
+        stored = "\x1f".join([self.text, self.type.value, *self.services, "|", *self.fault_types])
+        return hashlib.sha256(stored.encode()).hexdigest()[:16]
 
 
 def slugify(text: str) -> str:

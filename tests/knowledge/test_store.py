@@ -108,3 +108,11 @@ def test_a_query_asked_again_with_another_filter_is_embedded_once():
     store.search("rollout undo", type="sop")
     store.search("rollout undo", type="coe")
     assert embedder.calls == before + 1
+
+
+def test_changing_a_documents_services_updates_the_filters_of_every_section(memory_store):
+    memory_store.upsert_document(_sop(services="[visits]"))
+    result = memory_store.upsert_document(_sop(services="[billing]"))
+    assert result.updated == 3
+    assert {h.doc_id for h in memory_store.search("rollout undo", service="visits")} == set()
+    assert {h.doc_id for h in memory_store.search("rollout undo", service="billing")} == {"sop-test"}
