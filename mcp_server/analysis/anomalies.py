@@ -54,7 +54,9 @@ def score_series(series: MetricSeries, onset: datetime) -> MetricAnomaly | None:
         return None
     if any(math.isnan(v) or math.isinf(v) for v in base + inc):
         return None
-    s = shift(base, inc)
+    # the noise floor: a flat-zero baseline must not turn the first non-zero value into z = 1e9
+    floor = max(1e-9, 0.01 * max(abs(v) for v in base + inc))
+    s = shift(base, inc, abs_floor=floor)
     # a level shift, or a sustained excursion (a leak grows, a saturation peaks late)
     inc_sorted = sorted(inc)
     peak = (
@@ -62,7 +64,7 @@ def score_series(series: MetricSeries, onset: datetime) -> MetricAnomaly | None:
         if s.direction >= 0
         else inc_sorted[int(0.2 * (len(inc_sorted) - 1))]
     )
-    b = robust_baseline(base)
+    b = robust_baseline(base, abs_floor=floor)
     z_peak = (peak - b.median) / b.scale
     use_level = abs(s.z) >= abs(z_peak) * 0.6
     z = s.z if use_level else z_peak

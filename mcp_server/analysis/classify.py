@@ -27,6 +27,7 @@ POOL = re.compile(
 )
 MEMORY_WORDS = re.compile(r"out ?of ?memory|\boom|heap space|memory limit|killed", re.IGNORECASE)
 TIMEOUT = re.compile(r"time[d ]?out|deadline", re.IGNORECASE)
+CONNECT = re.compile(r"connect|unreachable|no route|i/o timeout|etimedout", re.IGNORECASE)
 CACHE = re.compile(r"cache|redis|memcache|valkey", re.IGNORECASE)
 METRIC_CPU = re.compile(r"cpu|processor", re.IGNORECASE)
 METRIC_MEMORY = re.compile(r"mem|heap|rss|working.?set", re.IGNORECASE)
@@ -88,8 +89,11 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
             return FaultType.BAD_DEPLOYMENT, "a deployment on the service just before onset"
         if kind in ("config", "feature_flag"):
             return FaultType.CONFIG_CHANGE, "a configuration change on the service just before onset"
-    if POOL.search(own_error_text) or any(METRIC_POOL.search(m) for m in metrics_up):
-        return FaultType.CONNECTION_POOL_EXHAUSTION, "connection pool saturation"
+    inherited_errors = [i for i in s.inherited if i.kind == SignalKind.ERROR_ORIGIN]
+    inherited_latency = [i for i in s.inherited if i.kind == SignalKind.SELF_LATENCY]
+    timed_out = [i for i in inherited_errors if i.hints.get("timed_out")]
+    if POOL.search(own_error_text):
+        return FaultType.CONNECTION_POOL_EXHAUSTION, "errors name an exhausted connection pool"
     if (
         any(METRIC_RESTART.search(m) for m in metrics_up)
         or MEMORY_WORDS.search(own_error_text)
@@ -102,19 +106,30 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
         return FaultType.CACHE_FAILURE, "cache calls fail or the hit ratio dropped"
     if skews:
         top = skews[0]
+        member = top.hints.get("member")
         if top.hints.get("dimension") == "availability_zone" or s.zone_peers > 0:
-            return FaultType.AZ_IMPAIRMENT, f"errors/latency concentrated in zone {top.hints.get('member')}"
-        return FaultType.SINGLE_HOST_FAILURE, f"errors/latency concentrated on host {top.hints.get('member')}"
+            return FaultType.AZ_IMPAIRMENT, f"errors/latency concentrated in zone {member}"
+        if float(top.hints.get("traffic_ratio", 1.0)) >= 1.3:
+            return (
+                FaultType.SINGLE_HOST_FAILURE,
+                f"host {member} fails and draws more than its share of traffic",
+            )
+        if float(top.hints.get("zone_slowdown", 1.0)) >= 1.07 or CONNECT.search(own_error_text):
+            return FaultType.AZ_IMPAIRMENT, f"host {member} cannot reach its dependencies; its zone is slower"
+        return FaultType.SINGLE_HOST_FAILURE, f"errors/latency concentrated on host {member}"
+    if timed_out:
+        return FaultType.DOWNSTREAM_TIMEOUT_RETRY_STORM, "callers time out on the service and retry"
+    if any(METRIC_POOL.search(m) for m in metrics_up):
+        return FaultType.CONNECTION_POOL_EXHAUSTION, "connection pool saturation"
     if any(METRIC_CPU.search(m) for m in metrics_up) and s.of(SignalKind.SELF_LATENCY, SignalKind.LATENCY):
         return FaultType.CPU_SATURATION, "CPU rose with the service's own latency"
     if any(METRIC_MEMORY.search(m) for m in metrics_up):
         return FaultType.MEMORY_LEAK, "memory growth"
-    timed_out = [i for i in s.inherited if i.hints.get("timed_out")]
-    if timed_out or (TIMEOUT.search(own_error_text) and s.of(SignalKind.SELF_LATENCY, SignalKind.LATENCY)):
-        return FaultType.DOWNSTREAM_TIMEOUT_RETRY_STORM, "callers time out on the service and retry"
-    if s.inherited:
+    if TIMEOUT.search(own_error_text) and s.of(SignalKind.SELF_LATENCY, SignalKind.LATENCY):
+        return FaultType.DOWNSTREAM_TIMEOUT_RETRY_STORM, "the service is slow and calls to it time out"
+    if inherited_errors:
         return FaultType.INCORRECT_RESPONSE, "callers fail on the service's answers while it reports success"
-    self_lat = s.of(SignalKind.SELF_LATENCY)
+    self_lat = s.of(SignalKind.SELF_LATENCY) + inherited_latency
     if self_lat and not origins:
         return FaultType.NETWORK_DELAY, "latency without errors"
     if origins:

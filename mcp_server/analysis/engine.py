@@ -240,7 +240,7 @@ def rank(sc: Scope, results: list[StepResult], max_hypotheses: int = 20) -> Rank
         for ev in result.evidence:
             ev.id = f"ev-{len(evidence) + 1}"
             evidence.append(ev)
-        edges += result.edges
+        edges += result.edges + result.baseline_edges  # a failing callee may vanish from the incident graph
     graph = topology.call_graph(edges)
     hypotheses = rank_hypotheses(signals, graph, sc, sc.services)[:max_hypotheses]
     affected = sorted({s.service for s in signals if s.kind != SignalKind.CHANGE})

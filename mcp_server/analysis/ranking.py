@@ -72,21 +72,27 @@ def rank_hypotheses(
     # origins whose instrumented callee answered without failing are the callee's doing
     transfers: dict[str, float] = defaultdict(float)
     kept_origin: dict[str, float] = defaultdict(float)
+    transfers_lat: dict[str, float] = defaultdict(float)
+    kept_lat: dict[str, float] = defaultdict(float)
     for sig in signals:
-        if sig.kind != SignalKind.ERROR_ORIGIN:
+        if sig.kind not in ORIGIN_KINDS:
             continue
+        moved, kept = (
+            (transfers, kept_origin) if sig.kind == SignalKind.ERROR_ORIGIN else (transfers_lat, kept_lat)
+        )
         callee = sig.hints.get("callee")
         if callee and callee != sig.service and callee in known:
-            transfers[callee] += TRANSFER * sig.strength
-            kept_origin[sig.service] += (1 - TRANSFER) * sig.strength
+            moved[callee] += TRANSFER * sig.strength
+            kept[sig.service] += (1 - TRANSFER) * sig.strength
             suspect(callee).inherited.append(sig)
         else:
-            kept_origin[sig.service] += sig.strength
+            kept[sig.service] += sig.strength
 
     components: dict[str, dict[str, float]] = {}
     for name, s in by_service.items():
         comp = {kind.value: _component(s.signals, kind) for kind in WEIGHTS}
         comp[SignalKind.ERROR_ORIGIN.value] = min(1.0, kept_origin.get(name, 0.0) + transfers.get(name, 0.0))
+        comp[SignalKind.SELF_LATENCY.value] = min(1.0, kept_lat.get(name, 0.0) + transfers_lat.get(name, 0.0))
         components[name] = comp
 
     def origin_strength(name: str) -> float:

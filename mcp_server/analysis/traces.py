@@ -18,9 +18,11 @@ from datetime import datetime
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.backends.base import ErrorOrigin, SpanStatsQuery, TelemetryBackend
+from mcp_server.errors import QueryError
 from mcp_server.telemetry import Span, SpanKind, TimeWindow
 
 ORIGIN_LIMIT = 500
+FULL_ORIGIN_RATE = 1.0  # new failing spans per minute that count as a full-strength origin
 TIMEOUT_WORDS = re.compile(r"time[d ]?out|deadline|timed out", re.IGNORECASE)
 
 
@@ -79,31 +81,77 @@ def error_origin_deltas(backend: TelemetryBackend, scope: Scope) -> list[OriginD
     return deltas
 
 
+def peer_service(peer: str | None, services: set[str]) -> str | None:
+    """The instrumented service a client span's peer names, if any ("customers",
+    "customers.prod.svc.cluster.local", "customers:8080")."""
+    if not peer:
+        return None
+    if peer in services:
+        return peer
+    head = re.split(r"[.:/]", peer, maxsplit=1)[0]
+    return head if head in services else None
+
+
 def resolve_callees(
     backend: TelemetryBackend, deltas: list[OriginDelta], services: set[str], top: int = 8
 ) -> None:
-    """For client-side origins, look at a sample trace: did an instrumented callee answer fine?"""
+    """For client-side origins, look at a sample trace: did an instrumented callee answer fine?
+
+    A failing client span whose callee's server span did not fail (it answered a wrong status,
+    or was still working when the caller gave up), or whose callee never answered at all (a TLS
+    handshake or connection failure), is the callee's doing more than the caller's.
+    """
     for d in deltas[:top]:
+        named = peer_service(d.peer, services)
+        text = f"{d.origin.sample_message} {d.origin.sample_exception}"
         try:
             spans = backend.get_trace(d.origin.sample_trace_id)
-        except Exception:
-            continue
+        except QueryError:
+            spans = []
         origin = _find_origin_span(spans, d)
-        if origin is None:
-            continue
-        children = [s for s in spans if s.parent_span_id == origin.span_id and s.service != origin.service]
-        peer_is_service = d.peer in services if d.peer else False
-        if not children and peer_is_service and d.peer:
-            d.callee = d.peer  # the callee's span is missing: it never answered
-            d.timed_out = True
-            continue
-        for child in children:
+        children = (
+            [s for s in spans if s.parent_span_id == origin.span_id and s.service != origin.service]
+            if origin is not None
+            else []
+        )
+        if children:
+            child = _follow_status(spans, children[0])
             d.callee = child.service
             d.callee_status = child.http_status
-            d.timed_out = child.end_time_unix_nano > origin.end_time_unix_nano or bool(
-                TIMEOUT_WORDS.search(origin.status_message or d.origin.sample_exception)
-            )
-            break
+            d.timed_out = (
+                origin is not None and child.end_time_unix_nano > origin.end_time_unix_nano
+            ) or bool(TIMEOUT_WORDS.search(text))
+        elif named is not None and named != d.service:
+            d.callee = named  # the callee never answered (handshake, connection refused, timeout)
+            d.timed_out = bool(TIMEOUT_WORDS.search(text))
+
+
+def _follow_status(spans: list[Span], server: Span) -> Span:
+    """A callee that passed on a status it got from its own callee (a proxy, a gateway) is not
+    where the answer came from: follow spans carrying the same status down to the deepest."""
+    status = server.http_status
+    if status is None:
+        return server
+    by_parent: dict[str, list[Span]] = defaultdict(list)
+    for s in spans:
+        if s.parent_span_id:
+            by_parent[s.parent_span_id].append(s)
+    current = server
+    for _ in range(32):
+        nxt = None
+        frontier = list(by_parent.get(current.span_id, []))
+        while frontier and nxt is None:
+            span = frontier.pop(0)
+            if span.http_status != status:
+                continue
+            if span.service != server.service and span.service != current.service:
+                nxt = span
+            else:  # the same service's client span: look at what it called
+                frontier.extend(by_parent.get(span.span_id, []))
+        if nxt is None:
+            return current
+        current = nxt
+    return current
 
 
 def _find_origin_span(spans: list[Span], d: OriginDelta) -> Span | None:
@@ -126,7 +174,8 @@ def error_origin_signals(deltas: list[OriginDelta], scope: Scope) -> list[Signal
     total = sum(_excess(d) for d in deltas) or 1.0
     signals = []
     for d in deltas:
-        share = _excess(d) / total
+        # a share of all new failures, scaled down when the failures themselves are few
+        share = _excess(d) / total * min(1.0, _excess(d) / FULL_ORIGIN_RATE)
         o = d.origin
         text = " ".join(x for x in (o.sample_message, o.sample_exception) if x)
         where = f" calling {d.peer}" if d.peer else ""
@@ -239,10 +288,14 @@ def self_time_deltas(backend: TelemetryBackend, scope: Scope) -> list[LatencyDel
 
 
 def self_latency_signals(deltas: list[LatencyDelta], scope: Scope) -> list[Signal]:
+    """Self-time growth; on a client span to an instrumented service the added time is spent
+    between the two (network, TLS, queueing), so the callee is named in the hints."""
+    services = set(scope.services)
     signals = []
     for d in deltas:
         if d.share < 0.03:
             continue
+        callee = peer_service(d.peer, services)
         where = f" calling {d.peer}" if d.peer else ""
         evidence = Evidence(
             kind=EvidenceKind.LATENCY,
@@ -271,6 +324,7 @@ def self_latency_signals(deltas: list[LatencyDelta], scope: Scope) -> list[Signa
                     "peer": d.peer,
                     "operation": d.operation,
                     "ratio": d.inc_self_ms / max(d.base_self_ms, 1e-6),
+                    "callee": callee if callee != d.service else None,
                 },
             )
         )
@@ -399,6 +453,8 @@ class Skew:
     others_value: float
     members: int
     zone_of: dict[str, str] = field(default_factory=dict)
+    traffic_ratio: float = 1.0  # the member's share of requests, incident over baseline
+    zone_slowdown: float = 1.0  # other services' self time in the member's zone vs elsewhere
 
 
 def host_skews(backend: TelemetryBackend, scope: Scope, services: list[str]) -> list[Skew]:
@@ -427,13 +483,50 @@ def host_skews(backend: TelemetryBackend, scope: Scope, services: list[str]) -> 
                     acc.count += src.count
                     acc.errors += src.errors
                     acc.duration += src.duration
+                    acc.self_time += src.self_time
             if len(members) < 2:
                 continue
             skew = _skew_of(service, dimension, members)
             if skew is not None:
                 skew.zone_of = zone_of
+                zone = skew.value if dimension == "availability_zone" else zone_of.get(skew.value, "")
+                skew.zone_slowdown = zone_slowdown(inc, base, service, zone) if zone else 1.0
                 out.append(skew)
     return out
+
+
+def zone_slowdown(
+    inc: dict[tuple, GroupTotals], base: dict[tuple, GroupTotals], exclude: str, zone: str
+) -> float:
+    """Median over the other services of (self-time growth in ``zone``) / (growth elsewhere):
+    a zone-wide impairment slows every neighbour a little; one bad host does not."""
+    acc: dict[tuple[str, bool], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    for (service, _host, z), t in inc.items():
+        if service == exclude or not z:
+            continue
+        b = base.get((service, _host, z))
+        if b is None or b.count < 5 or t.count < 5:
+            continue
+        a = acc[(str(service), z == zone)]
+        a[0] += t.self_time
+        a[1] += t.count
+        a[2] += b.self_time
+        a[3] += b.count
+    ratios = []
+    for (service, inside), a in acc.items():
+        if not inside:
+            continue
+        out = acc.get((service, False))
+        if out is None or a[2] <= 0 or out[2] <= 0:
+            continue
+        grow_in = (a[0] / a[1]) / (a[2] / a[3])
+        grow_out = (out[0] / out[1]) / (out[2] / out[3])
+        if grow_out > 0:
+            ratios.append(grow_in / grow_out)
+    if len(ratios) < 2:
+        return 1.0
+    ratios.sort()
+    return ratios[len(ratios) // 2]
 
 
 def _skew_of(service: str, dimension: str, members: dict[str, list[GroupTotals]]) -> Skew | None:
@@ -451,7 +544,9 @@ def _skew_of(service: str, dimension: str, members: dict[str, list[GroupTotals]]
             t = members[worst][0]
             rest = [m[0] for k, m in members.items() if k != worst]
             o_err = sum(x.errors for x in rest) / max(1, sum(x.count for x in rest))
-            return Skew(service, dimension, worst, "errors", share, t.errors / max(1, t.count), o_err, n)
+            skew = Skew(service, dimension, worst, "errors", share, t.errors / max(1, t.count), o_err, n)
+            skew.traffic_ratio = _traffic_ratio(members, worst)
+            return skew
     # latency: mean duration far above the other members'
     means = {k: t.duration / t.count for k, (t, _b) in members.items() if t.count >= 5}
     if len(means) >= 2:
@@ -462,8 +557,18 @@ def _skew_of(service: str, dimension: str, members: dict[str, list[GroupTotals]]
         base_mean = base_worst.duration / base_worst.count if base_worst.count else other_mean
         if other_mean > 0 and means[worst] >= 2.0 * other_mean and means[worst] >= 1.5 * base_mean:
             share = (means[worst] - other_mean) / means[worst]
-            return Skew(service, dimension, worst, "latency", share, means[worst], other_mean, n)
+            skew = Skew(service, dimension, worst, "latency", share, means[worst], other_mean, n)
+            skew.traffic_ratio = _traffic_ratio(members, worst)
+            return skew
     return None
+
+
+def _traffic_ratio(members: dict[str, list[GroupTotals]], key: str) -> float:
+    inc_total = sum(m[0].count for m in members.values())
+    base_total = sum(m[1].count for m in members.values())
+    if not inc_total or not base_total or not members[key][1].count:
+        return 1.0
+    return (members[key][0].count / inc_total) / (members[key][1].count / base_total)
 
 
 def skew_signals(skews: list[Skew], scope: Scope) -> list[Signal]:
@@ -490,6 +595,8 @@ def skew_signals(skews: list[Skew], scope: Scope) -> list[Signal]:
                 "member": s.value,
                 "metric": s.metric,
                 "share": round(s.share, 3),
+                "traffic_ratio": round(s.traffic_ratio, 3),
+                "zone_slowdown": round(s.zone_slowdown, 3),
             },
         )
         signals.append(
@@ -505,6 +612,8 @@ def skew_signals(skews: list[Skew], scope: Scope) -> list[Signal]:
                     "metric": s.metric,
                     "members": s.members,
                     "zone_of": s.zone_of,
+                    "traffic_ratio": round(s.traffic_ratio, 3),
+                    "zone_slowdown": round(s.zone_slowdown, 3),
                 },
             )
         )
