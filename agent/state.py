@@ -59,6 +59,7 @@ class Scope(BaseModel):
     baseline: TimeWindow | None = None
     onset: datetime | None = None
     known_services: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
     payload: dict[str, Any] = Field(default_factory=dict)  # the analysis engine's own scope, dumped
 
 
@@ -71,6 +72,7 @@ class SourceFindings(BaseModel):
     ok: bool = True
     error: str = ""
     evidence: list[Evidence] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)  # degraded analyses the source still answered
     payload: dict[str, Any] = Field(default_factory=dict)  # the engine step's output, dumped
     seconds: float = 0.0
     tool_calls: int = 0

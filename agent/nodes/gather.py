@@ -37,6 +37,7 @@ def gather_node(task: GatherTask, runtime: Runtime[InvestigationDeps]) -> dict[s
                  count=len(found.evidence), seconds=round(seconds, 3)))  # fmt: skip
     return {
         "findings": [found],
+        "notes": list(found.notes),
         "timings": {f"gather.{task.source.value}": seconds},
         "tool_calls": found.tool_calls,
     }

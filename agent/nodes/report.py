@@ -8,11 +8,12 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from agent.analysis import AnalysisSteps
 from agent.context import InvestigationDeps
 from agent.events import note, step_finished, step_started
 from agent.nodes.common import deps_of, emit
 from agent.state import InvestigationState
-from mcp_server.analysis.models import Detection, EvidenceKind, InvestigationResult
+from mcp_server.analysis.models import EvidenceKind, InvestigationResult
 
 STEP = "report"
 
@@ -26,19 +27,16 @@ def _payload_list(state: InvestigationState, key: str) -> list[dict[str, Any]]:
     return out
 
 
-def assemble_result(state: InvestigationState, total_seconds: float | None = None) -> InvestigationResult:
+def assemble_result(
+    state: InvestigationState, analysis: AnalysisSteps, total_seconds: float | None = None
+) -> InvestigationResult:
     if state.scope is None:
         raise RuntimeError("no scope: the investigation did not start")
     scope = state.scope
-    affected = list(dict.fromkeys([*scope.services, *(h.service for h in state.hypotheses)]))
-    detection = next(
-        (
-            Detection.model_validate(f.payload["detection"])
-            for f in state.findings
-            if f.payload.get("detection")
-        ),
-        None,
+    affected = analysis.affected(state.findings) or list(
+        dict.fromkeys([*scope.services, *(h.service for h in state.hypotheses)])
     )
+    detection = analysis.detection(scope, state.hypotheses, state.findings) if state.hypotheses else None
     timings = dict(state.timings)
     if total_seconds is not None:
         timings["total"] = total_seconds
@@ -89,7 +87,7 @@ def report_node(state: InvestigationState, runtime: Runtime[InvestigationDeps]) 
     emit(step_started(STEP, "assembling the result"))
     began = time.perf_counter()
     total = deps.clock() - state.started_at if state.started_at else None
-    result = assemble_result(state, total)
+    result = assemble_result(state, deps.analysis, total)
     update: dict[str, Any] = {"result": result}
     drafter = _drafter() if deps.draft_report and deps.report_dir else None
     if drafter is not None:

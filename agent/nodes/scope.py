@@ -28,7 +28,7 @@ def scope_node(state: InvestigationState, runtime: Runtime[InvestigationDeps]) -
     services = ", ".join(scope.services) or "not named; searching all services"
     emit(finding(STEP, f"window {window}; services: {services}", onset=str(scope.onset or "")))
     emit(step_finished(STEP, seconds=round(seconds, 3)))
-    update: dict[str, Any] = {"scope": scope, "timings": {STEP: seconds}}
+    update: dict[str, Any] = {"scope": scope, "timings": {STEP: seconds}, "notes": list(scope.notes)}
     if not state.started_at:
         update["started_at"] = deps.clock()
     return update
