@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	HF_HUB_OFFLINE=1 $(BIN)/python -m knowledge.embeddings
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -34,6 +35,8 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.bench.import_throughput
+	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.knowledge.benchmark
+	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.bench.alarm_load
 
 clean:
 	rm -rf build .data .mypy_cache .ruff_cache .pytest_cache
