@@ -29,6 +29,7 @@ class AlarmReader:
     def __init__(self, client: Any, config: AwsBackendConfig) -> None:
         self._client = client
         self._config = config
+        self._updated: dict[str, datetime] = {}
 
     def describe(self, state: AlarmState | None = None, names: list[str] | None = None) -> list[Alarm]:
         params: dict[str, Any] = {"AlarmTypes": ["MetricAlarm"]}
@@ -38,7 +39,15 @@ class AlarmReader:
             params["AlarmNames"] = names
         with aws_errors("cloudwatch:DescribeAlarms"):
             raw = list(paginate(self._client, "describe_alarms", "MetricAlarms", None, **params))
+        for item in raw:
+            if isinstance(item.get("StateUpdatedTimestamp"), datetime):
+                self._updated[str(item["AlarmName"])] = item["StateUpdatedTimestamp"]
         return sorted((self._to_alarm(a) for a in raw), key=lambda a: a.name)
+
+    def updated_since(self, name: str, moment: datetime) -> bool:
+        """Whether the alarm changed state at or after ``moment`` (as of the last describe)."""
+        updated = self._updated.get(name)
+        return updated is not None and updated >= moment
 
     def _to_alarm(self, raw: dict[str, Any]) -> Alarm:
         dimensions = {str(d["Name"]): str(d["Value"]) for d in raw.get("Dimensions") or []}

@@ -338,11 +338,18 @@ class AwsBackend:
 
     def list_alarms(self, state: AlarmState | None = None) -> list[Alarm]:
         alarms = self._alarms.describe(state)
-        firing = [a for a in alarms if a.state == AlarmState.ALARM][: self.config.max_alarm_histories]
-        if len([a for a in alarms if a.state == AlarmState.ALARM]) > len(firing):
-            self._notes.add("alarms", f"history read for the first {len(firing)} alarms in ALARM only")
+        recent = self._now() - timedelta(seconds=self.config.default_lookback_seconds)
+        candidates = [
+            a for a in alarms if a.state == AlarmState.ALARM or self._alarms.updated_since(a.name, recent)
+        ]
+        candidates.sort(key=lambda a: a.state != AlarmState.ALARM)
+        chosen = candidates[: self.config.max_alarm_histories]
+        if len(candidates) > len(chosen):
+            self._notes.add(
+                "alarms", f"history read for {len(chosen)} of {len(candidates)} recently changed alarms"
+            )
         with_history = {}
-        for alarm in firing:
+        for alarm in chosen:
             try:
                 with_history[alarm.name] = alarm.model_copy(
                     update={"history": self._alarms.history(alarm.name)}

@@ -34,7 +34,7 @@ class AwsClients:
     @classmethod
     def from_session(cls, session: boto3.Session, config: AwsBackendConfig) -> AwsClients:
         botocore_config = Config(
-            retries={"mode": "adaptive", "max_attempts": config.max_attempts},
+            retries={"mode": "adaptive", "total_max_attempts": config.max_attempts},
             connect_timeout=config.connect_timeout,
             read_timeout=config.read_timeout,
             user_agent_extra="sleuth",

@@ -32,6 +32,30 @@ DEFAULT_CHANGE_EVENTS: dict[str, str] = {
 }
 
 
+DEFAULT_METRIC_KINDS: dict[str, str] = {
+    # CloudWatch does not record whether a metric counts or samples; analysis needs to know (a
+    # counter is read as a rate). Glob on the metric name -> MetricKind value; first match wins.
+    "*.request.count": "sum",
+    "*.request.errors": "sum",
+    "*.errors": "sum",
+    "*_total": "sum",
+    "*throttled_requests": "sum",
+    "*consumed_*_capacity": "sum",
+    "*.request.duration": "histogram",
+    # AWS-native and Application Signals metrics
+    "Invocations": "sum",
+    "Errors": "sum",
+    "Throttles": "sum",
+    "Fault": "sum",
+    "Error": "sum",
+    "RequestCount": "sum",
+    "HTTPCode_*": "sum",
+    "*XXError": "sum",
+    "Latency": "histogram",
+    "Duration": "histogram",
+}
+
+
 class AwsBackendConfig(BaseModel):
     """Everything the AWS backend needs besides credentials (those come from the boto3 session)."""
 
@@ -56,6 +80,7 @@ class AwsBackendConfig(BaseModel):
     # metrics
     metric_namespaces: list[str] = Field(default_factory=lambda: ["ApplicationSignals"])
     service_dimensions: list[str] = Field(default_factory=lambda: ["Service", "service.name", "ServiceName"])
+    metric_kinds: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_METRIC_KINDS))
     max_metric_queries: int = Field(default=500, gt=0, le=500)  # per GetMetricData call
 
     # traces
@@ -69,13 +94,13 @@ class AwsBackendConfig(BaseModel):
     max_change_events: int = Field(default=1_000, gt=0)
 
     # alarms
-    max_alarm_histories: int = Field(default=20, ge=0)  # histories fetched for alarms in ALARM
+    max_alarm_histories: int = Field(default=50, ge=0)  # histories read: alarms in ALARM or changed lately
 
     # when the caller gives no window
     default_lookback_seconds: int = Field(default=3600, gt=0)
 
     # botocore
-    max_attempts: int = Field(default=8, gt=0)
+    max_attempts: int = Field(default=8, gt=0)  # total attempts per call (first try included)
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=30.0, gt=0)
 

@@ -8,6 +8,7 @@ metric math (``SUM(...)``, weighted averages as ``SUM(sums)/SUM(counts)``) on th
 
 from __future__ import annotations
 
+import fnmatch
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
@@ -66,6 +67,12 @@ class MetricReader:
     def attributes_of(self, metric: dict[str, Any]) -> dict[str, str]:
         return {k: v for k, v in _dims(metric).items() if k not in self._config.service_dimensions}
 
+    def kind_of(self, name: str) -> MetricKind:
+        for pattern, kind in self._config.metric_kinds.items():
+            if fnmatch.fnmatchcase(name, pattern):
+                return MetricKind(kind)
+        return MetricKind.GAUGE
+
     def services(self) -> set[str]:
         return {self.service_of(m) for m in self._list() if self._has_service(m)}
 
@@ -80,7 +87,7 @@ class MetricReader:
                 continue
             grouped[(str(metric["MetricName"]), svc)].update(self.attributes_of(metric))
         return [
-            MetricDescriptor(name=name, service=svc, kind=MetricKind.GAUGE, attribute_keys=sorted(keys))
+            MetricDescriptor(name=name, service=svc, kind=self.kind_of(name), attribute_keys=sorted(keys))
             for (name, svc), keys in sorted(grouped.items(), key=lambda item: (item[0][1], item[0][0]))
         ]
 
@@ -119,6 +126,7 @@ class MetricReader:
                 MetricSeries(
                     name=query.name,
                     service=str(key[0]),
+                    kind=self.kind_of(query.name),
                     statistic=query.statistic,
                     attributes=dict(zip(query.group_by, key[1:], strict=True)),
                     points=points,

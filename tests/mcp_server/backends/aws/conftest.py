@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -31,7 +32,7 @@ def _fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SLEUTH_AWS_CONFIG", raising=False)
 
 
-def client(service: str) -> object:
+def client(service: str) -> Any:
     return boto3.Session(region_name="us-east-1").client(service)  # type: ignore[call-overload]
 
 
