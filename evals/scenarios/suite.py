@@ -7,6 +7,7 @@ A fingerprint file in each directory records what produced it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -18,7 +19,7 @@ from pathlib import Path
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
 from mcp_server.analysis.taxonomy import FaultType as F
 
-# Bump when the simulator's output changes so cached suites are regenerated.
+# Bump to force regeneration; source changes of evals/simulator are picked up automatically.
 SIMULATOR_VERSION = "1"
 FINGERPRINT_FILE = ".fingerprint"
 
@@ -68,11 +69,11 @@ _SINGLE: list[tuple[F, str, int, float]] = [
     (F.INCORRECT_RESPONSE, "visits", 45, 0.5),
 ]
 
-# two faults at once: (primary, secondary, minutes)
+# two faults at once: (primary, secondary, minutes); the primary starts first and pages
 _CONCURRENT: list[tuple[tuple[F, str, float], tuple[F, str, float], int]] = [
-    ((F.DEPENDENCY_THROTTLING, "visits", 0.5), (F.MEMORY_LEAK, "billing", 0.35), 45),
-    ((F.BAD_DEPLOYMENT, "vets", 0.5), (F.NETWORK_DELAY, "payments", 0.6), 30),
-    ((F.SINGLE_HOST_FAILURE, "customers", 0.55), (F.CACHE_FAILURE, "auth", 0.5), 30),
+    ((F.DEPENDENCY_THROTTLING, "visits", 0.45), (F.MEMORY_LEAK, "billing", 0.55), 45),
+    ((F.BAD_DEPLOYMENT, "vets", 0.45), (F.NETWORK_DELAY, "payments", 0.6), 30),
+    ((F.SINGLE_HOST_FAILURE, "customers", 0.45), (F.CACHE_FAILURE, "auth", 0.6), 30),
 ]
 
 _TRIGGERS = ("alarm", "slo", "alarm", "question")
@@ -131,8 +132,20 @@ def default_root() -> Path:
     return Path(__file__).resolve().parents[2] / ".data" / "scenarios" / "builtin"
 
 
+@functools.cache
+def simulator_digest() -> str:
+    """A hash of the simulator's source and topology: any change to them invalidates cached scenarios."""
+    package = Path(__file__).resolve().parents[1] / "simulator"
+    digest = hashlib.sha256(SIMULATOR_VERSION.encode())
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".yaml"):
+            digest.update(path.relative_to(package).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def fingerprint(plan: ScenarioPlan) -> str:
-    payload = json.dumps({"v": SIMULATOR_VERSION, "plan": asdict(plan)}, sort_keys=True, default=str)
+    payload = json.dumps({"simulator": simulator_digest(), "plan": asdict(plan)}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -81,7 +81,7 @@ class UnrelatedDeployment:
 
 
 class BatchJob:
-    """``reports-batch`` runs every ten minutes for three minutes; when noisy, a third of runs fail."""
+    """``reports-batch`` runs every ten minutes for three minutes; when noisy, about 30% of runs fail."""
 
     def __init__(self, topology: Topology, start_ns: int, noisy: bool, rng: random.Random) -> None:
         self.service = next((s for s in topology.services.values() if s.batch), None)
@@ -105,8 +105,8 @@ class BatchJob:
         out = []
         t0 = self.start_ns + minute * NS_PER_MIN
         for host in self.service.hosts:
-            for _ in range(self.rng.randrange(8, 14)):
-                failed = self.noisy and self.rng.random() < 0.35
+            for _ in range(self.rng.randrange(6, 11)):
+                failed = self.noisy and self.rng.random() < 0.3
                 out.append((host, t0 + self.rng.randrange(0, NS_PER_MIN), failed))
         return out
 

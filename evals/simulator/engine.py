@@ -242,10 +242,10 @@ class Engine(LogWriterMixin):
         return ServerResult(end, status, failure if error else None)
 
     def _background_failure(self, service: Service) -> Failure:
+        """A harmless transient error (a read timeout to a peer), the kind every system has."""
         exc, msg = spelled(TIMEOUT, service.runtime, secs=2)
-        return Failure(
-            exc, f"{msg} (transient)", status=500, stack=stacktrace(service.runtime, service.name, exc, msg)
-        )
+        msg = f"{msg} (transient)"
+        return Failure(exc, msg, status=500, stack=stacktrace(service.runtime, service.name, exc, msg))
 
     def _server_attrs(
         self, service: Service, op: Operation, host: Host, status: int, kind: int
@@ -469,6 +469,8 @@ class Engine(LogWriterMixin):
                 row[0] += 1
                 row[1] += 1 if failure is not None and "Throughput" in failure.exception_type else 0
             if failure is None:
+                if rng.random() < 0.5:
+                    self.log_dependency_call(service, host, end, trace_id, parent_id, dep, name, latency)
                 return StepResult(end)
             will_retry = failure.retryable and attempt + 1 < attempts
             self.log_dependency_failure(

@@ -53,8 +53,8 @@ from mcp_server.telemetry import Alarm, ChangeEvent, SloDefinition, from_nanos, 
 SIZES: dict[str, dict[str, float]] = {
     "tiny": {"rate": 20, "minutes": 20},
     "default": {"rate": 45, "minutes": 30},
-    "S": {"rate": 300, "minutes": 30},
-    "L": {"rate": 3000, "minutes": 30},
+    "S": {"rate": 240, "minutes": 30},
+    "L": {"rate": 2400, "minutes": 30},
 }
 EPOCH = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
 

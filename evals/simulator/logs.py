@@ -114,7 +114,7 @@ class LogWriterMixin:
         failure: Failure | None,
     ) -> None:
         duration_ms = (end - start) // NS_PER_MS
-        if self.rng.random() < 0.7:
+        if self.rng.random() < 0.9:
             self._log(
                 service,
                 host,
@@ -125,11 +125,13 @@ class LogWriterMixin:
                 trace_id,
                 span_id,
             )
-        if self.rng.random() < 0.85:
+        for share in (0.33, 0.66):
+            if self.rng.random() > 0.85:
+                continue
             self._log(
                 service,
                 host,
-                start + (end - start) // 3,
+                start + int((end - start) * share),
                 "INFO",
                 self._domain_message(service, op),
                 self._logger(service, "service"),
@@ -229,6 +231,29 @@ class LogWriterMixin:
             "INFO",
             f"{op} -> {callee} {status} ({duration_ns // NS_PER_MS} ms)",
             self._logger(service, "client"),
+            trace_id,
+            span_id,
+        )
+
+    def log_dependency_call(
+        self,
+        service: Service,
+        host: Host,
+        t: int,
+        trace_id: str,
+        span_id: str,
+        dep: Dependency,
+        name: str,
+        latency_ms: float,
+    ) -> None:
+        target = dep.table or dep.database or dep.queue or dep.name
+        self._log(
+            service,
+            host,
+            t,
+            "INFO",
+            f"{name} on {target} completed in {latency_ms:.1f} ms",
+            self._logger(service, "repository"),
             trace_id,
             span_id,
         )
