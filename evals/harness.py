@@ -102,22 +102,26 @@ def evaluate_scenario(directory: Path, methods: Sequence[Method]) -> ScenarioRes
         spec = load_scenario_spec(directory)
         result.scenario = spec.name
         result.tags = list(spec.tags)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         backend = LocalBackend()
         summary = backend.import_scenario(directory)
-        result.import_seconds = time.perf_counter() - started
+        result.import_seconds = round(time.perf_counter() - started, 4)
+        result.import_cpu_seconds = round(time.process_time() - cpu, 4)
         result.data = DataSize(spans=summary.spans, logs=summary.logs, metric_points=summary.metric_points)
     except Exception as exc:  # the scenario itself is broken: record it, let the suite go on
         result.error = _error_text(exc)
         return result
     try:
-        outcomes: dict[str, tuple[Outcome | None, float, str | None]] = {}
+        outcomes: dict[str, tuple[Outcome | None, float, float, str | None]] = {}
         for method in methods:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
+            outcome: Outcome | None = None
+            error: str | None = None
             try:
-                outcomes[method.name] = (method.run(backend, spec), time.perf_counter() - started, None)
+                outcome = method.run(backend, spec)
             except Exception as exc:  # a crashing method is a scored failure, not a crashed eval
-                outcomes[method.name] = (None, time.perf_counter() - started, _error_text(exc))
+                error = _error_text(exc)
+            outcomes[method.name] = (outcome, time.perf_counter() - started, time.process_time() - cpu, error)
     finally:
         backend.close()
     # Ground truth is read only now, after every method has finished with the data.
@@ -127,8 +131,14 @@ def evaluate_scenario(directory: Path, methods: Sequence[Method]) -> ScenarioRes
         result.error = f"ground truth unreadable: {exc}"
         truth = None
     result.truth = _truth_summary(truth) if truth is not None else None
-    for name, (outcome, seconds, error) in outcomes.items():
-        run = MethodRun(method=name, ok=outcome is not None, error=error, wall_seconds=round(seconds, 4))
+    for name, (outcome, seconds, cpu_seconds, error) in outcomes.items():
+        run = MethodRun(
+            method=name,
+            ok=outcome is not None,
+            error=error,
+            wall_seconds=round(seconds, 4),
+            cpu_seconds=round(cpu_seconds, 4),
+        )
         if outcome is not None:
             investigation = outcome.result
             run.top = top_guesses(investigation)
@@ -220,6 +230,9 @@ def run_suite(
         methods=names,
         workers=workers,
         wall_seconds=round(time.perf_counter() - started, 3),
+        cpu_seconds=round(
+            sum(r.import_cpu_seconds + sum(m.cpu_seconds for m in r.runs.values()) for r in results), 3
+        ),
         scenarios=results,
         summaries={name: summarize_method(name, results) for name in names},
     )

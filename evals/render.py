@@ -56,6 +56,7 @@ def summary_rows(run: EvalRun) -> list[list[str]]:
                 _pct(s.five_whys_coverage),
                 _pct(s.report_completeness),
                 f"{s.wall_seconds_mean:.2f}",
+                f"{s.cpu_seconds_mean:.2f}",
                 f"{s.tool_calls_mean:.1f}",
                 str(sum(s.tokens_total.values())) if s.tokens_total else "–",
                 f"{s.failures}/{s.scenarios}",
@@ -63,6 +64,17 @@ def summary_rows(run: EvalRun) -> list[list[str]]:
         )
     return rows
 
+
+SHORT_HEADERS = [
+    "method", "top1", "top3", "top5", "fault", "rank", "unranked", "herring", "ev.prec", "5whys",
+    "report", "s", "cpu s", "tools", "tokens", "failed",
+]  # fmt: skip
+SHORT_LABELS = {
+    "most_errors": "(a) most errors",
+    "metric_change": "(b) metric change",
+    "engine": "(c) engine",
+    "sleuth": "(d) sleuth",
+}
 
 SUMMARY_HEADERS = [
     "method",
@@ -77,6 +89,7 @@ SUMMARY_HEADERS = [
     "5-whys coverage",
     "report complete",
     "s / scenario",
+    "CPU s / scenario",
     "tool calls",
     "tokens",
     "failed",
@@ -84,11 +97,11 @@ SUMMARY_HEADERS = [
 
 
 def print_summary(run: EvalRun, console: Console) -> None:
-    table = Table(title=f"Sleuth eval: {len(run.scenarios)} scenarios, suite {run.suite}")
-    for index, header in enumerate(SUMMARY_HEADERS):
-        table.add_column(header, justify="left" if index == 0 else "right")
-    for row in summary_rows(run):
-        table.add_row(*row)
+    table = Table(title=f"Sleuth eval: {len(run.scenarios)} scenarios, suite {run.suite}", padding=(0, 1))
+    for index, header in enumerate(SHORT_HEADERS):
+        table.add_column(header, justify="left" if index == 0 else "right", no_wrap=True)
+    for name, row in zip(run.methods, summary_rows(run), strict=True):
+        table.add_row(SHORT_LABELS.get(name, name), *row[1:])
     console.print(table)
     failures = [
         (scenario.scenario, name, run_.error or scenario.error)
@@ -101,7 +114,10 @@ def print_summary(run: EvalRun, console: Console) -> None:
         console.print(f"[red]failed[/] {scenario_name} [{method}]: {error}", highlight=False)
     if len(failures) > 20:
         console.print(f"... and {len(failures) - 20} more failures (see the JSON)")
-    console.print(f"Wall time {run.wall_seconds:.1f}s with {run.workers} worker(s).")
+    console.print(
+        f"Wall time {run.wall_seconds:.1f}s with {run.workers} worker(s); CPU time {run.cpu_seconds:.1f}s "
+        "(import and every method). Columns: docs/evals.md."
+    )
 
 
 def write_json(run: EvalRun, path: Path) -> None:
@@ -117,7 +133,8 @@ def markdown_table(run: EvalRun) -> str:
     """The README results table, with when and how it was produced."""
     lines = [
         f"Generated {run.created_at:%Y-%m-%d %H:%M} UTC by `{run.command or 'sleuth eval'}` "
-        f"on {len(run.scenarios)} scenarios ({run.wall_seconds:.0f}s, {run.workers} worker(s)).",
+        f"on {len(run.scenarios)} scenarios ({run.wall_seconds:.0f}s wall with {run.workers} worker(s), "
+        f"{run.cpu_seconds:.0f}s CPU).",
         "",
         "| " + " | ".join(SUMMARY_HEADERS) + " |",
         "|" + "|".join(["---"] + ["---:"] * (len(SUMMARY_HEADERS) - 1)) + "|",
@@ -267,7 +284,8 @@ code {{ background: #f4f4f4; padding: 0 0.25rem; }}
 <h1>Sleuth eval</h1>
 <p>{len(run.scenarios)} scenarios from suite <code>{html.escape(run.suite)}</code>, reasoner
 <code>{html.escape(run.reasoner)}</code>, generated {run.created_at:%Y-%m-%d %H:%M} UTC by
-<code>{html.escape(run.command or "sleuth eval")}</code> in {run.wall_seconds:.1f}s.</p>
+<code>{html.escape(run.command or "sleuth eval")}</code> in {run.wall_seconds:.1f}s
+({run.cpu_seconds:.1f}s CPU, {run.workers} worker(s)).</p>
 <h2>Summary</h2>
 {_html_table(SUMMARY_HEADERS, summary_rows(run))}
 <h2>Plots</h2>

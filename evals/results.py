@@ -46,6 +46,7 @@ class MethodRun(_Model):
     score: CaseScore | None = None
     top: list[RankedGuess] = Field(default_factory=list)  # the first five hypotheses, for reading
     wall_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # this process's CPU time (all its threads): stable on a busy machine
     tool_calls: int = 0
     tokens: dict[str, int] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)  # problems that cost part of the score, e.g. no report
@@ -78,6 +79,7 @@ class ScenarioResult(_Model):
     truth: TruthSummary | None = None
     data: DataSize = Field(default_factory=DataSize)
     import_seconds: float = 0.0
+    import_cpu_seconds: float = 0.0
     error: str | None = None  # the scenario itself could not be loaded; every method counts as failed
     runs: dict[str, MethodRun] = Field(default_factory=dict)
 
@@ -108,6 +110,7 @@ class MethodSummary(_Model):
     report_completeness: float | None
     wall_seconds_mean: float
     wall_seconds_max: float
+    cpu_seconds_mean: float = 0.0
     tool_calls_mean: float
     tokens_total: dict[str, int] = Field(default_factory=dict)
     per_fault_type: dict[str, FaultTypeSummary] = Field(default_factory=dict)
@@ -123,5 +126,6 @@ class EvalRun(_Model):
     methods: list[str]
     workers: int = 1
     wall_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # import and every method, summed over scenarios
     scenarios: list[ScenarioResult] = Field(default_factory=list)
     summaries: dict[str, MethodSummary] = Field(default_factory=dict)

@@ -233,6 +233,7 @@ def summarize_method(method: str, scenarios: Sequence[ScenarioResult]) -> Method
         report_completeness=_mean([score.report_completeness for score in scores if score is not None]),
         wall_seconds_mean=statistics.fmean(walls) if walls else 0.0,
         wall_seconds_max=max(walls, default=0.0),
+        cpu_seconds_mean=statistics.fmean([run.cpu_seconds for run in ok_runs]) if ok_runs else 0.0,
         tool_calls_mean=statistics.fmean([run.tool_calls for run in ok_runs]) if ok_runs else 0.0,
         tokens_total=dict(tokens),
         per_fault_type={

@@ -19,7 +19,8 @@ from evals.render import print_summary, write_html, write_json, write_markdown
 from evals.results import ScenarioResult
 from mcp_server.errors import SleuthError
 
-console = Console()
+# Wide enough for the summary table when the output is a file or a CI log.
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 Reasoner = Literal["offline", "anthropic", "bedrock"]
 
