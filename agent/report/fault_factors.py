@@ -1,4 +1,4 @@
-"""What usually widens the blast radius, and what lies below the trigger, for each fault type.
+"""What usually lies below the trigger, widens the blast radius, or delays detection, per fault type.
 
 This table only proposes questions. A node built from it cites evidence of ``supported_by`` kinds
 from *this* incident; without such evidence it is marked ``needs_human_input`` and its answer is
@@ -35,6 +35,7 @@ class Factor:
 class FaultKnowledge:
     deeper: tuple[Factor, ...] = ()  # continues the trigger chain below the fault itself
     blast_radius: tuple[Factor, ...] = ()
+    detection: tuple[Factor, ...] = ()  # fault-specific reasons an alarm did not fire sooner
 
 
 S, M, L = ActionTerm.SHORT, ActionTerm.MID, ActionTerm.LONG
@@ -44,367 +45,419 @@ def _gameday(what: str) -> str:
     return f"Done when a game day or test reproduces {what} and customers see no errors."
 
 
-_CHANGE_GATE = Factor(
-    "Why did the pipeline not stop the change before it reached every customer?",
-    "The change went to all of {service} at once, without a canary or a bake time that watches error rates.",
+def _f(
+    question: str, answer: str, kinds: tuple[K, ...], title: str, term: ActionTerm, validation: str
+) -> Factor:
+    return Factor(question, answer, kinds, Action(title, term, validation))
+
+
+_CANARY = _f(
+    "Why did the canary stage not stop the change before it reached every customer?",
+    "The change reached all of {service} without a canary that exercised the failing requests, or bypassed it.",
     (K.CHANGE,),
-    Action(
-        "Deploy {service} through a one-box/canary stage with automatic rollback on error-rate alarms",
-        M,
-        "Done when a deliberately faulty build is rolled back automatically in the canary stage.",
-    ),
+    "Deploy {service} (code and configuration) through a one-box/canary stage that carries real traffic for every route",
+    M,
+    "Done when a deliberately faulty build is stopped in the canary stage.",
+)
+_ROLLBACK = _f(
+    "Why did the change not roll back automatically?",
+    "Automatic rollback on error-rate alarms was not enabled for {service}'s deployments.",
+    (K.CHANGE,),
+    "Enable automatic rollback of {service} deployments on 5xx and latency alarms",
+    S,
+    "Done when a deliberately faulty deployment rolls itself back within 10 minutes.",
+)
+_PER_HOST_ALARM = _f(
+    "Why did no alarm single out the failing {component}?",
+    "Alarms aggregate over the fleet, so one bad host or zone moves the average slowly.",
+    (K.HOST_SKEW,),
+    "Alarm on per-host and per-zone error-rate outliers for {service}",
+    S,
+    "Done when replaying this incident's data fires the outlier alarm within 3 minutes.",
 )
 
 KNOWLEDGE: dict[F, FaultKnowledge] = {
     F.SINGLE_HOST_FAILURE: FaultKnowledge(
         deeper=(
-            Factor(
+            _f(
                 "Why did {component} fail?",
-                "The host's logs show the failure; the underlying hardware or volume fault must be confirmed.",
+                "The host's own logs show the failure; the underlying fault must be confirmed.",
                 (K.LOG_PATTERN, K.HOST_SKEW),
-                Action(
-                    "Replace {component} and check the fleet for the same hardware/volume fault",
-                    S,
-                    "Done when {component} is out of service and no other host shows the same errors.",
-                ),
+                "Replace {component} and check the fleet for the same fault",
+                S,
+                "Done when {component} is out of service and no other host shows the same errors.",
             ),
-            Factor(
-                "Why did the hardware or volume under {component} fail?",
+            _f(
+                "Why did the hardware, disk or volume under {component} fail?",
                 "Not visible in application telemetry: check the host's system logs and the provider's events.",
                 (),
-                Action(
-                    "Get the provider's root cause for {component} and alarm on host-level disk and volume errors",
-                    M,
-                    "Done when an injected disk error on a test host raises the alarm.",
-                ),
+                "Get the provider's root cause for {component} and alarm on host-level disk and volume errors",
+                M,
+                "Done when an injected disk error on a test host raises the alarm.",
             ),
         ),
         blast_radius=(
-            Factor(
+            _f(
                 "Why did health checks not take {component} out of service?",
-                "The load balancer's health check is shallow: it passes while real requests fail.",
+                "The load balancer's health check is shallow (it does not touch what real requests use), so it passed while real requests failed.",
                 (K.HOST_SKEW,),
-                Action(
-                    "Make {service}'s health check exercise its dependencies (deep health check) and eject failing hosts",
-                    M,
-                    _gameday("a host that fails every request"),
-                ),
+                "Make {service}'s health check exercise its disk and dependencies (deep health check) and eject failing hosts",
+                M,
+                _gameday("a host that fails every request"),
             ),
         ),
+        detection=(_PER_HOST_ALARM,),
     ),
     F.AZ_IMPAIRMENT: FaultKnowledge(
         deeper=(
-            Factor(
+            _f(
                 "Why did {component} degrade?",
                 "An infrastructure impairment in the zone; confirm with the provider's health dashboard.",
                 (K.HOST_SKEW,),
-                Action(
-                    "Record the provider's explanation for the {component} impairment",
-                    S,
-                    "Done when the provider's root cause is linked here.",
-                ),
+                "Record the provider's explanation for the {component} impairment",
+                S,
+                "Done when the provider's root cause is linked here.",
             ),
         ),
         blast_radius=(
-            Factor(
+            _f(
                 "Why did traffic keep flowing to {component}?",
-                "Zonal shift is manual; nothing moved traffic away from the impaired zone automatically.",
+                "Cross-zone load balancing kept sending the impaired zone its share of traffic, and zonal shift is manual.",
                 (K.HOST_SKEW,),
-                Action(
-                    "Enable automatic zonal shift (or autoshift) for {service}'s load balancer",
-                    M,
-                    _gameday("an impaired zone"),
-                ),
+                "Enable automatic zonal shift (zonal autoshift) for {service}'s load balancer",
+                M,
+                _gameday("an impaired zone"),
             ),
         ),
+        detection=(_PER_HOST_ALARM,),
     ),
     F.BAD_DEPLOYMENT: FaultKnowledge(
         deeper=(
-            Factor(
+            _f(
                 "Why did the new version of {service} fail?",
                 "A code defect in the deployed version; the exception and the commit must be identified.",
                 (K.LOG_PATTERN, K.ERROR_ORIGIN),
-                Action(
-                    "Fix the defect in {service} and add a regression test",
-                    S,
-                    "Done when the regression test fails on the bad version and passes on the fix.",
-                ),
+                "Fix the defect in {service} and add a regression test",
+                S,
+                "Done when the regression test fails on the bad version and passes on the fix.",
             ),
         ),
-        blast_radius=(_CHANGE_GATE,),
+        blast_radius=(_CANARY, _ROLLBACK),
     ),
     F.CONFIG_CHANGE: FaultKnowledge(
         deeper=(
-            Factor(
+            _f(
                 "Why did the configuration change break {service}?",
-                "The new value was invalid for this environment and nothing validated it.",
+                "The new value was invalid for this environment and nothing validated it before it was applied.",
                 (K.CHANGE, K.LOG_PATTERN),
-                Action(
-                    "Validate {service}'s configuration against a schema before it is applied",
-                    M,
-                    "Done when applying the bad value is rejected in a test.",
-                ),
+                "Validate {service}'s configuration values (types, ranges such as timeouts) before they are applied",
+                M,
+                "Done when applying the bad value is rejected in a test.",
             ),
         ),
-        blast_radius=(_CHANGE_GATE,),
+        blast_radius=(_CANARY, _ROLLBACK),
     ),
     F.DEPENDENCY_THROTTLING: FaultKnowledge(
         deeper=(
-            Factor(
+            _f(
                 "Why did {component} throttle {service}?",
-                "Provisioned capacity was below the request rate; confirm the capacity settings and traffic growth.",
+                "Provisioned capacity without auto scaling was below the request rate; confirm the capacity settings and traffic growth.",
                 (K.LOG_PATTERN, K.ERROR_ORIGIN, K.METRIC_ANOMALY),
-                Action(
-                    "Raise {component} capacity or switch to on-demand, with a capacity alarm at 80%",
-                    S,
-                    "Done when a load test at peak rate sees no throttling.",
-                ),
+                "Enable auto scaling (or on-demand capacity) for {component}, with a capacity alarm at 80%",
+                S,
+                "Done when a load test at peak rate sees no throttling.",
             ),
         ),
         blast_radius=(
-            Factor(
+            _f(
                 "Why did throttling turn into customer errors instead of being absorbed?",
-                "Client retries without jitter or a budget multiplied the load on the throttled dependency.",
+                "SDK and caller retries without jitter or a budget multiplied the load on the throttled dependency.",
                 (K.LOG_PATTERN, K.METRIC_ANOMALY),
-                Action(
-                    "Use exponential backoff with jitter and a retry budget in {service}'s client",
-                    M,
-                    _gameday("throttling of the dependency"),
-                ),
+                "Use exponential backoff with jitter and a retry budget in {service} and its callers",
+                M,
+                _gameday("throttling of the dependency"),
             ),
         ),
     ),
     F.DOWNSTREAM_TIMEOUT_RETRY_STORM: FaultKnowledge(
         deeper=(
-            Factor(
+            _f(
                 "Why did {component} become slow?",
                 "The downstream slowed first; its own cause must be confirmed by its owners.",
                 (K.LATENCY, K.METRIC_ANOMALY),
-                Action(
-                    "Confirm and fix the downstream slowdown in {component}",
-                    S,
-                    "Done when the downstream's latency is back to baseline under load.",
-                ),
+                "Confirm and fix the downstream slowdown in {component}",
+                S,
+                "Done when the downstream's latency is back to baseline under load.",
             ),
         ),
         blast_radius=(
-            Factor(
-                "Why did a slow dependency take {service} down with it?",
-                "Timeouts were longer than the callers' and every layer retried, multiplying load.",
+            _f(
+                "Why did a slow dependency take its callers down with it?",
+                "Callers retried timed-out calls without backoff or a retry budget, multiplying the load.",
                 (K.LATENCY, K.LOG_PATTERN),
-                Action(
-                    "Align timeouts down the call chain and retry at one layer only, with a budget",
-                    M,
-                    _gameday("a slow downstream"),
-                ),
+                "Retry at one layer only, with backoff and a retry budget; align timeouts down the call chain",
+                M,
+                _gameday("a slow downstream"),
+            ),
+            _f(
+                "Why did no circuit breaker stop the calls?",
+                "No circuit breaker sits between the callers and the slow service, so calls kept piling up.",
+                (K.TOPOLOGY, K.LATENCY),
+                "Add circuit breakers between {service}'s callers and {service}",
+                M,
+                _gameday("a slow downstream"),
             ),
         ),
     ),
     F.CONNECTION_POOL_EXHAUSTION: FaultKnowledge(
         deeper=(
-            Factor(
+            _f(
                 "Why was {service}'s connection pool exhausted?",
                 "Connections were held longer than usual (slow queries or leaks) while the pool size stayed fixed.",
                 (K.LOG_PATTERN, K.METRIC_ANOMALY),
-                Action(
-                    "Find what held connections and size the pool from measured concurrency",
-                    S,
-                    "Done when a load test at peak holds pool usage below 80%.",
-                ),
+                "Find what held connections and size the pool from measured concurrency",
+                S,
+                "Done when a load test at peak holds pool usage below 80%.",
             ),
         ),
         blast_radius=(
-            Factor(
-                "Why did waiting for connections fail every request, not only the slow ones?",
-                "No bulkhead separates request types, and the acquire timeout exceeds the request timeout.",
+            _f(
+                "Why did waiting for a connection fail requests outright?",
+                "The pool's connection timeout fails requests fast instead of queueing them briefly, and no bulkhead separates request types.",
                 (K.LATENCY, K.LOG_PATTERN),
-                Action(
-                    "Add bulkheads per dependency and an acquire timeout shorter than the request timeout",
-                    M,
-                    _gameday("pool exhaustion"),
-                ),
+                "Tune the pool's connection timeout against the request timeout and add bulkheads per dependency",
+                M,
+                _gameday("pool exhaustion"),
+            ),
+        ),
+        detection=(
+            _f(
+                "Why did no alarm watch the connection pool?",
+                "No alarm on pending connection requests or pool utilisation.",
+                (K.METRIC_ANOMALY,),
+                "Alarm on {service}'s pending connection requests and pool utilisation",
+                S,
+                "Done when replaying this incident's data fires the pool alarm before the SLO breaches.",
             ),
         ),
     ),
     F.CACHE_FAILURE: FaultKnowledge(
         deeper=(
-            Factor(
+            _f(
                 "Why did the cache fail?",
-                "The cache node became unavailable; its own cause must be confirmed.",
+                "The cache node became unavailable or failed over; its own cause must be confirmed.",
                 (K.ERROR_ORIGIN, K.LOG_PATTERN),
-                Action(
-                    "Run the cache with a replica and automatic failover",
-                    M,
-                    _gameday("the loss of a cache node"),
-                ),
+                "Run the cache with a replica and tested automatic failover",
+                M,
+                _gameday("the loss of a cache node"),
+            ),
+            _f(
+                "Why did {service} not reconnect after the cache failed over?",
+                "The cache client keeps the resolved primary endpoint and does not re-resolve it after a failover.",
+                (K.LOG_PATTERN, K.ERROR_ORIGIN),
+                "Make {service}'s cache client re-resolve the primary endpoint on connection errors",
+                S,
+                "Done when a cache failover in staging causes under a minute of misses.",
             ),
         ),
         blast_radius=(
-            Factor(
+            _f(
                 "Why did losing the cache hurt customers?",
-                "Every miss fell through to the database, which is not sized for uncached load.",
+                "Every miss fell through to the database, which was sized for a high cache hit ratio, so its queries slowed.",
                 (K.LATENCY, K.METRIC_ANOMALY),
-                Action(
-                    "Shed or coalesce requests when the cache is down, and size the database for cache loss",
-                    L,
-                    _gameday("a cold or missing cache"),
-                ),
+                "Size the database for cache loss and shed or coalesce requests when the cache is down",
+                L,
+                _gameday("a cold or missing cache"),
             ),
         ),
     ),
     F.CPU_SATURATION: FaultKnowledge(
         deeper=(
-            Factor(
+            _f(
                 "Why did {service} saturate its CPU?",
                 "Load or per-request cost grew beyond the fleet's capacity.",
                 (K.METRIC_ANOMALY,),
-                Action(
-                    "Profile {service}'s hot path and fix the regression or add capacity",
-                    S,
-                    "Done when peak load runs below 70% CPU.",
-                ),
+                "Profile {service}'s hot path and fix the regression or add capacity",
+                S,
+                "Done when peak load runs below 70% CPU.",
             ),
         ),
         blast_radius=(
-            Factor(
+            _f(
                 "Why did the fleet not scale out in time?",
-                "Auto scaling reacts slower than the load grew, or is capped.",
+                "Auto scaling was capped at the current host count, or reacts slower than the load grew.",
                 (K.METRIC_ANOMALY,),
-                Action(
-                    "Scale {service} on a leading metric with headroom and a higher cap",
-                    M,
-                    _gameday("a load spike"),
-                ),
+                "Raise {service}'s auto scaling cap and scale on a leading metric with headroom",
+                M,
+                _gameday("a load spike"),
+            ),
+        ),
+        detection=(
+            _f(
+                "Why did no alarm fire on CPU?",
+                "No CPU utilisation alarm on {service}.",
+                (K.METRIC_ANOMALY,),
+                "Alarm on {service}'s CPU utilisation and throttling",
+                S,
+                "Done when replaying this incident's data fires the CPU alarm.",
             ),
         ),
     ),
     F.MEMORY_LEAK: FaultKnowledge(
         deeper=(
-            Factor(
+            _f(
                 "Why did {service} leak memory?",
                 "A code path retains objects; a heap profile must confirm which.",
                 (K.METRIC_ANOMALY, K.LOG_PATTERN),
-                Action(
-                    "Fix the leak in {service} and add a soak test",
-                    S,
-                    "Done when a 24-hour soak test shows flat memory.",
-                ),
+                "Fix the leak in {service} and add a soak test",
+                S,
+                "Done when a 24-hour soak test shows flat memory.",
             ),
         ),
         blast_radius=(
-            Factor(
+            _f(
                 "Why did restarts not contain the damage?",
-                "All hosts leak at the same rate and restart together.",
+                "Restarts reset memory and hid the leak between deploys, until hosts ran out together.",
+                (K.METRIC_ANOMALY, K.LOG_PATTERN),
+                "Stagger restarts and track memory growth across deploys",
+                M,
+                "Done when a soak test shows the growth rate on a dashboard and alarm.",
+            ),
+        ),
+        detection=(
+            _f(
+                "Why did no alarm warn of memory growth?",
+                "No alarm on container memory against its limit.",
                 (K.METRIC_ANOMALY,),
-                Action(
-                    "Alarm on memory growth rate and stagger restarts",
-                    M,
-                    "Done when a memory-growth alarm fires in a soak test.",
-                ),
+                "Alarm on {service}'s container memory at 80% of its limit and on growth rate",
+                S,
+                "Done when a soak test raises the memory alarm.",
             ),
         ),
     ),
     F.NETWORK_DELAY: FaultKnowledge(
         deeper=(
-            Factor(
+            _f(
                 "Why did the network between {service} and {component} slow down?",
                 "A network path degraded; confirm with the provider or network team.",
                 (K.LATENCY,),
-                Action(
-                    "Record the network root cause from the provider",
-                    S,
-                    "Done when the provider's explanation is linked here.",
-                ),
+                "Record the network root cause from the provider",
+                S,
+                "Done when the provider's explanation is linked here.",
             ),
         ),
         blast_radius=(
-            Factor(
+            _f(
                 "Why did extra network latency reach customers?",
                 "Sequential calls add the delay on every hop; no hedging or timeouts cap it.",
                 (K.LATENCY,),
-                Action(
-                    "Cap per-hop timeouts and parallelise independent calls in {service}",
-                    M,
-                    _gameday("added network latency"),
-                ),
+                "Cap per-hop timeouts and parallelise independent calls in {service}",
+                M,
+                _gameday("added network latency"),
+            ),
+        ),
+        detection=(
+            _f(
+                "Why did only the latency SLO notice?",
+                "No latency alarm on inter-service calls.",
+                (K.LATENCY,),
+                "Alarm on p99 latency of {service}'s inter-service calls",
+                S,
+                "Done when replaying this incident's data fires the latency alarm.",
             ),
         ),
     ),
     F.CERTIFICATE_EXPIRY: FaultKnowledge(
         deeper=(
-            Factor(
-                "Why did the certificate expire unnoticed?",
-                "Renewal is manual and nothing alarms on expiry dates.",
+            _f(
+                "Why did the certificate expire?",
+                "Automatic renewal was failing silently (or renewal is manual).",
                 (K.LOG_PATTERN, K.ERROR_ORIGIN),
-                Action(
-                    "Automate certificate renewal and alarm 30 days before expiry",
-                    S,
-                    "Done when a test certificate near expiry raises the alarm.",
-                ),
+                "Fix certificate renewal and alarm when a renewal attempt fails",
+                S,
+                "Done when a failed renewal in staging raises an alarm.",
             ),
         ),
         blast_radius=(
-            Factor(
+            _f(
                 "Why did one certificate fail every call?",
                 "All clients use the same endpoint and certificate; there is no fallback path.",
                 (K.ERROR_ORIGIN,),
-                Action(
-                    "Inventory certificates per endpoint with owners and expiry dates",
-                    M,
-                    "Done when every endpoint's certificate has an owner and an alarm.",
-                ),
+                "Inventory certificates per endpoint with owners and expiry dates",
+                M,
+                "Done when every endpoint's certificate has an owner and an alarm.",
+            ),
+        ),
+        detection=(
+            _f(
+                "Why did no alarm warn before the certificate expired?",
+                "No alarm on certificate days-to-expiry.",
+                (),
+                "Alarm on certificate days-to-expiry at 30 and 7 days",
+                S,
+                "Done when a test certificate near expiry raises the alarm.",
             ),
         ),
     ),
     F.ERROR_EXCEPTION: FaultKnowledge(
         deeper=(
-            Factor(
+            _f(
                 "Why does {service} throw on these requests?",
                 "An input or state the code does not handle; the exception names where.",
                 (K.LOG_PATTERN, K.ERROR_ORIGIN),
-                Action(
-                    "Handle the failing case in {service} and add a test with the failing input",
-                    S,
-                    "Done when the test reproduces the exception before the fix and passes after.",
-                ),
+                "Handle the failing case in {service} and add a test with the failing input",
+                S,
+                "Done when the test reproduces the exception before the fix and passes after.",
+            ),
+            _f(
+                "Why did the failing input reach {service}?",
+                "No input validation at the API boundary rejected it.",
+                (K.LOG_PATTERN,),
+                "Validate input at the API boundary and return 4xx for invalid requests",
+                M,
+                "Done when the failing input is rejected with a 4xx in a test.",
             ),
         ),
         blast_radius=(
-            Factor(
+            _f(
                 "Why did the exception fail the customer's whole request?",
                 "Callers pass the error through instead of degrading gracefully.",
                 (K.ERROR_ORIGIN, K.TOPOLOGY),
-                Action(
-                    "Degrade gracefully in callers of {service} when it fails",
-                    L,
-                    _gameday("errors from the service"),
-                ),
+                "Degrade gracefully in callers of {service} when it fails",
+                L,
+                _gameday("errors from the service"),
             ),
         ),
     ),
     F.INCORRECT_RESPONSE: FaultKnowledge(
         deeper=(
-            Factor(
+            _f(
                 "Why does {service} return a wrong response?",
                 "A logic error; the requests and responses must be compared.",
                 (K.ERROR_ORIGIN, K.LOG_PATTERN),
-                Action(
-                    "Fix {service}'s response and add a contract test with its callers",
-                    S,
-                    "Done when the contract test fails on the bad version.",
-                ),
+                "Fix {service}'s response and add a contract test with its callers",
+                S,
+                "Done when the contract test fails on the bad version.",
             ),
         ),
         blast_radius=(
-            Factor(
+            _f(
                 "Why did callers fail on the wrong response?",
-                "Callers trust the response without validating it.",
+                "Callers do not distinguish a 'not found' answer from a broken dependency and trust the response without validating it.",
                 (K.ERROR_ORIGIN, K.TOPOLOGY),
-                Action(
-                    "Validate responses at the callers of {service}",
-                    M,
-                    "Done when a malformed response is rejected in a test.",
-                ),
+                "Validate responses at the callers of {service} and treat unexpected 4xx as failures",
+                M,
+                "Done when a malformed response is rejected in a test.",
+            ),
+        ),
+        detection=(
+            _f(
+                "Why did {service}'s own monitoring stay green?",
+                "Its SLO counts client errors (4xx) as good, so wrong answers did not burn its error budget.",
+                (),
+                "Count unexpected 4xx answers as bad events in {service}'s SLO",
+                S,
+                "Done when replaying this incident's data burns {service}'s error budget.",
             ),
         ),
     ),

@@ -202,7 +202,8 @@ def _blast_branch(inputs: WhyInputs, top: Hypothesis | None) -> Why | None:
                     ),
                 )
             )
-    elif top.fault_type in KNOWLEDGE:
+    # the measured host nodes above replace the single-host table entry; other fault types add theirs
+    if top.fault_type in KNOWLEDGE and (skew is None or top.fault_type != F.SINGLE_HOST_FAILURE):
         children.extend(
             _factor_node(f, inputs, top, WhyBranch.BLAST_RADIUS)
             for f in KNOWLEDGE[top.fault_type].blast_radius
@@ -269,7 +270,7 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
             "Nothing automatic told anyone; detection depended on people noticing.",
             m.impact_evidence,
             WhyBranch.DETECTION,
-            children=[no_alarm, engagement],
+            children=[no_alarm, *_fault_detection_factors(inputs, top), engagement],
         )
     delay = detection.detection_delay_seconds
     if delay is None and onset is not None:
@@ -319,8 +320,15 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
                 ),
             )
         )
+    node.children.extend(_fault_detection_factors(inputs, top))
     node.children.append(engagement)
     return node
+
+
+def _fault_detection_factors(inputs: WhyInputs, top: Hypothesis | None) -> list[Why]:
+    if top is None or top.fault_type not in KNOWLEDGE:
+        return []
+    return [_factor_node(f, inputs, top, WhyBranch.DETECTION) for f in KNOWLEDGE[top.fault_type].detection]
 
 
 def similar_past_coes(result: InvestigationResult, past_coes: list[CoeDocument]) -> list[CoeDocument]:

@@ -22,6 +22,7 @@ from mcp_server.telemetry import SliKind, SloDefinition, SloStatus, TimeWindow
 SERVER_KIND = 2
 RECOVERY_RUN = 3  # consecutive good buckets that count as recovered
 MIN_BAD_FRACTION = 0.005
+MIN_SLI_DROP = 0.01  # an SLI this much worse after onset counts as hurt
 
 
 @dataclass
@@ -71,14 +72,14 @@ def _slo_statuses(result: InvestigationResult) -> list[SloStatus]:
     )
 
 
-def _excess_bad_fraction(
+def _sli_change(
     backend: TelemetryBackend, slo: SloDefinition, window: TimeWindow, onset: datetime | None, bucket: int
-) -> float:
-    """How much worse the SLI got after onset than before it (the whole window without an onset)."""
+) -> tuple[float, int]:
+    """How much worse the SLI got after onset than before it, and how many events it counted."""
     try:
         buckets = backend.sli_buckets(slo, window, bucket)
     except QueryError:
-        return 0.0
+        return 0.0, 0
     after = [b for b in buckets if onset is None or b.bucket_start >= onset]
     before = [b for b in buckets if onset is not None and b.bucket_start < onset]
 
@@ -86,14 +87,15 @@ def _excess_bad_fraction(
         total = sum(b.total for b in items)
         return (total - sum(b.good for b in items)) / total if total else 0.0
 
-    return bad(after) - bad(before)
+    return bad(after) - bad(before), sum(b.total for b in buckets)
 
 
 def _primary_slo(
     result: InvestigationResult, backend: TelemetryBackend, onset: datetime | None, bucket: int
 ) -> SloDefinition | None:
-    """The SLO the result reports as breaching; else the one the trigger names; else, among the
-    affected services' SLOs, the one whose SLI got worst after onset (the trigger's service first)."""
+    """The SLO customers feel: the one the result reports as breaching, else the one the trigger names
+    (or its service's), else the busiest customer-facing SLO (on a service nobody else calls) whose SLI
+    got worse after onset, else the one that got worst."""
     statuses = _slo_statuses(result)
     if statuses:
         return statuses[0].definition
@@ -102,19 +104,29 @@ def _primary_slo(
     if named is not None:
         return named
     affected = set(result.affected_services) | {h.service for h in result.hypotheses}
-    candidates = [d for d in definitions if d.service in affected]
+    trigger_service = result.trigger.get("service")
+    candidates = [d for d in definitions if d.service in affected or d.service == trigger_service]
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
     window = result_window(result)
     callees = {edge.callee for edge in backend.service_edges(window)}
-    customer_facing = [d for d in candidates if d.service not in callees]  # nobody calls them but customers
-    candidates = customer_facing or candidates
-    trigger_service = result.trigger.get("service")
     scored = [
-        (round(_excess_bad_fraction(backend, d, window, onset, bucket), 3), d.service == trigger_service, d)
+        (
+            d,
+            *_sli_change(backend, d, window, onset, bucket),
+            d.service == trigger_service,
+            d.service not in callees,
+        )
         for d in candidates
     ]
-    return max(scored, key=lambda item: (item[0], item[1]))[2]
+    hurt = [item for item in scored if item[1] >= MIN_SLI_DROP]
+    if any(item[3] for item in hurt):  # the trigger's service, when its SLI moved
+        hurt = [item for item in hurt if item[3]]
+    elif any(item[4] for item in hurt):
+        hurt = [item for item in hurt if item[4]]
+    if hurt:
+        return max(hurt, key=lambda item: (item[2], item[1]))[0]
+    return max(scored, key=lambda item: item[1])[0]
 
 
 def entry_service(
