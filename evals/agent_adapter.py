@@ -8,6 +8,7 @@ no report directory: the harness drafts the report in memory to score it.
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any
 
 from evals.baselines import Outcome
@@ -57,10 +58,15 @@ def run_full_investigation(
     client = http_client_for(recording, spec.name)
     if client is not None:
         claude_options["http_client"] = client
+    env = dict(os.environ)
+    if recording.mode == "replay":
+        # Replayed answers need no credentials; the SDK only wants something to sign with.
+        for key in ("ANTHROPIC_API_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            env.setdefault(key, "replay-without-credentials")
     checkpointer = sqlite_checkpointer(":memory:")
     deps = InvestigationDeps(
         backend=backend,
-        reasoner=choose_reasoner(reasoner, analysis, **claude_options),
+        reasoner=choose_reasoner(reasoner, analysis, env=env, **claude_options),
         analysis=analysis,
         knowledge=knowledge_store(),
         spec=spec,
@@ -68,7 +74,10 @@ def run_full_investigation(
         checkpointer=checkpointer,
     )
     try:
-        result = run_investigation(spec.trigger.model_copy(), deps, scenario=spec.name)
+        # A fixed id: it may appear in prompts, and a recorded run must ask the same questions again.
+        result = run_investigation(
+            spec.trigger.model_copy(), deps, scenario=spec.name, investigation_id=f"eval-{spec.name}"
+        )
     finally:
         close_checkpointer(checkpointer)
         if client is not None:
