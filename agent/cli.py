@@ -40,9 +40,17 @@ def build_app(modules: Sequence[str] | None = None) -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
+    # A callback keeps the app a command group even when only one single-command module is
+    # loaded; without it Typer runs that command directly and `sleuth mcp` sees "mcp" as an
+    # unexpected argument.
+    app.callback()(_group)
     for module in modules if modules is not None else dict.fromkeys(COMMANDS.values()):
         importlib.import_module(module).register(app)
     return app
+
+
+def _group() -> None:
+    """Sleuth: an incident investigator for on-call engineers."""
 
 
 def modules_for(argv: Sequence[str]) -> list[str] | None:
