@@ -6,10 +6,12 @@ test builds one around an in-memory backend and the CLI builds one around the lo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.redaction import Redactor
@@ -26,6 +28,34 @@ if TYPE_CHECKING:
 else:
     Investigator = Callable[..., Any]
     ReportDrafter = Callable[..., Any]
+
+
+T = TypeVar("T")
+
+
+class ResultCache:
+    """Least-recently-used results of aggregate computations over data that cannot change.
+
+    Shared by every tool of one server: the SLO evaluation list_slos makes is the one
+    audit_services reuses. Only used when the served data is a recording (``clock="data"``).
+    """
+
+    def __init__(self, entries: int = 128) -> None:
+        self.entries = entries
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]  # type: ignore[no-any-return]
+        value = compute()  # outside the lock: two threads may both compute a cold key, harmlessly
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.entries:
+                self._items.popitem(last=False)
+        return value
 
 
 @dataclass(frozen=True)
@@ -57,6 +87,7 @@ class ServerDeps:
     limits: ServerLimits = field(default_factory=ServerLimits)
     clock: Literal["data", "wall"] = "data"
     description: str = ""  # what is being served, e.g. "scenario demo-checkout (local store)"
+    cache: ResultCache = field(default_factory=ResultCache)
     _data_window: TimeWindow | None = field(default=None, init=False, repr=False)
     _data_window_read: bool = field(default=False, init=False, repr=False)
 

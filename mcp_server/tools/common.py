@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
@@ -53,7 +51,6 @@ OnsetArg = Annotated[
         "before it. Default: detected from the data (error, latency and traffic change points)."
     ),
 ]
-CACHE_ENTRIES = 64
 
 _RELATIVE = re.compile(r"^\s*-\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|m|min|mins|h|hr|hrs|d|day|days|w)\s*$", re.I)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
@@ -110,8 +107,6 @@ class ToolKit:
         self.deps = deps
         self.limits = deps.limits
         self._services: list[str] | None = None
-        self._cache: OrderedDict[Hashable, Any] = OrderedDict()
-        self._cache_lock = threading.Lock()
 
     # --------------------------------------------------------------------------- input
 
@@ -181,7 +176,10 @@ class ToolKit:
         Blocking (onset detection queries the backend): call it inside :meth:`run`.
         """
         if onset is None:
-            return engine.scope(self.deps.backend, window=window, trigger=Trigger(service=service))
+            return self.cached(
+                ("scope", window, service),
+                lambda: engine.scope(self.deps.backend, window=window, trigger=Trigger(service=service)),
+            )
         at = parse_time(onset, self.deps.now(), "onset")
         if not window.start < at < window.end:
             raise ToolError(f"onset {iso(at)} is outside the window {iso(window.start)} .. {iso(window.end)}")
@@ -199,21 +197,14 @@ class ToolKit:
     def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()`` remembered by ``key`` while the served data cannot change (recorded data).
 
-        The analyses (anomaly scoring, log template mining) take a second or more on a large
-        incident; a model asks the same question several times in a session.
+        For aggregates over a whole window (SLO evaluation, the service map, onset detection,
+        anomaly scoring, log template mining): a model asks the same question several times in a
+        session, and on a large incident these take from a hundred milliseconds to seconds.
+        Filtered lookups (logs, traces, metric series) always go to the backend.
         """
         if self.deps.clock != "data":
             return compute()
-        with self._cache_lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]  # type: ignore[no-any-return]
-        value = compute()
-        with self._cache_lock:
-            self._cache[key] = value
-            while len(self._cache) > CACHE_ENTRIES:
-                self._cache.popitem(last=False)
-        return value
+        return self.deps.cache.get_or_compute(key, compute)
 
     # ----------------------------------------------------------------------------- run
 

@@ -110,13 +110,15 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         name_contains: Annotated[
             str | None, Field(description="Case-insensitive substring of the metric name.")
         ] = None,
-        limit: Annotated[int, Field(description="Most metrics to return (1..500).")] = 100,
+        limit: Annotated[int, Field(description="Most metrics to return (1..500).")] = 60,
     ) -> Annotated[CallToolResult, MetricList]:
         """List the metrics available, per service, with their kind, unit and attribute keys
         (the keys query_metrics can group or filter by)."""
         kit.check_service(service)
         kit.check_limit(limit)
-        found = await kit.run(lambda: backend.list_metrics(service))
+        found = await kit.run(
+            lambda: kit.cached(("list_metrics", service), lambda: backend.list_metrics(service))
+        )
         if name_contains:
             found = [m for m in found if name_contains.lower() in m.name.lower()]
         out = MetricList(

@@ -92,7 +92,8 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         """
         window = kit.window(start, end)
         kit.check_service(service)
-        statuses = await kit.run(lambda: evaluate_slos(backend, window, service=service))
+        statuses = await kit.run(lambda: kit.cached(("slos", window), lambda: evaluate_slos(backend, window)))
+        statuses = [s for s in statuses if service is None or s.definition.service == service]
         slos = [summary(s) for s in statuses]
         note = kit.data_note(window) or ("" if slos else "no SLOs are defined for this data")
         out = SloList(
@@ -185,7 +186,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
                     counts[op] = counts.get(op, 0) + b.count
             return sorted(counts, key=lambda op: -counts[op])
 
-        out = await kit.run(work)
+        out = await kit.run(lambda: kit.cached(("get_slo", name, window), work))
 
         def render(o: SloDetail) -> str:
             lines = [_slo_line(o.slo)]
@@ -245,7 +246,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
                     group_by=["service"],
                 )
             )
-            slos = evaluate_slos(backend, window)
+            slos = kit.cached(("slos", window), lambda: evaluate_slos(backend, window))
             alarms = backend.list_alarms(AlarmState.ALARM)
             origins = backend.error_origins(window, limit=1000)
             services = sorted(set(backend.list_services()))
@@ -320,7 +321,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
                 message=message,
             )
 
-        out = await kit.run(work)
+        out = await kit.run(lambda: kit.cached(("audit_services", window, limit), work))
 
         def render(o: ServiceAudit) -> str:
             lines = [

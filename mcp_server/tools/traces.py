@@ -124,7 +124,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
             min_duration_ms=min_duration_ms,
             attributes=attributes or {},
             order="duration_desc" if order == "slowest" else "start",
-            limit=min(MAX_LIMIT, (limit + 1) * 8),
+            limit=min(MAX_LIMIT, (limit + 1) * 4),
         )
         spans = await kit.run(lambda: backend.query_spans(query))
         hits: dict[str, TraceHit] = {}
@@ -241,7 +241,9 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         """Who calls whom in a window, with requests, errors and latency per edge. Dependencies
         seen only through client spans (databases, queues, AWS APIs) are marked external."""
         window = kit.window(start, end)
-        edges = await kit.run(lambda: backend.service_edges(window))
+        edges = await kit.run(
+            lambda: kit.cached(("service_edges", window), lambda: backend.service_edges(window))
+        )
         if service is not None:
             nodes = {e.caller for e in edges} | {e.callee for e in edges}
             if service not in nodes:
@@ -341,7 +343,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
                 message=kit.data_note(window) or ("" if origins else "no failing spans in this window"),
             )
 
-        out = await kit.run(work)
+        out = await kit.run(lambda: kit.cached(("trace_hotspots", window, service, limit), work))
 
         def render(o: Hotspots) -> str:
             lines = ["error origins (where failures start): count | service operation -> dependency | sample"]
