@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from agent.commands.common import fail_on_sleuth_error
-from agent.report import assess_completeness, draft_report, write_report
+from agent.report import Narrator, assess_completeness, draft_report, write_report
 from agent.report.past_coes import BUNDLED_COES, load_past_coes
 from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.base import TelemetryBackend
@@ -67,6 +67,16 @@ def investigate(
         return run_investigation(spec.trigger.model_copy(), deps, data_dir=str(data.resolve()))
 
 
+def _narrator(kind: str) -> Narrator | None:
+    if kind == "none":
+        return None
+    if kind not in ("anthropic", "bedrock"):
+        raise SleuthError(f"unknown --narrator {kind!r}: use none, anthropic or bedrock")
+    from agent.report.claude_narrator import ClaudeNarrator
+
+    return ClaudeNarrator.from_env(kind)
+
+
 @fail_on_sleuth_error
 def report(
     data: Path | None = typer.Option(None, "--data", help="A scenario directory: investigate it, then draft the COE."),
@@ -76,6 +86,7 @@ def report(
     reasoner: str | None = typer.Option(None, "--reasoner", help="offline | anthropic | bedrock [env SLEUTH_REASONER]."),
     knowledge: bool = typer.Option(True, "--knowledge/--no-knowledge", help="Consult SOPs and past incidents while investigating."),
     coes: list[Path] = typer.Option([], "--coes", help="More past COEs (files or directories) for the recurrence branch."),
+    narrator: str = typer.Option("none", "--narrator", help="none (template prose) | anthropic | bedrock: Claude rewrites the summary and lessons."),
 ) -> None:  # fmt: skip
     """Draft the Correction of Error (COE) for an incident: Markdown, self-contained HTML and COE JSON."""
     if data is None and result_file is None:
@@ -94,7 +105,10 @@ def report(
     past, errors = load_past_coes([BUNDLED_COES, *coes])
     for line in errors:
         console.print(f"[yellow]skipped past COE: {line}[/]", highlight=False)
-    drafted = draft_report(result, backend, past_coes=past)
+    narrate = _narrator(narrator)
+    drafted = draft_report(
+        result, backend, past_coes=past, narrator=narrate, narrator_name=getattr(narrate, "name", "narrator")
+    )
     paths = write_report(drafted, out)
     score = assess_completeness(drafted)
     console.print(f"[bold]{drafted.title}[/]")

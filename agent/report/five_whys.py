@@ -180,7 +180,8 @@ def _blast_branch(inputs: WhyInputs, top: Hypothesis | None) -> Why | None:
                 Why(
                     f"Why did health checks not take {skew.component} out of service?",
                     f"{skew.component} kept answering requests for {skew.failing_minutes:.0f} minutes while failing "
-                    f"{skew.error_rate:.0%} of them: the health check passed while real requests failed.",
+                    f"{skew.error_rate:.0%} of them: the load balancer's health check kept passing (it does not "
+                    f"exercise what real requests use), so it did not remove the {level}.",
                     [skew.health_evidence],
                     WhyBranch.BLAST_RADIUS,
                     action=action,
@@ -191,8 +192,8 @@ def _blast_branch(inputs: WhyInputs, top: Hypothesis | None) -> Why | None:
                 Why(
                     f"Why did {skew.component} receive more than its share of traffic?",
                     f"Its share of requests rose from {skew.baseline_share:.0%} to {skew.incident_share:.0%}: a "
-                    "node that fails fast finishes requests sooner, so a least-outstanding-requests balancer sends "
-                    f"it more, turning 1/{skew.components} of capacity into a larger share of errors.",
+                    f"fast-failing {level} finishes requests sooner, so least-outstanding-requests routing sends it "
+                    f"more traffic than its share, turning 1/{skew.components} of capacity into a larger share of errors.",
                     [skew.share_evidence],
                     WhyBranch.BLAST_RADIUS,
                     action=Action(

@@ -7,6 +7,7 @@ and the template is kept when the narrator fails or returns nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict
@@ -39,6 +40,41 @@ class NarrationError(SleuthError):
     """The narrator could not draft a section; the template text is kept."""
 
 
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+
+
+def _value(token: str) -> float | None:
+    if ":" in token or token.count(".") > 1:
+        return None  # a time or a version: compared as text
+    try:
+        return float(token.replace(",", ""))
+    except ValueError:
+        return None
+
+
+def _decimals(token: str) -> int:
+    return len(token.split(".")[1]) if "." in token else 0
+
+
+def invented_numbers(text: str, sources: list[str]) -> list[str]:
+    """Numbers (counts, percentages, times) in ``text`` that no source states, allowing rounding
+    ("50%" for "50.0%"): a narrator may reword the evidence but not add facts to it. Small counting
+    words written as digits (up to 10) are not checked."""
+    tokens = [n for source in sources for n in _NUMBER.findall(source)]
+    known_text = {t.replace(",", "") for t in tokens}
+    known_values = [v for t in tokens if (v := _value(t)) is not None]
+    invented = []
+    for token in dict.fromkeys(_NUMBER.findall(text)):
+        value = _value(token)
+        if token.replace(",", "") in known_text or (value is not None and value <= 10 and token.isdigit()):
+            continue
+        tolerance = 0.5 * 10 ** -_decimals(token)
+        if value is not None and any(abs(value - k) <= tolerance + 1e-9 for k in known_values):
+            continue
+        invented.append(token)
+    return invented
+
+
 def narrate(
     section: str,
     title: str,
@@ -58,6 +94,12 @@ def narrate(
         return claims
     if not text:
         notes.append(f"narrator returned nothing for {section}, template kept")
+        return claims
+    invented = invented_numbers(text, [c.text for c in claims] + [e.description for e in request.evidence])
+    if invented:
+        notes.append(
+            f"narrator stated numbers not in the evidence ({', '.join(invented[:5])}) on {section}, template kept"
+        )
         return claims
     return [Claim(text=text, evidence=cited, needs_human_input=any(c.needs_human_input for c in claims))]
 

@@ -67,3 +67,15 @@ def test_report_names_a_result_file_that_is_not_an_investigation_result(tmp_path
 
     assert result.exit_code == 2
     assert "result.json" in result.output and "not an investigation result" in result.output
+
+
+def test_report_rejects_an_unknown_narrator_with_the_choices(tmp_path: Path) -> None:
+    saved = tmp_path / "result.json"
+    saved.write_text(result_for(FaultType.SINGLE_HOST_FAILURE).model_dump_json())
+
+    result = runner.invoke(
+        app, ["report", "--result", str(saved), "--narrator", "gpt", "--out", str(tmp_path)]
+    )
+
+    assert result.exit_code == 2
+    assert "use none, anthropic or bedrock" in result.output

@@ -134,7 +134,8 @@ def write_scenario(directory: Path, *, slos: bool = True) -> Path:
     )
     if slos:
         (directory / "slos.yaml").write_text(
-            "slos:\n  - {name: frontend-availability, service: frontend, sli: availability, goal: 0.995}\n",
+            "slos:\n  - {name: frontend-availability, service: frontend, sli: availability, goal: 0.995}\n"
+            "  - {name: visits-availability, service: visits, sli: availability, goal: 0.999}\n",
             encoding="utf-8",
         )
     return directory

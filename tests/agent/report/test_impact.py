@@ -100,3 +100,18 @@ def test_a_change_to_a_service_the_investigation_did_not_implicate_is_context_no
     entry = next(e for e in report.timeline if "customers" in e.event)
     assert entry.phase == TimelinePhase.CONTEXT
     assert "not implicated" in entry.event
+
+
+def test_without_slo_status_or_trigger_service_impact_is_measured_on_the_customer_facing_slo(
+    incident_backend: LocalBackend,
+) -> None:
+    question = {"kind": "question", "text": "customers report errors"}
+    result = result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2", alarm=False)
+    result = result.model_copy(update={"slos": [], "trigger": question})
+
+    report = draft_report(result, incident_backend)
+
+    assert report.customer_impact.slo_names == [
+        "frontend-availability"
+    ]  # not visits', which only frontend calls
+    assert report.customer_impact.entry_service == "frontend"

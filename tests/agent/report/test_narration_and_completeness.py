@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from agent.report import IncidentReport, NarrationError, NarrationRequest, assess_completeness, draft_report
 from agent.report.completeness import report_completeness
+from agent.report.narrative import invented_numbers
 from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.local import LocalBackend
 from tests.agent.report.incident_fixtures import result_for
@@ -76,3 +77,27 @@ def test_completeness_drops_for_missing_sections_and_uncited_claims(
     assert completeness.missing_sections == ["metrics", "lessons_learned"]
     assert completeness.uncited == [f"five whys 1.1: {damaged.five_whys.children[0].question[:60]}"]
     assert 0.8 < completeness.score < 0.95
+
+
+def test_a_narrator_that_adds_numbers_not_in_the_evidence_is_ignored(incident_backend: LocalBackend) -> None:
+    result = result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2")
+    narrator = ScriptedNarrator(
+        {
+            "summary": "About 4,000 customers could not book visits for 45 minutes.",
+            "lessons_learned": "Check hosts.",
+        }
+    )
+
+    report = draft_report(result, incident_backend, narrator=narrator)
+
+    assert "4,000" not in report.summary_text()
+    assert report.summary_text().startswith("Starting at 10:30 UTC")
+    assert any("numbers not in the evidence (4,000, 45)" in n for n in report.assessment.notes)
+    assert report.lessons_learned[0].text == "Check hosts."
+
+
+def test_rounded_numbers_from_the_evidence_are_allowed() -> None:
+    sources = ["300 of 600 requests failed, peaking at 50.0% at 10:30 UTC"]
+
+    assert invented_numbers("Half (50%) of 600 requests failed from 10:30; 300 failed.", sources) == []
+    assert invented_numbers("51% failed", sources) == ["51"]
