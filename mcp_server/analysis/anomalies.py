@@ -14,9 +14,9 @@ from datetime import datetime
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.analysis.stats import first_persistent_exceedance, robust_baseline, shift
-from mcp_server.backends.base import MetricQuery, TelemetryBackend
+from mcp_server.backends.base import MetricBucket, MetricQuery, TelemetryBackend
 from mcp_server.errors import QueryError
-from mcp_server.telemetry import MetricKind, MetricSeries
+from mcp_server.telemetry import MetricKind, MetricSeries, SeriesPoint
 
 MAX_METRIC_NAMES = 300
 Z_THRESHOLD = 4.0
@@ -97,23 +97,31 @@ def score_series(series: MetricSeries, onset: datetime) -> MetricAnomaly | None:
     )
 
 
-def detect_metric_anomalies(
-    backend: TelemetryBackend, scope: Scope, services: list[str] | None = None
-) -> list[MetricAnomaly]:
-    """Anomalous metric series across the system (or the given services), strongest first."""
-    wanted = set(services) if services else None
-    try:
-        descriptors = backend.list_metrics()
-    except QueryError:
-        return []
+def metric_series(backend: TelemetryBackend, scope: Scope) -> list[MetricSeries]:
+    """Every series at its natural statistic: one bulk query when the backend offers it."""
+    bulk = getattr(backend, "metric_buckets", None)
+    if bulk is not None:
+        grouped: dict[tuple[str, str], list[MetricBucket]] = {}
+        for b in bulk(scope.window, scope.bucket_seconds):
+            grouped.setdefault((b.name, b.service), []).append(b)
+        return [
+            MetricSeries(
+                name=name,
+                service=service,
+                unit=rows[0].unit,
+                kind=rows[0].kind,
+                statistic=statistic_for(rows[0].kind),
+                points=[SeriesPoint(time=r.bucket_start, value=r.value) for r in rows],
+            )
+            for (name, service), rows in list(grouped.items())[: MAX_METRIC_NAMES * 50]
+        ]
     names: dict[str, MetricKind] = {}
-    for d in descriptors:
-        if wanted is None or d.service in wanted:
-            names.setdefault(d.name, d.kind)
-    out: list[MetricAnomaly] = []
+    for d in backend.list_metrics():
+        names.setdefault(d.name, d.kind)
+    out: list[MetricSeries] = []
     for name, kind in list(names.items())[:MAX_METRIC_NAMES]:
         try:
-            series_list = backend.query_metrics(
+            out += backend.query_metrics(
                 MetricQuery(
                     name=name,
                     window=scope.window,
@@ -123,12 +131,25 @@ def detect_metric_anomalies(
             )
         except QueryError:
             continue
-        for series in series_list:
-            if wanted is not None and series.service not in wanted:
-                continue
-            anomaly = score_series(series, scope.onset)
-            if anomaly is not None:
-                out.append(anomaly)
+    return out
+
+
+def detect_metric_anomalies(
+    backend: TelemetryBackend, scope: Scope, services: list[str] | None = None
+) -> list[MetricAnomaly]:
+    """Anomalous metric series across the system (or the given services), strongest first."""
+    wanted = set(services) if services else None
+    try:
+        series_list = metric_series(backend, scope)
+    except QueryError:
+        return []
+    out: list[MetricAnomaly] = []
+    for series in series_list:
+        if wanted is not None and series.service not in wanted:
+            continue
+        anomaly = score_series(series, scope.onset)
+        if anomaly is not None:
+            out.append(anomaly)
     out.sort(key=lambda a: -a.score)
     return out
 

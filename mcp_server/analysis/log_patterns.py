@@ -24,19 +24,17 @@ from mcp_server.telemetry import Severity, TimeWindow
 
 MAX_GROUPS = 5000
 FALLBACK_LINES = 20_000
+SAMPLE_ROWS = 60_000  # lines below WARN mined per window at most (counts are scaled up)
 SEVERITY_WEIGHT = {Severity.FATAL: 1.0, Severity.ERROR: 1.0, Severity.WARN: 0.6}
-_MASKS = [  # the same masks, in the same order, as the local backend's ``log_groups``
-    re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
-    re.compile(r"\b[0-9a-fA-F]{8,}\b"),
-    re.compile(r"\d+(\.\d+)?"),
-]
+_MASK = re.compile(  # the expression the local backend's ``log_groups`` applies
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|\b[0-9a-fA-F]{8,}\b|\d+(\.\d+)?"
+)
 
 
 def mask(body: str) -> str:
     """Numbers and hex/uuid ids replaced by ``<*>`` (the same masking the backend applies)."""
-    for pattern in _MASKS:
-        body = pattern.sub("<*>", body)
-    return body
+    return _MASK.sub("<*>", body)
 
 
 @dataclass
@@ -55,7 +53,7 @@ def fetch_groups(backend: TelemetryBackend, window: TimeWindow) -> list[LogGroup
     """Counted body shapes in a window: the backend's ``log_groups`` when it has one."""
     method = getattr(backend, "log_groups", None)
     if method is not None:
-        return list(method(window, limit=MAX_GROUPS))
+        return list(method(window, limit=MAX_GROUPS, sample_rows=SAMPLE_ROWS))
     # fallback for backends without grouping: a bounded sample, grouped here
     records = backend.query_logs(LogQuery(window=window, limit=FALLBACK_LINES))
     acc: dict[tuple[str, str, str], LogGroup] = {}

@@ -6,6 +6,7 @@ Pure functions over plain sequences of floats so each can be tested with a handf
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,9 +25,8 @@ def robust_baseline(values: Sequence[float], *, rel_floor: float = 0.05, abs_flo
     """Median and a floored robust scale: a flat baseline must not make every wiggle infinite."""
     if len(values) == 0:
         return Baseline(0.0, abs_floor)
-    arr = np.asarray(values, dtype=float)
-    med = float(np.median(arr))
-    mad = float(np.median(np.abs(arr - med))) * MAD_TO_SIGMA
+    med = float(statistics.median(values))  # stdlib: far cheaper than numpy on short series
+    mad = float(statistics.median([abs(v - med) for v in values])) * MAD_TO_SIGMA
     return Baseline(med, max(mad, rel_floor * abs(med), abs_floor))
 
 
@@ -44,7 +44,7 @@ def shift(baseline: Sequence[float], incident: Sequence[float], *, abs_floor: fl
     base = robust_baseline(baseline, abs_floor=abs_floor)
     if len(incident) == 0:
         return Shift(0, 0.0, base.median, base.median, 0.0)
-    inc = float(np.median(np.asarray(incident, dtype=float)))
+    inc = float(statistics.median(incident))
     z = (inc - base.median) / base.scale
     if base.median != 0:
         rel = (inc - base.median) / abs(base.median)

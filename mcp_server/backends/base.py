@@ -21,6 +21,7 @@ from mcp_server.telemetry import (
     ChangeKind,
     LogRecord,
     MetricDescriptor,
+    MetricKind,
     MetricSeries,
     ServiceEdge,
     Severity,
@@ -134,6 +135,18 @@ class MetricQuery(_Query):
     attributes: dict[str, AttributeValue] = Field(default_factory=dict)  # exact matches
 
 
+class MetricBucket(_Query):
+    """One metric of one service in one time bucket, at its natural statistic: the average for
+    gauges, the per-second rate of increase for sums (counters), the mean for histograms."""
+
+    name: str
+    service: str
+    kind: MetricKind
+    unit: str = ""
+    bucket_start: datetime
+    value: float
+
+
 class SliBucket(_Query):
     bucket_start: datetime
     total: int
@@ -177,15 +190,27 @@ class TelemetryBackend(Protocol):
     ) -> list[LogCountBucket]: ...
 
     def log_groups(
-        self, window: TimeWindow, service: str | None = None, limit: int = DEFAULT_LIMIT
+        self,
+        window: TimeWindow,
+        service: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        sample_rows: int | None = None,
     ) -> list[LogGroup]:
-        """Counted masked-body groups in a window, most frequent first."""
+        """Counted masked-body groups in a window, most frequent first. With ``sample_rows``,
+        lines below WARN may be sampled down to about that many and their counts estimated."""
         ...
 
     # metrics
     def list_metrics(self, service: str | None = None) -> list[MetricDescriptor]: ...
 
     def query_metrics(self, query: MetricQuery) -> list[MetricSeries]: ...
+
+    def metric_buckets(
+        self, window: TimeWindow, bucket_seconds: int = 60, service: str | None = None
+    ) -> list[MetricBucket]:
+        """Every metric of every service (or one service) bucketed in one pass: the bulk input
+        of anomaly detection, so it need not ask metric by metric."""
+        ...
 
     # changes
     def list_changes(

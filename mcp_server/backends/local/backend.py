@@ -22,6 +22,7 @@ from mcp_server.backends.base import (
     LogCountBucket,
     LogGroup,
     LogQuery,
+    MetricBucket,
     MetricQuery,
     SliBucket,
     SpanBucket,
@@ -480,7 +481,11 @@ class LocalBackend:
         ]
 
     def log_groups(
-        self, window: TimeWindow, service: str | None = None, limit: int = DEFAULT_LIMIT
+        self,
+        window: TimeWindow,
+        service: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        sample_rows: int | None = None,
     ) -> list[LogGroup]:
         self._check_service(service)
         where: list[str] = []
@@ -489,13 +494,27 @@ class LocalBackend:
         if service is not None:
             where.append("service = ?")
             params.append(service)
-        masked = "body"
-        for pattern in _LOG_MASKS:
-            masked = f"regexp_replace({masked}, '{pattern}', '<*>', 'g')"
+        masked = f"regexp_replace(body, '{_LOG_MASK}', '<*>', 'g')"
+        high = "severity IN ('WARN', 'ERROR', 'FATAL')"
+        source = f"SELECT service, severity, body, time_ns, 1.0 AS w FROM logs {_where(where)}"
+        source_params = list(params)
+        if sample_rows is not None:
+            # warnings and errors are counted exactly; the bulk below WARN is sampled and scaled
+            low_where = [*where, f"NOT ({high})"]
+            row = self._fetchone(f"SELECT count(*) FROM logs {_where(low_where)}", params)
+            low = int(row[0]) if row else 0
+            if low > sample_rows:
+                scale = low / sample_rows
+                source = (
+                    f"SELECT service, severity, body, time_ns, 1.0 AS w FROM logs {_where([*where, high])} "
+                    f"UNION ALL SELECT *, {scale} AS w FROM (SELECT service, severity, body, time_ns FROM logs "
+                    f"{_where(low_where)}) USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE (7)"
+                )
+                source_params = [*params, *params]
         rows = self._fetchall(
-            f"SELECT service, severity, {masked} AS pattern, any_value(body), count(*), min(time_ns), "
-            f"max(time_ns) FROM logs {_where(where)} GROUP BY 1, 2, 3 ORDER BY 5 DESC, 1, 3 LIMIT ?",
-            [*params, limit],
+            f"SELECT service, severity, {masked} AS pattern, any_value(body), round(sum(w)), min(time_ns), "
+            f"max(time_ns) FROM ({source}) GROUP BY 1, 2, 3 ORDER BY 5 DESC, 1, 3 LIMIT ?",
+            [*source_params, limit],
         )
         return [
             LogGroup(
@@ -593,6 +612,46 @@ class LocalBackend:
             for key, points in series.items()
         ]
 
+    def metric_buckets(
+        self, window: TimeWindow, bucket_seconds: int = 60, service: str | None = None
+    ) -> list[MetricBucket]:
+        self._check_service(service)
+        where: list[str] = []
+        params: list[Any] = []
+        self._window_clause("time_ns", window, where, params)
+        if service is not None:
+            where.append("service = ?")
+            params.append(service)
+        width = bucket_seconds * 1_000_000_000
+        source = (
+            "(SELECT name, service, kind, unit, time_ns, value, count, sum, CASE WHEN temporality = 2 OR "
+            "(kind = 'sum' AND temporality <> 1) THEN CASE WHEN value - lag(value) OVER w < 0 THEN value "
+            "ELSE value - lag(value) OVER w END ELSE value END AS increase FROM metrics "
+            f"{_where(where)} WINDOW w AS (PARTITION BY series_key ORDER BY time_ns))"
+        )
+        value_sql = (
+            f"CASE WHEN any_value(kind) = 'sum' THEN sum(increase) / {float(bucket_seconds)} "
+            "WHEN any_value(kind) IN ('histogram', 'exponential_histogram', 'summary') "
+            "THEN sum(sum) / nullif(sum(count), 0) ELSE avg(value) END"
+        )
+        rows = self._fetchall(
+            f"SELECT name, service, any_value(kind), any_value(unit), (time_ns // {width}) * {width} AS bucket, "
+            f"{value_sql} FROM {source} GROUP BY name, service, bucket ORDER BY name, service, bucket",
+            params,
+        )
+        return [
+            MetricBucket(
+                name=r[0],
+                service=r[1],
+                kind=r[2],
+                unit=r[3] or "",
+                bucket_start=from_nanos(int(r[4])),
+                value=float(r[5]),
+            )
+            for r in rows
+            if r[5] is not None
+        ]
+
     # ---------------------------------------------------------------------------- changes
 
     def list_changes(
@@ -687,12 +746,11 @@ class LocalBackend:
         return series[0] if series else None
 
 
-# numbers and hex ids masked before grouping log bodies (uuid, long hex, numbers), as in
-# mcp_server.analysis.log_patterns.mask
-_LOG_MASKS = (
-    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
-    r"\b[0-9a-fA-F]{8,}\b",
-    r"\d+(\.\d+)?",
+# numbers and hex ids masked (one pass) before grouping log bodies: uuids, long hex ids, numbers;
+# mcp_server.analysis.log_patterns.mask applies the same expression
+_LOG_MASK = (
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|\b[0-9a-fA-F]{8,}\b|\d+(\.\d+)?"
 )
 _STATISTICS = {"avg", "sum", "min", "max", "p50", "p95", "p99", "count", "rate"}
 
