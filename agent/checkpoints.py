@@ -1,4 +1,5 @@
-"""Checkpointers: SQLite under the data directory by default, so an investigation can resume.
+"""Checkpointers: SQLite under the data directory by default, so an investigation can resume;
+Postgres (``SLEUTH_CHECKPOINT_URL=postgresql://...``) for teams running workers on several machines.
 
 The serializer only revives the model types the investigation state declares (an allowlist
 built from the state's annotations), never arbitrary classes found in a checkpoint file.
@@ -6,6 +7,7 @@ built from the state's annotations), never arbitrary classes found in a checkpoi
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import types
 import typing
@@ -20,8 +22,10 @@ from pydantic import BaseModel
 
 from agent.state import GatherTask, HumanFeedback, InvestigationState
 from mcp_server.config import data_dir
+from mcp_server.errors import SleuthError
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
+CHECKPOINT_URL_ENV = "SLEUTH_CHECKPOINT_URL"
 
 
 def _collect(annotation: Any, found: set[type]) -> None:
@@ -64,7 +68,31 @@ def sqlite_checkpointer(path: Path | str | None = None) -> SqliteSaver:
     return SqliteSaver(conn, serde=serializer())
 
 
+def postgres_checkpointer(url: str) -> BaseCheckpointSaver[Any]:
+    """LangGraph's Postgres checkpointer, for teams running several workers (optional package)."""
+    try:
+        from langgraph.checkpoint.postgres import PostgresSaver  # type: ignore[import-not-found]
+        from psycopg import Connection  # type: ignore[import-not-found]
+    except ImportError:
+        raise SleuthError(
+            f"{CHECKPOINT_URL_ENV} points at Postgres but langgraph-checkpoint-postgres is not installed; "
+            "pip install 'langgraph-checkpoint-postgres' 'psycopg[binary]'"
+        ) from None
+    conn = Connection.connect(url, autocommit=True, prepare_threshold=0)
+    saver = PostgresSaver(conn, serde=serializer())
+    saver.setup()
+    return saver
+
+
+def open_checkpointer(target: str | Path | None = None) -> BaseCheckpointSaver[Any]:
+    """``target`` or ``SLEUTH_CHECKPOINT_URL``: a ``postgresql://`` URL, a SQLite path, or the default file."""
+    chosen = str(target) if target is not None else os.environ.get(CHECKPOINT_URL_ENV, "")
+    if chosen.startswith(("postgres://", "postgresql://")):
+        return postgres_checkpointer(chosen)
+    return sqlite_checkpointer(chosen or None)
+
+
 def close_checkpointer(saver: BaseCheckpointSaver[Any]) -> None:
     conn = getattr(saver, "conn", None)
-    if isinstance(conn, sqlite3.Connection):
+    if conn is not None and hasattr(conn, "close"):
         conn.close()

@@ -19,7 +19,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command, Interrupt
 
-from agent.checkpoints import close_checkpointer, sqlite_checkpointer
+from agent.checkpoints import close_checkpointer, open_checkpointer
 from agent.context import InvestigationDeps
 from agent.events import EventKind, ProgressEvent
 from agent.graph import build_graph
@@ -90,7 +90,7 @@ def _events(
 def _with_checkpointer(deps: InvestigationDeps) -> tuple[BaseCheckpointSaver[Any], bool]:
     if deps.checkpointer is not None:
         return deps.checkpointer, False
-    return sqlite_checkpointer(), True
+    return open_checkpointer(), True
 
 
 def stream_investigation(
@@ -144,7 +144,7 @@ def saved_state(
     investigation_id: str, checkpointer: BaseCheckpointSaver[Any] | None = None
 ) -> InvestigationState | None:
     """The last checkpointed state of an investigation (to find its data directory on resume)."""
-    saver = checkpointer or sqlite_checkpointer()
+    saver = checkpointer or open_checkpointer()
     try:
         snapshot = build_graph(saver).get_state(_config(investigation_id))
         return InvestigationState.model_validate(snapshot.values) if snapshot.values else None

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.analysis import default_analysis
-from agent.checkpoints import close_checkpointer, sqlite_checkpointer
+from agent.checkpoints import close_checkpointer, open_checkpointer
 from agent.commands.common import fail_on_sleuth_error
 from agent.context import InvestigationDeps
 from agent.events import EventKind, ProgressEvent
@@ -155,10 +155,10 @@ def investigate(
     review: bool = typer.Option(False, "--review", help="Pause after verification so a person can accept, reject or add evidence."),
     knowledge: bool = typer.Option(True, "--knowledge/--no-knowledge", help="Consult SOPs and past incidents."),
     report_dir: Path | None = typer.Option(None, "--report", help="Draft the incident report into this directory."),
-    checkpoints: Path | None = typer.Option(None, "--checkpoints", help="Checkpoint database [default: $SLEUTH_DATA_DIR/checkpoints.sqlite]."),
+    checkpoints: Path | None = typer.Option(None, "--checkpoints", help="Checkpoint SQLite file or postgresql:// URL [default: $SLEUTH_CHECKPOINT_URL or $SLEUTH_DATA_DIR/checkpoints.sqlite]."),
 ) -> None:  # fmt: skip
     """Investigate an incident: scope, gather in parallel, consult SOPs, rank, verify, mitigate."""
-    checkpointer = sqlite_checkpointer(checkpoints)
+    checkpointer = open_checkpointer(checkpoints)
     try:
         previous = saved_state(resume, checkpointer) if resume else None
         if resume and previous is None:

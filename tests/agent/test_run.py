@@ -5,14 +5,21 @@ from typing import Any
 
 import pytest
 
-from agent.checkpoints import close_checkpointer, sqlite_checkpointer
+from agent.checkpoints import close_checkpointer, open_checkpointer, sqlite_checkpointer
 from agent.events import EventKind
 from agent.reasoners.base import ReasoningReply, ReasoningRequest
 from agent.reasoners.offline import OfflineReasoner
-from agent.run import AwaitingReview, resume_investigation, run_investigation, stream_investigation
+from agent.run import (
+    AwaitingReview,
+    resume_investigation,
+    run_investigation,
+    saved_state,
+    stream_investigation,
+)
+from agent.state import SourceFindings
 from mcp_server.backends.base import LogQuery
 from mcp_server.backends.local import LocalBackend
-from mcp_server.errors import BackendUnavailableError
+from mcp_server.errors import BackendUnavailableError, SleuthError
 from mcp_server.scenario import ScenarioSpec
 from mcp_server.telemetry import LogRecord
 from tests.agent.conftest import DepsFactory
@@ -150,3 +157,28 @@ def test_a_crashed_investigation_resumes_from_its_checkpoint_without_gathering_a
     assert result.hypotheses[0].service == "payments"
     assert "gather" not in events and "scope" not in events
     assert crashing.calls == 2
+
+
+def test_a_postgres_checkpoint_url_without_the_driver_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLEUTH_CHECKPOINT_URL", "postgresql://sleuth@db/sleuth")
+    with pytest.raises(SleuthError, match="pip install 'langgraph-checkpoint-postgres'"):
+        open_checkpointer()
+
+
+def test_checkpoints_revive_the_state_models_they_stored(
+    make_deps: DepsFactory, spec: ScenarioSpec, tmp_path: Path
+) -> None:
+    db = tmp_path / "checkpoints.sqlite"
+    saver = sqlite_checkpointer(db)
+    run_investigation(spec.trigger, make_deps(checkpointer=saver), investigation_id="inv-typed")
+    close_checkpointer(saver)
+
+    reopened = sqlite_checkpointer(db)
+    state = saved_state("inv-typed", reopened)
+    close_checkpointer(reopened)
+
+    assert state is not None and state.result is not None
+    assert isinstance(state.findings[0], SourceFindings)
+    assert state.result.hypotheses[0].service == "payments"

@@ -8,6 +8,7 @@ import pytest
 
 from agent.analysis import AnalysisSteps
 from agent.checkpoints import close_checkpointer, sqlite_checkpointer
+from agent.context import Budgets
 from agent.events import EventKind, ProgressEvent
 from agent.prompts import SYSTEM_PROMPT
 from agent.reasoners.claude import ClaudeReasoner
@@ -193,3 +194,26 @@ def test_an_investigation_resumes_after_a_review_interrupt_and_the_model_sees_th
     assert result.hypotheses[0].confidence == 0.95
     assert "accepted by reviewer" in result.hypotheses[0].flags
     assert not scripted.script
+
+
+def test_when_the_tool_budget_is_spent_the_model_is_made_to_submit_and_results_are_compacted(
+    make_deps: DepsFactory, spec: ScenarioSpec, backend: TelemetryBackend, analysis: AnalysisSteps
+) -> None:
+    scripted = ScriptedClaude(
+        [
+            message(tool_use("search_traces", {"errors_only": True, "limit": 50}, "tu_1")),
+            submit(hypothesis("payments", "dependency_throttling", ["tool-1-1"])),
+        ]
+    )
+    reasoner = claude(scripted, backend, analysis)
+    reasoner.tool_result_chars = 800
+    used_by_gather = 5  # one call per gather branch
+    result = run_investigation(
+        spec.trigger, make_deps(reasoner=reasoner, budgets=Budgets(max_tool_calls=used_by_gather + 1))
+    )
+
+    assert scripted.requests[0]["tool_choice"] == {"type": "auto"}
+    assert scripted.requests[1]["tool_choice"] == {"type": "tool", "name": "submit_hypotheses"}
+    compacted = scripted.tool_results(1)[0]["content"]
+    assert "cut" in compacted and len(compacted) < 1_200
+    assert result.reasoner == "anthropic"
