@@ -93,6 +93,7 @@ def report(
         raise SleuthError(
             "give --data SCENARIO_DIR (to investigate it) or --result RESULT.json (a saved result)"
         )
+    narrate = _narrator(narrator)
     saved = read_result(result_file) if result_file is not None else None
     if data is not None:
         if not data.is_dir():
@@ -105,7 +106,6 @@ def report(
     past, errors = load_past_coes([BUNDLED_COES, *coes])
     for line in errors:
         console.print(f"[yellow]skipped past COE: {line}[/]", highlight=False)
-    narrate = _narrator(narrator)
     drafted = draft_report(
         result, backend, past_coes=past, narrator=narrate, narrator_name=getattr(narrate, "name", "narrator")
     )
