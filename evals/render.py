@@ -155,34 +155,35 @@ def _png(fig: plt.Figure) -> str:
 
 def plot_accuracy_per_fault_type(run: EvalRun) -> str:
     faults = sorted({fault for s in run.summaries.values() for fault in s.per_fault_type})
-    fig, ax = plt.subplots(figsize=(max(7.0, 0.7 * len(faults) + 2), 4))
+    fig, axes = plt.subplots(2, 1, figsize=(max(7.0, 0.7 * len(faults) + 2), 6.5), sharex=True)
     width = 0.8 / max(1, len(run.methods))
-    for index, name in enumerate(run.methods):
-        per = run.summaries[name].per_fault_type
-        values = [per[f].top1 if f in per else 0.0 for f in faults]
-        ax.bar(
-            [i + index * width for i in range(len(faults))],
-            values,
-            width,
-            label=METHOD_LABELS.get(name, name),
-        )
-    ax.set_xticks([i + width * (len(run.methods) - 1) / 2 for i in range(len(faults))])
-    ax.set_xticklabels(faults, rotation=40, ha="right", fontsize=8)
-    ax.set_ylabel("service top-1 accuracy")
-    ax.set_ylim(0, 1.05)
-    ax.set_title("Accuracy per fault type")
-    ax.legend(fontsize=7, loc="lower left")
+    for ax, attribute, label in ((axes[0], "top1", "service top-1"), (axes[1], "fault_type", "fault type")):
+        for index, name in enumerate(run.methods):
+            per = run.summaries[name].per_fault_type
+            values = [getattr(per[f], attribute) if f in per else 0.0 for f in faults]
+            ax.bar(
+                [i + index * width for i in range(len(faults))],
+                values,
+                width,
+                label=METHOD_LABELS.get(name, name),
+            )
+        ax.set_ylabel(f"{label} accuracy")
+        ax.set_ylim(0, 1.05)
+    axes[1].set_xticks([i + width * (len(run.methods) - 1) / 2 for i in range(len(faults))])
+    axes[1].set_xticklabels(faults, rotation=40, ha="right", fontsize=8)
+    axes[0].set_title("Accuracy per fault type", pad=28)
+    axes[0].legend(fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False)
     return _png(fig)
 
 
 def plot_rank_distribution(run: EvalRun) -> str:
-    labels = ["1", "2", "3", "4", "5", "6-10", ">10 / not ranked", "failed"]
+    labels = ["1", "2", "3", "4", "5", "6-10", ">10/none", "failed"]
 
     def bucket(rank: int | None, ok: bool) -> str:
         if not ok:
             return "failed"
         if rank is None or rank > 10:
-            return ">10 / not ranked"
+            return ">10/none"
         return str(rank) if rank <= 5 else "6-10"
 
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
@@ -205,29 +206,37 @@ def plot_rank_distribution(run: EvalRun) -> str:
     ax.set_xlabel("rank of the true cause")
     ax.set_ylabel("scenarios")
     ax.set_title("Rank distribution")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper right")
     return _png(fig)
 
 
 def plot_latency_vs_size(run: EvalRun) -> str:
-    fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    for name in run.methods:
-        points = [
-            (scenario.data.records, scenario.runs[name].wall_seconds)
-            for scenario in run.scenarios
-            if name in scenario.runs and scenario.runs[name].ok and scenario.data.records
+    """Wall time (what a user waits) and CPU time (stable when the machine is shared) per scenario."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharex=True)
+    for ax, attribute, import_attribute, label in (
+        (axes[0], "wall_seconds", "import_seconds", "wall seconds"),
+        (axes[1], "cpu_seconds", "import_cpu_seconds", "CPU seconds"),
+    ):
+        for name in run.methods:
+            points = [
+                (scenario.data.records, getattr(scenario.runs[name], attribute))
+                for scenario in run.scenarios
+                if name in scenario.runs and scenario.runs[name].ok and scenario.data.records
+            ]
+            if points:
+                xs, ys = zip(*points, strict=True)
+                ax.scatter(xs, ys, s=14, label=METHOD_LABELS.get(name, name))
+        import_points = [
+            (s.data.records, getattr(s, import_attribute)) for s in run.scenarios if s.data.records
         ]
-        if points:
-            xs, ys = zip(*points, strict=True)
-            ax.scatter(xs, ys, s=14, label=METHOD_LABELS.get(name, name))
-    import_points = [(s.data.records, s.import_seconds) for s in run.scenarios if s.data.records]
-    if import_points:
-        xs, ys = zip(*import_points, strict=True)
-        ax.scatter(xs, ys, s=10, marker="x", color="grey", label="import into DuckDB")
-    ax.set_xlabel("records in the scenario (spans + logs + metric points)")
-    ax.set_ylabel("seconds")
-    ax.set_title("Latency vs data size")
-    ax.legend(fontsize=7)
+        if import_points:
+            xs, ys = zip(*import_points, strict=True)
+            ax.scatter(xs, ys, s=10, marker="x", color="grey", label="import into DuckDB")
+        ax.set_xlabel("records (spans + logs + metric points)")
+        ax.set_ylabel(label)
+    axes[0].set_title("Latency vs data size")
+    axes[1].set_title("CPU time vs data size")
+    axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     return _png(fig)
 
 
