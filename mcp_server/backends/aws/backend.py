@@ -34,6 +34,7 @@ from mcp_server.backends.base import (
     LogCountBucket,
     LogGroup,
     LogQuery,
+    MetricBucket,
     MetricQuery,
     SliBucket,
     SpanBucket,
@@ -292,9 +293,13 @@ class AwsBackend:
         return self._logs.counts(window, bucket_seconds, service)
 
     def log_groups(
-        self, window: TimeWindow, service: str | None = None, limit: int = DEFAULT_LIMIT
+        self,
+        window: TimeWindow,
+        service: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        sample_rows: int | None = None,
     ) -> list[LogGroup]:
-        return self._logs.groups(window, service, limit)
+        return self._logs.groups(window, service, limit, sample_rows)
 
     # ---------------------------------------------------------------------------- metrics
 
@@ -303,6 +308,11 @@ class AwsBackend:
 
     def query_metrics(self, query: MetricQuery) -> list[MetricSeries]:
         return self._metrics.query(query)
+
+    def metric_buckets(
+        self, window: TimeWindow, bucket_seconds: int = 60, service: str | None = None
+    ) -> list[MetricBucket]:
+        return self._metrics.buckets(window, bucket_seconds, service)
 
     # ---------------------------------------------------------------------------- changes
 

@@ -45,8 +45,12 @@ BAD_REQUEST_CODES = frozenset(
 )
 
 
-class AwsApiUnavailableError(BackendUnavailableError):
-    """One AWS API could not answer: ``reason`` is throttled, denied, unreachable or failed."""
+class AwsApiUnavailableError(BackendUnavailableError, QueryError):
+    """One AWS API could not answer: ``reason`` is throttled, denied, unreachable, timeout or failed.
+
+    It is also a :class:`QueryError` because, to the caller, it is one question the backend could
+    not answer: the analysis engine degrades that step with this message and carries on.
+    """
 
     def __init__(self, api: str, reason: str, detail: str) -> None:
         self.api = api

@@ -402,21 +402,33 @@ class LogReader:
             )
         return records[:budget]
 
-    def groups(self, window: TimeWindow, service: str | None, limit: int) -> list[LogGroup]:
-        grouped: dict[tuple[str, Severity, str], list[LogRecord]] = {}
-        for record in self.events(window, service):
-            if service is not None and record.service != service:
-                continue
-            grouped.setdefault((record.service, record.severity, mask_body(record.body)), []).append(record)
+    def groups(
+        self, window: TimeWindow, service: str | None, limit: int, sample_rows: int | None = None
+    ) -> list[LogGroup]:
+        """Masked-body groups; with ``sample_rows``, lines below WARN are thinned evenly to about
+        that many and their counts scaled (warnings and errors are always counted exactly)."""
+        records = [r for r in self.events(window, service) if service is None or r.service == service]
+        weighted = [(r, 1.0) for r in records if r.severity.rank >= Severity.WARN.rank]
+        low = [r for r in records if r.severity.rank < Severity.WARN.rank]
+        if sample_rows is not None and len(low) > sample_rows > 0:
+            step = len(low) / sample_rows
+            weighted += [(low[int(i * step)], step) for i in range(sample_rows)]
+        else:
+            weighted += [(r, 1.0) for r in low]
+        grouped: dict[tuple[str, Severity, str], list[tuple[LogRecord, float]]] = {}
+        for record, weight in weighted:
+            grouped.setdefault((record.service, record.severity, mask_body(record.body)), []).append(
+                (record, weight)
+            )
         groups = [
             LogGroup(
                 service=svc,
                 severity=severity,
                 pattern=pattern,
-                sample=members[0].body,
-                count=len(members),
-                first_seen=from_nanos(min(r.time_unix_nano for r in members)),
-                last_seen=from_nanos(max(r.time_unix_nano for r in members)),
+                sample=members[0][0].body,
+                count=round(sum(w for _, w in members)),
+                first_seen=from_nanos(min(r.time_unix_nano for r, _ in members)),
+                last_seen=from_nanos(max(r.time_unix_nano for r, _ in members)),
             )
             for (svc, severity, pattern), members in grouped.items()
         ]
@@ -464,16 +476,13 @@ class LogReader:
         ]
 
 
-# numbers and hex ids masked before grouping log bodies, as the local store and
-# mcp_server.analysis.log_patterns.mask do (backends do not import analysis)
-_LOG_MASKS = (
-    re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
-    re.compile(r"\b[0-9a-fA-F]{8,}\b"),
-    re.compile(r"\d+(\.\d+)?"),
+# numbers and hex ids masked in one pass before grouping log bodies, with the expression the
+# local store and mcp_server.analysis.log_patterns.mask use (backends do not import analysis)
+_LOG_MASK = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|\b[0-9a-fA-F]{8,}\b|\d+(\.\d+)?"
 )
 
 
 def mask_body(body: str) -> str:
-    for pattern in _LOG_MASKS:
-        body = pattern.sub("<*>", body)
-    return body
+    return _LOG_MASK.sub("<*>", body)

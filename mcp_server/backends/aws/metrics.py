@@ -9,6 +9,7 @@ metric math (``SUM(...)``, weighted averages as ``SUM(sums)/SUM(counts)``) on th
 from __future__ import annotations
 
 import fnmatch
+import threading
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
@@ -17,9 +18,9 @@ from mcp_server.backends.aws.clients import paginate
 from mcp_server.backends.aws.config import AwsBackendConfig
 from mcp_server.backends.aws.errors import aws_errors
 from mcp_server.backends.aws.notes import NoteBook
-from mcp_server.backends.base import MetricQuery
+from mcp_server.backends.base import MetricBucket, MetricQuery
 from mcp_server.errors import UnknownMetricError
-from mcp_server.telemetry import MetricDescriptor, MetricKind, MetricSeries, SeriesPoint
+from mcp_server.telemetry import MetricDescriptor, MetricKind, MetricSeries, SeriesPoint, TimeWindow
 
 CW_STATISTIC = {
     "avg": "Average",
@@ -40,10 +41,25 @@ class MetricReader:
         self._client = client
         self._config = config
         self._notes = notes
+        self._listed: dict[str | None, list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------- discovery
 
     def _list(self, metric_name: str | None = None) -> list[dict[str, Any]]:
+        """ListMetrics over the configured namespaces, cached for the life of the reader."""
+        with self._lock:
+            every = self._listed.get(None)
+            if every is not None:
+                return [m for m in every if metric_name is None or m["MetricName"] == metric_name]
+            if metric_name in self._listed:
+                return self._listed[metric_name]
+        found = self._list_uncached(metric_name)
+        with self._lock:
+            self._listed[metric_name] = found
+        return found
+
+    def _list_uncached(self, metric_name: str | None) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         for namespace in self._config.metric_namespaces:
             params: dict[str, Any] = {"Namespace": namespace}
@@ -133,6 +149,38 @@ class MetricReader:
                 )
             )
         return sorted(series, key=lambda s: (s.service, tuple(str(v) for v in s.attributes.values())))
+
+    def buckets(self, window: TimeWindow, bucket_seconds: int, service: str | None) -> list[MetricBucket]:
+        """Every metric of every service (or one) at its natural statistic, in batched GetMetricData
+        calls: the average for gauges and histograms, the per-second rate for counters."""
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for metric in self._list():
+            svc = self.service_of(metric)
+            if self._has_service(metric) and (service is None or svc == service):
+                groups[(str(metric["MetricName"]), svc)].append(metric)
+        if not groups:
+            return []
+        keys = sorted(groups)
+        queries = [
+            MetricQuery(
+                name=name,
+                service=svc,
+                window=window,
+                statistic="rate" if self.kind_of(name) == MetricKind.SUM else "avg",
+                period_seconds=bucket_seconds,
+            )
+            for name, svc in keys
+        ]
+        plans = [_plan(i, groups[key], q) for i, (key, q) in enumerate(zip(keys, queries, strict=True))]
+        results = self._get_metric_data(plans, queries[0])
+        buckets: list[MetricBucket] = []
+        for (name, svc), plan in zip(keys, plans, strict=True):
+            timestamps, values = results.get(plan.result_id, ([], []))
+            buckets.extend(
+                MetricBucket(name=name, service=svc, kind=self.kind_of(name), bucket_start=t, value=float(v))
+                for t, v in sorted(zip(timestamps, values, strict=True))
+            )
+        return buckets
 
     def _get_metric_data(
         self, plans: list[_Plan], query: MetricQuery

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -252,6 +253,8 @@ class FakeInsights:
         self.never_finish = False
         self.stopped: list[str] = []
         self.started: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
 
     def add(self, group: str, timestamp_ms: int, message: str) -> None:
         self.events[group].append(StoredEvent(timestamp_ms, message, group))
@@ -269,16 +272,18 @@ class FakeInsights:
         start_ms, end_ms = int(params["startTime"]) * 1000, (int(params["endTime"]) + 1) * 1000
         selected = [e for g in groups for e in self.events[g] if start_ms <= e.timestamp_ms < end_ms]
         results = run_query(selected, str(params["queryString"]))[: int(params.get("limit") or 10_000)]
-        query_id = f"q-{len(self.queries) + 1}"
-        self.queries[query_id] = {"results": results, "polls": 0, "scanned": len(selected)}
-        self.started.append(params)
+        with self._lock:  # the engine queries from several threads
+            query_id = f"q-{next(self._ids)}"
+            self.queries[query_id] = {"results": results, "polls": 0, "scanned": len(selected)}
+            self.started.append(params)
         return {"queryId": query_id}
 
     def _results(self, params: dict[str, Any]) -> dict[str, Any]:
         query = self.queries.get(str(params["queryId"]))
         if query is None:
             raise AwsErrorResponse("ResourceNotFoundException", "unknown query id")
-        query["polls"] += 1
+        with self._lock:
+            query["polls"] += 1
         if self.never_finish or query["polls"] <= self.running_polls:
             return {"status": "Running", "results": []}
         return {

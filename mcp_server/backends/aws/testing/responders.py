@@ -46,6 +46,10 @@ class Responders:
         self._handlers[operation] = handler
         return self
 
+    def off(self, operation: str) -> None:
+        """Stop answering ``operation`` (it goes to moto, or the network, again)."""
+        self._handlers.pop(operation, None)
+
     def _capture(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         if model.name in self._handlers:
             context["sleuth_params"] = copy.deepcopy(params)

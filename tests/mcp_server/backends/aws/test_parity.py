@@ -7,6 +7,7 @@ import math
 import pytest
 
 from mcp_server.analysis.engine import investigate
+from mcp_server.backends.aws.testing.responders import AwsErrorResponse
 from mcp_server.backends.aws.testing.scenario_loader import LoadedScenario
 from mcp_server.backends.base import LogQuery, MetricQuery, SpanQuery, SpanStatsQuery
 from mcp_server.backends.local import LocalBackend
@@ -194,3 +195,54 @@ def test_slos_changes_and_alarms_match_the_local_store(
     fired = next((a for a in local_backend.list_alarms() if a.history), None)
     if fired is not None:
         assert aws.alarm_history(fired.name).history == fired.history
+
+
+def test_a_denied_x_ray_degrades_trace_evidence_and_the_investigation_still_completes(
+    loaded: LoadedScenario, scenario_dir
+) -> None:
+    def deny(_params: dict) -> dict:
+        raise AwsErrorResponse("AccessDeniedException", "not authorized to perform: xray:GetTraceSummaries")
+
+    xray = loaded.responders["xray"]
+    xray.on("GetTraceSummaries", deny)
+    try:
+        result = investigate(loaded.backend(), load_scenario_spec(scenario_dir))
+    finally:
+        xray.off("GetTraceSummaries")
+
+    assert any("xray:GetTraceSummaries denied" in note and "degraded" in note for note in result.notes)
+    assert result.hypotheses  # metrics, logs, changes and SLOs still speak
+
+
+def test_metric_buckets_match_the_local_store(loaded: LoadedScenario, local_backend: LocalBackend) -> None:
+    def key(b):
+        return (b.name, b.service, b.bucket_start)
+
+    on_aws = {key(b): b for b in loaded.backend().metric_buckets(loaded.window, 60)}
+    on_local = {key(b): b for b in local_backend.metric_buckets(loaded.window, 60)}
+
+    assert on_aws.keys() == on_local.keys()
+    assert all(
+        math.isclose(on_aws[k].value, b.value, rel_tol=1e-9, abs_tol=1e-12) for k, b in on_local.items()
+    )
+    assert all(on_aws[k].kind == b.kind for k, b in on_local.items() if b.kind.value in ("sum", "gauge"))
+
+
+def test_sampled_log_groups_count_warnings_exactly_and_estimate_the_rest(
+    loaded: LoadedScenario, local_backend: LocalBackend
+) -> None:
+    on_aws = loaded.backend(insights_max_log_groups=50).log_groups(
+        loaded.window, limit=100_000, sample_rows=200
+    )
+    on_local = local_backend.log_groups(loaded.window, limit=100_000, sample_rows=200)
+
+    def exact(groups):
+        return sorted(
+            (g.service, g.severity, g.pattern, g.count)
+            for g in groups
+            if g.severity.rank >= Severity.WARN.rank
+        )
+
+    assert exact(on_aws) == exact(on_local)
+    total_aws, total_local = sum(g.count for g in on_aws), sum(g.count for g in on_local)
+    assert abs(total_aws - total_local) <= 0.02 * total_local
