@@ -31,8 +31,19 @@ def register(app: typer.Typer) -> None:
     app.command("mcp")(mcp)
 
 
-def open_backend(data: Path | None, store: Path | None) -> tuple[LocalBackend, str]:
-    """A scenario directory imported in memory, or a local store opened read-only."""
+def open_backend(
+    kind: str, data: Path | None, store: Path | None, aws: dict[str, Any]
+) -> tuple[TelemetryBackend, str]:
+    """A scenario directory imported in memory, a local store opened read-only, or AWS."""
+    if kind != "local":
+        if data is not None or store is not None:
+            raise SleuthError("--data and --store serve the local backend; leave them out with --backend aws")
+        from mcp_server.backends.factory import open_backend as open_named_backend
+
+        options = {k: v for k, v in aws.items() if v is not None}
+        return open_named_backend(
+            kind, **options
+        ), f"{kind} backend ({aws.get('region') or 'default region'})"
     if data is not None and store is not None:
         raise SleuthError("give either --data DIR or --store PATH, not both")
     if data is not None:
@@ -104,6 +115,10 @@ def make_report_drafter(backend: TelemetryBackend) -> Any:
 def mcp(
     data: Path | None = typer.Option(None, "--data", help="Serve a scenario directory (imported in memory)."),
     store: Path | None = typer.Option(None, "--store", help="Serve a local DuckDB store (default: $SLEUTH_DATA_DIR/store.duckdb)."),
+    backend_kind: str = typer.Option("local", "--backend", help="local (scenario or store) or aws (live telemetry)."),
+    aws_config: Path | None = typer.Option(None, "--aws-config", help="aws: a backend config file [env SLEUTH_AWS_CONFIG]."),
+    region: str | None = typer.Option(None, "--region", help="aws: region [env AWS_REGION]."),
+    profile: str | None = typer.Option(None, "--profile", help="aws: credentials profile [env AWS_PROFILE]."),
     transport: str = typer.Option("stdio", "--transport", help="stdio (IDEs) or http (streamable HTTP)."),
     host: str = typer.Option("127.0.0.1", "--host", help="HTTP: interface to listen on."),
     port: int = typer.Option(8765, "--port", help="HTTP: port to listen on."),
@@ -126,9 +141,11 @@ def mcp(
     if timeout <= 0 or max_window_hours <= 0:
         raise SleuthError("--timeout and --max-window-hours must be positive")
     redactor = Redactor(RedactionConfig.from_options(redact, keep, redact_pattern))
-    backend, description = open_backend(data, store)
+    aws = {"config_path": aws_config, "region": region, "profile": profile}
+    backend, description = open_backend(backend_kind, data, store, aws)
+    recorded = isinstance(backend, LocalBackend)
     try:
-        spec = backend.scenario_spec()
+        spec = backend.scenario_spec() if isinstance(backend, LocalBackend) else None
         knowledge_store = open_knowledge(knowledge)
         deps = ServerDeps(
             backend=backend,
@@ -141,7 +158,7 @@ def mcp(
                 call_timeout_seconds=timeout,
                 max_window=timedelta(hours=max_window_hours),
             ),
-            clock="data",
+            clock="data" if recorded else "wall",
             description=description + (f" (incident {spec.name})" if spec else ""),
         )
         server = build_server(deps)
@@ -154,4 +171,6 @@ def mcp(
             )
             server.run("streamable-http", host=host, port=port)
     finally:
-        backend.close()
+        close = getattr(backend, "close", None)
+        if callable(close):
+            close()

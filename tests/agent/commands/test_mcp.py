@@ -22,6 +22,8 @@ runner = CliRunner()
         (["--data", "{tmp}/nowhere"], "not a directory"),
         (["--no-redact-rule", "phone"], "unknown redaction rule(s) phone"),
         (["--max-output-chars", "10"], "--max-output-chars must be at least 2000"),
+        (["--backend", "carrier"], "unknown backend 'carrier'; choose one of: local, aws"),
+        (["--backend", "aws", "--data", "{tmp}"], "--data and --store serve the local backend"),
     ],
 )
 def test_bad_mcp_options_exit_2_with_one_clear_line(
