@@ -83,7 +83,11 @@ def _events(
             kind=EventKind.RESULT,
             step="report",
             message="investigation finished",
-            data={"id": investigation_id, "result": result.model_dump(mode="json")},
+            data={
+                "id": investigation_id,
+                "result": result.model_dump(mode="json"),
+                "report": dict(snapshot.values.get("report") or {}),  # format -> path of a drafted COE
+            },
         )
 
 

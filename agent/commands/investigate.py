@@ -126,6 +126,8 @@ def drive(events: Any, deps: InvestigationDeps, interactive: bool) -> Investigat
         for event in events:
             render_event(event)
             if event.kind is EventKind.RESULT:
+                for fmt, path in (event.data.get("report") or {}).items():
+                    console.print(f"  report ({fmt}): {path}", highlight=False)
                 return InvestigationResult.model_validate(event.data["result"])
             if event.kind is EventKind.INTERRUPT:
                 paused = event

@@ -74,12 +74,12 @@ def assemble_result(
 
 
 def _drafter() -> Any | None:
-    """The report drafter's ``draft_report(result, backend, out_dir)`` when that package is installed."""
+    """The report drafter's ``draft_and_write(result, backend, out_dir) -> {format: path}``, if installed."""
     try:
         module = importlib.import_module("agent.report.draft")
     except ImportError:
         return None
-    return getattr(module, "draft_report", None)
+    return getattr(module, "draft_and_write", None)
 
 
 def report_node(state: InvestigationState, runtime: Runtime[InvestigationDeps]) -> dict[str, Any]:

@@ -182,3 +182,16 @@ def test_checkpoints_revive_the_state_models_they_stored(
     assert state is not None and state.result is not None
     assert isinstance(state.findings[0], SourceFindings)
     assert state.result.hypotheses[0].service == "payments"
+
+
+def test_the_report_step_hands_the_result_to_the_drafter_and_records_the_files(
+    make_deps: DepsFactory, spec: ScenarioSpec, tmp_path: Path
+) -> None:
+    saver = sqlite_checkpointer(":memory:")
+    deps = make_deps(checkpointer=saver, report_dir=str(tmp_path / "report"))
+    run_investigation(spec.trigger, deps, investigation_id="inv-report")
+    state = saved_state("inv-report", saver)
+
+    assert state is not None
+    assert Path(state.report["markdown"]).read_text(encoding="utf-8").strip()
+    assert Path(state.report["html"]).exists()
