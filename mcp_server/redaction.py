@@ -21,10 +21,18 @@ class RedactionRule:
     name: str
     pattern: re.Pattern[str]
     replacement: str  # may use groups, e.g. r"\1[REDACTED:password]\3"
+    # lower-case substrings one of which every match contains: a cheap test that skips the regex
+    # for the great majority of strings (ids, timestamps, ordinary messages)
+    needles: tuple[str, ...] = ()
+
+    def applies(self, lowered: str) -> bool:
+        return not self.needles or any(needle in lowered for needle in self.needles)
 
 
-def _rule(name: str, pattern: str, replacement: str, flags: int = 0) -> RedactionRule:
-    return RedactionRule(name, re.compile(pattern, flags), replacement)
+def _rule(
+    name: str, needles: tuple[str, ...], pattern: str, replacement: str, flags: int = 0
+) -> RedactionRule:
+    return RedactionRule(name, re.compile(pattern, flags), replacement, needles)
 
 
 # Order matters: URL credentials before emails (``user:pw@host`` looks like an address), and
@@ -32,35 +40,40 @@ def _rule(name: str, pattern: str, replacement: str, flags: int = 0) -> Redactio
 BUILTIN_RULES: tuple[RedactionRule, ...] = (
     _rule(
         "url_password",
+        ("://",),
         r"(\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@]+:)([^\s@/]+)(@)",
         r"\1[REDACTED:password]\3",
     ),
     _rule(
         "aws_secret_key",
+        ("secret",),
         r"((?:aws_?secret_?access_?key|secret_?access_?key|aws_?secret)[\"']?\s*[:=]\s*[\"']?)([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])",
         r"\1[REDACTED:aws_secret_key]",
         re.IGNORECASE,
     ),
     _rule(
         "aws_access_key",
+        ("akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa"),
         r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b",
         "[REDACTED:aws_access_key]",
     ),
-    _rule("jwt", r"\beyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*", "[REDACTED:jwt]"),
-    _rule("bearer_token", r"\b([Bb]earer)\s+[A-Za-z0-9\-._~+/]{8,}=*", r"\1 [REDACTED:token]"),
+    _rule("jwt", ("eyj",), r"\beyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*", "[REDACTED:jwt]"),
+    _rule("bearer_token", ("bearer",), r"\b([Bb]earer)\s+[A-Za-z0-9\-._~+/]{8,}=*", r"\1 [REDACTED:token]"),
     # the look-ahead wants a digit or symbol, so prose like "Basic authentication" stays readable
     _rule(
         "basic_auth",
+        ("basic",),
         r"\b(Basic)\s+(?=[A-Za-z]*[0-9+/=])[A-Za-z0-9+/]{8,}=*",
         r"\1 [REDACTED:token]",
     ),
     _rule(
         "secret_assignment",
+        ("pass", "pwd", "secret", "key", "token"),
         r"\b((?:password|passwd|pwd|secret|api[_\-]?key|access[_\-]?token|auth[_\-]?token|client[_\-]?secret)[\"']?\s*[:=]\s*[\"']?)(?!\[REDACTED)([^\s\"',;&}]+)",
         r"\1[REDACTED:secret]",
         re.IGNORECASE,
     ),
-    _rule("email", r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b", "[REDACTED:email]"),
+    _rule("email", ("@",), r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b", "[REDACTED:email]"),
 )
 
 RULE_NAMES = tuple(rule.name for rule in BUILTIN_RULES)
@@ -102,8 +115,13 @@ class Redactor:
 
     def text(self, value: str) -> str:
         """``value`` with every secret replaced by a ``[REDACTED:kind]`` marker."""
+        if len(value) < 6:
+            return value
+        lowered = value.lower()
         for rule in self._rules:
-            value = rule.pattern.sub(rule.replacement, value)
+            if rule.applies(lowered):
+                value = rule.pattern.sub(rule.replacement, value)
+                lowered = value.lower()
         return value
 
     def data(self, value: Any) -> Any:
