@@ -5,7 +5,6 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Literal
 
 import typer
 from rich.console import Console
@@ -21,8 +20,6 @@ from mcp_server.errors import SleuthError
 
 # Wide enough for the summary table when the output is a file or a CI log.
 console = Console(width=None if sys.stdout.isatty() else 160)
-
-Reasoner = Literal["offline", "anthropic", "bedrock"]
 
 
 def register(app: typer.Typer) -> None:
@@ -67,7 +64,9 @@ def run_eval(
     baselines: bool = typer.Option(
         True, "--baselines/--no-baselines", help="Also run the baselines side by side."
     ),
-    workers: int = typer.Option(0, "--workers", help="Worker processes [default: min(2, CPUs)]."),
+    workers: int = typer.Option(
+        0, "--workers", help="Worker processes (0: min(2, CPUs)).", show_default=False
+    ),
     record: Path | None = typer.Option(None, "--record", help="Record LLM exchanges into this directory."),
     replay: Path | None = typer.Option(None, "--replay", help="Replay recorded LLM exchanges, no API calls."),
     replay_loose: bool = typer.Option(
