@@ -1,0 +1,61 @@
+"""``sleuth simulate`` and ``sleuth suite generate`` from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from agent.cli import app
+from mcp_server.scenario import load_ground_truth
+
+runner = CliRunner()
+
+
+def test_simulate_writes_a_scenario_with_the_requested_fault(tmp_path: Path) -> None:
+    out = tmp_path / "incident"
+    args = ["simulate", "--fault", "error_exception", "--service", "billing", "--seed", "3"]
+    result = runner.invoke(app, [*args, "--out", str(out), "--size", "tiny", "--minutes", "8"])
+    assert result.exit_code == 0, result.output
+    truth = load_ground_truth(out)
+    assert truth is not None and (truth.root_cause.service, truth.root_cause.fault_type.value) == (
+        "billing",
+        "error_exception",
+    )
+
+
+def test_simulate_with_a_rename_uses_the_new_service_name(tmp_path: Path) -> None:
+    out = tmp_path / "renamed"
+    args = ["simulate", "--fault", "error_exception", "--service", "billing", "--rename", "billing=invoicing"]
+    result = runner.invoke(app, [*args, "--out", str(out), "--size", "tiny", "--minutes", "6"])
+    assert result.exit_code == 0, result.output
+    truth = load_ground_truth(out)
+    assert truth is not None and truth.root_cause.service == "invoicing"
+
+
+def test_simulate_explains_an_impossible_fault_and_exits_2(tmp_path: Path) -> None:
+    args = ["simulate", "--fault", "cache_failure", "--service", "customers", "--out", str(tmp_path / "x")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "cache" in result.output and "vets" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_simulate_rejects_an_unknown_fault_and_a_malformed_rename(tmp_path: Path) -> None:
+    unknown = runner.invoke(
+        app, ["simulate", "--fault", "gremlins", "--service", "visits", "--out", str(tmp_path)]
+    )
+    assert unknown.exit_code == 2 and "dependency_throttling" in unknown.output
+    bad = [
+        "simulate",
+        "--fault",
+        "error_exception",
+        "--service",
+        "visits",
+        "--rename",
+        "visits",
+        "--out",
+        "x",
+    ]
+    malformed = runner.invoke(app, bad)
+    assert malformed.exit_code == 2 and "OLD=NEW" in malformed.output
