@@ -80,6 +80,13 @@ def check_hypothesis(backend: TelemetryBackend, scope: Scope, h: Hypothesis) -> 
             peers = sorted({o.peer for o in mine if o.peer})
             via = f" (calling {', '.join(peers)})" if peers else ""
             return True, f"{count} errors originate in {h.service}{via}", query
+        # A callee that breaks its callers' requests (an expired certificate, a wrong answer)
+        # shows up as failing client spans in the callers, with the callee as their peer.
+        into = [o for o in origins if o.peer and h.service in o.peer]
+        if into:
+            callers = sorted({o.service for o in into})
+            count = sum(o.count for o in into)
+            return True, f"{count} errors start in calls to {h.service} from {', '.join(callers[:3])}", query
         elsewhere = sorted({o.service for o in origins})
         if elsewhere:
             return (
