@@ -17,6 +17,7 @@ kept in ``filter_expressions``); the backend filters spans exactly in Python any
 from __future__ import annotations
 
 import json
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ from mcp_server.backends.aws.testing.segments import trace_to_documents
 from mcp_server.backends.base import MAX_LIMIT, LogQuery, SpanQuery
 from mcp_server.backends.local import LocalBackend, read_scenario
 from mcp_server.backends.local.schema import METRIC_ARROW
+from mcp_server.scenario import METRICS_FILE
 from mcp_server.telemetry import (
     Alarm,
     ChangeEvent,
@@ -309,7 +311,12 @@ def _put(logs: Any, group: str, batch: list[dict[str, Any]]) -> None:
 def _load_metrics(
     cloudwatch: Any, directory: Path, reads: FakeCloudWatchMetrics, store_in_moto: bool
 ) -> None:
-    decoded = read_scenario(directory, require_spec=False)
+    if not (directory / METRICS_FILE).exists():
+        return
+    with tempfile.TemporaryDirectory(prefix="sleuth-metrics-") as only_metrics:
+        # decode just the metrics file (the rest of the scenario is already in the local store)
+        (Path(only_metrics) / METRICS_FILE).symlink_to((directory / METRICS_FILE).resolve())
+        decoded = read_scenario(Path(only_metrics), require_spec=False)
     rows = decoded.metrics.to_arrow(METRIC_ARROW).to_pylist() if len(decoded.metrics) else []
     series: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:

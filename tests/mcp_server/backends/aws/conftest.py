@@ -36,17 +36,21 @@ def client(service: str) -> Any:
     return boto3.Session(region_name="us-east-1").client(service)  # type: ignore[call-overload]
 
 
-@pytest.fixture(scope="session")
-def scenario_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny simulated incident (visits throws), generated once per session."""
+def simulate(root: Path, fault: FaultType, service: str, seed: int = 7) -> Path:
     plan = ScenarioPlan(
-        name="aws-parity",
-        faults=(FaultSpec(FaultType.ERROR_EXCEPTION, "visits", onset_fraction=0.5),),
-        seed=7,
+        name=f"aws-{fault.value}",
+        faults=(FaultSpec(fault, service, onset_fraction=0.5),),
+        seed=seed,
         size="tiny",
         minutes=10,
     )
-    return write_scenario(plan, tmp_path_factory.mktemp("aws") / plan.name)
+    return write_scenario(plan, root / plan.name)
+
+
+@pytest.fixture(scope="session")
+def scenario_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny simulated incident (visits throws), generated once per session."""
+    return simulate(tmp_path_factory.mktemp("aws"), FaultType.ERROR_EXCEPTION, "visits")
 
 
 @pytest.fixture(scope="session")

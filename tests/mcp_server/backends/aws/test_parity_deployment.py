@@ -1,0 +1,46 @@
+"""A bad deployment seen through CloudTrail leads the AWS investigation to the same cause as local."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from moto import mock_aws
+
+from mcp_server.analysis.engine import investigate
+from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.backends.aws.testing.scenario_loader import load_scenario
+from mcp_server.backends.local import LocalBackend
+from mcp_server.scenario import load_scenario_spec
+
+from .conftest import simulate
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, LocalBackend]]:
+    directory = simulate(tmp_path_factory.mktemp("aws-deploy"), FaultType.BAD_DEPLOYMENT, "billing", seed=11)
+    local = LocalBackend.from_scenario(directory)
+    yield directory, local
+    local.close()
+
+
+def test_a_bad_deployment_is_the_top_hypothesis_on_aws_as_on_local(
+    deployment: tuple[Path, LocalBackend],
+) -> None:
+    directory, local = deployment
+    spec = load_scenario_spec(directory)
+    on_local = investigate(local, spec)
+    with mock_aws():
+        loaded = load_scenario(directory, local=local)
+        on_aws = investigate(loaded.backend(insights_max_log_groups=50), spec)
+        for client in loaded.clients.all():
+            client.close()
+
+    def top(result):
+        return [(h.service, h.fault_type, round(h.confidence, 3)) for h in result.hypotheses[:3]]
+
+    assert top(on_aws) == top(on_local)
+    assert top(on_aws)[0][:2] == ("billing", FaultType.BAD_DEPLOYMENT)
+    change = next(e for e in on_aws.hypotheses[0].evidence if e.kind.value == "change")
+    assert "billing" in change.description
