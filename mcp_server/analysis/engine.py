@@ -98,16 +98,22 @@ def _timed(step: str, fn: Callable[[StepResult], None]) -> StepResult:
 
 
 def gather_traces(backend: TelemetryBackend, sc: Scope) -> StepResult:
+    """Error origins, self-time growth, service health, degraded edges and host/zone skew.
+    ``edges`` holds the call graph over the whole window (parent/child spans)."""
+
     def run(r: StepResult) -> None:
+        services = set(sc.services)
         deltas = traces.error_origin_deltas(backend, sc)
-        traces.resolve_callees(backend, deltas, set(sc.services))
+        traces.resolve_callees(backend, deltas, services)
         r.signals += traces.error_origin_signals(deltas, sc)
-        r.signals += traces.self_latency_signals(traces.self_time_deltas(backend, sc), sc)
+        totals = traces.operation_totals(backend, sc)
+        r.signals += traces.self_latency_signals(traces.self_time_deltas(backend, sc, totals), sc)
         health = traces.service_health(backend, sc)
         r.signals += traces.health_signals(health, sc)
-        r.edges = backend.service_edges(sc.incident)
-        r.baseline_edges = backend.service_edges(sc.baseline)
-        r.signals += topology.edge_signals(r.baseline_edges, r.edges, sc)
+        r.edges = backend.service_edges(sc.window)
+        r.signals += topology.edge_signals(
+            traces.client_edges(totals[0], services), traces.client_edges(totals[1], services), sc
+        )
         suspects = sorted({s.service for s in r.signals} | set(health))
         r.signals += traces.skew_signals(traces.host_skews(backend, sc, suspects), sc)
         if not health:
@@ -240,7 +246,7 @@ def rank(sc: Scope, results: list[StepResult], max_hypotheses: int = 20) -> Rank
         for ev in result.evidence:
             ev.id = f"ev-{len(evidence) + 1}"
             evidence.append(ev)
-        edges += result.edges + result.baseline_edges  # a failing callee may vanish from the incident graph
+        edges += result.edges + result.baseline_edges
     graph = topology.call_graph(edges)
     hypotheses = rank_hypotheses(signals, graph, sc, sc.services)[:max_hypotheses]
     affected = sorted({s.service for s in signals if s.kind != SignalKind.CHANGE})

@@ -24,7 +24,7 @@ from mcp_server.telemetry import Severity, TimeWindow
 
 MAX_GROUPS = 5000
 FALLBACK_LINES = 20_000
-SAMPLE_ROWS = 60_000  # lines below WARN mined per window at most (counts are scaled up)
+SAMPLE_ROWS = 20_000  # lines per severity stratum mined per window at most (counts scaled up)
 SEVERITY_WEIGHT = {Severity.FATAL: 1.0, Severity.ERROR: 1.0, Severity.WARN: 0.6}
 _MASK = re.compile(  # the expression the local backend's ``log_groups`` applies
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"

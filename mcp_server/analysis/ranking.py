@@ -16,7 +16,7 @@ from datetime import datetime
 from mcp_server.analysis.classify import Suspect, classify
 from mcp_server.analysis.models import Evidence, Hypothesis
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
-from mcp_server.analysis.topology import CallGraph, downstream
+from mcp_server.analysis.topology import CallGraph, depth_from_entry, downstream
 
 WEIGHTS: dict[SignalKind, float] = {
     SignalKind.ERROR_ORIGIN: 3.0,
@@ -144,7 +144,10 @@ def rank_hypotheses(
         comp["score"] = round(score, 4)
         scored.append((score, name, comp))
 
-    scored.sort(key=lambda x: (-x[0], x[1]))
+    # ties go to the deeper service (the origin side of the call graph), then the earlier onset;
+    # never to the name, so renaming services cannot reorder the ranking
+    depth = depth_from_entry(graph)
+    scored.sort(key=lambda x: (-round(x[0], 6), -depth.get(x[1], 0), _onset(by_service[x[1]], scope), x[1]))
     total = sum(x[0] for x in scored) or 1.0
     hypotheses = []
     for rank, (score, name, comp) in enumerate(scored, start=1):

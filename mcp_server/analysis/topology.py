@@ -76,7 +76,7 @@ def edge_signals(base: list[ServiceEdge], inc: list[ServiceEdge], scope: Scope) 
         if degraded_err:
             parts.append(f"errors {err:.1%} vs {b_err:.2%}")
         if degraded_lat and lat_ratio is not None:
-            parts.append(f"p50 {e.p50_ms:.1f} ms vs {b.p50_ms if b else 0:.1f} ms")
+            parts.append(f"latency {e.p50_ms:.1f} ms vs {b.p50_ms if b else 0:.1f} ms")
         if new_edge:
             parts.append("a call edge not seen before onset")
         strength = 0.0
@@ -99,7 +99,10 @@ def edge_signals(base: list[ServiceEdge], inc: list[ServiceEdge], scope: Scope) 
                     time=scope.onset,
                     value=round(err, 4) if degraded_err else (round(e.p50_ms or 0.0, 3)),
                     baseline=round(b_err, 4) if degraded_err else (round(b.p50_ms or 0.0, 3) if b else None),
-                    source_query=f"service_edges(window={scope.window_text()!r})",
+                    source_query=(
+                        f"span_stats(service={e.caller!r}, group_by=['service','operation','peer'], "
+                        f"window={scope.window_text('window')!r})"
+                    ),
                     attributes={"caller": e.caller, "callee": e.callee, "external": e.callee_is_external},
                 ),
                 hints={

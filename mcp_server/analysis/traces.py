@@ -19,7 +19,7 @@ from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.backends.base import ErrorOrigin, SpanStatsQuery, TelemetryBackend
 from mcp_server.errors import QueryError
-from mcp_server.telemetry import Span, SpanKind, TimeWindow
+from mcp_server.telemetry import ServiceEdge, Span, SpanKind, TimeWindow
 
 ORIGIN_LIMIT = 500
 FULL_ORIGIN_RATE = 1.0  # new failing spans per minute that count as a full-strength origin
@@ -263,11 +263,26 @@ class LatencyDelta:
     share: float = 0.0
 
 
-def self_time_deltas(backend: TelemetryBackend, scope: Scope) -> list[LatencyDelta]:
+OPERATION_GROUP = ["service", "operation", "peer"]
+
+
+def operation_totals(
+    backend: TelemetryBackend, scope: Scope
+) -> tuple[dict[tuple, GroupTotals], dict[tuple, GroupTotals]]:
+    """(baseline, incident) span totals per service, operation and peer."""
+    return (
+        group_totals(backend, scope.baseline, OPERATION_GROUP),
+        group_totals(backend, scope.incident, OPERATION_GROUP),
+    )
+
+
+def self_time_deltas(
+    backend: TelemetryBackend,
+    scope: Scope,
+    totals: tuple[dict[tuple, GroupTotals], dict[tuple, GroupTotals]] | None = None,
+) -> list[LatencyDelta]:
     """Operations whose mean self time grew, weighted by how much extra time they add per minute."""
-    group = ["service", "operation", "peer"]
-    base = group_totals(backend, scope.baseline, group)
-    inc = group_totals(backend, scope.incident, group)
+    base, inc = totals or operation_totals(backend, scope)
     inc_min = _minutes(scope.incident)
     deltas = []
     for key, t in inc.items():
@@ -329,6 +344,33 @@ def self_latency_signals(deltas: list[LatencyDelta], scope: Scope) -> list[Signa
             )
         )
     return signals
+
+
+def client_edges(totals: dict[tuple, GroupTotals], services: set[str]) -> list[ServiceEdge]:
+    """Call edges seen from the caller's client spans (service → peer), with the mean call time
+    in ``p50_ms``: the cheap per-window view of the edges, from totals already at hand."""
+    acc: dict[tuple[str, str], GroupTotals] = defaultdict(GroupTotals)
+    for (service, _operation, peer), t in totals.items():
+        if not peer or not service:
+            continue
+        a = acc[(str(service), str(peer))]
+        a.count += t.count
+        a.errors += t.errors
+        a.duration += t.duration
+    edges = []
+    for (caller, peer), t in sorted(acc.items()):
+        callee = peer_service(peer, services)
+        edges.append(
+            ServiceEdge(
+                caller=caller,
+                callee=callee or peer,
+                requests=t.count,
+                errors=t.errors,
+                p50_ms=t.duration / t.count if t.count else None,
+                callee_is_external=callee is None,
+            )
+        )
+    return edges
 
 
 # --------------------------------------------------------------------------- service health

@@ -196,8 +196,9 @@ class TelemetryBackend(Protocol):
         limit: int = DEFAULT_LIMIT,
         sample_rows: int | None = None,
     ) -> list[LogGroup]:
-        """Counted masked-body groups in a window, most frequent first. With ``sample_rows``,
-        lines below WARN may be sampled down to about that many and their counts estimated."""
+        """Counted masked-body groups in a window, most frequent first. With ``sample_rows``, the
+        lines of each stratum (WARN and above, the rest) may be sampled down to about that many
+        and their counts estimated."""
         ...
 
     # metrics

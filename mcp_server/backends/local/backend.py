@@ -499,18 +499,24 @@ class LocalBackend:
         source = f"SELECT service, severity, body, time_ns, 1.0 AS w FROM logs {_where(where)}"
         source_params = list(params)
         if sample_rows is not None:
-            # warnings and errors are counted exactly; the bulk below WARN is sampled and scaled
-            low_where = [*where, f"NOT ({high})"]
-            row = self._fetchone(f"SELECT count(*) FROM logs {_where(low_where)}", params)
-            low = int(row[0]) if row else 0
-            if low > sample_rows:
-                scale = low / sample_rows
-                source = (
-                    f"SELECT service, severity, body, time_ns, 1.0 AS w FROM logs {_where([*where, high])} "
-                    f"UNION ALL SELECT *, {scale} AS w FROM (SELECT service, severity, body, time_ns FROM logs "
-                    f"{_where(low_where)}) USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE (7)"
-                )
-                source_params = [*params, *params]
+            # two strata (WARN and above, the rest), each sampled down to ``sample_rows`` lines with
+            # counts scaled back up, so rare warnings are not drowned by the bulk of INFO lines
+            parts: list[str] = []
+            source_params = []
+            for stratum in (high, f"NOT ({high})"):
+                clause = _where([*where, stratum])
+                row = self._fetchone(f"SELECT count(*) FROM logs {clause}", params)
+                n = int(row[0]) if row else 0
+                select = f"SELECT service, severity, body, time_ns FROM logs {clause}"
+                if n > sample_rows:
+                    parts.append(
+                        f"SELECT *, {n / sample_rows} AS w FROM ({select}) "
+                        f"USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE (7)"
+                    )
+                else:
+                    parts.append(f"SELECT *, 1.0 AS w FROM ({select})")
+                source_params += params
+            source = " UNION ALL ".join(parts)
         rows = self._fetchall(
             f"SELECT service, severity, {masked} AS pattern, any_value(body), round(sum(w)), min(time_ns), "
             f"max(time_ns) FROM ({source}) GROUP BY 1, 2, 3 ORDER BY 5 DESC, 1, 3 LIMIT ?",
