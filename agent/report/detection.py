@@ -91,16 +91,21 @@ def enrich_detection(
     for alarm, moment in fired:
         _alarm_evidence(book, alarm.name, alarm.service, moment, _rule(alarm))
     existing = result.detection
+    # the engine's answer; else the first alarm on the customer-facing or the failing service; else the
+    # alarm that paged (the trigger); else the first alarm anywhere on the affected path
+    relevant = {m.impact.entry_service, *(h.service for h in result.hypotheses[:1])} - {None}
+    on_path = [(a.name, t) for a, t in fired if a.service in relevant]
+    first: tuple[str, datetime] | None = None
     if existing is not None and existing.first_alarm and existing.first_alarm_time is not None:
-        first: tuple[str, datetime] | None = (existing.first_alarm, existing.first_alarm_time)
-    elif fired:
-        first = (fired[0][0].name, fired[0][1])
+        first = (existing.first_alarm, existing.first_alarm_time)
+    elif on_path:
+        first = on_path[0]
     elif result.trigger.get("kind") == "alarm" and result.trigger.get("alarm") and result.trigger.get("time"):
         moment = _DATETIME.validate_python(result.trigger["time"])
         first = (str(result.trigger["alarm"]), moment)
         _alarm_evidence(book, first[0], result.trigger.get("service"), moment, "")
-    else:
-        first = None
+    elif fired:
+        first = (fired[0][0].name, fired[0][1])
     update: dict[str, object] = {}
     if not result.alarms and fired:
         update["alarms"] = [a.model_dump(mode="json") for a, _ in fired]

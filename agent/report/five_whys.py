@@ -236,6 +236,16 @@ def _alarm(inputs: WhyInputs, name: str) -> dict[str, object] | None:
     return next((a for a in inputs.result.alarms if a.get("name") == name), None)
 
 
+def _alarm_rule(alarm: dict[str, object]) -> str:
+    periods = int(str(alarm.get("evaluation_periods", 1)))
+    seconds = int(str(alarm.get("period_seconds", 60)))
+    return (
+        f"It fires only when {alarm.get('metric')} ({alarm.get('statistic', 'avg')}) is {alarm.get('comparison', '>')} "
+        f"{alarm.get('threshold')} in {periods} of {periods} datapoints of {seconds}s, so it needs at least "
+        f"{_minutes(periods * seconds)} of failure before anyone is told."
+    )
+
+
 def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | None) -> Why:
     result, book, m = inputs.result, inputs.book, inputs.measurements
     detection = result.detection
@@ -279,17 +289,17 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
     delay = max(0.0, delay) if delay is not None else None
     node = Why(
         f"Why did it take {_minutes(delay)} to detect?"
-        if delay
-        else "Why was the problem not prevented, given it was detected at once?",
-        f"Impact began at {_hhmm(onset)}; the first alarm, {detection.first_alarm}, fired at {_hhmm(detection.first_alarm_time)}.",
+        if delay is not None and delay > SLOW_DETECTION_SECONDS
+        else f"How was the incident detected, {_minutes(delay or 0)} after onset?",
+        f"Impact began at {_hhmm(onset)}; the first alarm, {detection.first_alarm}, fired at "
+        f"{_hhmm(detection.first_alarm_time)}, {_minutes(delay or 0)} after onset.",
         alarm_ev + m.impact_evidence[:1],
         WhyBranch.DETECTION,
     )
     alarm = _alarm(inputs, detection.first_alarm)
     if delay is not None and delay > SLOW_DETECTION_SECONDS:
         rule = (
-            f"It fires when {alarm.get('metric')} ({alarm.get('statistic', 'avg')}) {alarm.get('comparison', '>')} "
-            f"{alarm.get('threshold')} for {alarm.get('evaluation_periods', 1)} period(s) of {alarm.get('period_seconds', 60)}s."
+            _alarm_rule(alarm)
             if alarm
             else f"{PLACEHOLDER}: the alarm's definition was not in the investigation."
         )
