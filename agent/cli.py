@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "mcp": "agent.commands.mcp",
     "serve": "agent.commands.serve",
     "dlq": "agent.commands.serve",
+    "aws": "agent.commands.aws",
 }
 
 
