@@ -196,6 +196,15 @@ class LogResult(ToolOutput):
 # ---------------------------------------------------------------------------------------- traces
 
 
+class ScopeOut(_Out):
+    onset: datetime
+    onset_source: str = Field(
+        description="given (onset argument) | detected | trigger | default (mid-window)"
+    )
+    baseline: WindowOut
+    incident: WindowOut
+
+
 class TraceHit(_Out):
     trace_id: str
     span_id: str
@@ -261,6 +270,8 @@ class ErrorOriginOut(_Out):
     operation: str
     peer: str | None = None
     count: int
+    rate_per_min: float | None = Field(default=None, description="After the onset.")
+    baseline_rate_per_min: float | None = Field(default=None, description="Before the onset.")
     first_seen: datetime
     last_seen: datetime
     sample_trace_id: str
@@ -280,8 +291,22 @@ class LatencyHotspot(_Out):
     p95_ms: float | None
 
 
+class LatencyChange(_Out):
+    service: str
+    operation: str
+    peer: str | None = None
+    baseline_self_ms: float = Field(description="Mean self time before the onset.")
+    incident_self_ms: float = Field(description="Mean self time after the onset.")
+    excess_ms_per_min: float = Field(description="Extra time this operation adds per minute.")
+    share: float = Field(description="Its share of all the extra time.")
+
+
 class Hotspots(ToolOutput):
+    scope: ScopeOut
     error_origins: list[ErrorOriginOut]
+    latency_changes: list[LatencyChange] = Field(
+        description="Operations whose own time grew after the onset: where added latency comes from."
+    )
     latency: list[LatencyHotspot]
 
 
@@ -305,15 +330,6 @@ class ChangeList(ToolOutput):
 
 
 # ------------------------------------------------------------------------------------- analyses
-
-
-class ScopeOut(_Out):
-    onset: datetime
-    onset_source: str = Field(
-        description="given (onset argument) | detected | trigger | default (mid-window)"
-    )
-    baseline: WindowOut
-    incident: WindowOut
 
 
 class AnomalyOut(_Out):

@@ -8,15 +8,28 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from mcp_server.backends.base import MAX_LIMIT, SpanQuery, SpanStatsQuery
+from mcp_server.analysis import traces as trace_analysis
+from mcp_server.backends.base import MAX_LIMIT, ErrorOrigin, SpanQuery, SpanStatsQuery
 from mcp_server.backends.local.otlp import span_peer
 from mcp_server.deps import ServerDeps
-from mcp_server.telemetry import Span
-from mcp_server.tools.common import READ_ONLY, End, ServiceArg, Start, ToolKit, iso, num, pct, single_bucket
+from mcp_server.telemetry import Span, TimeWindow
+from mcp_server.tools.common import (
+    READ_ONLY,
+    End,
+    OnsetArg,
+    ServiceArg,
+    Start,
+    ToolKit,
+    iso,
+    num,
+    pct,
+    single_bucket,
+)
 from mcp_server.tools.models import (
     EdgeOut,
     ErrorOriginOut,
     Hotspots,
+    LatencyChange,
     LatencyHotspot,
     ServiceMapOut,
     SpanNode,
@@ -82,6 +95,11 @@ def span_tree(spans: list[Span]) -> list[SpanNode]:
         )
         stack.extend((child, depth + 1) for child in reversed(children.get(span.span_id, [])))
     return ordered
+
+
+def _origin_rates(origins: list[ErrorOrigin], window: TimeWindow) -> dict[tuple[str, str, str | None], float]:
+    minutes = max(window.duration.total_seconds() / 60, 1e-9)
+    return {(o.service, o.operation, o.peer): round(o.count / minutes, 3) for o in origins}
 
 
 def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
@@ -286,20 +304,34 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         service: ServiceArg = None,
         start: Start = None,
         end: End = None,
+        onset: OnsetArg = None,
         limit: Annotated[int, Field(description="Most entries per list (1..500).")] = 10,
     ) -> Annotated[CallToolResult, Hotspots]:
         """Where failures start and where time goes.
 
         Error origins: spans that fail while none of their children fail, grouped by service,
         operation and the dependency they call (e.g. a throttled DynamoDB table), with a sample
-        message and the hosts/zones involved. Latency: operations by self time (time not spent
-        waiting on children), the share of all self time in the window."""
+        message, the hosts/zones involved and its rate before and after the onset. Latency
+        changes: operations whose own time (not spent waiting on children) grew after the
+        onset, by the extra time they add. Latency: operations by self time over the window."""
         window = kit.window(start, end)
         kit.check_service(service)
         kit.check_limit(limit)
 
         def work() -> Hotspots:
+            from mcp_server.tools.metrics import scope_out
+
+            scope = kit.scope(window, onset, service)
             origins = backend.error_origins(window, service=service, limit=limit)
+            rates = {
+                side: _origin_rates(backend.error_origins(part, service=service, limit=1000), part)
+                for side, part in (("incident", scope.incident), ("baseline", scope.baseline))
+            }
+            changes = [
+                d
+                for d in trace_analysis.self_time_deltas(backend, scope)
+                if service is None or d.service == service
+            ]
             stats = backend.span_stats(
                 SpanStatsQuery(
                     window=window,
@@ -312,21 +344,42 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
             ranked = sorted(stats, key=lambda b: -b.self_ms_sum)[:limit]
             return Hotspots(
                 window=kit.window_out(window),
-                error_origins=[
-                    ErrorOriginOut(
-                        service=o.service,
-                        operation=o.operation,
-                        peer=o.peer,
-                        count=o.count,
-                        first_seen=o.first_seen,
-                        last_seen=o.last_seen,
-                        sample_trace_id=o.sample_trace_id,
-                        sample_message=_short(o.sample_message, MAX_MESSAGE_CHARS),
-                        sample_exception=_short(o.sample_exception, MAX_MESSAGE_CHARS),
-                        hosts=dict(sorted(o.hosts.items(), key=lambda kv: -kv[1])[:5]),
-                        availability_zones=o.availability_zones,
+                scope=scope_out(scope),
+                error_origins=sorted(
+                    [
+                        ErrorOriginOut(
+                            service=o.service,
+                            operation=o.operation,
+                            peer=o.peer,
+                            count=o.count,
+                            rate_per_min=rates["incident"].get((o.service, o.operation, o.peer), 0.0),
+                            baseline_rate_per_min=rates["baseline"].get(
+                                (o.service, o.operation, o.peer), 0.0
+                            ),
+                            first_seen=o.first_seen,
+                            last_seen=o.last_seen,
+                            sample_trace_id=o.sample_trace_id,
+                            sample_message=_short(o.sample_message, MAX_MESSAGE_CHARS),
+                            sample_exception=_short(o.sample_exception, MAX_MESSAGE_CHARS),
+                            hosts=dict(sorted(o.hosts.items(), key=lambda kv: -kv[1])[:5]),
+                            availability_zones=o.availability_zones,
+                        )
+                        for o in origins
+                    ],
+                    # new or growing failures first, steady background errors last
+                    key=lambda e: (-((e.rate_per_min or 0.0) - (e.baseline_rate_per_min or 0.0)), -e.count),
+                ),
+                latency_changes=[
+                    LatencyChange(
+                        service=d.service,
+                        operation=d.operation,
+                        peer=d.peer,
+                        baseline_self_ms=round(d.base_self_ms, 3),
+                        incident_self_ms=round(d.inc_self_ms, 3),
+                        excess_ms_per_min=round(d.excess_ms_per_min, 1),
+                        share=round(d.share, 4),
                     )
-                    for o in origins
+                    for d in changes[:limit]
                 ],
                 latency=[
                     LatencyHotspot(
@@ -343,17 +396,32 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
                 message=kit.data_note(window) or ("" if origins else "no failing spans in this window"),
             )
 
-        out = await kit.run(lambda: kit.cached(("trace_hotspots", window, service, limit), work))
+        out = await kit.run(lambda: kit.cached(("trace_hotspots", window, service, onset, limit), work))
 
         def render(o: Hotspots) -> str:
-            lines = ["error origins (where failures start): count | service operation -> dependency | sample"]
+            lines = [
+                f"onset {iso(o.scope.onset)} ({o.scope.onset_source})",
+                "error origins (where failures start): count (per min after/before onset) | service operation -> dependency | sample",
+            ]
             lines += [
-                f"{e.count} | {e.service} {e.operation}{' -> ' + e.peer if e.peer else ''} | "
+                f"{e.count} ({num(e.rate_per_min)}/{num(e.baseline_rate_per_min, 2)}) | "
+                f"{e.service} {e.operation}{' -> ' + e.peer if e.peer else ''} | "
                 f"{e.sample_exception or e.sample_message or '-'} | {iso(e.first_seen)} .. {iso(e.last_seen)} | "
                 f"hosts {', '.join(e.hosts) or '-'} | trace {e.sample_trace_id}"
                 for e in o.error_origins
             ]
-            lines.append("self time: share | service operation | spans | mean self ms | p95 ms")
+            if o.latency_changes:
+                lines.append(
+                    "latency added after the onset: share | service operation -> dependency | self ms before -> after"
+                )
+                lines += [
+                    f"{pct(c.share, 1)} | {c.service} {c.operation}{' -> ' + c.peer if c.peer else ''} | "
+                    f"{c.baseline_self_ms:.1f} -> {c.incident_self_ms:.1f}"
+                    for c in o.latency_changes
+                ]
+            lines.append(
+                "self time over the window: share | service operation | spans | mean self ms | p95 ms"
+            )
             lines += [
                 f"{pct(h.self_share, 1)} | {h.service} {h.operation} | {h.spans} | {h.mean_self_ms:.1f} | {num(h.p95_ms)}"
                 for h in o.latency

@@ -90,5 +90,11 @@ async def test_hotspots_put_the_error_origin_at_the_dependency_not_the_callers(
         "DynamoDB:payments",
     )
     assert datetime.fromisoformat(origin["first_seen"]) >= ONSET
+    assert origin["baseline_rate_per_min"] == 0
+    assert origin["rate_per_min"] > 10
+    assert hotspots["scope"]["onset"] == "2026-01-01T10:15:00Z"
+    slower = hotspots["latency_changes"][0]
+    assert (slower["service"], slower["operation"]) == ("payments", "DynamoDB.PutItem")
+    assert slower["incident_self_ms"] > 3 * slower["baseline_self_ms"]
     assert hotspots["latency"][0]["operation"] == "DynamoDB.PutItem"
     assert abs(sum(h["self_share"] for h in hotspots["latency"]) - 1.0) < 1e-6
