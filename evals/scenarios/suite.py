@@ -18,6 +18,7 @@ from pathlib import Path
 
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
 from mcp_server.analysis.taxonomy import FaultType as F
+from mcp_server.config import data_dir
 
 # Bump to force regeneration; source changes of evals/simulator are picked up automatically.
 SIMULATOR_VERSION = "1"
@@ -128,8 +129,8 @@ def quick_plans() -> list[ScenarioPlan]:
 
 
 def default_root() -> Path:
-    """``<repo>/.data/scenarios/builtin`` (git-ignored)."""
-    return Path(__file__).resolve().parents[2] / ".data" / "scenarios" / "builtin"
+    """``<data dir>/scenarios/builtin``: ``$SLEUTH_DATA_DIR`` or ``./.data`` (git-ignored)."""
+    return data_dir() / "scenarios" / "builtin"
 
 
 @functools.cache

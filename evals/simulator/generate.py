@@ -230,7 +230,8 @@ class _Simulation:
         slo_minutes: dict[str, dict[int, MinuteCounts]] = {}
         for minute in range(self.minutes):
             t0 = self.start_ns + minute * NS_PER_MIN
-            count = poisson(rng, self.rate * diurnal(t0))
+            # the daily curve shapes the window; the size tier fixes its volume whatever the hour
+            count = poisson(rng, self.rate * diurnal(t0) / diurnal(self.start_ns))
             for t in sorted(t0 + rng.randrange(NS_PER_MIN) for _ in range(count)):
                 engine.request(t)
             for host, t, failed in batch.runs(minute):
