@@ -1,4 +1,4 @@
-"""Choose the reasoner from ``--reasoner`` or ``SLEUTH_REASONER``: offline unless credentials exist."""
+"""Choose the reasoner from ``--reasoner`` or ``SLEUTH_REASONER``; offline when no API key is set."""
 
 from __future__ import annotations
 
@@ -28,11 +28,13 @@ def _has_aws_credentials(env: Mapping[str, str]) -> bool:
 
 
 def resolve_choice(name: str | None, env: Mapping[str, str] | None = None) -> ReasonerChoice:
-    """An explicit choice wins; ``SLEUTH_REASONER`` next; otherwise offline (never a silent API call)."""
+    """``--reasoner`` wins, then ``SLEUTH_REASONER``; unset, Claude when ``ANTHROPIC_API_KEY`` is set, else
+    offline. Bedrock is used only when asked for: AWS credentials are often present for the AWS backend
+    alone, and a model call should never be a surprise."""
     env = os.environ if env is None else env
     raw = (name or env.get(REASONER_ENV) or "").strip().lower()
     if not raw:
-        return ReasonerChoice.OFFLINE
+        return ReasonerChoice.ANTHROPIC if env.get("ANTHROPIC_API_KEY") else ReasonerChoice.OFFLINE
     try:
         choice = ReasonerChoice(raw)
     except ValueError:
@@ -57,6 +59,10 @@ def choose_reasoner(
     **claude_options: Any,
 ) -> Reasoner:
     """The reasoner to use. ``claude_options`` go to :meth:`ClaudeReasoner.from_env` (e.g. ``http_client``)."""
+    # Reasoners receive the backend and knowledge store per run (ReasoningContext); callers that
+    # still pass them here are accepted.
+    claude_options.pop("backend", None)
+    claude_options.pop("knowledge", None)
     choice = resolve_choice(name, env)
     offline = OfflineReasoner(analysis)
     if choice is ReasonerChoice.OFFLINE:

@@ -17,6 +17,7 @@ runner = CliRunner()
 def _data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLEUTH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("SLEUTH_REASONER", raising=False)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
 
 
 def test_investigate_writes_the_hypothesis_contract_as_json(scenario_dir: Path, tmp_path: Path) -> None:

@@ -8,8 +8,10 @@ from agent.reasoners.select import ReasonerChoice, choose_reasoner, resolve_choi
 from mcp_server.errors import SleuthError
 
 
-def test_offline_is_the_default_even_when_credentials_exist() -> None:
-    assert resolve_choice(None, {"ANTHROPIC_API_KEY": "k"}) is ReasonerChoice.OFFLINE
+def test_offline_is_the_default_without_an_api_key_and_claude_with_one() -> None:
+    assert resolve_choice(None, {}) is ReasonerChoice.OFFLINE
+    assert resolve_choice(None, {"AWS_PROFILE": "prod"}) is ReasonerChoice.OFFLINE  # Bedrock only when asked
+    assert resolve_choice(None, {"ANTHROPIC_API_KEY": "k"}) is ReasonerChoice.ANTHROPIC
 
 
 def test_the_flag_wins_over_the_environment() -> None:
