@@ -42,6 +42,27 @@ whole incident. Outputs are capped; when something is cut the answer says how to
 """
 
 
+def warm_caches(deps: ServerDeps) -> None:
+    """Compute the whole-incident aggregates before the first question arrives (recorded data).
+
+    SLO evaluation, the call graph, onset detection, anomaly scoring and log template mining take
+    up to a second or two each on a large incident; run in a background thread at start-up,
+    they make the first answers as quick as the later ones.
+    """
+    from mcp_server.tools import logs, metrics, slos, traces
+    from mcp_server.tools.common import ToolKit
+
+    if deps.clock != "data":
+        return
+    kit = ToolKit(deps)
+    window = kit.window(None, None)
+    slos.slo_statuses(kit, window)
+    traces.service_edges(kit, window)
+    scope = kit.scope(window, None)
+    metrics.metric_anomalies(kit, scope, None)
+    logs.template_changes(kit, scope)
+
+
 def build_server(deps: ServerDeps) -> MCPServer[ServerDeps]:
     """An MCP server exposing Sleuth's tools over ``deps``."""
 

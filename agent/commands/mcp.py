@@ -5,6 +5,7 @@ Nothing but MCP messages may reach stdout on the stdio transport, so every notic
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,16 @@ def make_report_drafter(backend: TelemetryBackend) -> Any:
     return draft
 
 
+def _in_background(work: Any, what: str) -> None:
+    def run() -> None:
+        try:
+            work()
+        except Exception as exc:  # outermost handler of a nicety: the tools compute on demand anyway
+            notices.print(f"[yellow]{what} stopped ({type(exc).__name__}: {exc})[/]")
+
+    threading.Thread(target=run, name=what, daemon=True).start()
+
+
 @fail_on_sleuth_error
 def mcp(
     data: Path | None = typer.Option(None, "--data", help="Serve a scenario directory (imported in memory)."),
@@ -130,9 +141,10 @@ def mcp(
     max_output_chars: int = typer.Option(16_000, "--max-output-chars", help="Largest tool answer, in characters."),
     timeout: float = typer.Option(20.0, "--timeout", help="Seconds a tool call may take before it is stopped."),
     max_window_hours: float = typer.Option(168.0, "--max-window-hours", help="Widest time range one call may read."),
+    warm: bool = typer.Option(True, "--warm/--no-warm", help="Recorded data: compute SLOs, call graph and analyses at start-up."),
 ) -> None:  # fmt: skip
     """Serve Sleuth's read-only incident tools to an MCP client (Claude Code, Cursor, Kiro, VS Code)."""
-    from mcp_server.server import build_server
+    from mcp_server.server import build_server, warm_caches
 
     if transport not in TRANSPORTS:
         raise SleuthError(f"unknown transport {transport!r}; use one of: {', '.join(TRANSPORTS)}")
@@ -162,6 +174,8 @@ def mcp(
             description=description + (f" (incident {spec.name})" if spec else ""),
         )
         server = build_server(deps)
+        if warm and recorded:
+            _in_background(lambda: warm_caches(deps), "cache warm-up")
         if transport == "stdio":
             notices.print(f"sleuth mcp: serving {deps.description} over stdio", highlight=False)
             server.run("stdio")

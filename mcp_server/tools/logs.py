@@ -8,6 +8,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from mcp_server.analysis.log_patterns import TemplateChange, log_pattern_changes
+from mcp_server.analysis.signals import Scope
 from mcp_server.backends.base import LogQuery
 from mcp_server.deps import ServerDeps
 from mcp_server.telemetry import LogRecord, Severity
@@ -54,6 +55,13 @@ def pattern_out(change: TemplateChange) -> LogPatternOut:
         baseline_rate_per_min=round(change.baseline_rate, 3),
         first_seen=t.first_seen,
         sample=t.sample[:MAX_BODY_CHARS],
+    )
+
+
+def template_changes(kit: ToolKit, scope: Scope) -> list[TemplateChange]:
+    """Log templates new or surging after the scope's onset (mined once per window and onset)."""
+    return kit.cached(
+        ("log_patterns", scope.window, scope.onset), lambda: log_pattern_changes(kit.deps.backend, scope)
     )
 
 
@@ -163,9 +171,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
 
         def work() -> LogPatternList:
             scope = kit.scope(window, onset, service)
-            changes = kit.cached(
-                ("log_patterns", window, scope.onset), lambda: log_pattern_changes(backend, scope)
-            )
+            changes = template_changes(kit, scope)
             found = [c for c in changes if service is None or c.template.service == service]
             return LogPatternList(
                 window=kit.window_out(window),

@@ -100,6 +100,16 @@ def anomaly_out(a: MetricAnomaly) -> AnomalyOut:
     )
 
 
+def metric_anomalies(kit: ToolKit, scope: Scope, service: str | None) -> list[MetricAnomaly]:
+    """Anomalous series after the scope's onset (scored once per window, onset and service)."""
+    return kit.cached(
+        ("anomalies", scope.window, scope.onset, service),
+        lambda: anomaly_analysis.detect_metric_anomalies(
+            kit.deps.backend, scope, [service] if service else None
+        ),
+    )
+
+
 def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
     kit = ToolKit(deps)
     backend = deps.backend
@@ -298,12 +308,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
 
         def work() -> AnomalyList:
             scope = kit.scope(window, onset, service)
-            found = kit.cached(
-                ("anomalies", window, scope.onset, service),
-                lambda: anomaly_analysis.detect_metric_anomalies(
-                    backend, scope, [service] if service else None
-                ),
-            )
+            found = metric_anomalies(kit, scope, service)
             return AnomalyList(
                 window=kit.window_out(window),
                 scope=scope_out(scope),

@@ -67,6 +67,11 @@ def bucket_seconds_for(window: TimeWindow, max_points: int = MAX_SERIES_POINTS) 
     return max(1, minutes) * 60
 
 
+def slo_statuses(kit: ToolKit, window: TimeWindow) -> list[SloStatus]:
+    """Every SLO over ``window``, worst first (evaluated once per window)."""
+    return kit.cached(("slos", window), lambda: evaluate_slos(kit.deps.backend, window))
+
+
 def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
     kit = ToolKit(deps)
     backend = deps.backend
@@ -92,7 +97,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         """
         window = kit.window(start, end)
         kit.check_service(service)
-        statuses = await kit.run(lambda: kit.cached(("slos", window), lambda: evaluate_slos(backend, window)))
+        statuses = await kit.run(lambda: slo_statuses(kit, window))
         statuses = [s for s in statuses if service is None or s.definition.service == service]
         slos = [summary(s) for s in statuses]
         note = kit.data_note(window) or ("" if slos else "no SLOs are defined for this data")
@@ -246,7 +251,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
                     group_by=["service"],
                 )
             )
-            slos = kit.cached(("slos", window), lambda: evaluate_slos(backend, window))
+            slos = slo_statuses(kit, window)
             alarms = backend.list_alarms(AlarmState.ALARM)
             origins = backend.error_origins(window, limit=1000)
             services = sorted(set(backend.list_services()))

@@ -12,7 +12,7 @@ from mcp_server.analysis import traces as trace_analysis
 from mcp_server.backends.base import MAX_LIMIT, ErrorOrigin, SpanQuery, SpanStatsQuery
 from mcp_server.backends.local.otlp import span_peer
 from mcp_server.deps import ServerDeps
-from mcp_server.telemetry import Span, TimeWindow
+from mcp_server.telemetry import ServiceEdge, Span, TimeWindow
 from mcp_server.tools.common import (
     READ_ONLY,
     End,
@@ -100,6 +100,11 @@ def span_tree(spans: list[Span]) -> list[SpanNode]:
 def _origin_rates(origins: list[ErrorOrigin], window: TimeWindow) -> dict[tuple[str, str, str | None], float]:
     minutes = max(window.duration.total_seconds() / 60, 1e-9)
     return {(o.service, o.operation, o.peer): round(o.count / minutes, 3) for o in origins}
+
+
+def service_edges(kit: ToolKit, window: TimeWindow) -> list[ServiceEdge]:
+    """The call graph over ``window`` (computed once per window)."""
+    return kit.cached(("service_edges", window), lambda: kit.deps.backend.service_edges(window))
 
 
 def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
@@ -259,9 +264,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         """Who calls whom in a window, with requests, errors and latency per edge. Dependencies
         seen only through client spans (databases, queues, AWS APIs) are marked external."""
         window = kit.window(start, end)
-        edges = await kit.run(
-            lambda: kit.cached(("service_edges", window), lambda: backend.service_edges(window))
-        )
+        edges = await kit.run(lambda: service_edges(kit, window))
         if service is not None:
             nodes = {e.caller for e in edges} | {e.callee for e in edges}
             if service not in nodes:

@@ -13,7 +13,7 @@ from mcp.server import MCPServer
 
 from mcp_server.backends.local import LocalBackend
 from mcp_server.deps import ServerDeps
-from mcp_server.server import build_server
+from mcp_server.server import build_server, warm_caches
 
 pytestmark = pytest.mark.anyio
 
@@ -129,3 +129,18 @@ async def test_over_streamable_http_on_loopback_a_client_can_query_the_server(
     assert names == TELEMETRY_TOOLS
     assert slos.structured_content is not None
     assert slos.structured_content["slos"][0]["name"] == "checkout-availability"
+
+
+async def test_warming_the_caches_computes_the_incident_aggregates_the_tools_then_reuse(
+    checkout_incident_dir: Path,
+) -> None:
+    with LocalBackend.from_scenario(checkout_incident_dir) as backend:
+        deps = ServerDeps(backend=backend)
+        warm_caches(deps)
+        warmed = len(deps.cache)
+        async with Client(build_server(deps)) as client:
+            for tool in ("list_slos", "service_map", "detect_metric_anomalies", "log_patterns"):
+                assert not (await client.call_tool(tool, {})).is_error
+
+    assert warmed == 5  # SLOs, call graph, onset, anomalies, log templates
+    assert len(deps.cache) == warmed  # every call above was answered from the warmed entries
