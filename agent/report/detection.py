@@ -48,11 +48,12 @@ def fired_alarms(
 ) -> list[tuple[Alarm, datetime]]:
     """Alarms on the affected services that went to ALARM during the incident, earliest first."""
     known = inputs.alarms(result)
-    if not known:
-        try:
-            known = backend.list_alarms()
-        except SleuthError:
-            known = []
+    try:
+        stored = backend.list_alarms()
+    except SleuthError:
+        stored = []
+    named = {a.name for a in known}
+    known += [a for a in stored if a.name not in named]
     involved = set(result.affected_services) | {h.service for h in result.hypotheses}
     fired = [
         (a, t)
@@ -95,21 +96,25 @@ def enrich_detection(
     # alarm that paged (the trigger); else the first alarm anywhere on the affected path
     relevant = {m.impact.entry_service, *(h.service for h in result.hypotheses[:1])} - {None}
     on_path = [(a.name, t) for a, t in fired if a.service in relevant]
-    first: tuple[str, datetime] | None = None
+    services = {a.name: a.service for a in [*inputs.alarms(result), *(a for a, _ in fired)]}
+    engine: tuple[str, datetime] | None = None
     if existing is not None and existing.first_alarm and existing.first_alarm_time is not None:
-        first = (existing.first_alarm, existing.first_alarm_time)
+        engine = (existing.first_alarm, existing.first_alarm_time)
+    first: tuple[str, datetime] | None = None
+    if engine is not None and services.get(engine[0]) in relevant | {None}:
+        first = engine
     elif on_path:
         first = on_path[0]
     elif result.trigger.get("kind") == "alarm" and result.trigger.get("alarm") and result.trigger.get("time"):
         moment = _DATETIME.validate_python(result.trigger["time"])
         first = (str(result.trigger["alarm"]), moment)
         _alarm_evidence(book, first[0], result.trigger.get("service"), moment, "")
-    elif fired:
-        first = (fired[0][0].name, fired[0][1])
+    else:
+        first = engine or ((fired[0][0].name, fired[0][1]) if fired else None)
     update: dict[str, object] = {}
     if not result.alarms and fired:
         update["alarms"] = [a.model_dump(mode="json") for a, _ in fired]
-    if first is not None and (existing is None or existing.first_alarm_time is None):
+    if first is not None and (existing is None or (existing.first_alarm, existing.first_alarm_time) != first):
         onset = m.onset or (existing.onset if existing else None)
         update["detection"] = Detection(
             onset=onset,

@@ -7,7 +7,7 @@ from agent.report import IncidentReport, draft_report
 from agent.report.model import TimelinePhase
 from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.local import LocalBackend
-from tests.agent.report.incident_fixtures import ONSET, RECOVERY, result_for, write_scenario
+from tests.agent.report.incident_fixtures import ONSET, RECOVERY, alarm_dump, result_for, write_scenario
 
 
 def test_customer_impact_counts_failed_requests_and_duration_from_the_sli(
@@ -115,3 +115,21 @@ def test_without_slo_status_or_trigger_service_impact_is_measured_on_the_custome
         "frontend-availability"
     ]  # not visits', which only frontend calls
     assert report.customer_impact.entry_service == "frontend"
+
+
+def test_time_to_detect_ignores_an_earlier_alarm_on_a_service_outside_the_failure(
+    incident_backend: LocalBackend,
+) -> None:
+    noisy = alarm_dump(name="notifications-queue-depth", service="notifications")
+    noisy["history"][0]["time"] = (ONSET + timedelta(minutes=1)).isoformat()
+    result = result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2")
+    early = result.detection.model_copy(  # type: ignore[union-attr]
+        update={"first_alarm": "notifications-queue-depth", "first_alarm_time": ONSET + timedelta(minutes=1)}
+    )
+    result = result.model_copy(update={"alarms": [*result.alarms, noisy], "detection": early})
+
+    report = draft_report(result, incident_backend)
+
+    assert (
+        report.response_analysis.time_to_detect_seconds == 420
+    )  # frontend-5xx, on the customer-facing service
