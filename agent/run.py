@@ -159,13 +159,18 @@ def saved_state(
 
 def collect(events: Iterator[ProgressEvent], on_event: Any = None) -> InvestigationResult:
     """Drain a stream; return its result or raise :class:`AwaitingReview`."""
-    for event in events:
-        if on_event is not None:
-            on_event(event)
-        if event.kind is EventKind.RESULT:
-            return InvestigationResult.model_validate(event.data["result"])
-        if event.kind is EventKind.INTERRUPT:
-            raise AwaitingReview(event.data["id"], event.data.get("payload"))
+    try:
+        for event in events:
+            if on_event is not None:
+                on_event(event)
+            if event.kind is EventKind.RESULT:
+                return InvestigationResult.model_validate(event.data["result"])
+            if event.kind is EventKind.INTERRUPT:
+                raise AwaitingReview(event.data["id"], event.data.get("payload"))
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()  # release the stream's checkpointer now, not when the generator is collected
     raise SleuthError("the investigation ended without a result")
 
 

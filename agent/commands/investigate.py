@@ -119,28 +119,41 @@ def render_summary(result: InvestigationResult) -> None:
         console.print(f"  [dim]{result.timings['total']:.1f}s, {result.tool_calls} tool calls[/]")
 
 
-def drive(events: Any, deps: InvestigationDeps, interactive: bool) -> InvestigationResult | None:
-    """Show events; on a review pause ask the person (or stop and say how to resume)."""
-    while True:
-        paused: ProgressEvent | None = None
+def consume(events: Any) -> tuple[InvestigationResult | None, ProgressEvent | None]:
+    """Show events under a spinner naming the current step; return the result or the review pause."""
+    with console.status("investigating", spinner="dots") as status:
         for event in events:
+            if event.kind is EventKind.STEP_STARTED:
+                status.update(f"[bold]{event.step}[/]: {event.message}")
             render_event(event)
             if event.kind is EventKind.RESULT:
                 for fmt, path in (event.data.get("report") or {}).items():
                     console.print(f"  report ({fmt}): {path}", highlight=False)
-                return InvestigationResult.model_validate(event.data["result"])
+                return InvestigationResult.model_validate(event.data["result"]), None
             if event.kind is EventKind.INTERRUPT:
-                paused = event
-        if paused is None:
-            raise SleuthError("the investigation ended without a result")
+                return None, event
+    raise SleuthError("the investigation ended without a result")
+
+
+def drive(events: Any, deps: InvestigationDeps, interactive: bool) -> InvestigationResult | None:
+    """Show events; on a review pause ask the person (or stop and say how to resume)."""
+    while True:
+        result, paused = consume(events)
+        if result is not None or paused is None:
+            return result
         render_review(paused.data.get("payload") or {})
         investigation_id = str(paused.data["id"])
         if not interactive:
-            console.print(f"Paused for review. Resume with: sleuth investigate --resume {investigation_id} "
-                          "--answer '{\"accept\": [1]}'")  # fmt: skip
+            console.print(
+                f"Paused for review. Resume with: sleuth investigate --resume {investigation_id} "
+                "--answer 'accept 1'   (or 'reject N', 'look SERVICE TEXT', JSON)"
+            )
             return None
-        answer = parse_review_answer(typer.prompt("accept N | reject N | look SERVICE TEXT | Enter to go on",
-                                                  default="", show_default=False))  # fmt: skip
+        answer = parse_review_answer(
+            typer.prompt(
+                "accept N | reject N | look SERVICE TEXT | Enter to go on", default="", show_default=False
+            )
+        )
         events = stream_resume(investigation_id, deps, answer)
 
 
