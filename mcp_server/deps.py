@@ -124,8 +124,14 @@ def _recorded_window(backend: TelemetryBackend) -> TimeWindow | None:
     spec_reader = getattr(backend, "scenario_spec", None)  # the local store remembers the scenario
     spec = spec_reader() if callable(spec_reader) else None
     if spec is not None:
-        start, end = min(spec.window.start, data.start), max(spec.window.end, data.end)
-        return TimeWindow(start=_floor(start, timedelta(seconds=1)), end=_ceil(end, timedelta(seconds=1)))
+        start = min(spec.window.start, _floor(data.start, timedelta(seconds=1)))
+        # a last span ending a hair after the declared window does not move "now" past it
+        end = (
+            spec.window.end
+            if data.end <= spec.window.end + timedelta(seconds=1)
+            else _ceil(data.end, timedelta(seconds=1))
+        )
+        return TimeWindow(start=start, end=end)
     return TimeWindow(
         start=_floor(data.start, timedelta(minutes=1)), end=_ceil(data.end, timedelta(minutes=1))
     )

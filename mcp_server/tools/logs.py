@@ -1,9 +1,11 @@
 """Log tools: ``query_logs`` (and ``log_patterns`` once the log pattern analysis is available)."""
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
@@ -19,6 +21,8 @@ from mcp_server.tools.models import LogOut, LogPatternList, LogPatternOut, LogRe
 MAX_BODY_CHARS = 600
 MAX_ATTRIBUTES = 12
 MAX_REGEX_CHARS = 500
+# RE2 (the log store's regex engine) has no look-around or back-references
+_UNSUPPORTED_REGEX = re.compile(r"\(\?<?[=!]|\\[1-9]")
 SeverityName = Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
 
 
@@ -95,7 +99,12 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         kit.check_service(service)
         kit.check_limit(limit)
         if regex is not None and len(regex) > MAX_REGEX_CHARS:
-            kit.check_limit(0, f"regex length {len(regex)}")
+            raise ToolError(f"regex is {len(regex)} characters; keep it under {MAX_REGEX_CHARS}")
+        if regex and _UNSUPPORTED_REGEX.search(regex):
+            raise ToolError(
+                f"regex {regex!r} uses look-around or a back-reference, which the log search (RE2 syntax) "
+                "does not support; use plain alternation and character classes, or the text filter"
+            )
         query = LogQuery(
             window=window,
             service=service,

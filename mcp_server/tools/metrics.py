@@ -208,6 +208,19 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         )
         found = await kit.run(lambda: backend.query_metrics(query))
         messages = [note, kit.data_note(window)]
+        for key in group_by or []:
+            if found and all(s.attributes.get(key) is None for s in found):
+                keys = sorted(
+                    {
+                        k
+                        for m in kit.cached(("list_metrics", service), lambda: backend.list_metrics(service))
+                        if m.name == name
+                        for k in m.attribute_keys
+                    }
+                )
+                messages.append(
+                    f"no point carries attribute {key!r}; this metric's keys: {', '.join(keys) or '(none)'}"
+                )
         if len(found) > max_series:
             messages.append(f"showing {max_series} of {len(found)} series; filter by service or attributes")
         if not found and not messages[1]:

@@ -85,3 +85,12 @@ async def test_log_patterns_surface_the_new_throttling_error_with_its_sample_red
     assert "ProvisionedThroughputExceededException" in top["template"]
     assert "hunter2" not in top["sample"]
     assert "jane.doe" not in text(result)
+
+
+async def test_a_regex_the_log_store_cannot_run_is_refused_with_what_to_use_instead(
+    checkout_server: MCPServer[Any],
+) -> None:
+    result = await call(checkout_server, "query_logs", regex="(?=charge)failed")
+
+    assert result.is_error
+    assert "look-around or a back-reference" in text(result)

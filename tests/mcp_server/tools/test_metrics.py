@@ -109,3 +109,15 @@ async def test_a_given_onset_splits_the_window_and_one_outside_it_is_refused(
     assert given["scope"]["baseline"] == {"start": "2026-01-01T10:00:00Z", "end": "2026-01-01T10:15:00Z"}
     assert given["scope"]["onset_source"] == "given"
     assert "is outside the window 2026-01-01T10:00:00Z .. 2026-01-01T10:30:00Z" in text(outside)
+
+
+async def test_grouping_by_an_attribute_no_point_carries_says_which_keys_exist(
+    checkout_server: MCPServer[Any],
+) -> None:
+    result = data(
+        await call(
+            checkout_server, "query_metrics", name="aws.dynamodb.throttled_requests", group_by=["tabel"]
+        )
+    )
+
+    assert "no point carries attribute 'tabel'; this metric's keys: table" in result["message"]
