@@ -56,11 +56,12 @@ def scope(
     detected = onset.pick_onset(candidates)
     if detected is not None:
         at, source = detected, "detected"
+        clarity = 0.5 + 0.5 * min(1.0, candidates[0].score / 0.6)
     elif trig.time is not None and win.contains(trig.time):
-        at, source = trig.time - timedelta(seconds=2 * bucket), "trigger"
+        at, source, clarity = trig.time - timedelta(seconds=2 * bucket), "trigger", 0.6
         notes.append("no clear change point in the data; onset taken shortly before the trigger time")
     else:
-        at, source = win.start + win.duration / 2, "default"
+        at, source, clarity = win.start + win.duration / 2, "default", 0.4
         notes.append("no clear change point in the data and no trigger time; onset taken mid-window")
     # keep at least three buckets of baseline and two of incident
     earliest = win.start + timedelta(seconds=3 * bucket)
@@ -80,6 +81,7 @@ def scope(
         focus_service=focus,
         trigger=trig,
         notes=notes,
+        clarity=round(clarity, 3),
     )
 
 

@@ -18,6 +18,7 @@ from drain3.template_miner_config import TemplateMinerConfig
 
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
+from mcp_server.analysis.traces import significant_increase
 from mcp_server.backends.base import LogGroup, LogQuery, TelemetryBackend
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import Severity, TimeWindow
@@ -130,9 +131,12 @@ def changed_templates(templates: list[Template], scope: Scope) -> list[TemplateC
     out = []
     for t in templates:
         rate, base_rate = t.incident / inc_min, t.baseline / base_min
-        if t.baseline == 0 and t.incident >= 3:
+        expected = base_rate * inc_min
+        if not significant_increase(t.incident, expected):
+            continue
+        if t.baseline == 0:
             status = "new"
-        elif t.incident >= 5 and rate >= 3.0 * base_rate and rate - base_rate >= 0.5:
+        elif rate >= 3.0 * base_rate and rate - base_rate >= 0.5:
             status = "surging"
         else:
             continue

@@ -153,7 +153,7 @@ def rank_hypotheses(
     for rank, (score, name, comp) in enumerate(scored, start=1):
         s = by_service[name]
         fault, reason = classify(s)
-        confidence = calibrate(score, total, scored[0][0] if scored else score, rank)
+        confidence = calibrate(score, total, scope.clarity)
         evidence = _cited(s)
         onset = _onset(s, scope)
         hypotheses.append(
@@ -172,15 +172,16 @@ def rank_hypotheses(
     return hypotheses
 
 
-def calibrate(score: float, total: float, best: float, rank: int) -> float:
-    """Share of the total evidence, tempered by its absolute strength.
+def calibrate(score: float, total: float, clarity: float = 1.0) -> float:
+    """Share of the total evidence, tempered by its absolute strength and by how clearly the data
+    shows an incident at all.
 
-    A lone weak suspect must not read as certain: a score of 3 (e.g. all error origins on one
-    service) is strong, below 1 is weak.
+    A lone weak suspect must not read as certain: a score of 4 (e.g. all new failures start in
+    one service, with its logs agreeing) is strong, below 1.5 is weak.
     """
     share = score / total
-    strength = min(1.0, score / 3.0)
-    value = share**0.75 * (0.35 + 0.65 * strength)
+    strength = min(1.0, score / 4.0)
+    value = share**0.75 * (0.2 + 0.8 * strength) * clarity
     return round(max(0.01, min(0.99, value)), 3)
 
 

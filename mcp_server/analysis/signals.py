@@ -33,6 +33,7 @@ class Scope(BaseModel):
     focus_service: str | None = None
     trigger: Trigger = Field(default_factory=Trigger)
     notes: list[str] = Field(default_factory=list)
+    clarity: float = Field(default=1.0, ge=0.0, le=1.0)  # how clearly the data shows an onset
 
     def window_text(self, which: Literal["incident", "baseline", "window"] = "incident") -> str:
         w = {"incident": self.incident, "baseline": self.baseline, "window": self.window}[which]

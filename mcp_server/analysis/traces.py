@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -49,6 +50,11 @@ class OriginDelta:
     timed_out: bool = False
 
 
+def significant_increase(observed: float, expected: float) -> bool:
+    """More events than a Poisson count around ``expected`` plausibly gives (about 3 sigma)."""
+    return observed - expected >= 3.0 * math.sqrt(expected + 1.0) + 2.0
+
+
 def _excess(d: OriginDelta) -> float:
     return max(0.0, d.rate - d.baseline_rate)
 
@@ -74,8 +80,8 @@ def error_origin_deltas(backend: TelemetryBackend, scope: Scope) -> list[OriginD
             first_seen=o.first_seen,
             origin=o,
         )
-        # a new origin, or one clearly above its baseline rate (background errors stay put)
-        if d.incident >= 3 and d.rate >= 2.0 * d.baseline_rate + 0.2:
+        # a new origin, or one clearly above its baseline rate: background errors stay put
+        if significant_increase(d.incident, d.baseline_rate * inc_min) and d.rate >= 2.0 * d.baseline_rate:
             deltas.append(d)
     deltas.sort(key=lambda d: -_excess(d))
     return deltas
@@ -114,6 +120,13 @@ def resolve_callees(
             if origin is not None
             else []
         )
+        is_client = origin is not None and origin.kind in (SpanKind.CLIENT, SpanKind.PRODUCER)
+        if children and not is_client and d.peer is None:
+            # a server span that failed after its calls succeeded: its own code, unless its error
+            # names the service it called
+            children = [c for c in children if c.service.lower() in text.lower()]
+            if not children:
+                continue
         if children:
             child = _follow_status(spans, children[0])
             d.callee = child.service
