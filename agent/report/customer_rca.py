@@ -32,7 +32,7 @@ WHY_IT_HAPPENED = {
 UNKNOWN_CAUSE = "We are still confirming the root cause and will update this report."
 WHAT_WE_DO = {
     WhyBranch.TRIGGER: "We are fixing the underlying fault and adding tests so the same condition cannot cause it again.",
-    WhyBranch.BLAST_RADIUS: "We are changing how our systems route around a failing component, so a single failure affects fewer requests.",
+    WhyBranch.BLAST_RADIUS: "We are making our systems contain failures like this one, so a single failing part affects fewer requests.",
     WhyBranch.DETECTION: "We are improving our monitoring so that we detect and respond to problems like this faster.",
     WhyBranch.RECURRENCE: "We are completing and verifying the follow-up work from an earlier, similar event.",
     WhyBranch.OTHER: "We are reviewing the event in detail and will act on what we learn.",

@@ -277,7 +277,11 @@ def lessons_learned(result: InvestigationResult, tree: WhyNode, past: list[CoeDo
         leaf = next((n for n in branch.walk() if not n.children and not n.needs_human_input), None)
         if leaf is None:
             continue
-        claims.append(Claim(text=f"{_BRANCH_LESSON[branch.branch]}: {leaf.answer}", evidence=leaf.evidence))
+        claims.append(
+            Claim(
+                text=f"{_BRANCH_LESSON[branch.branch]}: {leaf.question} {leaf.answer}", evidence=leaf.evidence
+            )
+        )
     if similar_past_coes(result, past):
         claims.append(
             Claim(
