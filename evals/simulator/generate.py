@@ -7,6 +7,7 @@ one ``random.Random(seed)`` drives every draw, in a fixed order, and nothing rea
 from __future__ import annotations
 
 import math
+import os
 import random
 import shutil
 from dataclasses import dataclass, field
@@ -201,7 +202,8 @@ class _Simulation:
     # ------------------------------------------------------------------------------ run
     def run(self) -> None:
         plan, topology, rng = self.plan, self.topology, self.rng
-        tmp = self.out.with_name(self.out.name + ".partial")
+        # per-process scratch directory: two processes may generate the same (identical) scenario at once
+        tmp = self.out.with_name(f"{self.out.name}.partial-{os.getpid()}")
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir(parents=True)
@@ -286,8 +288,13 @@ class _Simulation:
         truth = self._ground_truth(propagation, deployment, batch, alarms, alarm_used, trigger)
         self._write_definitions(tmp, trigger, truth, changes, slos, alarms)
         if self.out.exists():
-            shutil.rmtree(self.out)
-        tmp.rename(self.out)
+            shutil.rmtree(self.out, ignore_errors=True)
+        try:
+            tmp.rename(self.out)
+        except OSError:
+            if not self.out.is_dir():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)  # another process wrote the same bytes first
 
     # ------------------------------------------------------------------------ helpers
     def _propagation(self) -> list[str]:
