@@ -11,14 +11,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.redaction import Redactor
 from mcp_server.telemetry import TimeWindow
 
 if TYPE_CHECKING:
-    from knowledge.store import KnowledgeStore
     from mcp_server.analysis.models import InvestigationResult
     from mcp_server.scenario import Trigger
 
@@ -31,6 +30,22 @@ else:
 
 
 T = TypeVar("T")
+
+
+class KnowledgeSearch(Protocol):
+    """What the knowledge tools use of ``knowledge.store.KnowledgeStore``."""
+
+    def search(
+        self,
+        query: str,
+        *,
+        type: Any = None,
+        service: str | None = None,
+        fault_types: Any = None,
+        k: int = 5,
+    ) -> list[Any]: ...
+
+    def get_document(self, doc_id: str) -> Any: ...
 
 
 class ResultCache:
@@ -83,7 +98,7 @@ class ServerDeps:
     """
 
     backend: TelemetryBackend
-    knowledge: KnowledgeStore | None = None
+    knowledge: KnowledgeSearch | None = None
     investigator: Investigator | None = None
     report_drafter: ReportDrafter | None = None
     redactor: Redactor = field(default_factory=Redactor)

@@ -6,6 +6,7 @@ Nothing but MCP messages may reach stdout on the stdio transport, so every notic
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -55,23 +56,73 @@ def open_backend(
     return backend, f"local store {path}"
 
 
-def open_knowledge(enabled: bool) -> Any:
-    """The knowledge store, or None (with a notice) when it is switched off or cannot open."""
+class BackgroundKnowledge:
+    """The knowledge store, opened in a background thread so the MCP server answers at once.
+
+    The first start embeds the bundled runbooks and reviews, which can take a minute; an IDE
+    gives up on a server that does not answer its handshake within seconds. Until the store is
+    open, the knowledge tools say so; ``loaded()`` gives the investigator the store only once ready.
+    """
+
+    def __init__(self, opener: Callable[[], Any], wait_seconds: float = 5.0) -> None:
+        self.wait_seconds = wait_seconds
+        self._done = threading.Event()
+        self._store: Any = None
+        self._error: Exception | None = None
+
+        def open_it() -> None:
+            try:
+                self._store = opener()
+            except Exception as exc:  # outermost handler of the thread: reported by every later call
+                self._error = exc
+                notices.print(f"[yellow]knowledge base unavailable ({type(exc).__name__}: {exc})[/]")
+            finally:
+                self._done.set()
+
+        threading.Thread(target=open_it, name="knowledge-open", daemon=True).start()
+
+    def loaded(self) -> Any:
+        return self._store if self._done.is_set() else None
+
+    def _ready(self) -> Any:
+        if not self._done.wait(self.wait_seconds):
+            raise SleuthError(
+                "the knowledge base is still loading (its first start embeds the bundled runbooks); "
+                "try again in a minute"
+            )
+        if self._error is not None:
+            raise SleuthError(
+                f"the knowledge base could not open: {type(self._error).__name__}: {self._error}"
+            )
+        return self._store
+
+    def search(self, query: str, **options: Any) -> Any:
+        return self._ready().search(query, **options)
+
+    def get_document(self, doc_id: str) -> Any:
+        return self._ready().get_document(doc_id)
+
+
+def open_knowledge(enabled: bool, wait_seconds: float = 5.0) -> BackgroundKnowledge | None:
+    """The knowledge store opening in the background, or None when it is switched off."""
     if not enabled:
         return None
-    try:
+
+    def opener() -> Any:
         from knowledge.store import open_store
 
         return open_store()
-    except Exception as exc:  # optional: serve the telemetry tools without it, and say why
-        notices.print(
-            f"[yellow]knowledge base unavailable ({type(exc).__name__}: {exc}); knowledge tools are off[/]"
-        )
-        return None
+
+    return BackgroundKnowledge(opener, wait_seconds)
 
 
-def make_investigator(backend: TelemetryBackend, spec: ScenarioSpec | None, knowledge: Any) -> Any:
-    """The agent graph with the offline reasoner, checkpointed in memory: deterministic and local."""
+def make_investigator(
+    backend: TelemetryBackend, spec: ScenarioSpec | None, knowledge: Callable[[], Any] = lambda: None
+) -> Any:
+    """The agent graph with the offline reasoner, checkpointed in memory: deterministic and local.
+
+    ``knowledge()`` gives the knowledge store when it is ready (None until then or without one).
+    """
     from langgraph.checkpoint.memory import InMemorySaver
 
     from agent.analysis import default_analysis
@@ -81,17 +132,19 @@ def make_investigator(backend: TelemetryBackend, spec: ScenarioSpec | None, know
     from agent.run import run_investigation
 
     analysis = default_analysis()
-    deps = InvestigationDeps(
-        backend=backend,
-        reasoner=choose_reasoner("offline", analysis, backend=backend, knowledge=knowledge),
-        analysis=analysis,
-        knowledge=knowledge,
-        spec=spec,
-        draft_report=False,
-        checkpointer=InMemorySaver(serde=serializer()),
-    )
+    checkpointer = InMemorySaver(serde=serializer())
 
     def investigate(trigger: Trigger | None, window: TimeWindow | None) -> InvestigationResult:
+        store = knowledge()
+        deps = InvestigationDeps(
+            backend=backend,
+            reasoner=choose_reasoner("offline", analysis, backend=backend, knowledge=store),
+            analysis=analysis,
+            knowledge=store,
+            spec=spec,
+            draft_report=False,
+            checkpointer=checkpointer,
+        )
         chosen = trigger or (spec.trigger if spec else Trigger())
         return run_investigation(chosen, deps, window=window)
 
@@ -134,6 +187,7 @@ def mcp(
     host: str = typer.Option("127.0.0.1", "--host", help="HTTP: interface to listen on."),
     port: int = typer.Option(8765, "--port", help="HTTP: port to listen on."),
     knowledge: bool = typer.Option(True, "--knowledge/--no-knowledge", help="Offer runbook and past-incident search."),
+    knowledge_wait: float = typer.Option(5.0, "--knowledge-wait", help="Seconds a knowledge call waits for the store to open."),
     investigate: bool = typer.Option(True, "--investigate/--no-investigate", help="Offer investigate and draft_incident_report."),
     redact: bool = typer.Option(True, "--redact/--no-redact", help="Redact secrets and emails from tool output."),
     redact_pattern: list[str] = typer.Option([], "--redact-pattern", help="Extra regex to redact (repeatable)."),
@@ -158,11 +212,15 @@ def mcp(
     recorded = isinstance(backend, LocalBackend)
     try:
         spec = backend.scenario_spec() if isinstance(backend, LocalBackend) else None
-        knowledge_store = open_knowledge(knowledge)
+        knowledge_store = open_knowledge(knowledge, knowledge_wait)
         deps = ServerDeps(
             backend=backend,
             knowledge=knowledge_store,
-            investigator=make_investigator(backend, spec, knowledge_store) if investigate else None,
+            investigator=make_investigator(
+                backend, spec, knowledge_store.loaded if knowledge_store else lambda: None
+            )
+            if investigate
+            else None,
             report_drafter=make_report_drafter(backend) if investigate else None,
             redactor=redactor,
             limits=ServerLimits(

@@ -70,7 +70,7 @@ def build(store: Path, knowledge: bool, root: Path) -> MCPServer[Any]:
         ServerDeps(
             backend=backend,
             knowledge=knowledge_store,
-            investigator=make_investigator(backend, spec, knowledge_store),
+            investigator=make_investigator(backend, spec, lambda: knowledge_store),
             report_drafter=make_report_drafter(backend),
         )
     )

@@ -88,7 +88,7 @@ async def test_over_stdio_the_cli_server_lists_its_tools_and_answers_each_one(
     sleuth = Path(sys.executable).parent / "sleuth"
     params = StdioServerParameters(
         command=str(sleuth),
-        args=["mcp", "--data", str(checkout_incident_dir)],
+        args=["mcp", "--data", str(checkout_incident_dir), "--knowledge-wait", "120"],
         env={"SLEUTH_DATA_DIR": str(tmp_path), "SLEUTH_EMBEDDER": "hashing", "HF_HUB_OFFLINE": "1"},
     )
     found: dict[str, Any] = {}
