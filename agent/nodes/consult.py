@@ -47,7 +47,7 @@ def consult_node(state: InvestigationState, runtime: Runtime[InvestigationDeps])
                 refs.append(
                     KnowledgeRef(
                         doc_id=hit.doc_id,
-                        doc_type=str(hit.type.value if hasattr(hit.type, "value") else hit.type),
+                        doc_type=str(hit.type),
                         title=hit.title,
                         section=hit.section,
                         snippet=hit.snippet[:400],

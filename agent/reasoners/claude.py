@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import anthropic
 import anyio
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from agent.prompts import (
     SUBMIT_TOOL,
@@ -30,6 +30,7 @@ from agent.prompts import (
     submit_tool_schema,
 )
 from agent.reasoners.base import ReasoningContext, ReasoningReply, ReasoningRequest
+from agent.reasoners.citations import merge_with_baseline, validate_submission
 from agent.reasoners.compact import compact_text
 from agent.reasoners.offline import OfflineReasoner
 from agent.reasoners.retry import ModelUnavailableError, RetryPolicy, describe
@@ -40,97 +41,13 @@ from agent.reasoners.toolbox import (
     builtin_server,
     load_external_servers,
 )
-from mcp_server.analysis.models import Evidence, EvidenceKind, Hypothesis
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.analysis.models import Evidence, EvidenceKind
 
 T = TypeVar("T")
 DEFAULT_MODEL = "claude-sonnet-4-5"
 DEFAULT_BEDROCK_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 MAX_TURNS = 12
 MAX_SUBMIT_ATTEMPTS = 2
-LLM_FLAG = "from the offline ranking"
-
-
-class LlmHypothesis(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    service: str = Field(min_length=1)
-    fault_type: FaultType
-    confidence: float = Field(ge=0.0, le=1.0)
-    summary: str = Field(min_length=1)
-    component: str | None = None
-    evidence_ids: list[str] = Field(default_factory=list)
-
-
-class Submission(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    hypotheses: list[LlmHypothesis]
-    notes: str = ""
-
-
-def concerns(ev: Evidence, service: str) -> bool:
-    """Evidence attributed to a service concerns only that service (a frontend log line that names
-    checkout is still frontend's data); unattributed evidence concerns the services it names."""
-    if ev.service:
-        return ev.service == service
-    return service.lower() in ev.description.lower()
-
-
-def validate_submission(
-    raw: Any, known: Mapping[str, Evidence], known_services: list[str]
-) -> tuple[list[Hypothesis], list[str]]:
-    """Hypotheses that cite real evidence about their service, and notes on what was dropped or flagged."""
-    submission = Submission.model_validate(raw)
-    kept: list[Hypothesis] = []
-    notes: list[str] = []
-    for item in submission.hypotheses:
-        label = f"{item.service}/{item.fault_type.value}"
-        cited = [known[i] for i in dict.fromkeys(item.evidence_ids) if i in known]
-        unknown = [i for i in item.evidence_ids if i not in known]
-        if not cited:
-            notes.append(
-                f"dropped uncited hypothesis {label}: no evidence id it cites came from a tool result"
-            )
-            continue
-        if not any(concerns(ev, item.service) for ev in cited):
-            notes.append(f"dropped hypothesis {label}: none of its evidence concerns {item.service}")
-            continue
-        flags: list[str] = []
-        if unknown:
-            flags.append("uncited claim: unknown evidence ids ignored: " + ", ".join(unknown[:5]))
-        if known_services and item.service not in known_services:
-            flags.append(f"service {item.service!r} not seen in the telemetry")
-        kept.append(
-            Hypothesis(
-                rank=len(kept) + 1,
-                service=item.service,
-                fault_type=item.fault_type,
-                confidence=round(item.confidence, 3),
-                summary=item.summary[:600],
-                component=item.component,
-                evidence=cited,
-                flags=flags,
-            )
-        )
-    return kept, notes
-
-
-def merge_with_baseline(llm: list[Hypothesis], baseline: list[Hypothesis]) -> list[Hypothesis]:
-    """The model's ranking first (onsets filled from the engine), then the engine's other candidates."""
-    by_key = {(h.service, h.fault_type): h for h in baseline}
-    merged: list[Hypothesis] = []
-    for h in llm:
-        engine = by_key.get((h.service, h.fault_type))
-        update: dict[str, Any] = {"rank": len(merged) + 1}
-        if engine is not None:
-            update |= {"onset": h.onset or engine.onset, "scores": engine.scores}
-        merged.append(h.model_copy(update=update))
-    covered = {(h.service, h.fault_type) for h in llm}
-    for h in baseline:
-        if (h.service, h.fault_type) not in covered:
-            merged.append(h.model_copy(update={"rank": len(merged) + 1, "flags": [*h.flags, LLM_FLAG]}))
-    return merged
 
 
 def run_async(factory: Callable[[], Any]) -> Any:
