@@ -5,6 +5,7 @@ Nothing but MCP messages may reach stdout on the stdio transport, so every notic
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -66,13 +67,17 @@ class BackgroundKnowledge:
 
     def __init__(self, opener: Callable[[], Any], wait_seconds: float = 5.0) -> None:
         self.wait_seconds = wait_seconds
+        self._opener = opener
         self._done = threading.Event()
         self._store: Any = None
         self._error: Exception | None = None
 
+    def start(self) -> BackgroundKnowledge:
+        """Begin opening (call once the server itself is built, so the two do not compete)."""
+
         def open_it() -> None:
             try:
-                self._store = opener()
+                self._store = self._opener()
             except Exception as exc:  # outermost handler of the thread: reported by every later call
                 self._error = exc
                 notices.print(f"[yellow]knowledge base unavailable ({type(exc).__name__}: {exc})[/]")
@@ -80,6 +85,7 @@ class BackgroundKnowledge:
                 self._done.set()
 
         threading.Thread(target=open_it, name="knowledge-open", daemon=True).start()
+        return self
 
     def loaded(self) -> Any:
         return self._store if self._done.is_set() else None
@@ -122,21 +128,32 @@ def make_investigator(
     """The agent graph with the offline reasoner, checkpointed in memory: deterministic and local.
 
     ``knowledge()`` gives the knowledge store when it is ready (None until then or without one).
+    The graph is imported on the first investigation, not at start-up: an IDE waits for the
+    server's handshake, and LangGraph takes seconds to import on a busy machine.
     """
-    from langgraph.checkpoint.memory import InMemorySaver
 
-    from agent.analysis import default_analysis
-    from agent.checkpoints import serializer
-    from agent.context import InvestigationDeps
-    from agent.reasoners.select import choose_reasoner
-    from agent.run import run_investigation
+    @functools.cache
+    def parts() -> tuple[Any, ...]:
+        from langgraph.checkpoint.memory import InMemorySaver
 
-    analysis = default_analysis()
-    checkpointer = InMemorySaver(serde=serializer())
+        from agent.analysis import default_analysis
+        from agent.checkpoints import serializer
+        from agent.context import InvestigationDeps
+        from agent.reasoners.select import choose_reasoner
+        from agent.run import run_investigation
+
+        return (
+            default_analysis(),
+            InMemorySaver(serde=serializer()),
+            InvestigationDeps,
+            choose_reasoner,
+            run_investigation,
+        )
 
     def investigate(trigger: Trigger | None, window: TimeWindow | None) -> InvestigationResult:
+        analysis, checkpointer, investigation_deps, choose_reasoner, run_investigation = parts()
         store = knowledge()
-        deps = InvestigationDeps(
+        deps = investigation_deps(
             backend=backend,
             reasoner=choose_reasoner("offline", analysis, backend=backend, knowledge=store),
             analysis=analysis,
@@ -146,21 +163,28 @@ def make_investigator(
             checkpointer=checkpointer,
         )
         chosen = trigger or (spec.trigger if spec else Trigger())
-        return run_investigation(chosen, deps, window=window)
+        result: InvestigationResult = run_investigation(chosen, deps, window=window)
+        return result
 
     return investigate
 
 
 def make_report_drafter(backend: TelemetryBackend) -> Any:
-    from agent.report import draft_report
-    from agent.report.past_coes import load_past_coes
-    from agent.report.render_markdown import render_markdown
+    """The COE drafter, imported on first use (it brings matplotlib for the charts)."""
 
-    past, _problems = load_past_coes()
+    @functools.cache
+    def parts() -> tuple[Any, ...]:
+        from agent.report import draft_report
+        from agent.report.past_coes import load_past_coes
+        from agent.report.render_markdown import render_markdown
+
+        past, _problems = load_past_coes()
+        return draft_report, render_markdown, past
 
     def draft(result: InvestigationResult) -> tuple[str, str]:
+        draft_report, render_markdown, past = parts()
         report = draft_report(result, backend, past_coes=past)
-        return report.title, render_markdown(report)
+        return str(report.title), str(render_markdown(report))
 
     return draft
 
@@ -232,6 +256,8 @@ def mcp(
             description=description + (f" (incident {spec.name})" if spec else ""),
         )
         server = build_server(deps)
+        if knowledge_store is not None:
+            knowledge_store.start()
         if warm and recorded:
             _in_background(lambda: warm_caches(deps), "cache warm-up")
         if transport == "stdio":

@@ -56,7 +56,7 @@ def test_knowledge_opening_in_the_background_says_it_is_loading_then_answers() -
         opened.append("yes")
         return Store()
 
-    knowledge = BackgroundKnowledge(opener, wait_seconds=0.05)
+    knowledge = BackgroundKnowledge(opener, wait_seconds=0.05).start()
     with pytest.raises(SleuthError, match="the knowledge base is still loading"):
         knowledge.search("throttling")
     assert knowledge.loaded() is None
@@ -72,7 +72,7 @@ def test_a_knowledge_store_that_fails_to_open_is_reported_on_use() -> None:
     def opener() -> Any:
         raise OSError("disk full")
 
-    knowledge = BackgroundKnowledge(opener, wait_seconds=30)
+    knowledge = BackgroundKnowledge(opener, wait_seconds=30).start()
 
     with pytest.raises(SleuthError, match="the knowledge base could not open: OSError: disk full"):
         knowledge.search("anything")
