@@ -267,6 +267,12 @@ def mcp(
             notices.print(
                 f"sleuth mcp: serving {deps.description} at http://{host}:{port}/mcp", highlight=False
             )
+            if host not in ("127.0.0.1", "localhost", "::1"):
+                notices.print(
+                    f"[yellow]warning: {host} is not loopback and the MCP endpoint has no authentication; "
+                    "anyone who can reach the port can read this telemetry. Put it behind an "
+                    "authenticating proxy.[/]"
+                )
             server.run("streamable-http", host=host, port=port)
     finally:
         close = getattr(backend, "close", None)
