@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.report import draft_report
+from agent.report import IncidentReport, draft_report
 from agent.report.five_whys import leaves
 from knowledge.documents import WhyBranch
 from mcp_server.analysis.taxonomy import FaultType
@@ -19,26 +19,27 @@ FAULT_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("fault", "component", "with_change"), FAULT_CASES)
+@pytest.fixture(scope="module", params=FAULT_CASES, ids=lambda case: case[0].value)
+def fault_report(request: pytest.FixtureRequest, incident_backend: LocalBackend) -> IncidentReport:
+    """One draft per fault type, shared by the tests below (drawing charts is the slow part)."""
+    fault, component, with_change = request.param
+    return draft_report(result_for(fault, component=component, with_change=with_change), incident_backend)
+
+
 def test_tree_has_independent_branches_and_every_leaf_has_an_action_item(
-    incident_backend: LocalBackend, fault: FaultType, component: str | None, with_change: bool
+    fault_report: IncidentReport,
 ) -> None:
-    report = draft_report(result_for(fault, component=component, with_change=with_change), incident_backend)
+    branches = {child.branch for child in fault_report.five_whys.children}
 
-    branches = {child.branch for child in report.five_whys.children}
     assert {WhyBranch.TRIGGER, WhyBranch.BLAST_RADIUS, WhyBranch.DETECTION} <= branches
-    addressed = {item.why_addressed for item in report.action_items}
-    assert all(leaf.id in addressed for leaf in leaves(report.five_whys))
+    addressed = {item.why_addressed for item in fault_report.action_items}
+    assert all(leaf.id in addressed for leaf in leaves(fault_report.five_whys))
 
 
-@pytest.mark.parametrize(("fault", "component", "with_change"), FAULT_CASES)
-def test_every_node_cites_evidence_of_this_incident_or_asks_a_human(
-    incident_backend: LocalBackend, fault: FaultType, component: str | None, with_change: bool
-) -> None:
-    report = draft_report(result_for(fault, component=component, with_change=with_change), incident_backend)
+def test_every_node_cites_evidence_of_this_incident_or_asks_a_human(fault_report: IncidentReport) -> None:
+    known = set(fault_report.evidence_by_id())
 
-    known = set(report.evidence_by_id())
-    for node in report.five_whys.walk():
+    for node in fault_report.five_whys.walk():
         assert node.evidence or node.needs_human_input, node.question
         assert set(node.evidence) <= known, node.question
 
