@@ -99,6 +99,11 @@ def render_review(payload: dict[str, Any]) -> None:
     console.print(table)
 
 
+def first_sentence(text: str, limit: int = 100) -> str:
+    head = text.split(". ")[0]
+    return head if len(head) <= limit else head[: limit - 1] + "…"
+
+
 def render_summary(result: InvestigationResult) -> None:
     table = Table(title=f"Investigation {result.id} ({result.reasoner})")
     for column in ("#", "service", "fault type", "confidence", "verified", "summary"):
@@ -106,7 +111,12 @@ def render_summary(result: InvestigationResult) -> None:
     for h in result.hypotheses[:5]:
         verified = {True: "yes", False: "refuted", None: "–"}[h.verified]
         table.add_row(
-            str(h.rank), h.service, h.fault_type.value, f"{h.confidence:.2f}", verified, h.summary[:160]
+            str(h.rank),
+            h.service,
+            h.fault_type.value,
+            f"{h.confidence:.2f}",
+            verified,
+            first_sentence(h.summary),
         )
     console.print(table)
     for m in [m for m in result.mitigations if m.applicable][:4]:

@@ -24,9 +24,10 @@ def test_consult_finds_the_throttling_runbook_and_mitigations_cite_it(
     result = run_investigation(spec.trigger, make_deps(knowledge=knowledge))
 
     sops = [k for k in result.knowledge if k.doc_type == "sop"]
-    assert sops and "throttl" in sops[0].title.lower()
+    assert any("throttl" in k.title.lower() for k in sops)
     assert any(ev.id.startswith("knowledge-") for ev in result.evidence)
-    assert result.mitigations[0].sop == sops[0].doc_id
+    cited = {m.sop for m in result.mitigations}
+    assert cited == {next(k.doc_id for k in sops if "throttl" in k.title.lower())}
 
 
 def test_without_a_knowledge_store_the_investigation_says_so_and_still_ranks(
