@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from evals.baselines import Outcome
-from evals.recording import RecordingConfig, http_client_for
+from evals.recording import RecordingConfig, ReplayTransport, http_client_for, transport_for
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.scenario import ScenarioSpec
 
@@ -55,7 +55,8 @@ def run_full_investigation(
 
     analysis = default_analysis()
     claude_options: dict[str, Any] = {}
-    client = http_client_for(recording, spec.name)
+    transport = transport_for(recording, spec.name)
+    client = http_client_for(transport) if transport is not None else None
     if client is not None:
         claude_options["http_client"] = client
     env = dict(os.environ)
@@ -83,6 +84,8 @@ def run_full_investigation(
         if client is not None:
             client.close()
     notes: list[str] = []
+    if isinstance(transport, ReplayTransport):
+        notes += [f"replay: {mismatch}" for mismatch in transport.mismatches]
     try:
         nodes, completeness = _draft(result, backend)
     except Exception as exc:  # a drafter bug costs the report its score, not the investigation its ranks

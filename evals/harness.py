@@ -145,6 +145,7 @@ def evaluate_scenario(directory: Path, methods: Sequence[Method]) -> ScenarioRes
             run.tool_calls = investigation.tool_calls
             run.tokens = dict(investigation.tokens)
             run.notes = list(outcome.notes)
+            run.reasoner = investigation.reasoner
             if truth is not None:
                 run.score = score_case(
                     investigation,

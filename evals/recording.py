@@ -169,14 +169,14 @@ class ReplayTransport(httpx2.BaseTransport):
             return exchange.response(request)
 
 
-def http_client_for(config: RecordingConfig, scenario: str) -> httpx2.Client | None:
-    """The ``http_client`` to give the Anthropic SDK for this scenario (None: the SDK's default)."""
+def transport_for(config: RecordingConfig, scenario: str) -> RecordingTransport | ReplayTransport | None:
+    """The transport the Anthropic SDK's client should use for this scenario (None: the SDK's default)."""
     if config.mode == "off":
         return None
     if config.mode == "record":
-        transport: httpx2.BaseTransport = RecordingTransport(
-            httpx2.HTTPTransport(), config.cassette(scenario)
-        )
-    else:
-        transport = ReplayTransport(config.cassette(scenario), strict=config.strict)
+        return RecordingTransport(httpx2.HTTPTransport(), config.cassette(scenario))
+    return ReplayTransport(config.cassette(scenario), strict=config.strict)
+
+
+def http_client_for(transport: httpx2.BaseTransport) -> httpx2.Client:
     return httpx2.Client(transport=transport, timeout=httpx2.Timeout(600.0))

@@ -45,6 +45,7 @@ class MethodRun(_Model):
     error: str | None = None
     score: CaseScore | None = None
     top: list[RankedGuess] = Field(default_factory=list)  # the first five hypotheses, for reading
+    reasoner: str = ""  # who ranked: shows an LLM run that fell back to offline
     wall_seconds: float = 0.0
     cpu_seconds: float = 0.0  # this process's CPU time (all its threads): stable on a busy machine
     tool_calls: int = 0
