@@ -49,7 +49,7 @@ class Fault:
 @dataclass
 class Options:
     minutes: int = 20
-    requests_per_second: float = 2.0
+    requests_per_second: float = 1.2
     seed: int = 7
     rename: dict[str, str] = field(default_factory=dict)  # any service/metric/operation name -> new name
     unrelated_change: str | None = "users"  # a deployment 9 minutes before onset on this service

@@ -58,3 +58,59 @@ def test_renaming_services_and_metrics_does_not_change_the_ranking(scenario_fact
     first = [(h.service, h.fault_type) for h in investigate(b1, load_scenario_spec(d1)).hypotheses]
     second = [(h.service, h.fault_type) for h in investigate(b2, load_scenario_spec(d2)).hypotheses]
     assert [(rename[s], f) for s, f in first] == second
+
+
+def test_one_bad_host_is_named_as_a_single_host_failure(scenario_factory):
+    directory, backend = scenario_factory("host", Fault("host_errors", "orders", rate=0.9))
+    top = investigate(backend, load_scenario_spec(directory)).hypotheses[0]
+    assert top.service == "orders"
+    assert top.fault_type == FaultType.SINGLE_HOST_FAILURE
+    assert top.component == "orders-1"
+
+
+def test_errors_are_found_without_span_status_or_trace_ids_in_logs(scenario_factory):
+    options = Options(status_codes=False, trace_ids_in_logs=False)
+    directory, backend = scenario_factory("no-status", Fault("errors", "inventory"), options)
+    top = investigate(backend, load_scenario_spec(directory)).hypotheses[0]
+    assert (top.service, top.fault_type) == ("inventory", FaultType.ERROR_EXCEPTION)
+
+
+def test_a_deployment_on_the_failing_service_makes_it_a_bad_deployment_and_an_unrelated_one_does_not(
+    scenario_factory,
+):
+    directory, backend = scenario_factory("deploy", Fault("errors", "inventory", deploy=True))
+    result = investigate(backend, load_scenario_spec(directory))
+    assert (result.hypotheses[0].service, result.hypotheses[0].fault_type) == (
+        "inventory",
+        FaultType.BAD_DEPLOYMENT,
+    )
+    # users deployed 9 minutes before onset; it only sees less traffic, so it stays a weak suspect
+    users = [h for h in result.hypotheses if h.service == "users"]
+    assert all(h.fault_type != FaultType.BAD_DEPLOYMENT and h.confidence < 0.1 for h in users)
+    assert result.mitigations[0].kind == "rollback" and result.mitigations[0].applicable
+
+
+def test_slow_service_is_ranked_by_its_own_added_time_not_its_callers(scenario_factory):
+    directory, backend = scenario_factory("slow", Fault("latency", "users", extra_ms=200.0))
+    result = investigate(backend, load_scenario_spec(directory))
+    assert result.hypotheses[0].service == "users"
+
+
+def test_a_quiet_system_yields_no_confident_hypothesis(scenario_factory):
+    directory, backend = scenario_factory("quiet", Fault("none", "orders"))
+    result = investigate(backend, load_scenario_spec(directory))
+    assert all(h.confidence < 0.3 for h in result.hypotheses)
+
+
+def test_the_trigger_time_bounds_the_onset_search(scenario_factory):
+    directory, backend = scenario_factory(
+        "throttle", Fault("dependency_errors", "inventory", message=THROTTLED)
+    )
+    spec = load_scenario_spec(directory)
+    trigger = spec.trigger.model_copy(
+        update={"time": spec.window.start + (spec.window.end - spec.window.start) * 0.75}
+    )
+    result = investigate(backend, spec, trigger=trigger)
+    assert trigger.time is not None and result.onset is not None
+    assert result.onset <= trigger.time
+    assert result.hypotheses[0].service == "inventory"

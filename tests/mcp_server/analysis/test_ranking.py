@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from mcp_server.analysis.models import Evidence, EvidenceKind
+from mcp_server.analysis.ranking import rank_hypotheses
+from mcp_server.analysis.signals import Scope, Signal, SignalKind
+from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.telemetry import TimeWindow
+
+T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
+ONSET = T0 + timedelta(minutes=10)
+SCOPE = Scope(
+    window=TimeWindow(start=T0, end=T0 + timedelta(minutes=20)),
+    onset=ONSET,
+    onset_source="detected",
+    baseline=TimeWindow(start=T0, end=ONSET),
+    incident=TimeWindow(start=ONSET, end=T0 + timedelta(minutes=20)),
+    bucket_seconds=60,
+    services=["edge", "api", "db-svc", "mailer"],
+)
+GRAPH = {"edge": {"api"}, "api": {"db-svc", "mailer"}}
+
+
+def _sig(service: str, kind: SignalKind, strength: float, **hints: object) -> Signal:
+    return Signal(
+        service=service,
+        kind=kind,
+        strength=strength,
+        onset=ONSET,
+        evidence=Evidence(kind=EvidenceKind.NOTE, service=service, description=f"{kind} on {service}"),
+        hints=dict(hints),
+    )
+
+
+def _symptoms(service: str) -> list[Signal]:
+    return [
+        _sig(service, SignalKind.ERROR_RATE, 1.0),
+        _sig(service, SignalKind.LOG, 1.0, text="upstream call failed"),
+        _sig(service, SignalKind.METRIC, 1.0, metric="requests.failed", direction=1),
+    ]
+
+
+def test_an_upstream_service_that_only_propagates_errors_ranks_below_the_origin():
+    signals = [
+        _sig("db-svc", SignalKind.ERROR_ORIGIN, 0.9, text="NullPointerException"),
+        *_symptoms("db-svc"),
+        *_symptoms("api"),
+        *_symptoms("edge"),
+    ]
+    ranked = rank_hypotheses(signals, GRAPH, SCOPE, SCOPE.services)
+    assert [h.service for h in ranked] == ["db-svc", "api", "edge"]
+    assert ranked[0].confidence > 2 * ranked[1].confidence
+
+
+def test_a_change_just_before_onset_raises_its_service_and_names_the_fault():
+    signals = [
+        _sig("db-svc", SignalKind.ERROR_ORIGIN, 0.5),
+        _sig("mailer", SignalKind.ERROR_ORIGIN, 0.5),
+        _sig("mailer", SignalKind.CHANGE, 0.9, change_kind="deployment"),
+    ]
+    ranked = rank_hypotheses(signals, GRAPH, SCOPE, SCOPE.services)
+    assert ranked[0].service == "mailer"
+    assert ranked[0].fault_type == FaultType.BAD_DEPLOYMENT
+    assert ranked[1].fault_type == FaultType.ERROR_EXCEPTION
+
+
+def test_a_change_on_a_service_without_symptoms_raises_no_hypothesis():
+    signals = [
+        _sig("db-svc", SignalKind.ERROR_ORIGIN, 0.9),
+        _sig("mailer", SignalKind.CHANGE, 1.0, change_kind="deployment"),
+    ]
+    ranked = rank_hypotheses(signals, GRAPH, SCOPE, SCOPE.services)
+    assert [h.service for h in ranked] == ["db-svc"]
+
+
+def test_failing_calls_whose_callee_never_answered_are_charged_to_the_callee():
+    signals = [
+        _sig("api", SignalKind.ERROR_ORIGIN, 0.9, peer="db-svc", callee="db-svc", text="handshake failed"),
+        *_symptoms("api"),
+    ]
+    ranked = rank_hypotheses(signals, GRAPH, SCOPE, SCOPE.services)
+    assert ranked[0].service == "db-svc"
+
+
+def test_throttling_words_in_the_errors_classify_dependency_throttling():
+    signals = [
+        _sig(
+            "db-svc", SignalKind.ERROR_ORIGIN, 0.9, peer="dynamodb", text="ThrottlingException: Rate exceeded"
+        )
+    ]
+    assert rank_hypotheses(signals, GRAPH, SCOPE)[0].fault_type == FaultType.DEPENDENCY_THROTTLING
+
+
+def test_a_lone_weak_signal_gets_low_confidence():
+    ranked = rank_hypotheses([_sig("mailer", SignalKind.LOG, 0.2, text="slow")], GRAPH, SCOPE)
+    assert ranked[0].confidence < 0.3
