@@ -192,6 +192,7 @@ class Engine(LogWriterMixin):
         self_ms = op.self_ms * math.exp(rng.gauss(0.0, 0.35)) * effect.latency_mult + effect.extra_ms
         cursor = t + int(self_ms * 0.6 * NS_PER_MS)
         failure: Failure | None = None
+        propagated = False  # the failure came from a step, not from this server's own code
         status = 200
         if effect.failure is not None and effect.failure.at_start:
             failure = effect.failure
@@ -206,6 +207,7 @@ class Engine(LogWriterMixin):
                 if result.failure is not None:
                     failure = result.failure
                     status = result.status
+                    propagated = True
                     break
             if failure is None and effect.failure is not None:
                 failure = effect.failure
@@ -219,7 +221,13 @@ class Engine(LogWriterMixin):
         error = status >= 500
         attrs = self._server_attrs(service, op, host, status, kind)
         events = None
-        if failure is not None and error and failure.exception_type and not service.passthrough:
+        # a proxy passes an upstream failure on without an exception of its own
+        if (
+            failure is not None
+            and error
+            and failure.exception_type
+            and not (propagated and service.passthrough)
+        ):
             events = [
                 exception_event(end - NS_PER_MS // 2, failure.exception_type, failure.message, failure.stack)
             ]

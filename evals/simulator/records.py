@@ -184,7 +184,10 @@ def log_record(
             payload["span_id"] = span_id
         body = orjson.dumps(payload).decode()
     else:
-        thread = f"nio-8080-exec-{(time_ns // 7_000_000) % 50 + 1}" if trace_id else "main"
+        if service.batch:
+            thread = "scheduling-1"
+        else:
+            thread = f"nio-8080-exec-{(time_ns // 7_000_000) % 50 + 1}" if trace_id else "main"
         body = f"{timestamp_text(time_ns)} {severity:>5} 1 --- [{thread}] {logger} : {message}"
     record: dict[str, Any] = {
         "timeUnixNano": str(time_ns),
