@@ -44,7 +44,7 @@ RESOURCE_PREFIX = "otel.resource."
 KIND_KEY = "otel.span.kind"
 _OPERATION_KEYS = ("aws.local.operation", "aws.remote.operation", KIND_KEY)
 BATCH_GET_TRACES_MAX_IDS = 5
-TRACE_CACHE_SIZE = 20_000  # traces kept per backend (an investigation reads the same ones many times)
+TRACE_CACHE_SIZE = 5_000  # traces kept per backend (an investigation reads the same ones many times)
 SUMMARY_MAX_RANGE = timedelta(hours=6)  # GetTraceSummaries answers at most 6 hours per call
 _COMPUTE_TYPES = (
     "AWS::EC2",
