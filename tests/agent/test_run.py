@@ -17,6 +17,7 @@ from agent.run import (
     stream_investigation,
 )
 from agent.state import SourceFindings
+from mcp_server.analysis import engine
 from mcp_server.backends.base import LogQuery
 from mcp_server.backends.local import LocalBackend
 from mcp_server.errors import BackendUnavailableError, SleuthError
@@ -195,3 +196,17 @@ def test_the_report_step_hands_the_result_to_the_drafter_and_records_the_files(
     assert state is not None
     assert Path(state.report["markdown"]).read_text(encoding="utf-8").strip()
     assert Path(state.report["html"]).exists()
+
+
+def test_the_offline_graph_ranks_exactly_like_the_engine(
+    make_deps: DepsFactory, spec: ScenarioSpec, backend: LocalBackend
+) -> None:
+    direct = engine.investigate(backend, spec)
+    graph = run_investigation(spec.trigger, make_deps())
+
+    assert [(h.service, h.fault_type, h.confidence) for h in graph.hypotheses] == [
+        (h.service, h.fault_type, h.confidence) for h in direct.hypotheses
+    ]
+    assert graph.onset == direct.onset
+    assert graph.affected_services == direct.affected_services
+    assert graph.detection == direct.detection
