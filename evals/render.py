@@ -17,10 +17,13 @@ import matplotlib
 matplotlib.use("Agg")  # no display: render to memory only
 
 import matplotlib.pyplot as plt
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from evals.results import EvalRun, MethodSummary
+from evals.results import EvalRun, MethodRun, MethodSummary
+from mcp_server.errors import SleuthError
 
 METHOD_LABELS = {
     "most_errors": "(a) most errors wins",
@@ -126,7 +129,12 @@ def write_json(run: EvalRun, path: Path) -> None:
 
 
 def read_json(path: Path) -> EvalRun:
-    return EvalRun.model_validate_json(path.read_text(encoding="utf-8"))
+    try:
+        return EvalRun.model_validate_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SleuthError(f"no eval results at {path} (write them with sleuth eval --json)") from None
+    except ValidationError as exc:
+        raise SleuthError(f"{path} is not a sleuth eval result: {exc.errors()[0]['msg']}") from None
 
 
 def markdown_table(run: EvalRun) -> str:
@@ -313,3 +321,65 @@ def write_html(run: EvalRun, path: Path) -> None:
 def write_markdown(run: EvalRun, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(markdown_table(run), encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------ comparison
+
+COMPARED = (("top1", "top-1"), ("top3", "top-3"), ("fault_type", "fault type"), ("exact_top1", "exact top-1"))
+
+
+OUTCOMES = ("right", "service only", "wrong", "failed")
+
+
+def _outcome(run: MethodRun) -> str:
+    if not run.ok or run.score is None:
+        return "failed"
+    if run.score.exact_top1:
+        return "right"
+    return "service only" if run.score.top1 else "wrong"
+
+
+def compare_runs(before: EvalRun, after: EvalRun) -> tuple[list[list[str]], list[str]]:
+    """Per-method deltas of the headline rates, and the scenarios whose outcome changed."""
+    rows: list[list[str]] = []
+    for name in after.methods:
+        if name not in before.summaries:
+            continue
+        old, new = before.summaries[name], after.summaries[name]
+        cells = [METHOD_LABELS.get(name, name)]
+        for attribute, _ in COMPARED:
+            delta = getattr(new, attribute) - getattr(old, attribute)
+            cells.append(f"{getattr(new, attribute):.0%} ({delta:+.0%})")
+        cells.append(f"{new.cpu_seconds_mean:.2f} ({new.cpu_seconds_mean - old.cpu_seconds_mean:+.2f})")
+        rows.append(cells)
+    changes: list[str] = []
+    previous = {scenario.scenario: scenario for scenario in before.scenarios}
+    for scenario in after.scenarios:
+        old_scenario = previous.get(scenario.scenario)
+        if old_scenario is None:
+            continue
+        for name, run in scenario.runs.items():
+            old_run = old_scenario.runs.get(name)
+            if old_run is None or _outcome(old_run) == _outcome(run):
+                continue
+            guess = f"{run.top[0].service}/{run.top[0].fault_type}" if run.top else run.error or "nothing"
+            better = OUTCOMES.index(_outcome(run)) < OUTCOMES.index(_outcome(old_run))
+            changes.append(
+                f"{'better' if better else 'worse'}: {scenario.scenario} · {name}: "
+                f"{_outcome(old_run)} → {_outcome(run)} (first guess {guess})"
+            )
+    return rows, changes
+
+
+def print_comparison(before: EvalRun, after: EvalRun, console: Console) -> None:
+    rows, changes = compare_runs(before, after)
+    table = Table(title=f"Against the run of {before.created_at:%Y-%m-%d %H:%M} UTC", padding=(0, 1))
+    for index, header in enumerate(["method", *(label for _, label in COMPARED), "cpu s"]):
+        table.add_column(header, justify="left" if index == 0 else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    for line in changes:
+        console.print(Text(line, style="green" if line.startswith("better") else "red"))
+    if not changes:
+        console.print("No scenario changed its outcome.")

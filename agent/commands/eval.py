@@ -14,7 +14,7 @@ from agent.commands.common import fail_on_sleuth_error
 from evals.baselines import BASELINE_NAMES, build_methods
 from evals.harness import default_workers, discover_scenarios, quick_subset, run_suite, usable_methods
 from evals.recording import RecordingConfig, RecordingMode
-from evals.render import print_summary, write_html, write_json, write_markdown
+from evals.render import print_comparison, print_summary, read_json, write_html, write_json, write_markdown
 from evals.results import ScenarioResult
 from mcp_server.errors import SleuthError
 
@@ -69,6 +69,9 @@ def run_eval(
     ),
     record: Path | None = typer.Option(None, "--record", help="Record LLM exchanges into this directory."),
     replay: Path | None = typer.Option(None, "--replay", help="Replay recorded LLM exchanges, no API calls."),
+    compare: Path | None = typer.Option(
+        None, "--compare", help="A previous --json result: show what got better or worse."
+    ),
     replay_loose: bool = typer.Option(
         False,
         "--replay-loose",
@@ -81,6 +84,7 @@ def run_eval(
     recording = _recording(record, replay, replay_loose)
     if recording.mode != "off" and reasoner == "offline":
         raise SleuthError("--record and --replay need an LLM reasoner (--reasoner anthropic or bedrock)")
+    before = read_json(compare) if compare is not None else None
     directories = resolve_suite(suite, quick)
     names = [*BASELINE_NAMES, "sleuth"] if baselines else ["sleuth"]
     methods, skipped = usable_methods(build_methods(names, reasoner=reasoner, recording=recording))
@@ -114,6 +118,8 @@ def run_eval(
             command=command,
         )
     print_summary(run, console)
+    if before is not None:
+        print_comparison(before, run, console)
     for path, writer in ((json_out, write_json), (html_out, write_html), (markdown_out, write_markdown)):
         if path is not None:
             writer(run, path)

@@ -1,6 +1,6 @@
 from evals.baselines import LargestMetricChange, MostErrors
 from evals.harness import run_suite
-from evals.render import markdown_table, read_json, render_html, write_json
+from evals.render import compare_runs, markdown_table, read_json, render_html, write_json
 from tests.evals.scenario_fixtures import write_scenario
 
 
@@ -32,3 +32,11 @@ def test_json_results_read_back_to_the_same_run(tmp_path):
     run = make_run(tmp_path)
     write_json(run, tmp_path / "out" / "results.json")
     assert read_json(tmp_path / "out" / "results.json") == run
+
+
+def test_comparison_shows_rate_deltas_and_names_scenarios_that_got_worse(tmp_path):
+    right = run_suite([write_scenario(tmp_path / "old" / "a", name="a")], [MostErrors()])
+    wrong = run_suite([write_scenario(tmp_path / "new" / "a", name="a", cause="frontend")], [MostErrors()])
+    rows, changes = compare_runs(right, wrong)
+    assert rows[0][:2] == ["(a) most errors wins", "0% (-100%)"]
+    assert changes == ["worse: a · most_errors: service only → wrong (first guess orders/unknown)"]
