@@ -262,16 +262,16 @@ class ToolKit:
 
 
 def _fitting_prefix(structured: dict[str, Any], field: str, budget: int) -> int:
-    """The most leading items of ``field`` that keep the whole output within budget (binary search)."""
+    """The most leading items of ``field`` that keep the whole output within budget."""
     items: list[Any] = structured[field]
-    low, high = 0, len(items)
-    while low < high:
-        mid = (low + high + 1) // 2
-        if _size({**structured, field: items[:mid]}) + 600 <= budget:
-            low = mid
-        else:
-            high = mid - 1
-    return low
+    used = _size({**structured, field: []}) + 600  # the rest of the answer, plus room for the note
+    kept = 0
+    for item in items:
+        used += _size(item) + 1  # the item and its comma
+        if used > budget:
+            break
+        kept += 1
+    return kept
 
 
 def _translating(work: Callable[[], T]) -> Callable[[], T]:

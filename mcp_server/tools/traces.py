@@ -147,9 +147,20 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
             min_duration_ms=min_duration_ms,
             attributes=attributes or {},
             order="duration_desc" if order == "slowest" else "start",
-            limit=min(MAX_LIMIT, (limit + 1) * 4),
+            # one operation rarely matches twice in a trace; otherwise expect a few matches per trace
+            limit=min(MAX_LIMIT, (limit + 1) * (1 if operation else 3)),
         )
-        spans = await kit.run(lambda: backend.query_spans(query))
+
+        def fetch() -> tuple[list[Span], int]:
+            spans = backend.query_spans(query)
+            distinct = len({s.trace_id for s in spans})
+            if distinct <= limit and len(spans) >= query.limit and query.limit < MAX_LIMIT:
+                # a page full of repeats: fetch once more, wider
+                wider = query.model_copy(update={"limit": min(MAX_LIMIT, query.limit * 6)})
+                return backend.query_spans(wider), wider.limit
+            return spans, query.limit
+
+        spans, fetched = await kit.run(fetch)
         hits: dict[str, TraceHit] = {}
         for span in spans:
             if span.trace_id not in hits:
@@ -165,7 +176,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
                     status_message=_short(span.status_message, MAX_MESSAGE_CHARS),
                 )
         found = list(hits.values())
-        has_more = len(found) > limit or len(spans) >= query.limit
+        has_more = len(found) > limit or len(spans) >= fetched
         messages = [kit.data_note(window)]
         if has_more:
             messages.append(f"more than {min(limit, len(found))} traces match; narrow the window or filters")
