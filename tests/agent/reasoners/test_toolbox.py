@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import anyio
@@ -8,7 +9,7 @@ import pytest
 from mcp.server import MCPServer
 from mcp.types import ToolAnnotations
 
-from agent.reasoners.toolbox import McpToolbox, builtin_server, load_external_servers
+from agent.reasoners.toolbox import ExternalServer, McpToolbox, builtin_server, load_external_servers
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import InputFileError
 
@@ -87,3 +88,50 @@ def test_a_server_without_command_or_url_is_a_clear_error(tmp_path: Path) -> Non
 
     with pytest.raises(InputFileError, match=r"mcpServers.broken.*'command'"):
         load_external_servers(path)
+
+
+EXTERNAL_SERVER = """
+from mcp.server import MCPServer
+from mcp.types import ToolAnnotations
+
+server = MCPServer("grafana")
+
+
+@server.tool(annotations=ToolAnnotations(read_only_hint=True))
+def dashboard_panels(service: str) -> str:
+    return f"p99 latency panel for {service}: 2.3s"
+
+
+server.run("stdio")
+"""
+
+
+def test_an_external_stdio_server_adds_its_tools_under_its_own_name(tmp_path: Path) -> None:
+    script = tmp_path / "grafana_server.py"
+    script.write_text(EXTERNAL_SERVER, encoding="utf-8")
+    external = [ExternalServer(name="grafana", command=sys.executable, args=(str(script),))]
+
+    async def main() -> tuple[list[str], str]:
+        with anyio.fail_after(60):
+            async with McpToolbox(None, external) as box:
+                outcome = await box.call("grafana__dashboard_panels", {"service": "visits"})
+                return [s.name for s in box.specs], outcome.text
+
+    names, text = anyio.run(main)
+
+    assert names == ["grafana__dashboard_panels"]
+    assert text == "p99 latency panel for visits: 2.3s"
+
+
+def test_an_external_server_that_does_not_start_costs_its_tools_not_the_run(tmp_path: Path) -> None:
+    external = [ExternalServer(name="broken", command=str(tmp_path / "no-such-binary"))]
+
+    async def main() -> tuple[list[str], list[str]]:
+        with anyio.fail_after(30):
+            async with McpToolbox(None, external) as box:
+                return [s.name for s in box.specs], box.notes
+
+    names, notes = anyio.run(main)
+
+    assert names == []
+    assert notes and notes[0].startswith("MCP server broken unavailable")
