@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, replace
@@ -180,7 +181,18 @@ def ensure_plans(plans: Iterable[ScenarioPlan], root: Path, workers: int | None 
 def ensure_suite(out_dir: Path | None = None, quick: bool = False, workers: int | None = None) -> list[Path]:
     """The built-in suite under ``out_dir`` (default ``.data/scenarios/builtin``), generated if needed."""
     plans = quick_plans() if quick else suite_plans()
-    return ensure_plans(plans, Path(out_dir) if out_dir is not None else default_root(), workers)
+    root = Path(out_dir) if out_dir is not None else default_root()
+    paths = ensure_plans(plans, root, workers)
+    if not quick:
+        _prune(root, {p.name for p in plans})
+    return paths
+
+
+def _prune(root: Path, keep: set[str]) -> None:
+    """Remove scenarios this module generated earlier under names the suite no longer has."""
+    for directory in root.iterdir():
+        if directory.is_dir() and directory.name not in keep and (directory / FINGERPRINT_FILE).is_file():
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def renamed(plan: ScenarioPlan, rename: dict[str, str]) -> ScenarioPlan:

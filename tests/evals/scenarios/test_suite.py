@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from evals.scenarios.demo import DEMO_PLAN
-from evals.scenarios.suite import FINGERPRINT_FILE, ensure_plans, quick_plans, renamed, suite_plans
+from evals.scenarios.suite import FINGERPRINT_FILE, _prune, ensure_plans, quick_plans, renamed, suite_plans
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
 from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.scenario import load_ground_truth, load_scenario_spec
@@ -94,3 +94,12 @@ def test_renaming_a_service_and_a_metric_changes_only_names(tmp_path: Path) -> N
         p.value for p in read_points(directory, "host.cpu.busy")
     ]
     assert not read_points(directory, "system.cpu.utilization")
+
+
+def test_pruning_removes_only_scenarios_the_suite_generated_and_no_longer_lists(tmp_path: Path) -> None:
+    for name in ("kept", "stale"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / FINGERPRINT_FILE).write_text("x")
+    (tmp_path / "mine").mkdir()  # a user's own scenario: no fingerprint
+    _prune(tmp_path, {"kept"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "mine"]
