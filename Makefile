@@ -31,7 +31,7 @@ unit: $(STAMP)
 test: lint typecheck unit
 
 eval: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/sleuth eval --suite builtin --json build/eval/results.json --html build/eval/report.html
+	HF_HUB_OFFLINE=1 $(BIN)/sleuth eval --suite builtin --json build/eval/results.json --html build/eval/report.html --markdown build/eval/results.md
 
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.bench.import_throughput
