@@ -15,19 +15,19 @@ from knowledge.documents import WhyNode
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#1d2430;margin:0;background:#f6f7f9}
-main{max-width:1180px;margin:0 auto;padding:24px 32px;background:#fff}
+main{max-width:1180px;margin:0 auto;padding:24px 32px;background:#fff;overflow-wrap:anywhere}
 h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;border-bottom:1px solid #dde1e6;padding-bottom:4px;margin-top:32px}
 .meta{color:#5c6773;font-size:12px}.cite{font-size:11px;color:#2f6fb2;text-decoration:none;margin-left:2px}
 .human{background:#fff3e0;color:#9a4d00;border-radius:3px;padding:0 4px;font-size:11px;white-space:nowrap}
-table{border-collapse:collapse;width:100%;font-size:13px}td,th{border:1px solid #dde1e6;padding:4px 6px;text-align:left;vertical-align:top}
-th{background:#f0f2f5}tr.placeholder td{background:#fffaf2;color:#7a5b2e}
+table{border-collapse:collapse;width:100%;font-size:13px;table-layout:auto}td,th{border:1px solid #dde1e6;padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}td.nw{white-space:nowrap;overflow-wrap:normal}
+th{background:#f0f2f5;white-space:nowrap}tr.placeholder td{background:#fffaf2;color:#7a5b2e}
 .chart{margin:10px 0 18px}.chart img{width:100%;border:1px solid #eceff2}
 .tree,.tree ul{list-style:none;margin:0;padding-left:26px;position:relative}.tree{padding-left:0}
 .tree li{position:relative;padding:6px 0 0 14px}
 .tree ul li::before{content:"";position:absolute;left:0;top:0;height:100%;border-left:2px solid #b8c2cc}
 .tree ul li:last-child::before{height:26px}
 .tree ul li::after{content:"";position:absolute;left:0;top:26px;width:14px;border-top:2px solid #b8c2cc}
-.why{display:inline-block;border:1px solid #b8c2cc;border-left:5px solid #7f8c8d;border-radius:6px;padding:6px 10px;background:#fbfcfd;max-width:880px}
+.why{display:inline-block;overflow-wrap:anywhere;border:1px solid #b8c2cc;border-left:5px solid #7f8c8d;border-radius:6px;padding:6px 10px;background:#fbfcfd;max-width:880px}
 .why.trigger{border-left-color:#c0392b}.why.blast_radius{border-left-color:#d35400}.why.detection{border-left-color:#2471a3}
 .why.recurrence{border-left-color:#7d3c98}.why.needs-human{border-style:dashed;border-left-style:solid;background:#fffaf2}
 .why .q{font-weight:600}.why .id{color:#5c6773;font-size:11px;margin-right:4px}.branch{font-size:10px;text-transform:uppercase;letter-spacing:.04em;color:#5c6773;margin-left:6px}
@@ -123,7 +123,7 @@ def render_html(report: IncidentReport) -> str:
         when = f"{entry.time:%H:%M:%S}" if entry.time else "<strong>TBD</strong>"
         css = ' class="placeholder"' if entry.placeholder else ""
         parts.append(
-            f"<tr{css}><td>{when}</td><td>{entry.phase.value}</td><td>{escape(entry.event)}</td>"
+            f'<tr{css}><td class="nw">{when}</td><td class="nw">{entry.phase.value}</td><td>{escape(entry.event)}</td>'
             f"<td>{escape(entry.source)}{_cites(entry.evidence)}</td></tr>"
         )
     parts += ["</table>", "<h2>What went well</h2>", _list(report.what_went_well)]
@@ -148,8 +148,8 @@ def render_html(report: IncidentReport) -> str:
         for item in items:
             why = item.why_addressed or ""
             parts.append(
-                f'<tr><td>{escape(item.title)}</td><td><a href="#why-{escape(why)}">{escape(why)}</a></td>'
-                f"<td>{escape(item.owner or 'TBD')}</td><td>{item.due or 'TBD'}</td><td>{escape(item.validation)}</td></tr>"
+                f'<tr><td>{escape(item.title)}</td><td class="nw"><a href="#why-{escape(why)}">{escape(why)}</a></td>'
+                f"<td>{escape(item.owner or 'TBD')}</td><td class='nw'>{item.due or 'TBD'}</td><td>{escape(item.validation)}</td></tr>"
             )
         parts.append("</table>")
     parts.append("<h2>Report assessment</h2><h3>Missing data</h3><ul>")

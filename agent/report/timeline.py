@@ -142,7 +142,9 @@ def build_timeline(
         timed.append(
             ReportTimelineEntry(
                 time=fired,
-                phase=P.DETECTION,
+                phase=P.CONTEXT
+                if onset is not None and fired < onset
+                else P.DETECTION,  # fired before the problem
                 event=f"Alarm {alarm.name} fires{delay}",
                 source=f"alarm {alarm.name}",
                 evidence=cited,
