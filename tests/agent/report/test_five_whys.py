@@ -130,3 +130,35 @@ def test_a_failing_host_the_hypothesis_did_not_name_is_found_in_the_data(
     where = nodes["Where in visits did the failures happen?"]
     assert where.answer.startswith("On visits-2: 100% of its requests failed")
     assert nodes["Why did health checks not take visits-2 out of service?"].branch == WhyBranch.BLAST_RADIUS
+
+
+def test_an_unknown_fault_type_keeps_asking_until_a_human_gives_an_actionable_answer(
+    incident_backend: LocalBackend,
+) -> None:
+    report = draft_report(result_for(FaultType.UNKNOWN), incident_backend)
+
+    trigger = next(c for c in report.five_whys.children if c.branch == WhyBranch.TRIGGER)
+    last = trigger.walk()[-1]
+    assert last.question == "What is the underlying cause of visits's failure?"
+    assert last.needs_human_input
+    assert any(i.why_addressed == last.id for i in report.action_items)
+
+
+def test_evidence_without_ids_is_numbered_so_every_node_can_still_cite_it(
+    incident_backend: LocalBackend,
+) -> None:
+    result = result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2")
+    unnamed = [e.model_copy(update={"id": ""}) for e in result.evidence]
+    hypotheses = [
+        h.model_copy(update={"evidence": [e.model_copy(update={"id": ""}) for e in h.evidence]})
+        for h in result.hypotheses
+    ]
+
+    report = draft_report(
+        result.model_copy(update={"evidence": unnamed, "hypotheses": hypotheses}), incident_backend
+    )
+
+    cited = {e for n in report.five_whys.walk() for e in n.evidence}
+    assert any(e.startswith("ev-auto-") for e in cited)
+    assert cited <= set(report.evidence_by_id())
+    assert len({e.description for e in report.evidence}) == len(report.evidence)  # the same fact once
