@@ -147,20 +147,12 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
             min_duration_ms=min_duration_ms,
             attributes=attributes or {},
             order="duration_desc" if order == "slowest" else "start",
-            # one operation rarely matches twice in a trace; otherwise expect a few matches per trace
-            limit=min(MAX_LIMIT, (limit + 1) * (1 if operation else 3)),
+            # a few matching spans per trace (retries, nested calls); a page of repeats comes back
+            # short, with has_more set, rather than costing a second, wider query
+            limit=min(MAX_LIMIT, (limit + 1) * (2 if operation else 3)),
         )
-
-        def fetch() -> tuple[list[Span], int]:
-            spans = backend.query_spans(query)
-            distinct = len({s.trace_id for s in spans})
-            if distinct <= limit and len(spans) >= query.limit and query.limit < MAX_LIMIT:
-                # a page full of repeats: fetch once more, wider
-                wider = query.model_copy(update={"limit": min(MAX_LIMIT, query.limit * 6)})
-                return backend.query_spans(wider), wider.limit
-            return spans, query.limit
-
-        spans, fetched = await kit.run(fetch)
+        spans = await kit.run(lambda: backend.query_spans(query))
+        fetched = query.limit
         hits: dict[str, TraceHit] = {}
         for span in spans:
             if span.trace_id not in hits:
@@ -179,7 +171,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         has_more = len(found) > limit or len(spans) >= fetched
         messages = [kit.data_note(window)]
         if has_more:
-            messages.append(f"more than {min(limit, len(found))} traces match; narrow the window or filters")
+            messages.append(f"more traces match than the {min(limit, len(found))} shown; narrow the window or filters")
         elif not found and not messages[0]:
             messages.append("no spans match; loosen the filters (operation names are exact)")
         out = TraceSearch(
