@@ -171,7 +171,9 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         has_more = len(found) > limit or len(spans) >= fetched
         messages = [kit.data_note(window)]
         if has_more:
-            messages.append(f"more traces match than the {min(limit, len(found))} shown; narrow the window or filters")
+            messages.append(
+                f"more traces match than the {min(limit, len(found))} shown; narrow the window or filters"
+            )
         elif not found and not messages[0]:
             messages.append("no spans match; loosen the filters (operation names are exact)")
         out = TraceSearch(
