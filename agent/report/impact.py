@@ -219,7 +219,7 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
         times, totals, bads, query = _bad_series(backend, slo, entry, window, bucket)
     except QueryError:
         return out
-    if slo is not None:
+    if slo is not None and times:
         out.sli_goal_percent = slo.goal * 100
         out.sli.append(
             Series(
@@ -324,6 +324,8 @@ def _chart_series(
                 )
             )
         except QueryError:
+            continue
+        if not stats:
             continue
         times = [b.bucket_start for b in stats]
         out.errors.append(

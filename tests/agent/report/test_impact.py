@@ -133,3 +133,15 @@ def test_time_to_detect_ignores_an_earlier_alarm_on_a_service_outside_the_failur
     assert (
         report.response_analysis.time_to_detect_seconds == 420
     )  # frontend-5xx, on the customer-facing service
+
+
+def test_a_backend_without_the_incidents_telemetry_still_gives_a_draft_that_says_what_is_missing() -> None:
+    result = result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2")
+
+    with LocalBackend() as empty:
+        report = draft_report(result, empty)
+
+    assert report.charts == []
+    assert report.customer_impact.failed_requests == 0
+    assert any("could not be measured" in line for line in report.assessment.missing_data)
+    assert report.five_whys.children  # the tree still comes from the investigation's evidence
