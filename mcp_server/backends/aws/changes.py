@@ -92,6 +92,7 @@ class ChangeReader:
             version = response.get("version") or response.get("codeSha256")
         if version and version.startswith("arn:"):
             version = version.rsplit("/", 1)[-1]
+        previous = _previous_version(response)
         identity = detail.get("userIdentity") or {}
         time = event["EventTime"]
         if not isinstance(time, datetime):
@@ -101,6 +102,7 @@ class ChangeReader:
             service=service,
             kind=kind,
             version=str(version) if version else None,
+            previous_version=previous,
             description=str(request.get("description") or f"{event.get('EventName')} on {resource}"),
             actor=str(event.get("Username") or identity.get("arn") or ""),
             id=str(event.get("EventId")) if event.get("EventId") else None,
@@ -116,3 +118,14 @@ class ChangeReader:
             return self._config.resource_services[resource]
         name = resource.rsplit("/", 1)[-1].rsplit(":", 1)[-1] if resource.startswith("arn:") else resource
         return self._config.resource_services.get(name, name)
+
+
+def _previous_version(response: Any) -> str | None:
+    """ECS UpdateService answers with the service's deployments: the ACTIVE one is being replaced."""
+    if not isinstance(response, dict):
+        return None
+    deployments = (response.get("service") or {}).get("deployments") or []
+    old = next((d for d in deployments if d.get("status") == "ACTIVE" and d.get("taskDefinition")), None)
+    if old is None:
+        return None
+    return str(old["taskDefinition"]).rsplit("/", 1)[-1]

@@ -576,7 +576,7 @@ def cloudtrail_event(change: ChangeEvent, index: int) -> dict[str, Any]:
         "eventName": event_name,
         "awsRegion": REGION,
         "requestParameters": request,
-        "responseElements": {},
+        "responseElements": _response_elements(change),
         "eventID": change.id or f"evt-{index}",
     }
     return {
@@ -588,6 +588,21 @@ def cloudtrail_event(change: ChangeEvent, index: int) -> dict[str, Any]:
         "Username": change.actor or "deployer",
         "Resources": [{"ResourceType": "AWS::Service", "ResourceName": change.service}],
         "CloudTrailEvent": json.dumps(detail),
+    }
+
+
+def _response_elements(change: ChangeEvent) -> dict[str, Any]:
+    if change.kind != ChangeKind.DEPLOYMENT or not change.version:
+        return {}
+    deployments = [{"status": "PRIMARY", "taskDefinition": change.version}]
+    if change.previous_version:
+        deployments.append({"status": "ACTIVE", "taskDefinition": change.previous_version})
+    return {
+        "service": {
+            "serviceName": change.service,
+            "taskDefinition": change.version,
+            "deployments": deployments,
+        }
     }
 
 

@@ -178,9 +178,10 @@ def test_slos_changes_and_alarms_match_the_local_store(
     slo = local_backend.list_slo_definitions()[0]
     assert aws.sli_buckets(slo, loaded.window) == local_backend.sli_buckets(slo, loaded.window)
     assert [
-        (c.time, c.service, c.kind, c.version, c.description) for c in aws.list_changes(loaded.window)
+        (c.time, c.service, c.kind, c.version, c.previous_version, c.description)
+        for c in aws.list_changes(loaded.window)
     ] == [
-        (c.time, c.service, c.kind, c.version, c.description)
+        (c.time, c.service, c.kind, c.version, c.previous_version, c.description)
         for c in local_backend.list_changes(loaded.window)
     ]
     alarms = {a.name: a for a in aws.list_alarms()}

@@ -175,7 +175,13 @@ def test_budget_reports_and_service_log_groups_come_from_application_signals() -
 
 
 def lookup_event(
-    name: str, source: str, request: dict[str, object], *, error: str | None = None, minutes: int = 10
+    name: str,
+    source: str,
+    request: dict[str, object],
+    *,
+    response: dict[str, object] | None = None,
+    error: str | None = None,
+    minutes: int = 10,
 ) -> dict[str, object]:
     detail: dict[str, object] = {
         "eventVersion": "1.08",
@@ -183,7 +189,7 @@ def lookup_event(
         "eventSource": source,
         "eventName": name,
         "requestParameters": request,
-        "responseElements": {"version": "17", "codeSha256": "abc="},
+        "responseElements": response if response is not None else {"version": "17", "codeSha256": "abc="},
     }
     if error:
         detail["errorCode"] = error
@@ -245,6 +251,21 @@ def test_cloudtrail_deployments_become_change_events_and_failed_calls_are_ignore
                             "service": "cart",
                             "taskDefinition": "arn:aws:ecs:us-east-1:123456789012:task-definition/cart:42",
                         },
+                        response={  # UpdateService answers with the service and its deployments
+                            "service": {
+                                "serviceName": "cart",
+                                "deployments": [
+                                    {
+                                        "status": "PRIMARY",
+                                        "taskDefinition": "arn:aws:ecs:us-east-1:123456789012:task-definition/cart:42",
+                                    },
+                                    {
+                                        "status": "ACTIVE",
+                                        "taskDefinition": "arn:aws:ecs:us-east-1:123456789012:task-definition/cart:41",
+                                    },
+                                ],
+                            }
+                        },
                         minutes=20,
                     )
                 ]
@@ -258,6 +279,7 @@ def test_cloudtrail_deployments_become_change_events_and_failed_calls_are_ignore
         ("checkout", ChangeKind.DEPLOYMENT, "17", "ci"),
     ]
     assert changes[1].attributes["cloudtrail.event_name"] == "UpdateFunctionCode20150331v2"
+    assert (changes[0].previous_version, changes[1].previous_version) == ("cart:41", None)
 
 
 def test_only_the_asked_change_kinds_are_looked_up() -> None:
