@@ -7,7 +7,7 @@ place in the sequence, for the team to fill in.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from agent.report import inputs
 from agent.report.evidence_book import EvidenceBook
@@ -246,6 +246,32 @@ def build_timeline(
     return entries
 
 
+BURN_RATE = 14.4  # the classic fast-burn multiplier: 2% of a 30-day budget in an hour
+BURN_BUCKETS = 2
+
+
+def _burn_rate_alarm(m: Measurements, book: EvidenceBook) -> tuple[datetime, str] | None:
+    """When a fast burn-rate alarm on the measured SLI would have fired (None without an SLI)."""
+    if not m.sli or m.sli_goal_percent is None:
+        return None
+    series = m.sli[0]
+    allowed = (100.0 - m.sli_goal_percent) / 100.0
+    run = 0
+    for moment, good in zip(series.times, series.values, strict=True):
+        run = run + 1 if (100.0 - good) / 100.0 > BURN_RATE * allowed else 0
+        if run == BURN_BUCKETS:
+            fired = moment + timedelta(seconds=m.bucket_seconds)  # the end of the second bad bucket
+            ev = book.add(
+                EvidenceKind.SLO,
+                f"A {BURN_RATE:g}x burn-rate rule on {series.label} ({BURN_BUCKETS} consecutive {m.bucket_seconds}s "
+                f"buckets above {BURN_RATE * allowed:.1%} bad) would have fired at {fired:%H:%M} UTC",
+                source_query=f"sli_buckets(slo={series.label!r}, bucket_seconds={m.bucket_seconds})",
+                time=fired,
+            )
+            return fired, ev
+    return None
+
+
 def build_response_analysis(
     result: InvestigationResult, m: Measurements, book: EvidenceBook
 ) -> ResponseAnalysis:
@@ -267,12 +293,24 @@ def build_response_analysis(
                 evidence=alarm_ev + m.impact_evidence[:1],
             )
         )
-        claims.append(
-            Claim(
-                text=f"To halve it (to {_minutes(delay / 2)}): alarm on the SLO burn rate of {m.impact.entry_service} over a short window, or fire {detection.first_alarm} on fewer evaluation periods.",
-                evidence=alarm_ev,
+        burn = _burn_rate_alarm(m, book)
+        if burn is not None and m.onset is not None and (burn[0] - m.onset).total_seconds() < delay:
+            fired, ev = burn
+            claims.append(
+                Claim(
+                    text=f"To halve it (to {_minutes(delay / 2)}): a fast burn-rate alarm on {m.impact.entry_service}'s "
+                    f"SLO ({BURN_RATE:g}x the error-budget rate for {BURN_BUCKETS} buckets) would have fired at "
+                    f"{fired:%H:%M} UTC, {_relative((fired - m.onset).total_seconds())}.",
+                    evidence=[ev],
+                )
             )
-        )
+        else:
+            claims.append(
+                Claim(
+                    text=f"To halve it (to {_minutes(delay / 2)}): alarm on the SLO burn rate of {m.impact.entry_service} over a short window, or fire {detection.first_alarm} on fewer evaluation periods.",
+                    evidence=alarm_ev,
+                )
+            )
     else:
         claims.append(
             Claim(

@@ -145,3 +145,15 @@ def test_a_backend_without_the_incidents_telemetry_still_gives_a_draft_that_says
     assert report.customer_impact.failed_requests == 0
     assert any("could not be measured" in line for line in report.assessment.missing_data)
     assert report.five_whys.children  # the tree still comes from the investigation's evidence
+
+
+def test_how_to_halve_detection_is_measured_as_when_a_burn_rate_alarm_would_have_fired(
+    single_host_report: IncidentReport,
+) -> None:
+    halve = next(c for c in single_host_report.response_analysis.claims if c.text.startswith("To halve it"))
+
+    # 50% bad against a 0.5% budget: two bad minutes from 10:30, so the rule fires at 10:32, not 10:37
+    assert "would have fired at 10:32 UTC, 2 min after onset" in halve.text
+    assert halve.evidence and single_host_report.evidence_by_id()[halve.evidence[0]].source_query.startswith(
+        "sli_buckets("
+    )
