@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import importlib
 
+import pytest
 import typer
 
-from agent.cli import COMMANDS, build_app, modules_for
+from agent.cli import COMMANDS, build_app, main, modules_for
 
 
 def _registered(module: str) -> set[str]:
@@ -32,3 +33,12 @@ def test_only_the_invoked_command_module_is_loaded_and_help_loads_all() -> None:
     assert modules_for(["--help"]) is None
     assert modules_for(["no-such-command"]) is None
     assert len(build_app().registered_commands) + len(build_app().registered_groups) == len(COMMANDS)
+
+
+def test_each_command_runs_as_a_subcommand_when_loaded_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    for name in COMMANDS:
+        with pytest.raises(SystemExit) as exited:
+            main([name, "--help"])
+
+        assert exited.value.code == 0, name
+        assert f"sleuth {name}" in capsys.readouterr().out, name
