@@ -319,7 +319,18 @@ def build_response_analysis(
             )
         )
         breach = detection.slo_breach_time if detection else None
-        if breach is not None:
+        burn = _burn_rate_alarm(m, book)
+        if burn is not None:
+            fired, ev = burn
+            after = f", {_relative((fired - m.onset).total_seconds())}" if m.onset is not None else ""
+            claims.append(
+                Claim(
+                    text=f"A fast burn-rate alarm on {m.impact.entry_service}'s SLO ({BURN_RATE:g}x the error-budget "
+                    f"rate for {BURN_BUCKETS} buckets) would have fired at {fired:%H:%M} UTC{after}.",
+                    evidence=[ev],
+                )
+            )
+        elif breach is not None:
             claims.append(
                 Claim(
                     text=f"An SLO burn-rate alarm on {m.impact.entry_service} would have fired by {breach:%H:%M} UTC, when the SLO breached.",

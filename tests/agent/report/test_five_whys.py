@@ -109,6 +109,7 @@ def test_without_an_alarm_the_detection_branch_asks_why_none_fired(incident_back
     no_alarm = next(c for c in detection.children if c.question == "Why did no alarm fire?")
     assert no_alarm.evidence
     assert any(i.why_addressed == no_alarm.id and "burn-rate alarm" in i.title for i in report.action_items)
+    assert any("would have fired at 10:32 UTC" in c.text for c in report.response_analysis.claims)
 
 
 def test_without_any_hypothesis_the_tree_flags_the_cause_for_a_human(incident_backend: LocalBackend) -> None:
