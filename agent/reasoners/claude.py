@@ -44,8 +44,8 @@ from agent.reasoners.toolbox import (
 from mcp_server.analysis.models import Evidence, EvidenceKind
 
 T = TypeVar("T")
-DEFAULT_MODEL = "claude-sonnet-4-5"
-DEFAULT_BEDROCK_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+DEFAULT_MODEL = "claude-sonnet-4-6"
+DEFAULT_BEDROCK_MODEL = "us.anthropic.claude-sonnet-4-6"
 MAX_TURNS = 12
 MAX_SUBMIT_ATTEMPTS = 2
 

@@ -10,7 +10,9 @@ import json
 from typing import Any
 
 import anthropic
+import httpx
 import httpx2
+import respx
 
 Step = dict[str, Any] | int | Exception  # a message, an HTTP error status, or a transport failure
 
@@ -83,3 +85,21 @@ class ScriptedClaude:
         last = self.requests[request_index]["messages"][-1]
         content = last["content"] if isinstance(last["content"], list) else []
         return [block for block in content if block.get("type") == "tool_result"]
+
+
+def respx_transport(router: respx.Router) -> httpx2.MockTransport:
+    """Route anthropic's httpx2 requests through a ``respx`` router (respx speaks httpx, not httpx2)."""
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        bridged = httpx.Request(
+            request.method,
+            str(request.url),
+            headers=list(request.headers.multi_items()),
+            content=request.content,
+        )
+        response = router.handler(bridged)
+        return httpx2.Response(
+            response.status_code, headers=list(response.headers.multi_items()), content=response.content
+        )
+
+    return httpx2.MockTransport(handle)

@@ -3,8 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import anthropic
+import httpx
 import httpx2
 import pytest
+import respx
 
 from agent.analysis import AnalysisSteps
 from agent.checkpoints import close_checkpointer, sqlite_checkpointer
@@ -19,7 +22,15 @@ from agent.run import AwaitingReview, resume_investigation, run_investigation
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.scenario import ScenarioSpec
 from tests.agent.conftest import DepsFactory
-from tests.agent.reasoners.scripted_claude import ScriptedClaude, hypothesis, message, submit, text, tool_use
+from tests.agent.reasoners.scripted_claude import (
+    ScriptedClaude,
+    hypothesis,
+    message,
+    respx_transport,
+    submit,
+    text,
+    tool_use,
+)
 from tests.agent.scenario_builder import INJECTION
 
 
@@ -217,3 +228,32 @@ def test_when_the_tool_budget_is_spent_the_model_is_made_to_submit_and_results_a
     compacted = scripted.tool_results(1)[0]["content"]
     assert "cut" in compacted and len(compacted) < 1_200
     assert result.reasoner == "anthropic"
+
+
+def test_claude_scripted_through_a_respx_route_retries_a_429_then_ranks(
+    make_deps: DepsFactory, spec: ScenarioSpec, backend: TelemetryBackend, analysis: AnalysisSteps
+) -> None:
+    router = respx.Router(assert_all_called=True)
+    route = router.post("https://api.anthropic.com/v1/messages").mock(
+        side_effect=[
+            httpx.Response(
+                429, json={"type": "error", "error": {"type": "rate_limit_error", "message": "slow"}}
+            ),
+            httpx.Response(200, json=submit(hypothesis("payments", "dependency_throttling", ["traces-1"]))),
+        ]
+    )
+    client = anthropic.Anthropic(
+        api_key="test-key", max_retries=0, http_client=httpx2.Client(transport=respx_transport(router))
+    )
+    sleeps = Sleeps()
+    reasoner = ClaudeReasoner(
+        client,
+        offline=OfflineReasoner(analysis),
+        toolbox=lambda context: McpToolbox(builtin_server(backend)),
+        retry=RetryPolicy(attempts=3, sleep=sleeps, rand=lambda: 0.5),
+    )
+
+    result = run_investigation(spec.trigger, make_deps(reasoner=reasoner))
+
+    assert route.call_count == 2 and sleeps.seconds == [0.5]
+    assert (result.reasoner, result.hypotheses[0].service) == ("anthropic", "payments")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from anthropic.resources.messages.messages import DEPRECATED_MODELS
 
 from agent.analysis import AnalysisSteps
 from agent.reasoners.claude import ClaudeReasoner
@@ -39,3 +40,4 @@ def test_the_anthropic_and_bedrock_reasoners_build_without_calling_the_api(analy
     assert isinstance(anthropic_reasoner, ClaudeReasoner) and anthropic_reasoner.name == "anthropic"
     assert isinstance(bedrock, ClaudeReasoner) and bedrock.name == "bedrock"
     assert bedrock.model.startswith("us.anthropic.claude")
+    assert anthropic_reasoner.model not in DEPRECATED_MODELS  # the SDK warns on deprecated models
