@@ -145,6 +145,11 @@ class Span(_Model):
         return span_http_status(self.attributes)
 
     @property
+    def peer(self) -> str | None:
+        """The dependency a client or producer span calls, named as an operator would name it."""
+        return span_peer(int(self.kind), self.attributes)
+
+    @property
     def is_error(self) -> bool:
         """Explicit ERROR status, else inferred from HTTP/RPC status codes and exception events."""
         return span_is_error(self.status_code, self.kind, self.attributes, [e.name for e in self.events])
@@ -199,6 +204,31 @@ def span_is_error(
     if attributes.get("error.type"):
         return True
     return "exception" in event_names
+
+
+def span_peer(kind: int, attrs: dict[str, AttributeValue]) -> str | None:
+    """The dependency a client/producer span talks to, named as an operator would name it."""
+    if kind not in (3, 4):
+        return None
+    if attrs.get("peer.service"):
+        return str(attrs["peer.service"])
+    if attrs.get("rpc.system") == "aws-api" and attrs.get("rpc.service"):
+        tables = attrs.get("aws.dynamodb.table_names")
+        if isinstance(tables, list) and tables:
+            return f"{attrs['rpc.service']}:{tables[0]}"
+        return str(attrs["rpc.service"])
+    if attrs.get("db.system"):
+        name = attrs.get("db.namespace") or attrs.get("db.name")
+        return f"{attrs['db.system']}:{name}" if name else str(attrs["db.system"])
+    if attrs.get("messaging.system"):
+        dest = attrs.get("messaging.destination.name") or attrs.get("messaging.destination")
+        return f"{attrs['messaging.system']}:{dest}" if dest else str(attrs["messaging.system"])
+    for key in ("server.address", "net.peer.name", "http.host"):
+        if attrs.get(key):
+            return str(attrs[key])
+    if attrs.get("rpc.service"):
+        return str(attrs["rpc.service"])
+    return None
 
 
 # ------------------------------------------------------------------------------------------ logs

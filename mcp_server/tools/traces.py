@@ -10,9 +10,8 @@ from pydantic import Field
 
 from mcp_server.analysis import traces as trace_analysis
 from mcp_server.backends.base import MAX_LIMIT, ErrorOrigin, SpanQuery, SpanStatsQuery
-from mcp_server.backends.local.otlp import span_peer
 from mcp_server.deps import ServerDeps
-from mcp_server.telemetry import ServiceEdge, Span, TimeWindow
+from mcp_server.telemetry import ServiceEdge, Span, TimeWindow, span_peer
 from mcp_server.tools.common import (
     READ_ONLY,
     End,

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcp_server.backends.base import ErrorOrigin, SliBucket, SpanBucket, SpanStatsQuery
-from mcp_server.backends.local.otlp import span_peer
 from mcp_server.telemetry import (
     ServiceEdge,
     SliKind,
@@ -22,6 +21,7 @@ from mcp_server.telemetry import (
     Span,
     TimeWindow,
     from_nanos,
+    span_peer,
 )
 
 

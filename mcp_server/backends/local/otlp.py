@@ -22,7 +22,7 @@ import orjson
 import pyarrow as pa
 
 from mcp_server.errors import InputFileError
-from mcp_server.telemetry import Severity, span_is_error
+from mcp_server.telemetry import Severity, span_is_error, span_peer
 
 UNKNOWN_SERVICE = "unknown_service"
 _HEX = re.compile(r"[0-9a-fA-F]+")
@@ -285,31 +285,6 @@ def resource_zone(resource: dict[str, Any]) -> str | None:
         value = resource.get(key)
         if value not in (None, ""):
             return str(value)
-    return None
-
-
-def span_peer(kind: int, attrs: dict[str, Any]) -> str | None:
-    """The dependency a client/producer span talks to, named as an operator would name it."""
-    if kind not in (3, 4):
-        return None
-    if attrs.get("peer.service"):
-        return str(attrs["peer.service"])
-    if attrs.get("rpc.system") == "aws-api" and attrs.get("rpc.service"):
-        tables = attrs.get("aws.dynamodb.table_names")
-        if isinstance(tables, list) and tables:
-            return f"{attrs['rpc.service']}:{tables[0]}"
-        return str(attrs["rpc.service"])
-    if attrs.get("db.system"):
-        name = attrs.get("db.namespace") or attrs.get("db.name")
-        return f"{attrs['db.system']}:{name}" if name else str(attrs["db.system"])
-    if attrs.get("messaging.system"):
-        dest = attrs.get("messaging.destination.name") or attrs.get("messaging.destination")
-        return f"{attrs['messaging.system']}:{dest}" if dest else str(attrs["messaging.system"])
-    for key in ("server.address", "net.peer.name", "http.host"):
-        if attrs.get(key):
-            return str(attrs[key])
-    if attrs.get("rpc.service"):
-        return str(attrs["rpc.service"])
     return None
 
 
