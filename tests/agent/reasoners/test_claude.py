@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
+import anyio
 import httpx
 import httpx2
 import pytest
@@ -14,7 +15,7 @@ from agent.checkpoints import close_checkpointer, sqlite_checkpointer
 from agent.context import Budgets
 from agent.events import EventKind, ProgressEvent
 from agent.prompts import SYSTEM_PROMPT
-from agent.reasoners.claude import ClaudeReasoner
+from agent.reasoners.claude import ClaudeReasoner, run_async
 from agent.reasoners.offline import OfflineReasoner
 from agent.reasoners.retry import RetryPolicy
 from agent.reasoners.toolbox import McpToolbox, builtin_server
@@ -257,3 +258,15 @@ def test_claude_scripted_through_a_respx_route_retries_a_429_then_ranks(
 
     assert route.call_count == 2 and sleeps.seconds == [0.5]
     assert (result.reasoner, result.hypotheses[0].service) == ("anthropic", "payments")
+
+
+def test_the_async_tool_loop_also_runs_when_the_caller_is_already_inside_an_event_loop() -> None:
+    async def tool_loop() -> str:
+        await anyio.sleep(0)
+        return "ranked"
+
+    async def async_caller() -> str:  # e.g. a Slack handler calling run_investigation directly
+        return str(run_async(tool_loop))
+
+    assert run_async(tool_loop) == "ranked"
+    assert anyio.run(async_caller) == "ranked"
