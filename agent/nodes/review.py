@@ -93,6 +93,8 @@ def review_node(state: InvestigationState, runtime: Runtime[InvestigationDeps]) 
         "review_rounds": state.review_rounds + 1,
         "checked": [] if feedback.wants_more else state.checked,
         "rework": feedback.wants_more,
+        # The wall-time budget restarts: time spent waiting for a person is not the agent's time.
+        "started_at": deps.clock(),
     }
 
 
