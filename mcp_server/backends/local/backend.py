@@ -203,6 +203,19 @@ class LocalBackend:
         if service not in known:
             raise UnknownServiceError(service, known)
 
+    def _filters(
+        self, time_column: str, window: TimeWindow | None, service: str | None
+    ) -> tuple[list[str], list[Any]]:
+        """WHERE clauses (and their parameters) for a time window and an optional known service."""
+        self._check_service(service)
+        where: list[str] = []
+        params: list[Any] = []
+        self._window_clause(time_column, window, where, params)
+        if service is not None:
+            where.append("service = ?")
+            params.append(service)
+        return where, params
+
     @staticmethod
     def _window_clause(column: str, window: TimeWindow | None, where: list[str], params: list[Any]) -> None:
         if window is not None:
@@ -301,13 +314,7 @@ class LocalBackend:
         return int(row[0]) if row else 0
 
     def span_stats(self, query: SpanStatsQuery) -> list[SpanBucket]:
-        self._check_service(query.service)
-        where: list[str] = []
-        params: list[Any] = []
-        self._window_clause("start_ns", query.window, where, params)
-        if query.service is not None:
-            where.append("service = ?")
-            params.append(query.service)
+        where, params = self._filters("start_ns", query.window, query.service)
         if query.kinds is not None:
             where.append(f"kind IN ({', '.join(str(int(k)) for k in query.kinds)})")
         width = query.bucket_seconds * 1_000_000_000
@@ -408,13 +415,7 @@ class LocalBackend:
     # ------------------------------------------------------------------------------- logs
 
     def query_logs(self, query: LogQuery) -> list[LogRecord]:
-        self._check_service(query.service)
-        where: list[str] = []
-        params: list[Any] = []
-        self._window_clause("time_ns", query.window, where, params)
-        if query.service is not None:
-            where.append("service = ?")
-            params.append(query.service)
+        where, params = self._filters("time_ns", query.window, query.service)
         if query.min_severity is not None:
             allowed = [s for s in _SEVERITY_ORDER if Severity(s).rank >= query.min_severity.rank]
             where.append(f"severity IN ({', '.join('?' for _ in allowed)})")
@@ -462,13 +463,7 @@ class LocalBackend:
     def log_counts(
         self, window: TimeWindow, bucket_seconds: int = 60, service: str | None = None
     ) -> list[LogCountBucket]:
-        self._check_service(service)
-        where: list[str] = []
-        params: list[Any] = []
-        self._window_clause("time_ns", window, where, params)
-        if service is not None:
-            where.append("service = ?")
-            params.append(service)
+        where, params = self._filters("time_ns", window, service)
         width = bucket_seconds * 1_000_000_000
         rows = self._fetchall(
             f"SELECT (time_ns // {width}) * {width}, service, severity, count(*) FROM logs {_where(where)} "
@@ -487,13 +482,7 @@ class LocalBackend:
         limit: int = DEFAULT_LIMIT,
         sample_rows: int | None = None,
     ) -> list[LogGroup]:
-        self._check_service(service)
-        where: list[str] = []
-        params: list[Any] = []
-        self._window_clause("time_ns", window, where, params)
-        if service is not None:
-            where.append("service = ?")
-            params.append(service)
+        where, params = self._filters("time_ns", window, service)
         masked = f"regexp_replace(body, '{_LOG_MASK}', '<*>', 'g')"
         high = "severity IN ('WARN', 'ERROR', 'FATAL')"
         source = f"SELECT service, severity, body, time_ns, 1.0 AS w FROM logs {_where(where)}"
@@ -621,13 +610,7 @@ class LocalBackend:
     def metric_buckets(
         self, window: TimeWindow, bucket_seconds: int = 60, service: str | None = None
     ) -> list[MetricBucket]:
-        self._check_service(service)
-        where: list[str] = []
-        params: list[Any] = []
-        self._window_clause("time_ns", window, where, params)
-        if service is not None:
-            where.append("service = ?")
-            params.append(service)
+        where, params = self._filters("time_ns", window, service)
         width = bucket_seconds * 1_000_000_000
         source = (
             "(SELECT name, service, kind, unit, time_ns, value, count, sum, CASE WHEN temporality = 2 OR "
@@ -666,13 +649,7 @@ class LocalBackend:
         service: str | None = None,
         kinds: list[ChangeKind] | None = None,
     ) -> list[ChangeEvent]:
-        self._check_service(service)
-        where: list[str] = []
-        params: list[Any] = []
-        self._window_clause("time_ns", window, where, params)
-        if service is not None:
-            where.append("service = ?")
-            params.append(service)
+        where, params = self._filters("time_ns", window, service)
         rows = self._fetchall(f"SELECT document FROM changes {_where(where)} ORDER BY time_ns", params)
         changes = [ChangeEvent.model_validate_json(r[0]) for r in rows]
         return [c for c in changes if kinds is None or c.kind in kinds]
