@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -413,6 +413,66 @@ def _lines(
             yield number, obj
 
 
+# ----------------------------------------------------------------- resource / scope / records
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where the records sit in one kind of OTLP export request."""
+
+    resources: str  # resourceSpans
+    resource_keys: frozenset[str]
+    scopes: str  # scopeSpans
+    scope_keys: frozenset[str]
+    records: str  # spans
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What every record of one resource and scope shares."""
+
+    service: str
+    host: str | None
+    zone: str | None
+    resource_json: str
+    scope_name: str
+    scope_version: str
+
+
+def _records(
+    request: dict[str, Any], top_keys: frozenset[str], layout: _Layout
+) -> Iterator[tuple[Origin, str, int, Any]]:
+    """Each record with its origin; the path is built per scope so records cost no string work."""
+    request = _check(request, top_keys, "")
+    for ri, rs in enumerate(_list(request.get(layout.resources), layout.resources)):
+        rwhere = f"{layout.resources}[{ri}]"
+        rs = _check(rs, layout.resource_keys, rwhere)
+        resource = _resource(rs.get("resource"), f"{rwhere}.resource")
+        host, zone, resource_json = resource_host(resource), resource_zone(resource), _dumps(resource)
+        for si, ss in enumerate(_list(rs.get(layout.scopes), f"{rwhere}.{layout.scopes}")):
+            swhere = f"{rwhere}.{layout.scopes}[{si}]"
+            ss = _check(ss, layout.scope_keys, swhere)
+            scope_name, scope_version = _scope(ss.get("scope"), f"{swhere}.scope")
+            origin = Origin(resource_service(resource), host, zone, resource_json, scope_name, scope_version)
+            records_where = f"{swhere}.{layout.records}"
+            for index, record in enumerate(_list(ss.get(layout.records), records_where)):
+                yield origin, records_where, index, record
+
+
+def _decode_file(
+    path: Path,
+    out: ColumnBuffer,
+    byte_range: tuple[int, int] | None,
+    first_line: int,
+    decode_request: Callable[[dict[str, Any], ColumnBuffer], None],
+) -> None:
+    for number, request in _lines(path, byte_range, first_line):
+        try:
+            decode_request(request, out)
+        except _FieldError as exc:
+            raise InputFileError(path, number, exc.field, exc.problem) from None
+
+
 # ------------------------------------------------------------------------------------- traces
 
 _TRACES_REQUEST = _known("resourceSpans")
@@ -441,47 +501,24 @@ _LINK = _known("traceId", "spanId", "traceState", "attributes", "droppedAttribut
 _STATUS = _known("message", "code")
 
 
+_TRACES_LAYOUT = _Layout("resourceSpans", _RESOURCE_SPANS, "scopeSpans", _SCOPE_SPANS, "spans")
+
+
 def decode_traces_file(
     path: Path, out: ColumnBuffer, byte_range: tuple[int, int] | None = None, first_line: int = 1
 ) -> None:
-    for number, request in _lines(path, byte_range, first_line):
-        try:
-            _decode_traces_request(request, out)
-        except _FieldError as exc:
-            raise InputFileError(path, number, exc.field, exc.problem) from None
+    _decode_file(path, out, byte_range, first_line, _decode_traces_request)
 
 
 def _decode_traces_request(request: dict[str, Any], out: ColumnBuffer) -> None:
-    request = _check(request, _TRACES_REQUEST, "")
-    for ri, rs in enumerate(_list(request.get("resourceSpans"), "resourceSpans")):
-        rwhere = f"resourceSpans[{ri}]"
-        rs = _check(rs, _RESOURCE_SPANS, rwhere)
-        resource = _resource(rs.get("resource"), f"{rwhere}.resource")
-        service = resource_service(resource)
-        host, zone = resource_host(resource), resource_zone(resource)
-        resource_json = _dumps(resource)
-        for si, ss in enumerate(_list(rs.get("scopeSpans"), f"{rwhere}.scopeSpans")):
-            swhere = f"{rwhere}.scopeSpans[{si}]"
-            ss = _check(ss, _SCOPE_SPANS, swhere)
-            scope_name, scope_version = _scope(ss.get("scope"), f"{swhere}.scope")
-            for pi, span in enumerate(_list(ss.get("spans"), f"{swhere}.spans")):
-                try:
-                    out.append(
-                        _decode_span(span, service, host, zone, resource_json, scope_name, scope_version)
-                    )
-                except _FieldError as exc:
-                    raise exc.under(f"{swhere}.spans[{pi}]") from None
+    for origin, where, index, span in _records(request, _TRACES_REQUEST, _TRACES_LAYOUT):
+        try:
+            out.append(_decode_span(span, origin))
+        except _FieldError as exc:
+            raise exc.under(f"{where}[{index}]") from None
 
 
-def _decode_span(
-    span: Any,
-    service: str,
-    host: str | None,
-    zone: str | None,
-    resource_json: str,
-    scope_name: str,
-    scope_version: str,
-) -> tuple[Any, ...]:
+def _decode_span(span: Any, origin: Origin) -> tuple[Any, ...]:
     span = _check(span, _SPAN, "")
     trace_id = _hex_id(span.get("traceId"), 32, "traceId")
     span_id = _hex_id(span.get("spanId"), 16, "spanId")
@@ -542,7 +579,7 @@ def _decode_span(
         trace_id,
         span_id,
         parent,
-        service,
+        origin.service,
         str(span.get("name", "") or ""),
         kind,
         start,
@@ -552,18 +589,18 @@ def _decode_span(
         is_error,
         http_status,
         span_peer(kind, attrs),
-        host,
-        zone,
+        origin.host,
+        origin.zone,
         None if exception_type is None else str(exception_type),
         None if exception_message is None else str(exception_message),
         _dumps(attrs),
-        resource_json,
+        origin.resource_json,
         _dumps_list(events),
         _dumps_list(links),
         str(span.get("traceState", "") or ""),
         _int(span.get("flags"), "flags"),
-        scope_name,
-        scope_version,
+        origin.scope_name,
+        origin.scope_version,
     )
 
 
@@ -587,39 +624,24 @@ _LOG_RECORD = _known(
 )
 
 
+_LOGS_LAYOUT = _Layout("resourceLogs", _RESOURCE_LOGS, "scopeLogs", _SCOPE_LOGS, "logRecords")
+
+
 def decode_logs_file(
     path: Path, out: ColumnBuffer, byte_range: tuple[int, int] | None = None, first_line: int = 1
 ) -> None:
-    for number, request in _lines(path, byte_range, first_line):
-        try:
-            _decode_logs_request(request, out)
-        except _FieldError as exc:
-            raise InputFileError(path, number, exc.field, exc.problem) from None
+    _decode_file(path, out, byte_range, first_line, _decode_logs_request)
 
 
 def _decode_logs_request(request: dict[str, Any], out: ColumnBuffer) -> None:
-    request = _check(request, _LOGS_REQUEST, "")
-    for ri, rl in enumerate(_list(request.get("resourceLogs"), "resourceLogs")):
-        rwhere = f"resourceLogs[{ri}]"
-        rl = _check(rl, _RESOURCE_LOGS, rwhere)
-        resource = _resource(rl.get("resource"), f"{rwhere}.resource")
-        service = resource_service(resource)
-        host, zone = resource_host(resource), resource_zone(resource)
-        resource_json = _dumps(resource)
-        for si, sl in enumerate(_list(rl.get("scopeLogs"), f"{rwhere}.scopeLogs")):
-            swhere = f"{rwhere}.scopeLogs[{si}]"
-            sl = _check(sl, _SCOPE_LOGS, swhere)
-            scope_name, _ = _scope(sl.get("scope"), f"{swhere}.scope")
-            for li, record in enumerate(_list(sl.get("logRecords"), f"{swhere}.logRecords")):
-                try:
-                    out.append(_decode_log(record, service, host, zone, resource_json, scope_name))
-                except _FieldError as exc:
-                    raise exc.under(f"{swhere}.logRecords[{li}]") from None
+    for origin, where, index, record in _records(request, _LOGS_REQUEST, _LOGS_LAYOUT):
+        try:
+            out.append(_decode_log(record, origin))
+        except _FieldError as exc:
+            raise exc.under(f"{where}[{index}]") from None
 
 
-def _decode_log(
-    record: Any, service: str, host: str | None, zone: str | None, resource_json: str, scope: str
-) -> tuple[Any, ...]:
+def _decode_log(record: Any, origin: Origin) -> tuple[Any, ...]:
     record = _check(record, _LOG_RECORD, "")
     time_ns = _int(record.get("timeUnixNano"), "timeUnixNano")
     observed = _int(record.get("observedTimeUnixNano"), "observedTimeUnixNano")
@@ -637,18 +659,18 @@ def _decode_log(
     return (
         time_ns,
         observed,
-        service,
+        origin.service,
         severity.value,
         number,
         text,
         body,
         _hex_id(record.get("traceId"), 32, "traceId"),
         _hex_id(record.get("spanId"), 16, "spanId"),
-        host,
-        zone,
+        origin.host,
+        origin.zone,
         _dumps(attributes(record.get("attributes"), "attributes")),
-        resource_json,
-        scope,
+        origin.resource_json,
+        origin.scope_name,
         _int(record.get("flags"), "flags"),
         str(record.get("eventName", "") or ""),
     )
@@ -715,14 +737,13 @@ _SUMMARY_POINT = _known(
 )
 
 
+_METRICS_LAYOUT = _Layout("resourceMetrics", _RESOURCE_METRICS, "scopeMetrics", _SCOPE_METRICS, "metrics")
+
+
 def decode_metrics_file(
     path: Path, out: ColumnBuffer, byte_range: tuple[int, int] | None = None, first_line: int = 1
 ) -> None:
-    for number, request in _lines(path, byte_range, first_line):
-        try:
-            _decode_metrics_request(request, out)
-        except _FieldError as exc:
-            raise InputFileError(path, number, exc.field, exc.problem) from None
+    _decode_file(path, out, byte_range, first_line, _decode_metrics_request)
 
 
 def series_key(name: str, service: str, attrs_json: str, resource_json: str) -> str:
@@ -730,34 +751,12 @@ def series_key(name: str, service: str, attrs_json: str, resource_json: str) -> 
 
 
 def _decode_metrics_request(request: dict[str, Any], out: ColumnBuffer) -> None:
-    request = _check(request, _METRICS_REQUEST, "")
-    for ri, rm in enumerate(_list(request.get("resourceMetrics"), "resourceMetrics")):
-        rwhere = f"resourceMetrics[{ri}]"
-        rm = _check(rm, _RESOURCE_METRICS, rwhere)
-        resource = _resource(rm.get("resource"), f"{rwhere}.resource")
-        service = resource_service(resource)
-        host, zone = resource_host(resource), resource_zone(resource)
-        resource_json = _dumps(resource)
-        for si, sm in enumerate(_list(rm.get("scopeMetrics"), f"{rwhere}.scopeMetrics")):
-            swhere = f"{rwhere}.scopeMetrics[{si}]"
-            sm = _check(sm, _SCOPE_METRICS, swhere)
-            scope_name, _ = _scope(sm.get("scope"), f"{swhere}.scope")
-            for mi, metric in enumerate(_list(sm.get("metrics"), f"{swhere}.metrics")):
-                mwhere = f"{swhere}.metrics[{mi}]"
-                metric = _check(metric, _METRIC, mwhere)
-                _decode_metric(metric, mwhere, service, host, zone, resource_json, scope_name, out)
+    for origin, where, index, metric in _records(request, _METRICS_REQUEST, _METRICS_LAYOUT):
+        mwhere = f"{where}[{index}]"
+        _decode_metric(_check(metric, _METRIC, mwhere), mwhere, origin, out)
 
 
-def _decode_metric(
-    metric: dict[str, Any],
-    where: str,
-    service: str,
-    host: str | None,
-    zone: str | None,
-    resource_json: str,
-    scope: str,
-    out: ColumnBuffer,
-) -> None:
+def _decode_metric(metric: dict[str, Any], where: str, origin: Origin, out: ColumnBuffer) -> None:
     name = metric.get("name")
     if not isinstance(name, str) or not name:
         raise _FieldError(f"{where}.name", "metric needs a non-empty name")
@@ -829,7 +828,7 @@ def _decode_metric(
         out.append(
             (
                 name,
-                service,
+                origin.service,
                 kind,
                 unit,
                 description,
@@ -837,10 +836,10 @@ def _decode_metric(
                 _int(point.get("startTimeUnixNano"), f"{pwhere}.startTimeUnixNano"),
                 value,
                 attrs_json,
-                resource_json,
-                series_key(name, service, attrs_json, resource_json),
-                host,
-                zone,
+                origin.resource_json,
+                series_key(name, origin.service, attrs_json, origin.resource_json),
+                origin.host,
+                origin.zone,
                 temporality,
                 monotonic,
                 count,
@@ -850,6 +849,6 @@ def _decode_metric(
                 bounds,
                 buckets,
                 _dumps(quantiles),
-                scope,
+                origin.scope_name,
             )
         )
