@@ -8,7 +8,7 @@ on as hints for fault classification, never used to decide what is anomalous.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from mcp_server.analysis.models import Evidence, EvidenceKind
@@ -38,6 +38,7 @@ class MetricAnomaly:
     relative: float
     onset: datetime | None
     score: float  # 0..1
+    description: str = ""  # the metric's own description, when the source gave one
 
 
 def statistic_for(kind: MetricKind, monotonic_hint: bool = True) -> str:
@@ -143,13 +144,18 @@ def detect_metric_anomalies(
         series_list = metric_series(backend, scope)
     except QueryError:
         return []
+    try:
+        described = {(d.name, d.service): d.description for d in backend.list_metrics() if d.description}
+    except QueryError:
+        described = {}
     out: list[MetricAnomaly] = []
     for series in series_list:
         if wanted is not None and series.service not in wanted:
             continue
         anomaly = score_series(series, scope.onset)
         if anomaly is not None:
-            out.append(anomaly)
+            text = described.get((series.name, series.service), "")
+            out.append(replace(anomaly, description=text) if text else anomaly)
     out.sort(key=lambda a: -a.score)
     return out
 
@@ -182,7 +188,13 @@ def metric_signals(anomalies: list[MetricAnomaly], scope: Scope) -> list[Signal]
                 strength=a.score,
                 onset=a.onset,
                 evidence=evidence,
-                hints={"metric": a.metric, "unit": a.unit, "direction": a.direction, "relative": a.relative},
+                hints={
+                    # the name and its description: a renamed metric still says what it measures
+                    "metric": f"{a.metric} {a.description}".strip(),
+                    "unit": a.unit,
+                    "direction": a.direction,
+                    "relative": a.relative,
+                },
             )
         )
     return signals

@@ -109,13 +109,16 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
         member = top.hints.get("member")
         if top.hints.get("dimension") == "availability_zone" or s.zone_peers > 0:
             return FaultType.AZ_IMPAIRMENT, f"errors/latency concentrated in zone {member}"
-        if float(top.hints.get("traffic_ratio", 1.0)) >= 1.3:
+        # a zone losing its network path: the skewed host's own calls to its dependencies fail
+        # to connect, and its neighbours in the zone slow down a little; one broken host does not
+        client_connect = any(
+            o.hints.get("peer") and CONNECT.search(str(o.hints.get("text") or "")) for o in origins
+        )
+        if client_connect or float(top.hints.get("zone_slowdown", 1.0)) >= 1.05:
             return (
-                FaultType.SINGLE_HOST_FAILURE,
-                f"host {member} fails and draws more than its share of traffic",
+                FaultType.AZ_IMPAIRMENT,
+                f"host {member} cannot reach its dependencies; its zone is impaired",
             )
-        if float(top.hints.get("zone_slowdown", 1.0)) >= 1.07 or CONNECT.search(own_error_text):
-            return FaultType.AZ_IMPAIRMENT, f"host {member} cannot reach its dependencies; its zone is slower"
         return FaultType.SINGLE_HOST_FAILURE, f"errors/latency concentrated on host {member}"
     if timed_out:
         return FaultType.DOWNSTREAM_TIMEOUT_RETRY_STORM, "callers time out on the service and retry"

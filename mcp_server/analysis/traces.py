@@ -595,11 +595,18 @@ def _skew_of(service: str, dimension: str, members: dict[str, list[GroupTotals]]
     if total >= 10:
         worst = max(excess, key=lambda k: excess[k])
         share = excess[worst] / total
-        if share >= min(0.9, 2.0 / n + 0.1) and share > 1.0 / n + 0.25:
-            t = members[worst][0]
-            rest = [m[0] for k, m in members.items() if k != worst]
-            o_err = sum(x.errors for x in rest) / max(1, sum(x.count for x in rest))
-            skew = Skew(service, dimension, worst, "errors", share, t.errors / max(1, t.count), o_err, n)
+        t = members[worst][0]
+        rest = [m[0] for k, m in members.items() if k != worst]
+        o_err = sum(x.errors for x in rest) / max(1, sum(x.count for x in rest))
+        member_err = t.errors / max(1, t.count)
+        # most of the new errors, on a member failing far more often than its peers
+        if (
+            share >= min(0.9, 2.0 / n + 0.1)
+            and share > 1.0 / n + 0.25
+            and member_err >= 0.05
+            and member_err >= 3.0 * o_err
+        ):
+            skew = Skew(service, dimension, worst, "errors", share, member_err, o_err, n)
             skew.traffic_ratio = _traffic_ratio(members, worst)
             return skew
     # latency: mean duration far above the other members'
