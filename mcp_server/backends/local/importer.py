@@ -14,7 +14,7 @@ import orjson
 from pydantic import ValidationError
 
 from mcp_server.backends.local.otlp import LOG_COLUMNS, METRIC_COLUMNS, SPAN_COLUMNS, ColumnBuffer
-from mcp_server.backends.local.parallel_decode import decode_file
+from mcp_server.backends.local.parallel_decode import decode_files
 from mcp_server.errors import InputFileError
 from mcp_server.scenario import (
     ALARMS_FILE,
@@ -90,15 +90,17 @@ def read_scenario(directory: Path, *, require_spec: bool = True) -> DecodedScena
         raise InputFileError(directory, None, None, "not a directory (expected a scenario directory)")
     spec = load_scenario_spec(directory) if require_spec or (directory / "scenario.yaml").exists() else None
     decoded = DecodedScenario(spec=spec)
-    for name, kind, buffer in (
-        (TRACES_FILE, "traces", decoded.spans),
-        (LOGS_FILE, "logs", decoded.logs),
-        (METRICS_FILE, "metrics", decoded.metrics),
-    ):
-        path = directory / name
-        if path.exists():
-            decode_file(kind, path, buffer)
-            decoded.files.append(name)
+    present = [
+        (name, kind, buffer)
+        for name, kind, buffer in (
+            (TRACES_FILE, "traces", decoded.spans),
+            (LOGS_FILE, "logs", decoded.logs),
+            (METRICS_FILE, "metrics", decoded.metrics),
+        )
+        if (directory / name).exists()
+    ]
+    decode_files([(kind, directory / name, buffer) for name, kind, buffer in present])
+    decoded.files.extend(name for name, _, _ in present)
     if (directory / CHANGES_FILE).exists():
         decoded.changes = read_changes(directory / CHANGES_FILE)
         decoded.files.append(CHANGES_FILE)

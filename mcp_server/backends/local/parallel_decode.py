@@ -29,7 +29,7 @@ from mcp_server.backends.local.otlp import (
 )
 from mcp_server.backends.local.schema import LOG_ARROW, METRIC_ARROW, SPAN_ARROW
 
-PARALLEL_THRESHOLD_BYTES = 16 * 1024 * 1024
+PARALLEL_THRESHOLD_BYTES = 64 * 1024 * 1024
 
 Decoder = Callable[..., None]
 _KINDS: dict[str, tuple[Decoder, tuple[str, ...], pa.Schema]] = {
@@ -71,24 +71,33 @@ def worker_count() -> int:
     return max(1, int(configured)) if configured else max(1, min(4, os.cpu_count() or 1))
 
 
-def decode_file(kind: str, path: Path, out: ColumnBuffer, workers: int | None = None) -> None:
-    """Decode one OTLP/JSON file into ``out``, in parallel when it is large."""
-    decode, _, _ = _KINDS[kind]
+def decode_files(files: list[tuple[str, Path, ColumnBuffer]], workers: int | None = None) -> None:
+    """Decode a scenario's OTLP/JSON files, sharing one worker pool when any file is large.
+
+    Starting worker processes costs about a second, so small scenarios decode in-process; when a
+    file passes the threshold, every file is cut into chunks for one pool of ``workers``.
+    """
     workers = worker_count() if workers is None else workers
-    if workers <= 1 or path.stat().st_size < PARALLEL_THRESHOLD_BYTES:
-        decode(path, out)
+    if workers <= 1 or all(path.stat().st_size < PARALLEL_THRESHOLD_BYTES for _, path, _ in files):
+        for kind, path, out in files:
+            _KINDS[kind][0](path, out)
         return
-    chunks = _chunks(path, workers)
     context = multiprocessing.get_context("spawn")  # never fork a process holding DuckDB threads
     try:
-        with ProcessPoolExecutor(max_workers=len(chunks), mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = [
-                pool.submit(_decode_chunk, kind, path, byte_range, line) for byte_range, line in chunks
+                [
+                    pool.submit(_decode_chunk, kind, path, byte_range, line)
+                    for byte_range, line in _chunks(path, workers)
+                ]
+                for kind, path, _ in files
             ]
             # In file order, so the first error reported is the first in the file.
-            tables = [future.result() for future in futures]
+            tables = [[future.result() for future in per_file] for per_file in futures]
     except BrokenProcessPool:
         # Workers could not start (e.g. an interactive __main__ that spawn cannot re-import).
-        decode(path, out)
+        for kind, path, out in files:
+            _KINDS[kind][0](path, out)
         return
-    out.tables.extend(tables)
+    for (_, _, out), per_file in zip(files, tables, strict=True):
+        out.tables.extend(per_file)
