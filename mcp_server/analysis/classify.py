@@ -137,6 +137,13 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
         return FaultType.NETWORK_DELAY, "latency without errors"
     if origins:
         return FaultType.ERROR_EXCEPTION, "the service's own code fails"
+    new_errors = [
+        sig
+        for sig in s.of(SignalKind.LOG)
+        if sig.hints.get("status") == "new" and sig.hints.get("severity") in ("ERROR", "FATAL")
+    ]
+    if new_errors:
+        return FaultType.ERROR_EXCEPTION, "new error messages in the service's own logs"
     if s.of(SignalKind.LATENCY):
         return FaultType.NETWORK_DELAY, "latency without errors"
     return FaultType.UNKNOWN, "no signal matches a known fault"

@@ -140,7 +140,8 @@ def changed_templates(templates: list[Template], scope: Scope) -> list[TemplateC
             status = "surging"
         else:
             continue
-        weight = SEVERITY_WEIGHT.get(t.severity, 0.35)
+        # a template never seen before says more than a familiar one getting more frequent
+        weight = SEVERITY_WEIGHT.get(t.severity, 0.35) * (1.0 if status == "new" else 0.7)
         strength = weight * min(1.0, (rate - base_rate) / 5.0)
         out.append(TemplateChange(t, status, rate, base_rate, strength))
     out.sort(key=lambda c: -c.strength)

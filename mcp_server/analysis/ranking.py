@@ -10,6 +10,7 @@ service also shows a symptom, and more the closer it came before the onset.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import datetime
 
@@ -122,12 +123,23 @@ def rank_hypotheses(
         }
         s.zone_peers = max((len(zone_votes.get(str(z), set()) - {name}) for z in zones if z), default=0)
 
+    # without traces, error logs that name another suspect ("call to inventory failed") are the
+    # call graph: the naming service is downstream-explained
+    names_in_errors: dict[str, set[str]] = defaultdict(set)
+    for name, s in by_service.items():
+        for sig in s.of(SignalKind.LOG):
+            text = str(sig.hints.get("text") or "")
+            for other in by_service:
+                if other != name and re.search(rf"(?<![\w-]){re.escape(other)}(?![\w-])", text):
+                    names_in_errors[name].add(other)
+
     scored: list[tuple[float, str, dict[str, float]]] = []
     for name, s in by_service.items():
         comp = components[name]
         mine = origin_strength(name)
         below = [origin_strength(d) for d in downstream(graph, name) if d in components]
-        explained = bool(below) and max(below) > max(mine, 0.05) * 1.5
+        named = names_in_errors.get(name, set()) & set(components)
+        explained = (bool(below) and max(below) > max(mine, 0.05) * 1.5) or (bool(named) and mine < 0.05)
         discount = SYMPTOM_DISCOUNT if explained else 1.0
         score = 0.0
         for kind, weight in WEIGHTS.items():

@@ -55,6 +55,7 @@ class Options:
     unrelated_change: str | None = "users"  # a deployment 9 minutes before onset on this service
     status_codes: bool = True  # False: leave span status unset (errors only via HTTP attributes/logs)
     trace_ids_in_logs: bool = True
+    write_traces: bool = True  # False: a system whose only telemetry is logs and metrics
 
 
 def build_scenario(directory: Path, fault: Fault, options: Options | None = None) -> Path:
@@ -248,30 +249,9 @@ class _Generator:
         }
 
     def write(self, directory: Path) -> None:
-        with (directory / "traces.jsonl").open("wb") as out:
-            for key, spans in sorted(self.spans.items()):
-                service, host = key.split("|")
-                request = {
-                    "resourceSpans": [
-                        {
-                            "resource": self._resource(service, int(host)),
-                            "scopeSpans": [{"scope": {"name": "synthetic"}, "spans": spans}],
-                        }
-                    ]
-                }
-                out.write(orjson.dumps(request) + b"\n")
-        with (directory / "logs.jsonl").open("wb") as out:
-            for key, records in sorted(self.logs.items()):
-                service, host = key.split("|")
-                request = {
-                    "resourceLogs": [
-                        {
-                            "resource": self._resource(service, int(host)),
-                            "scopeLogs": [{"scope": {"name": "synthetic"}, "logRecords": records}],
-                        }
-                    ]
-                }
-                out.write(orjson.dumps(request) + b"\n")
+        if self.opts.write_traces:
+            self._write_traces(directory)
+        self._write_logs(directory)
         self._write_metrics(directory)
         self._write_changes(directory)
         spec = {
@@ -286,6 +266,34 @@ class _Generator:
             },
         }
         (directory / "scenario.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+
+    def _write_traces(self, directory: Path) -> None:
+        with (directory / "traces.jsonl").open("wb") as out:
+            for key, spans in sorted(self.spans.items()):
+                service, host = key.split("|")
+                request = {
+                    "resourceSpans": [
+                        {
+                            "resource": self._resource(service, int(host)),
+                            "scopeSpans": [{"scope": {"name": "synthetic"}, "spans": spans}],
+                        }
+                    ]
+                }
+                out.write(orjson.dumps(request) + b"\n")
+
+    def _write_logs(self, directory: Path) -> None:
+        with (directory / "logs.jsonl").open("wb") as out:
+            for key, records in sorted(self.logs.items()):
+                service, host = key.split("|")
+                request = {
+                    "resourceLogs": [
+                        {
+                            "resource": self._resource(service, int(host)),
+                            "scopeLogs": [{"scope": {"name": "synthetic"}, "logRecords": records}],
+                        }
+                    ]
+                }
+                out.write(orjson.dumps(request) + b"\n")
 
     def _write_metrics(self, directory: Path) -> None:
         with (directory / "metrics.jsonl").open("wb") as out:

@@ -114,3 +114,15 @@ def test_the_trigger_time_bounds_the_onset_search(scenario_factory):
     assert trigger.time is not None and result.onset is not None
     assert result.onset <= trigger.time
     assert result.hypotheses[0].service == "inventory"
+
+
+def test_without_traces_the_service_whose_errors_others_name_ranks_first(scenario_factory):
+    directory, backend = scenario_factory(
+        "logs-only", Fault("errors", "inventory"), Options(write_traces=False)
+    )
+    result = investigate(backend, load_scenario_spec(directory))
+    assert (result.hypotheses[0].service, result.hypotheses[0].fault_type) == (
+        "inventory",
+        FaultType.ERROR_EXCEPTION,
+    )
+    assert any("no spans" in note for note in result.notes)
