@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import time
 
-from rich.console import Console
 from rich.rule import Rule
 
+from agent.commands.common import cli_console
+from agent.commands.data import plural
 from mcp_server.config import data_dir, default_store_path
 
-console = Console()
+console = cli_console()
 
 
 def main() -> None:
@@ -27,7 +28,7 @@ def main() -> None:
 
     root = data_dir()
     console.print(Rule("Sleuth demo: offline, on the embedded local store"))
-    started = time.perf_counter()
+    begun = started = time.perf_counter()
     scenario = ensure_demo(root / "scenarios")
     console.print(f"1. Demo incident simulated: {scenario} ({time.perf_counter() - started:.1f}s)")
 
@@ -37,8 +38,8 @@ def main() -> None:
         summary = backend.import_scenario(scenario, replace=True)
     console.print(
         f"2. Imported into {store}: {summary.spans:,} spans, {summary.logs:,} logs, "
-        f"{summary.metric_points:,} metric points, {summary.changes} changes, {summary.slos} SLOs, "
-        f"{summary.alarms} alarms ({time.perf_counter() - started:.1f}s)"
+        f"{summary.metric_points:,} metric points, {plural(summary.changes, 'change')}, "
+        f"{plural(summary.slos, 'SLO')}, {plural(summary.alarms, 'alarm')} ({time.perf_counter() - started:.1f}s)"
     )
 
     reports = root / "reports" / "demo"
@@ -59,10 +60,8 @@ def main() -> None:
         report_dir=reports,
         checkpoints=root / "checkpoints.sqlite",
     )
-    console.print(Rule("Where things are"))
-    for path in sorted(reports.iterdir()):
-        if path.is_file():
-            console.print(f"  {path}")
+    console.print(Rule())
+    console.print(f"Done in {time.perf_counter() - begun:.0f}s. Everything is under {reports}")
     console.print(
         "Next: `sleuth mcp` serves this store to your IDE; `sleuth eval --suite builtin` scores the suite."
     )

@@ -6,12 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from agent.commands.common import fail_on_sleuth_error
+from agent.commands.common import cli_console, fail_on_sleuth_error
 
-console = Console()
+console = cli_console()
 aws_app = typer.Typer(
     help="Set up the AWS backend: its IAM policy and an access check.", no_args_is_help=True
 )

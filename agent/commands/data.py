@@ -6,14 +6,18 @@ import time
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from agent.commands.common import fail_on_sleuth_error
+from agent.commands.common import cli_console, fail_on_sleuth_error
 from mcp_server.backends.local import LocalBackend
 from mcp_server.config import default_store_path
+from mcp_server.scenario import load_scenario_spec
 
-console = Console()
+console = cli_console()
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def register(app: typer.Typer) -> None:
@@ -31,14 +35,22 @@ def import_data(
 ) -> None:
     """Import a scenario directory into the local store (all-or-nothing)."""
     path = store or default_store_path()
+    load_scenario_spec(data)  # a wrong --data fails here, before any store file is created
     started = time.perf_counter()
-    with LocalBackend(path) as backend:
-        summary = backend.import_scenario(data, replace=replace)
+    created = not path.exists()
+    try:
+        with LocalBackend(path) as backend:
+            summary = backend.import_scenario(data, replace=replace)
+    except BaseException:
+        if created:  # the import is all-or-nothing: do not leave an empty store behind
+            for leftover in (path, path.with_name(path.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+        raise
     elapsed = time.perf_counter() - started
     console.print(
         f"Imported [bold]{summary.scenario or data}[/] into {path}: {summary.spans:,} spans, {summary.logs:,} log "
-        f"records, {summary.metric_points:,} metric points, {summary.changes} changes, {summary.slos} SLOs, "
-        f"{summary.alarms} alarms in {elapsed:.1f}s"
+        f"records, {summary.metric_points:,} metric points, {plural(summary.changes, 'change')}, "
+        f"{plural(summary.slos, 'SLO')}, {plural(summary.alarms, 'alarm')} in {elapsed:.1f}s"
     )
 
 
@@ -55,7 +67,11 @@ def store_info(
         table = Table(title=f"Local store {path}")
         table.add_column("service")
         table.add_column("spans", justify="right")
-        for service in backend.list_services():
+        services = backend.list_services()
+        if not services:
+            console.print(f"The local store {path} holds no telemetry; run `sleuth import --data DIR` first.")
+            return
+        for service in services:
             table.add_row(service, f"{backend.count_spans(service=service):,}")
         console.print(table)
         if window:

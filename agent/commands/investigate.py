@@ -8,24 +8,23 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from agent.analysis import default_analysis
 from agent.checkpoints import close_checkpointer, open_checkpointer
-from agent.commands.common import fail_on_sleuth_error
+from agent.commands.common import cli_console, fail_on_sleuth_error
 from agent.context import InvestigationDeps
 from agent.events import EventKind, ProgressEvent
 from agent.reasoners.select import choose_reasoner
 from agent.run import saved_state, stream_investigation, stream_resume
-from mcp_server.analysis.models import InvestigationResult
+from mcp_server.analysis.models import InvestigationResult, MitigationKind
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.backends.local import LocalBackend
 from mcp_server.config import default_store_path
 from mcp_server.errors import SleuthError
 from mcp_server.scenario import ScenarioSpec, Trigger, TriggerKind, load_scenario_spec
 
-console = Console()
+console = cli_console()
 STEP_COLOURS = {EventKind.NOTE: "yellow", EventKind.FALLBACK: "bold yellow", EventKind.FINDING: "cyan"}
 
 
@@ -42,13 +41,30 @@ def open_backend(data: Path | None, store: Path | None) -> tuple[TelemetryBacken
     return backend, backend.scenario_spec()
 
 
+def check_outputs(json_out: Path | None, report_dir: Path | None) -> None:
+    """Refuse unwritable output paths before the investigation runs, not after."""
+    try:
+        if report_dir is not None:
+            if report_dir.exists() and not report_dir.is_dir():
+                raise SleuthError(f"--report {report_dir}: is a file; give a directory for the report")
+            report_dir.mkdir(parents=True, exist_ok=True)
+        if json_out is not None:
+            if json_out.is_dir():
+                raise SleuthError(f"--json {json_out}: is a directory; give a file name like result.json")
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        path = exc.filename or report_dir or json_out
+        raise SleuthError(f"cannot create {path}: {exc.strerror or exc}") from None
+
+
 def open_knowledge(enabled: bool) -> Any:
     if not enabled:
         return None
     try:
         from knowledge.store import open_store
 
-        return open_store()
+        with console.status("opening the knowledge base (the first run indexes the bundled SOPs and COEs)"):
+            return open_store()
     except Exception as exc:  # the knowledge base is optional: say so and investigate without it
         console.print(
             f"[yellow]knowledge base unavailable ({type(exc).__name__}: {exc}); continuing without it[/]"
@@ -99,37 +115,66 @@ def render_review(payload: dict[str, Any]) -> None:
     console.print(table)
 
 
-def first_sentence(text: str, limit: int = 100) -> str:
-    head = text.split(". ")[0]
-    return head if len(head) <= limit else head[: limit - 1] + "…"
+def headline(service: str, summary: str) -> str:
+    """The hypothesis' one line for the summary: its evidence, not a restatement of the columns.
+
+    Engine summaries open with "service: fault type (what that means)." and then say what the
+    data shows; the columns already carry the first part, so the second sentence is the news.
+    """
+    sentences = [part.strip() for part in summary.split(". ") if part.strip()]
+    if len(sentences) > 1 and sentences[0].startswith(f"{service}:"):
+        return sentences[1].rstrip(".")
+    return sentences[0].rstrip(".") if sentences else ""
 
 
-def render_summary(result: InvestigationResult) -> None:
-    table = Table(title=f"Investigation {result.id} ({result.reasoner})")
-    for column in ("#", "service", "fault type", "confidence", "verified", "summary"):
-        table.add_column(column, overflow="fold")
-    for h in result.hypotheses[:5]:
-        verified = {True: "yes", False: "refuted", None: "–"}[h.verified]
-        table.add_row(
-            str(h.rank),
-            h.service,
-            h.fault_type.value,
-            f"{h.confidence:.2f}",
-            verified,
-            first_sentence(h.summary),
+def render_summary(result: InvestigationResult, reports: dict[str, str] | None = None) -> None:
+    """What an on-call engineer needs first: ranked causes, what to do in order, where the COE is."""
+    console.print()
+    console.print(
+        f"[bold]Investigation {result.id}[/] ({result.reasoner} reasoner) — likely causes:", highlight=False
+    )
+    shown = result.hypotheses[:5]
+    service_width = max((len(h.service) for h in shown), default=0)
+    fault_width = max((len(h.fault_type.value) for h in shown), default=0)
+    for h in shown:
+        verified = {True: "[green]verified[/]", False: "[red]refuted[/]", None: "[dim]untested[/]"}[
+            h.verified
+        ]
+        row = (
+            f"#{h.rank} {h.service:<{service_width}}  {h.fault_type.value:<{fault_width}}  {h.confidence:.2f}"
         )
-    console.print(table)
-    for m in [m for m in result.mitigations if m.applicable][:4]:
         console.print(
-            f"  {m.order}. [bold]{m.kind.value}[/]: {m.action}" + (f" — risk: {m.risk}" if m.risk else "")
+            f"  [bold]{row}[/]  {verified}" if h.rank == 1 else f"  {row}  {verified}", highlight=False
         )
+        line = headline(h.service, h.summary)
+        if line:
+            console.print(f"     {line}", markup=False, highlight=False, overflow="ellipsis", no_wrap=True)
+    applicable = [m for m in result.mitigations if m.applicable]
+    if applicable:
+        console.print("[bold]Mitigate, in this order:[/]")
+    for m in applicable[:4]:
+        console.print(
+            f"  {m.order}. [bold]{m.kind.value}[/]: {m.action}" + (f" — risk: {m.risk}" if m.risk else ""),
+            highlight=False,
+        )
+    skipped = [m for m in result.mitigations if not m.applicable and m.kind is MitigationKind.ROLLBACK]
+    for m in skipped:
+        console.print(f"  [dim]not a rollback: {m.rationale}[/]", highlight=False)
     for text in result.notes:
         console.print(f"  [dim]note: {text}[/]", highlight=False)
     if result.timings.get("total") is not None:
         console.print(f"  [dim]{result.timings['total']:.1f}s, {result.tool_calls} tool calls[/]")
+    if reports:
+        main = reports.get("markdown") or next(iter(reports.values()))
+        stem = Path(main).name.split(".")[0]
+        others = [Path(path).name for path in reports.values() if path != main]
+        short = [name[len(stem) :] if name.startswith(stem + ".") else name for name in others]
+        console.print(f"[bold]COE draft:[/] {main}", highlight=False)
+        if short:
+            console.print(f"  [dim]alongside it: {', '.join(short)}[/]", highlight=False)
 
 
-def consume(events: Any) -> tuple[InvestigationResult | None, ProgressEvent | None]:
+def consume(events: Any) -> tuple[InvestigationResult | None, ProgressEvent | None, dict[str, str]]:
     """Show events under a spinner naming the current step; return the result or the review pause."""
     with console.status("investigating", spinner="dots") as status:
         for event in events:
@@ -137,20 +182,21 @@ def consume(events: Any) -> tuple[InvestigationResult | None, ProgressEvent | No
                 status.update(f"[bold]{event.step}[/]: {event.message}")
             render_event(event)
             if event.kind is EventKind.RESULT:
-                for fmt, path in (event.data.get("report") or {}).items():
-                    console.print(f"  report ({fmt}): {path}", highlight=False)
-                return InvestigationResult.model_validate(event.data["result"]), None
+                reports = {str(fmt): str(path) for fmt, path in (event.data.get("report") or {}).items()}
+                return InvestigationResult.model_validate(event.data["result"]), None, reports
             if event.kind is EventKind.INTERRUPT:
-                return None, event
+                return None, event, {}
     raise SleuthError("the investigation ended without a result")
 
 
-def drive(events: Any, deps: InvestigationDeps, interactive: bool) -> InvestigationResult | None:
+def drive(
+    events: Any, deps: InvestigationDeps, interactive: bool
+) -> tuple[InvestigationResult | None, dict[str, str]]:
     """Show events; on a review pause ask the person (or stop and say how to resume)."""
     while True:
-        result, paused = consume(events)
+        result, paused, reports = consume(events)
         if result is not None or paused is None:
-            return result
+            return result, reports
         render_review(paused.data.get("payload") or {})
         investigation_id = str(paused.data["id"])
         if not interactive:
@@ -158,7 +204,7 @@ def drive(events: Any, deps: InvestigationDeps, interactive: bool) -> Investigat
                 f"Paused for review. Resume with: sleuth investigate --resume {investigation_id} "
                 "--answer 'accept 1'   (or 'reject N', 'look SERVICE TEXT', JSON)"
             )
-            return None
+            return None, {}
         answer = parse_review_answer(
             typer.prompt(
                 "accept N | reject N | look SERVICE TEXT | Enter to go on", default="", show_default=False
@@ -183,6 +229,7 @@ def investigate(
     checkpoints: Path | None = typer.Option(None, "--checkpoints", help="Checkpoint SQLite file or postgresql:// URL [default: $SLEUTH_CHECKPOINT_URL or $SLEUTH_DATA_DIR/checkpoints.sqlite]."),
 ) -> None:  # fmt: skip
     """Investigate an incident: scope, gather in parallel, consult SOPs, rank, verify, mitigate."""
+    check_outputs(json_out, report_dir)
     checkpointer = open_checkpointer(checkpoints)
     try:
         previous = saved_state(resume, checkpointer) if resume else None
@@ -216,13 +263,15 @@ def investigate(
             events = stream_investigation(
                 trigger, deps, question=question or "", data_dir=str(data.resolve()) if data else None
             )
-        result = drive(events, deps, interactive=review and sys.stdin.isatty())
+        result, reports = drive(events, deps, interactive=review and sys.stdin.isatty())
     finally:
         close_checkpointer(checkpointer)
     if result is None:
         return
-    render_summary(result)
+    render_summary(result, reports)
     if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        try:
+            json_out.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        except OSError as exc:
+            raise SleuthError(f"--json {json_out}: cannot write ({exc.strerror or exc})") from None
         console.print(f"Wrote {json_out}")

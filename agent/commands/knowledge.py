@@ -6,17 +6,17 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from agent.commands.common import EXIT_USER_ERROR, error_console, fail_on_sleuth_error
+from agent.commands.common import EXIT_USER_ERROR, cli_console, error_console, fail_on_sleuth_error
 from knowledge.documents import CoeDocument, DocumentType, load_document
 from knowledge.ingest import add_report_as_coe, bundled_paths, ingest_paths
 from knowledge.store import DEFAULT_K, default_data_dir, open_store
 from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.errors import InputFileError
 
-console = Console()
+console = cli_console()
 knowledge_app = typer.Typer(
     name="knowledge", help="The knowledge base of SOPs (runbooks) and past COEs.", no_args_is_help=True
 )
@@ -68,7 +68,7 @@ def ingest(
         f"{totals['unchanged']} unchanged, {totals['removed']} removed; store holds {store.chunk_count()} sections"
     )
     for problem in report.errors:
-        error_console.print(f"[bold red]skipped:[/] {problem}", highlight=False)
+        error_console.print(f"[bold red]skipped:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
     if report.errors:
         raise typer.Exit(EXIT_USER_ERROR)
 

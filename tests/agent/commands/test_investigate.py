@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.commands.investigate import parse_review_answer
+from agent.commands.investigate import headline, parse_review_answer
 from mcp_server.errors import SleuthError
 
 runner = CliRunner()
@@ -85,3 +85,69 @@ def test_review_answers_parse_from_short_commands_and_json() -> None:
     assert parse_review_answer("") == {}
     with pytest.raises(SleuthError, match="accept N"):
         parse_review_answer("approve everything")
+
+
+def test_the_summary_lists_causes_mitigations_in_order_and_the_coe_path(
+    scenario_dir: Path, tmp_path: Path
+) -> None:
+    reports = tmp_path / "reports"
+    result = runner.invoke(
+        app, ["investigate", "--data", str(scenario_dir), "--no-knowledge", "--report", str(reports)]
+    )
+
+    assert result.exit_code == 0, result.output
+    summary = result.output.split("likely causes:")[1]
+    assert summary.splitlines()[1].split()[:2] == ["#1", "payments"]
+    assert "Mitigate, in this order:" in summary
+    coe = summary.split("COE draft:")[1].split()[0]
+    assert Path(coe).parent == reports and Path(coe).is_file()
+
+
+def test_headline_drops_the_restated_service_and_fault_and_keeps_the_evidence() -> None:
+    summary = (
+        "visits: dependency throttling (errors name throttling). 494 failing spans start at visits. More."
+    )
+
+    assert headline("visits", summary) == "494 failing spans start at visits"
+    assert headline("other", "Connection pool exhausted. Waits grew.") == "Connection pool exhausted"
+
+
+def test_a_report_path_that_is_a_file_is_refused_before_investigating(
+    scenario_dir: Path, tmp_path: Path
+) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+
+    result = runner.invoke(
+        app, ["investigate", "--data", str(scenario_dir), "--no-knowledge", "--report", str(a_file)]
+    )
+
+    assert result.exit_code == 2
+    assert "--report" in result.output and str(a_file) in result.output
+    assert "▸ scope" not in result.output
+
+
+def test_an_unwritable_json_path_is_a_clear_error_not_a_traceback(scenario_dir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+
+    result = runner.invoke(
+        app, ["investigate", "--data", str(scenario_dir), "--no-knowledge", "--json", str(blocker / "r.json")]
+    )
+
+    assert result.exit_code == 2
+    assert "cannot create" in result.output and "Traceback" not in result.output
+
+
+def test_investigating_a_missing_directory_names_the_path(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["investigate", "--data", str(tmp_path / "nope"), "--no-knowledge"])
+
+    assert result.exit_code == 2
+    assert "nope: not a directory" in result.output
+
+
+def test_investigating_without_data_or_store_says_how_to_get_a_store() -> None:
+    result = runner.invoke(app, ["investigate", "--no-knowledge"])
+
+    assert result.exit_code == 2
+    assert "no local store" in result.output and "sleuth import" in result.output
