@@ -39,8 +39,25 @@ def builtin_suite(quick: bool) -> list[Path]:
 def resolve_suite(suite: str, quick: bool) -> list[Path]:
     if suite == "builtin":
         return builtin_suite(quick)
+    if not Path(suite).is_dir():
+        raise SleuthError(
+            f"--suite {suite}: no such directory (use 'builtin' or a directory of scenario directories)"
+        )
     directories = discover_scenarios(Path(suite))
     return quick_subset(directories) if quick else directories
+
+
+def check_outputs(*paths: Path | None) -> None:
+    """Refuse an output path that cannot be written before a run of many minutes, not after it."""
+    for path in paths:
+        if path is None:
+            continue
+        if path.is_dir():
+            raise SleuthError(f"{path}: is a directory; give a file name")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SleuthError(f"cannot create {exc.filename or path.parent}: {exc.strerror or exc}") from None
 
 
 def _recording(record: Path | None, replay: Path | None, loose: bool) -> RecordingConfig:
@@ -84,6 +101,7 @@ def run_eval(
     recording = _recording(record, replay, replay_loose)
     if recording.mode != "off" and reasoner == "offline":
         raise SleuthError("--record and --replay need an LLM reasoner (--reasoner anthropic or bedrock)")
+    check_outputs(json_out, html_out, markdown_out)
     before = read_json(compare) if compare is not None else None
     directories = resolve_suite(suite, quick)
     names = [*BASELINE_NAMES, "sleuth"] if baselines else ["sleuth"]
@@ -122,5 +140,8 @@ def run_eval(
         print_comparison(before, run, console)
     for path, writer in ((json_out, write_json), (html_out, write_html), (markdown_out, write_markdown)):
         if path is not None:
-            writer(run, path)
+            try:
+                writer(run, path)
+            except OSError as exc:
+                raise SleuthError(f"cannot write {path}: {exc.strerror or exc}") from None
             console.print(f"Wrote {path}")

@@ -14,7 +14,7 @@ from knowledge.documents import CoeDocument, DocumentType, load_document
 from knowledge.ingest import add_report_as_coe, bundled_paths, ingest_paths
 from knowledge.store import DEFAULT_K, default_data_dir, open_store
 from mcp_server.analysis.taxonomy import FaultType
-from mcp_server.errors import InputFileError
+from mcp_server.errors import InputFileError, SleuthError
 
 console = cli_console()
 knowledge_app = typer.Typer(
@@ -30,6 +30,13 @@ PORT_OPTION = typer.Option(None, "--chroma-port", help="Chroma server port [defa
 
 def register(app: typer.Typer) -> None:
     app.add_typer(knowledge_app)
+
+
+def checked_data_dir(data_dir: Path | None) -> Path | None:
+    """A --data-dir that is a file fails here as one line, not deep inside the vector store."""
+    if data_dir is not None and data_dir.exists() and not data_dir.is_dir():
+        raise SleuthError(f"--data-dir {data_dir}: is a file; give a directory for the knowledge store")
+    return data_dir
 
 
 def flywheel_dir(data_dir: Path | None) -> Path:
@@ -51,6 +58,10 @@ def ingest(
     ),
 ) -> None:
     """Ingest documents (idempotent: changed sections are updated, never duplicated)."""
+    missing = [path for path in paths or [] if not path.exists()]
+    if missing:
+        raise SleuthError(f"{missing[0]}: no such file or directory (give SOP .md or COE .json/.yaml files)")
+    data_dir = checked_data_dir(data_dir)
     store = open_store(data_dir, host=chroma_host, port=chroma_port, auto_ingest=False, reset=rebuild)
     sources = list(paths) if paths else bundled_paths() + [p for p in [flywheel_dir(data_dir)] if p.is_dir()]
     report = ingest_paths(store, sources)
@@ -88,7 +99,7 @@ def add_coe(
         if not isinstance(doc, CoeDocument):
             raise InputFileError(path, None, None, "not a COE (a SOP goes in with `sleuth knowledge ingest`)")
         documents.append(doc)
-    store = open_store(data_dir, host=chroma_host, port=chroma_port)
+    store = open_store(checked_data_dir(data_dir), host=chroma_host, port=chroma_port)
     for doc in documents:
         result = add_report_as_coe(store, doc, flywheel_dir(data_dir))
         console.print(f"added {doc.id}: {doc.title} ({result.added + result.updated} sections indexed)")
@@ -112,7 +123,7 @@ def search(
     chroma_port: int | None = PORT_OPTION,
 ) -> None:
     """Search SOPs and past COEs (semantic and exact-term matching combined)."""
-    store = open_store(data_dir, host=chroma_host, port=chroma_port)
+    store = open_store(checked_data_dir(data_dir), host=chroma_host, port=chroma_port)
     hits = store.search(
         query, type=type, service=service, fault_types=[str(f) for f in fault_type or []] or None, k=k
     )

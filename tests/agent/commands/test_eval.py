@@ -47,3 +47,23 @@ def test_eval_refuses_recording_an_offline_run(tmp_path):
     )
     assert result.exit_code == 2
     assert "--record and --replay need an LLM reasoner" in result.output
+
+
+def test_eval_on_a_file_instead_of_a_suite_directory_says_so(tmp_path):
+    a_file = tmp_path / "suite.yaml"
+    a_file.write_text("x")
+    result = runner.invoke(app, ["eval", "--suite", str(a_file)])
+    assert result.exit_code == 2
+    assert f"--suite {a_file}: no such directory" in result.output
+
+
+def test_an_unwritable_json_output_is_refused_before_the_suite_runs(tmp_path):
+    write_scenario(tmp_path / "suite" / "one")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    result = runner.invoke(
+        app, ["eval", "--suite", str(tmp_path / "suite"), "--json", str(blocker / "r.json"), "--workers", "1"]
+    )
+    assert result.exit_code == 2
+    assert "cannot create" in result.output and "Traceback" not in result.output
+    assert "most errors" not in result.output

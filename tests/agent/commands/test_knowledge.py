@@ -98,3 +98,21 @@ def test_add_coe_refuses_a_sop_naming_the_file(tmp_path):
     result = runner.invoke(app, ["knowledge", "add-coe", str(sop), "--data-dir", str(tmp_path / "kb")])
     assert result.exit_code == 2
     assert "not a COE" in " ".join(result.output.split())
+
+
+def test_a_data_dir_that_is_a_file_is_one_clear_error(tmp_path):
+    a_file = tmp_path / "kb"
+    a_file.write_text("x")
+    for command in (["search", "throttling"], ["ingest"]):
+        result = runner.invoke(app, ["knowledge", *command, "--data-dir", str(a_file)])
+        assert result.exit_code == 2, result.output
+        assert f"--data-dir {a_file}: is a file" in result.output
+
+
+def test_ingesting_a_missing_path_exits_2_before_touching_the_store(tmp_path):
+    result = runner.invoke(
+        app, ["knowledge", "ingest", str(tmp_path / "nope"), "--data-dir", str(tmp_path / "kb")]
+    )
+    assert result.exit_code == 2
+    assert "nope: no such file or directory" in result.output
+    assert not (tmp_path / "kb").exists()
