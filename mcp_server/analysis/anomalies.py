@@ -74,6 +74,19 @@ def score_series(series: MetricSeries, onset: datetime) -> MetricAnomaly | None:
     if abs(z) < Z_THRESHOLD or abs(rel) < REL_THRESHOLD:
         return None
     direction = 1 if z > 0 else -1
+    # the incident level must leave the range the baseline itself visited: a sparse counter that
+    # blipped to the same value before onset is not anomalous now (all of the range when the
+    # baseline mostly sat at its median, its 90th percentile otherwise)
+    ordered = sorted(base)
+    edge = ordered[-1] if direction > 0 else ordered[0]
+    if b.median != edge and (abs(b.median) > 0 or b.scale > abs(edge - b.median) / 3):
+        edge = (
+            ordered[int(0.9 * (len(ordered) - 1))]
+            if direction > 0
+            else ordered[int(0.1 * (len(ordered) - 1))]
+        )
+    if (level - edge) * direction <= 0:
+        return None
     values = [p.value for p in series.points]
     threshold = b.median + direction * 3.0 * b.scale
     start_index = next((i for i, p in enumerate(series.points) if p.time >= onset), 0)

@@ -54,6 +54,9 @@ def scope(
     latest = trig.time if trig.time and win.contains(trig.time) else None
     candidates = onset.onset_candidates(backend, win, bucket, latest=latest)
     detected = onset.pick_onset(candidates)
+    if detected is None:  # no spans or logs that show it: time the onset by the metrics
+        candidates = onset.metric_onset_candidates(backend, win, bucket, latest=latest)
+        detected = onset.pick_onset(candidates, strong=0.9)
     if detected is not None:
         at, source = detected, "detected"
         clarity = 0.5 + 0.5 * min(1.0, candidates[0].score / 0.6)

@@ -48,6 +48,7 @@ class Template:
     first_seen: datetime | None = None
     sample: str = ""
     patterns: set[str] = field(default_factory=set)
+    incident_samples: list[tuple[int, str]] = field(default_factory=list)  # (count, line), largest first
 
 
 def fetch_groups(backend: TelemetryBackend, window: TimeWindow) -> list[LogGroup]:
@@ -106,9 +107,13 @@ def mine_templates(baseline: list[LogGroup], incident: list[LogGroup]) -> list[T
                 t.baseline += g.count
             else:
                 t.incident += g.count
+                if len(t.incident_samples) < 3:
+                    t.incident_samples.append((g.count, g.sample))
                 if t.first_seen is None or g.first_seen < t.first_seen:
                     t.first_seen = g.first_seen
     for (service, cluster_id), t in templates.items():
+        if t.incident_samples:  # show what the incident logged, not a baseline line of the same shape
+            t.sample = max(t.incident_samples, key=lambda x: x[0])[1]
         for cluster in miners[service].drain.clusters:
             if cluster.cluster_id == cluster_id:
                 t.template = cluster.get_template()
@@ -191,7 +196,11 @@ def log_signals(changes: list[TemplateChange], scope: Scope, per_service: int = 
                 strength=round(c.strength, 4),
                 onset=t.first_seen,
                 evidence=evidence,
-                hints={"text": f"{t.template} {t.sample}", "severity": t.severity.value, "status": c.status},
+                hints={
+                    "text": " | ".join([t.template, *(line for _, line in t.incident_samples)]),
+                    "severity": t.severity.value,
+                    "status": c.status,
+                },
             )
         )
     return signals

@@ -108,6 +108,39 @@ def onset_candidates(
     return sorted(out, key=lambda c: (-c.score, c.time))
 
 
+def metric_onset_candidates(
+    backend: TelemetryBackend, window: TimeWindow, bucket_seconds: int, *, latest: datetime | None = None
+) -> list[OnsetCandidate]:
+    """Steps in metric series: the fallback when there are no spans or logs to time the onset by."""
+    bulk = getattr(backend, "metric_buckets", None)
+    if bulk is None:
+        return []
+    try:
+        buckets = bulk(window, bucket_seconds)
+    except QueryError:
+        return []
+    times = _buckets(window, bucket_seconds)
+    index = {t: i for i, t in enumerate(times)}
+    limit = len(times) if latest is None else sum(1 for t in times if t <= latest) + 1
+    series: dict[tuple[str, str], list[float | None]] = {}
+    for b in buckets:
+        i = index.get(b.bucket_start)
+        if i is not None:
+            series.setdefault((b.service, b.name), [None] * len(times))[i] = b.value
+    out = []
+    for (service, name), raw in series.items():
+        values = [v for v in raw[:limit] if v is not None]
+        positions = [i for i, v in enumerate(raw[:limit]) if v is not None]
+        fit = step_fit(values, MIN_SEGMENT)
+        if fit is None:
+            continue
+        scale = abs(fit.before) * 0.5 + 1e-9
+        score = fit.r2 * min(1.0, abs(fit.after - fit.before) / scale)
+        if score > 0.05:
+            out.append(OnsetCandidate(service, f"metric:{name}", times[positions[fit.index]], score))
+    return sorted(out, key=lambda c: (-c.score, c.time))
+
+
 def pick_onset(candidates: list[OnsetCandidate], *, strong: float = 0.6) -> datetime | None:
     """The earliest candidate among the strong ones (within ``strong`` × the best score)."""
     if not candidates:

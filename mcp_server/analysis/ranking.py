@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mcp_server.analysis.classify import Suspect, classify
 from mcp_server.analysis.models import Evidence, Hypothesis
@@ -42,6 +42,7 @@ SYMPTOM_KINDS = (
     SignalKind.ALARM,
 )
 CHANGE_WEIGHT = 1.5
+EARLY_WEIGHT = 0.6
 TRANSFER = 0.8  # share of a caller's origin moved to a callee that answered without failing
 SYMPTOM_DISCOUNT = 0.35
 MAX_PER_KIND = {SignalKind.METRIC: 3, SignalKind.LOG: 3, SignalKind.HOST_SKEW: 1, SignalKind.EDGE: 2}
@@ -153,8 +154,20 @@ def rank_hypotheses(
         comp["change"] = change
         comp["explained_by_downstream"] = 1.0 if explained else 0.0
         score += CHANGE_WEIGHT * change * min(1.0, score)
-        comp["score"] = round(score, 4)
         scored.append((score, name, comp))
+
+    # the service whose own symptoms began clearly before everyone else's (a leak, a slow build-up)
+    # is more likely the cause than the services that followed
+    starts = {name: _strong_onset(by_service[name]) for _, name, _ in scored}
+    known_starts = sorted(t for t in starts.values() if t is not None)
+    if len(known_starts) >= 3:
+        lead = timedelta(seconds=2 * scope.bucket_seconds)
+        first, second = known_starts[0], known_starts[1]
+        for i, (score, name, comp) in enumerate(scored):
+            if starts[name] == first and second - first >= lead:
+                comp["earliest_onset"] = 1.0
+                scored[i] = (score + EARLY_WEIGHT * min(1.0, score), name, comp)
+    scored = [(score, name, {**comp, "score": round(score, 4)}) for score, name, comp in scored]
 
     # ties go to the deeper service (the origin side of the call graph), then the earlier onset;
     # never to the name, so renaming services cannot reorder the ranking
@@ -210,6 +223,17 @@ def _cited(s: Suspect) -> list[Evidence]:
         if len(out) >= 8:
             break
     return out
+
+
+def _strong_onset(s: Suspect) -> datetime | None:
+    times = [
+        sig.onset
+        for sig in s.signals
+        if sig.onset is not None
+        and sig.strength >= 0.3
+        and sig.kind in (SignalKind.METRIC, SignalKind.LOG, SignalKind.ERROR_ORIGIN, SignalKind.HOST_SKEW)
+    ]
+    return min(times) if times else None
 
 
 def _onset(s: Suspect, scope: Scope) -> datetime:
