@@ -93,7 +93,10 @@ def score_series(series: MetricSeries, onset: datetime) -> MetricAnomaly | None:
     # allow an onset before the global one (leaks start early) but not in the first few buckets
     first = first_persistent_exceedance(values, threshold, direction, start=min(3, start_index))
     onset_time = series.points[first].time if first is not None else None
-    score = min(1.0, abs(z) / 10.0) * min(1.0, abs(rel) / 0.5 if math.isfinite(rel) else 1.0)
+    # soft, log-scaled: a 300-sigma, 8x move saturates; a 5-sigma, 20% move scores a little
+    z_part = min(1.0, math.log10(1.0 + abs(z)) / 2.5)
+    rel_part = min(1.0, math.log2(1.0 + abs(rel)) / 3.0) if math.isfinite(rel) else 1.0
+    score = z_part * rel_part
     return MetricAnomaly(
         service=series.service,
         metric=series.name,

@@ -45,7 +45,7 @@ CHANGE_WEIGHT = 1.5
 EARLY_WEIGHT = 0.6
 TRANSFER = 0.8  # share of a caller's origin moved to a callee that answered without failing
 SYMPTOM_DISCOUNT = 0.35
-MAX_PER_KIND = {SignalKind.METRIC: 3, SignalKind.LOG: 3, SignalKind.HOST_SKEW: 1, SignalKind.EDGE: 2}
+MAX_PER_KIND = {SignalKind.METRIC: 6, SignalKind.LOG: 3, SignalKind.HOST_SKEW: 1, SignalKind.EDGE: 2}
 
 
 def _component(signals: list[Signal], kind: SignalKind) -> float:
@@ -53,6 +53,11 @@ def _component(signals: list[Signal], kind: SignalKind) -> float:
     cap = MAX_PER_KIND.get(kind)
     if cap is not None:
         values = values[:cap]
+    if kind == SignalKind.METRIC:  # noisy-OR: more and stronger anomalous series, higher score
+        missing = 1.0
+        for v in values:
+            missing *= 1.0 - 0.8 * v
+        return 1.0 - missing
     return min(1.0, sum(values))
 
 
