@@ -45,6 +45,8 @@ def check(
     from mcp_server.backends.aws.config import AwsBackendConfig
     from mcp_server.errors import SleuthError
 
+    if config is not None and config.is_dir():
+        raise SleuthError(f"--config {config}: is a directory; give the AWS backend settings YAML file")
     settings = AwsBackendConfig.from_file(config) if config else AwsBackendConfig.from_env()
     settings = settings.model_copy(update={k: v for k, v in (("region", region), ("profile", profile)) if v})
     try:

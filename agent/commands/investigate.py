@@ -229,6 +229,8 @@ def investigate(
     checkpoints: Path | None = typer.Option(None, "--checkpoints", help="Checkpoint SQLite file or postgresql:// URL [default: $SLEUTH_CHECKPOINT_URL or $SLEUTH_DATA_DIR/checkpoints.sqlite]."),
 ) -> None:  # fmt: skip
     """Investigate an incident: scope, gather in parallel, consult SOPs, rank, verify, mitigate."""
+    if answer is not None and resume is None:
+        raise SleuthError("--answer goes with --resume ID (the paused investigation to answer)")
     check_outputs(json_out, report_dir)
     checkpointer = open_checkpointer(checkpoints)
     try:

@@ -26,16 +26,40 @@ def _parse_rename(items: list[str]) -> dict[str, str]:
     return rename
 
 
+MAX_MINUTES = 24 * 60
+
+
+def _check_out(out: Path) -> None:
+    """``--out`` is replaced: only ever a scenario directory written before, or a new/empty one."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        _fail(f"--out {out}: is a file; give a directory for the scenario")
+    if (out / "scenario.yaml").is_file():
+        return
+    entries = sorted(entry.name for entry in out.iterdir())
+    if entries:
+        shown = ", ".join(entries[:3]) + (", …" if len(entries) > 3 else "")
+        _fail(
+            f"--out {out}: exists and is not a scenario directory (holds {shown}); "
+            "it would be replaced, so choose a new or empty directory"
+        )
+
+
 def simulate(
     fault: str = typer.Option(
         ..., "--fault", help="Fault type id from the taxonomy, e.g. dependency_throttling."
     ),
     service: str = typer.Option(..., "--service", help="Service to inject the fault into, e.g. visits."),
     seed: int = typer.Option(1, "--seed", help="Random seed: the same seed writes the same bytes."),
-    out: Path = typer.Option(..., "--out", help="Scenario directory to write (replaced if it exists)."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="Scenario directory to write (a scenario there is replaced; any other non-empty directory is refused).",
+    ),
     size: str = typer.Option("default", "--size", help="tiny, default, S (~100k spans) or L (10x S)."),
     minutes: int | None = typer.Option(
-        None, "--minutes", help="Window length in minutes (default from size)."
+        None, "--minutes", help="Window length in minutes, 6 to 1440 (default from size)."
     ),
     red_herrings: bool = typer.Option(
         True, "--red-herrings/--no-red-herrings", help="Unrelated deploy, noisy batch job, flapping alarm."
@@ -48,6 +72,9 @@ def simulate(
 
     if trigger not in ("alarm", "slo", "question"):
         _fail(f"--trigger {trigger!r}: use alarm, slo or question")
+    if minutes is not None and minutes > MAX_MINUTES:
+        _fail(f"--minutes {minutes}: at most {MAX_MINUTES} (one day)")
+    _check_out(out)
     try:
         path = generate_scenario(
             fault,

@@ -29,3 +29,10 @@ def test_check_with_a_bad_settings_file_exits_2_naming_the_field(tmp_path: Path)
 
     assert result.exit_code == 2
     assert "max_traces" in result.output and "Traceback" not in result.output
+
+
+def test_check_with_a_directory_as_config_is_one_clear_error(tmp_path: Path) -> None:
+    result = runner.invoke(build_app(), ["aws", "check", "--config", str(tmp_path)])
+
+    assert result.exit_code == 2
+    assert f"--config {tmp_path}: is a directory" in result.output

@@ -151,3 +151,10 @@ def test_investigating_without_data_or_store_says_how_to_get_a_store() -> None:
 
     assert result.exit_code == 2
     assert "no local store" in result.output and "sleuth import" in result.output
+
+
+def test_an_answer_without_resume_is_refused(scenario_dir: Path) -> None:
+    result = runner.invoke(app, ["investigate", "--data", str(scenario_dir), "--answer", "accept 1"])
+
+    assert result.exit_code == 2
+    assert "--answer goes with --resume" in result.output

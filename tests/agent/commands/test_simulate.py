@@ -59,3 +59,45 @@ def test_simulate_rejects_an_unknown_fault_and_a_malformed_rename(tmp_path: Path
     ]
     malformed = runner.invoke(app, bad)
     assert malformed.exit_code == 2 and "OLD=NEW" in malformed.output
+
+
+def test_simulate_refuses_to_replace_a_directory_that_is_not_a_scenario(tmp_path: Path) -> None:
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "todo.txt").write_text("keep me")
+    args = ["simulate", "--fault", "error_exception", "--service", "billing", "--size", "tiny"]
+
+    result = runner.invoke(app, [*args, "--out", str(precious)])
+
+    assert result.exit_code == 2
+    assert f"--out {precious}: exists and is not a scenario directory (holds todo.txt)" in result.output
+    assert (precious / "todo.txt").read_text() == "keep me"
+
+
+def test_simulate_rewrites_a_scenario_it_wrote_before(tmp_path: Path) -> None:
+    out = tmp_path / "incident"
+    args = [
+        "simulate",
+        "--fault",
+        "error_exception",
+        "--service",
+        "billing",
+        "--size",
+        "tiny",
+        "--minutes",
+        "6",
+    ]
+
+    first = runner.invoke(app, [*args, "--out", str(out)])
+    again = runner.invoke(app, [*args, "--out", str(out), "--seed", "2"])
+
+    assert first.exit_code == 0 and again.exit_code == 0, again.output
+
+
+def test_simulate_refuses_a_window_longer_than_a_day_instead_of_running_for_an_hour(tmp_path: Path) -> None:
+    args = ["simulate", "--fault", "error_exception", "--service", "billing", "--minutes", "100000"]
+
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "x")])
+
+    assert result.exit_code == 2
+    assert "--minutes 100000: at most 1440" in result.output
