@@ -215,20 +215,24 @@ def drive(
 
 @fail_on_sleuth_error
 def investigate(
-    data: Path | None = typer.Option(None, "--data", help="A scenario directory to investigate."),
-    store: Path | None = typer.Option(None, "--store", help="Local DuckDB store [default: $SLEUTH_DATA_DIR/store.duckdb]."),
+    data: Path | None = typer.Option(None, "--data", help="A scenario directory to investigate (imported into memory, or into --store when given)."),
+    store: Path | None = typer.Option(None, "--store", help="Local DuckDB store to investigate (default: $SLEUTH_DATA_DIR/store.duckdb, filled by `sleuth import`)."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the InvestigationResult as JSON here."),
-    reasoner: str | None = typer.Option(None, "--reasoner", help="offline | anthropic | bedrock [env SLEUTH_REASONER]."),
+    reasoner: str | None = typer.Option(None, "--reasoner", help="offline, anthropic or bedrock (default: $SLEUTH_REASONER, else anthropic when ANTHROPIC_API_KEY is set, else offline)."),
     question: str | None = typer.Option(None, "--question", help="What to investigate, in words."),
-    service: str | None = typer.Option(None, "--service", help="The service the symptom shows in."),
+    service: str | None = typer.Option(None, "--service", help="The service the symptom shows in (overrides the scenario's trigger)."),
     resume: str | None = typer.Option(None, "--resume", help="Resume a checkpointed investigation by id."),
-    answer: str | None = typer.Option(None, "--answer", help="With --resume: the review answer (accept N | reject N | JSON)."),
+    answer: str | None = typer.Option(None, "--answer", help="With --resume: the review answer: 'accept N', 'reject N', 'look SERVICE TEXT' or JSON."),
     review: bool = typer.Option(False, "--review", help="Pause after verification so a person can accept, reject or add evidence."),
     knowledge: bool = typer.Option(True, "--knowledge/--no-knowledge", help="Consult SOPs and past incidents."),
-    report_dir: Path | None = typer.Option(None, "--report", help="Draft the incident report into this directory."),
-    checkpoints: Path | None = typer.Option(None, "--checkpoints", help="Checkpoint SQLite file or postgresql:// URL [default: $SLEUTH_CHECKPOINT_URL or $SLEUTH_DATA_DIR/checkpoints.sqlite]."),
+    report_dir: Path | None = typer.Option(None, "--report", help="Draft the COE (Markdown, HTML, JSON, customer RCA) into this directory."),
+    checkpoints: Path | None = typer.Option(None, "--checkpoints", help="Checkpoint SQLite file or postgresql:// URL (default: $SLEUTH_CHECKPOINT_URL, else $SLEUTH_DATA_DIR/checkpoints.sqlite)."),
 ) -> None:  # fmt: skip
-    """Investigate an incident: scope, gather in parallel, consult SOPs, rank, verify, mitigate."""
+    """Investigate an incident: scope, gather in parallel, consult SOPs, rank, verify, mitigate.
+
+    Without --data it investigates the local store (`sleuth import --data DIR` fills it). Example:
+    sleuth investigate --data .data/scenarios/demo --report reports/
+    """
     if answer is not None and resume is None:
         raise SleuthError("--answer goes with --resume ID (the paused investigation to answer)")
     check_outputs(json_out, report_dir)

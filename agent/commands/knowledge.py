@@ -22,10 +22,10 @@ knowledge_app = typer.Typer(
 )
 
 DATA_DIR_OPTION = typer.Option(
-    None, "--data-dir", help="Store directory [default: $SLEUTH_DATA_DIR/knowledge, else .data/knowledge]."
+    None, "--data-dir", help="Store directory (default: $SLEUTH_DATA_DIR/knowledge, else .data/knowledge)."
 )
 HOST_OPTION = typer.Option(None, "--chroma-host", help="Use a Chroma server instead of the local directory.")
-PORT_OPTION = typer.Option(None, "--chroma-port", help="Chroma server port [default: 8000].")
+PORT_OPTION = typer.Option(None, "--chroma-port", help="Chroma server port (default: 8000).")
 
 
 def register(app: typer.Typer) -> None:
@@ -48,7 +48,7 @@ def flywheel_dir(data_dir: Path | None) -> Path:
 @fail_on_sleuth_error
 def ingest(
     paths: list[Path] | None = typer.Argument(
-        None, help="Files or directories of SOPs (.md) and COEs (.json/.yaml) [default: the bundled ones]."
+        None, help="Files or directories of SOPs (.md) and COEs (.json/.yaml) (default: the bundled ones)."
     ),
     data_dir: Path | None = DATA_DIR_OPTION,
     chroma_host: str | None = HOST_OPTION,

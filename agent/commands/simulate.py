@@ -48,9 +48,13 @@ def _check_out(out: Path) -> None:
 
 def simulate(
     fault: str = typer.Option(
-        ..., "--fault", help="Fault type id from the taxonomy, e.g. dependency_throttling."
+        ...,
+        "--fault",
+        help="Fault type id from the taxonomy, e.g. dependency_throttling (a wrong one lists them all).",
     ),
-    service: str = typer.Option(..., "--service", help="Service to inject the fault into, e.g. visits."),
+    service: str = typer.Option(
+        ..., "--service", help="Service to inject the fault into, e.g. visits (a wrong one lists them all)."
+    ),
     seed: int = typer.Option(1, "--seed", help="Random seed: the same seed writes the same bytes."),
     out: Path = typer.Option(
         ...,
@@ -96,7 +100,11 @@ def simulate(
 
 @suite_app.command("generate")
 def suite_generate(
-    out: Path | None = typer.Option(None, "--out", help="Suite directory (default .data/scenarios/builtin)."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Suite directory (default: $SLEUTH_DATA_DIR/scenarios/builtin, else .data/scenarios/builtin).",
+    ),
     quick: bool = typer.Option(False, "--quick", help="Only one scenario per fault type."),
     workers: int | None = typer.Option(None, "--workers", help="Parallel processes (default: up to 2)."),
 ) -> None:
