@@ -11,6 +11,7 @@ from rich.table import Table
 from agent.commands.common import cli_console, fail_on_sleuth_error
 from mcp_server.backends.local import LocalBackend
 from mcp_server.config import default_store_path
+from mcp_server.errors import SleuthError
 from mcp_server.scenario import load_scenario_spec
 
 console = cli_console()
@@ -35,11 +36,17 @@ def import_data(
 ) -> None:
     """Import a scenario directory into the local store (all-or-nothing)."""
     path = store or default_store_path()
-    load_scenario_spec(data)  # a wrong --data fails here, before any store file is created
+    spec = load_scenario_spec(data) if (data / "scenario.yaml").is_file() else None
     started = time.perf_counter()
     created = not path.exists()
     try:
         with LocalBackend(path) as backend:
+            latest = backend.scenario_spec()
+            if not replace and spec is not None and latest is not None and latest.name == spec.name:
+                raise SleuthError(
+                    f"scenario {spec.name!r} is already in {path}; add --replace to import it again "
+                    "(adding it twice would count every span twice)"
+                )
             summary = backend.import_scenario(data, replace=replace)
     except BaseException:
         if created:  # the import is all-or-nothing: do not leave an empty store behind

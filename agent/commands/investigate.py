@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 from pathlib import Path
@@ -55,6 +56,15 @@ def check_outputs(json_out: Path | None, report_dir: Path | None) -> None:
     except OSError as exc:
         path = exc.filename or report_dir or json_out
         raise SleuthError(f"cannot create {path}: {exc.strerror or exc}") from None
+
+
+def check_service(backend: TelemetryBackend, service: str, source: Path) -> None:
+    """A mistyped --service would investigate nothing in particular: name the services there are."""
+    known = backend.list_services()
+    if known and service not in known:
+        close = difflib.get_close_matches(service, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise SleuthError(f"--service {service!r} is not in {source}; {hint}services: {', '.join(known)}")
 
 
 def open_knowledge(enabled: bool) -> Any:
@@ -246,6 +256,8 @@ def investigate(
         if previous is not None and data is None and store is None and previous.data_dir:
             data = Path(previous.data_dir)
         backend, spec = open_backend(data, store)
+        if service:
+            check_service(backend, service, data or store or default_store_path())
         analysis = default_analysis()
         store_for_knowledge = open_knowledge(knowledge)
         deps = InvestigationDeps(

@@ -73,3 +73,27 @@ def test_an_error_naming_a_bracketed_path_prints_the_path_verbatim_on_one_line(t
 
     assert result.exit_code == 2
     assert result.output == f"error: {odd}: not a directory (expected a scenario directory)\n"
+
+
+def test_importing_the_same_scenario_twice_needs_replace(scenario_dir: Path, tmp_path: Path) -> None:
+    store = str(tmp_path / "s.duckdb")
+    first = runner.invoke(app, ["import", "--data", str(scenario_dir), "--store", store])
+    again = runner.invoke(app, ["import", "--data", str(scenario_dir), "--store", store])
+    replaced = runner.invoke(app, ["import", "--data", str(scenario_dir), "--store", store, "--replace"])
+
+    assert first.exit_code == 0, first.output
+    assert again.exit_code == 2 and "already in" in again.output and "--replace" in again.output
+    assert replaced.exit_code == 0, replaced.output
+
+
+def test_a_directory_of_otlp_files_without_scenario_yaml_still_imports(
+    scenario_dir: Path, tmp_path: Path
+) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(scenario_dir, raw)
+    (raw / "scenario.yaml").unlink()
+
+    result = runner.invoke(app, ["import", "--data", str(raw), "--store", str(tmp_path / "s.duckdb")])
+
+    assert result.exit_code == 0, result.output
+    assert "spans" in result.output

@@ -158,3 +158,12 @@ def test_an_answer_without_resume_is_refused(scenario_dir: Path) -> None:
 
     assert result.exit_code == 2
     assert "--answer goes with --resume" in result.output
+
+
+def test_a_mistyped_service_is_refused_with_the_closest_name(scenario_dir: Path) -> None:
+    result = runner.invoke(
+        app, ["investigate", "--data", str(scenario_dir), "--service", "paymnts", "--no-knowledge"]
+    )
+
+    assert result.exit_code == 2
+    assert "--service 'paymnts' is not in" in result.output and "did you mean 'payments'?" in result.output
