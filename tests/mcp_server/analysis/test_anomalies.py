@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from mcp_server.analysis.anomalies import score_series
+from mcp_server.analysis.changes import proximity
+from mcp_server.analysis.signals import Scope
+from mcp_server.telemetry import ChangeEvent, ChangeKind, MetricSeries, SeriesPoint, TimeWindow
+
+T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
+ONSET = T0 + timedelta(minutes=10)
+
+
+def _series(values: list[float], name: str = "q7.zz_unknown_gauge") -> MetricSeries:
+    points = [SeriesPoint(time=T0 + timedelta(minutes=i), value=v) for i, v in enumerate(values)]
+    return MetricSeries(name=name, service="svc", points=points)
+
+
+def test_a_metric_with_an_unknown_name_that_leaves_its_baseline_is_an_anomaly_with_its_onset():
+    baseline = [10, 11, 9, 10, 10, 11, 9, 10, 10, 11]
+    values = [*baseline, 10, 30, 31, 29, 32, 30, 31, 30, 29, 31]
+    anomaly = score_series(_series(values), ONSET)
+    assert anomaly is not None
+    assert anomaly.direction == 1
+    assert anomaly.onset == T0 + timedelta(minutes=11)
+    assert 0.2 < anomaly.score <= 1.0
+
+
+def test_a_sparse_counter_that_blipped_as_high_before_onset_is_not_an_anomaly():
+    values = [0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0, 0, 2, 0, 0, 2, 0, 2]  # onset at index 10
+    assert score_series(_series(values), ONSET) is None
+
+
+def test_noise_around_a_steady_level_is_not_an_anomaly():
+    values = [50, 52, 49, 51, 50, 48, 52, 50, 49, 51, 51, 49, 50, 52, 48, 50, 51, 49, 50, 52]
+    assert score_series(_series(values), ONSET) is None
+
+
+def test_a_drop_is_reported_as_a_fall():
+    values = [0.9, 0.91, 0.9, 0.92, 0.9, 0.89, 0.9, 0.91, 0.9, 0.9, *([0.3] * 10)]
+    anomaly = score_series(_series(values, "hit_ratio"), ONSET)
+    assert anomaly is not None and anomaly.direction == -1
+
+
+def test_changes_count_more_the_closer_they_came_before_onset():
+    scope = Scope(
+        window=TimeWindow(start=T0, end=T0 + timedelta(minutes=20)),
+        onset=ONSET,
+        onset_source="detected",
+        baseline=TimeWindow(start=T0, end=ONSET),
+        incident=TimeWindow(start=ONSET, end=T0 + timedelta(minutes=20)),
+        bucket_seconds=60,
+    )
+
+    def change(minutes_before: float) -> ChangeEvent:
+        return ChangeEvent(
+            time=ONSET - timedelta(minutes=minutes_before), service="svc", kind=ChangeKind.DEPLOYMENT
+        )
+
+    assert proximity(change(1), scope) > 0.7
+    assert proximity(change(10), scope) < 0.1
+    assert proximity(change(-10), scope) == 0.0
