@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from mcp_server.analysis.anomalies import score_series
@@ -11,7 +12,7 @@ T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
 ONSET = T0 + timedelta(minutes=10)
 
 
-def _series(values: list[float], name: str = "q7.zz_unknown_gauge") -> MetricSeries:
+def _series(values: Sequence[float], name: str = "q7.zz_unknown_gauge") -> MetricSeries:
     points = [SeriesPoint(time=T0 + timedelta(minutes=i), value=v) for i, v in enumerate(values)]
     return MetricSeries(name=name, service="svc", points=points)
 
