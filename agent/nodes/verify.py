@@ -18,7 +18,7 @@ from langgraph.runtime import Runtime
 from agent.context import InvestigationDeps
 from agent.events import finding, note, step_finished, step_started
 from agent.nodes.common import budget_use, deps_of, emit
-from agent.reasoners.offline import rerank
+from agent.reasoners.offline import REVIEWER_REJECTED, rerank
 from agent.state import InvestigationState, Scope, hypothesis_key
 from mcp_server.analysis.models import Evidence, EvidenceKind, Hypothesis
 from mcp_server.analysis.taxonomy import FaultType
@@ -106,7 +106,10 @@ def verify_node(state: InvestigationState, runtime: Runtime[InvestigationDeps]) 
     emit(step_started(STEP, f"verification round {round_no}"))
     began = time.perf_counter()
     checked = set(state.checked)
-    todo = [h for h in state.hypotheses if hypothesis_key(h) not in checked][:PER_ROUND]
+    # A person's rejection stands: the data is not asked to overrule it.
+    todo = [
+        h for h in state.hypotheses if hypothesis_key(h) not in checked and REVIEWER_REJECTED not in h.flags
+    ][:PER_ROUND]
     revised: dict[str, Hypothesis] = {}
     new_evidence: list[Evidence] = []
     notes: list[str] = []
@@ -137,8 +140,9 @@ def verify_node(state: InvestigationState, runtime: Runtime[InvestigationDeps]) 
         label = {True: "confirmed", False: "refuted", None: "untested"}[verdict]
         emit(finding(STEP, f"{key}: {label} — {what}", hypothesis=key, verdict=verdict))
     hypotheses = [revised.get(hypothesis_key(h), h) for h in state.hypotheses]
-    # Refuted hypotheses drop below the rest; otherwise the ranking's order stands.
-    hypotheses = rerank(sorted(hypotheses, key=lambda h: h.verified is False))
+    # Refuted hypotheses drop below the rest, and those a person rejected below those; otherwise
+    # the ranking's order stands.
+    hypotheses = rerank(sorted(hypotheses, key=lambda h: (REVIEWER_REJECTED in h.flags, h.verified is False)))
     exhausted = budget_use(state, deps).exhausted(deps.budgets)
     if exhausted:
         notes.append(f"verification stopped: {exhausted}")

@@ -14,6 +14,7 @@ from mcp_server.analysis.models import Hypothesis
 
 PARTIAL_PENALTY = 0.15  # confidence lost per gather source that failed
 REJECTED_FACTOR = 0.3
+REVIEWER_REJECTED = "rejected by reviewer"
 
 
 def apply_partial_penalty(hypotheses: list[Hypothesis], failed: list[str]) -> list[Hypothesis]:
@@ -43,7 +44,7 @@ def apply_feedback(hypotheses: list[Hypothesis], feedback: list[HumanFeedback]) 
                     update={
                         "confidence": round(h.confidence * REJECTED_FACTOR, 3),
                         "verified": False,
-                        "flags": _with_flag(h.flags, "rejected by reviewer"),
+                        "flags": _with_flag(h.flags, REVIEWER_REJECTED),
                     }
                 )
             )

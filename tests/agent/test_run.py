@@ -198,15 +198,22 @@ def test_the_report_step_hands_the_result_to_the_drafter_and_records_the_files(
     assert Path(state.report["html"]).exists()
 
 
-def test_the_offline_graph_ranks_exactly_like_the_engine(
+def test_the_offline_graph_ranks_like_the_engine_except_what_verification_refutes(
     make_deps: DepsFactory, spec: ScenarioSpec, backend: LocalBackend
 ) -> None:
     direct = engine.investigate(backend, spec)
     graph = run_investigation(spec.trigger, make_deps())
 
-    assert [(h.service, h.fault_type, h.confidence) for h in graph.hypotheses] == [
-        (h.service, h.fault_type, h.confidence) for h in direct.hypotheses
-    ]
+    assert (graph.hypotheses[0].service, graph.hypotheses[0].fault_type) == (
+        direct.hypotheses[0].service,
+        direct.hypotheses[0].fault_type,
+    )
+    assert sorted((h.service, h.fault_type) for h in graph.hypotheses) == sorted(
+        (h.service, h.fault_type) for h in direct.hypotheses
+    )
+    # Only a hypothesis the data contradicts may move; the rest keep the engine's order.
+    standing = [h.service for h in graph.hypotheses if h.verified is not False]
+    assert standing == [h.service for h in direct.hypotheses if h.service in standing]
     assert graph.onset == direct.onset
     assert graph.affected_services == direct.affected_services
     assert graph.detection == direct.detection
