@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
 from agent.analysis import default_analysis
 from agent.checkpoints import close_checkpointer, open_checkpointer
-from agent.commands.common import cli_console, fail_on_sleuth_error
+from agent.commands.common import cli_console, error_console, fail_on_sleuth_error
 from agent.context import InvestigationDeps
 from agent.events import EventKind, ProgressEvent
 from agent.reasoners.select import choose_reasoner
@@ -114,15 +114,32 @@ def render_event(event: ProgressEvent) -> None:
         console.print(f"  [{STEP_COLOURS[event.kind]}]{event.message}[/]", highlight=False)
 
 
+VERIFIED_WORDS = {True: "[green]verified[/]", False: "[red]refuted[/]", None: "[dim]untested[/]"}
+
+
 def render_review(payload: dict[str, Any]) -> None:
-    table = Table(title="Review the hypotheses")
-    for column in ("rank", "service", "fault type", "confidence", "verified"):
-        table.add_column(column)
+    console.print()
+    console.print("[bold]Review the hypotheses[/] (accept what the evidence shows, reject what it does not):")
     for h in payload.get("hypotheses", []):
-        table.add_row(
-            str(h["rank"]), h["service"], h["fault_type"], f"{h['confidence']:.2f}", str(h["verified"])
+        console.print(
+            f"  #{h['rank']} {h['service']}  {h['fault_type']}  {h['confidence']:.2f}  "
+            f"{VERIFIED_WORDS[h.get('verified')]}",
+            highlight=False,
         )
-    console.print(table)
+        line = headline(h["service"], h.get("summary") or "")
+        if line:
+            console.print(f"     {line}", markup=False, highlight=False, overflow="ellipsis", no_wrap=True)
+
+
+def check_ranks(answer: dict[str, Any], ranks: list[int]) -> dict[str, Any]:
+    """Accepting or rejecting a rank that is not on the list would silently do nothing."""
+    for verb in ("accept", "reject"):
+        values = answer.get(verb) or []
+        unknown = [r for r in values if r not in ranks] if isinstance(values, list) else []
+        if unknown:
+            listed = ", ".join(str(r) for r in ranks) or "none"
+            raise SleuthError(f"{verb} {unknown[0]}: no hypothesis has that rank (ranks: {listed})")
+    return answer
 
 
 def headline(service: str, summary: str) -> str:
@@ -199,6 +216,18 @@ def consume(events: Any) -> tuple[InvestigationResult | None, ProgressEvent | No
     raise SleuthError("the investigation ended without a result")
 
 
+def ask_for_answer(ranks: list[int]) -> dict[str, Any]:
+    """Prompt until the answer parses: a typo at 3 a.m. should not end the investigation."""
+    while True:
+        text = typer.prompt(
+            "accept N | reject N | look SERVICE TEXT | Enter to go on", default="", show_default=False
+        )
+        try:
+            return check_ranks(parse_review_answer(text), ranks)
+        except SleuthError as exc:
+            error_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+
+
 def drive(
     events: Any, deps: InvestigationDeps, interactive: bool
 ) -> tuple[InvestigationResult | None, dict[str, str]]:
@@ -210,17 +239,14 @@ def drive(
         render_review(paused.data.get("payload") or {})
         investigation_id = str(paused.data["id"])
         if not interactive:
+            console.print("Paused for review. Resume with:", highlight=False)
             console.print(
-                f"Paused for review. Resume with: sleuth investigate --resume {investigation_id} "
-                "--answer 'accept 1'   (or 'reject N', 'look SERVICE TEXT', JSON)"
+                f"  sleuth investigate --resume {investigation_id} --answer 'accept 1'", highlight=False
             )
+            console.print("  (or --answer 'reject N', 'look SERVICE TEXT', or JSON)", highlight=False)
             return None, {}
-        answer = parse_review_answer(
-            typer.prompt(
-                "accept N | reject N | look SERVICE TEXT | Enter to go on", default="", show_default=False
-            )
-        )
-        events = stream_resume(investigation_id, deps, answer)
+        ranks = [int(h["rank"]) for h in (paused.data.get("payload") or {}).get("hypotheses", [])]
+        events = stream_resume(investigation_id, deps, ask_for_answer(ranks))
 
 
 @fail_on_sleuth_error
@@ -271,7 +297,10 @@ def investigate(
             checkpointer=checkpointer,
         )
         if resume:
-            events = stream_resume(resume, deps, parse_review_answer(answer) if answer else None)
+            reply = parse_review_answer(answer) if answer else None
+            if reply and previous is not None:
+                check_ranks(reply, [h.rank for h in previous.hypotheses])
+            events = stream_resume(resume, deps, reply)
         else:
             trigger = spec.trigger.model_copy() if spec else Trigger()
             if question:

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.commands.investigate import headline, parse_review_answer
+from agent.commands.investigate import ask_for_answer, headline, parse_review_answer
 from mcp_server.errors import SleuthError
 
 runner = CliRunner()
@@ -167,3 +167,22 @@ def test_a_mistyped_service_is_refused_with_the_closest_name(scenario_dir: Path)
 
     assert result.exit_code == 2
     assert "--service 'paymnts' is not in" in result.output and "did you mean 'payments'?" in result.output
+
+
+def test_resuming_with_a_rank_that_is_not_on_the_list_is_refused(scenario_dir: Path) -> None:
+    paused = runner.invoke(app, ["investigate", "--data", str(scenario_dir), "--no-knowledge", "--review"])
+    investigation_id = paused.output.split("--resume ")[1].split()[0]
+
+    result = runner.invoke(app, ["investigate", "--resume", investigation_id, "--answer", "reject 9"])
+
+    assert result.exit_code == 2
+    assert "reject 9: no hypothesis has that rank" in result.output
+
+
+def test_a_mistyped_review_answer_is_asked_again_instead_of_ending_the_investigation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    replies = iter(["acept 1", "reject 7", "reject 2"])
+    monkeypatch.setattr("typer.prompt", lambda *args, **kwargs: next(replies))
+
+    assert ask_for_answer([1, 2, 3]) == {"reject": [2]}
