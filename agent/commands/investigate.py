@@ -117,18 +117,25 @@ def render_event(event: ProgressEvent) -> None:
 VERIFIED_WORDS = {True: "[green]verified[/]", False: "[red]refuted[/]", None: "[dim]untested[/]"}
 
 
-def render_review(payload: dict[str, Any]) -> None:
-    console.print()
-    console.print("[bold]Review the hypotheses[/] (accept what the evidence shows, reject what it does not):")
-    for h in payload.get("hypotheses", []):
+def print_hypotheses(hypotheses: list[dict[str, Any]]) -> None:
+    """One aligned line per hypothesis (rank, service, fault type, confidence, verified), then its evidence."""
+    service_width = max((len(h["service"]) for h in hypotheses), default=0)
+    fault_width = max((len(h["fault_type"]) for h in hypotheses), default=0)
+    for h in hypotheses:
+        row = f"#{h['rank']} {h['service']:<{service_width}}  {h['fault_type']:<{fault_width}}  {h['confidence']:.2f}"
+        verified = VERIFIED_WORDS[h.get("verified")]
         console.print(
-            f"  #{h['rank']} {h['service']}  {h['fault_type']}  {h['confidence']:.2f}  "
-            f"{VERIFIED_WORDS[h.get('verified')]}",
-            highlight=False,
+            f"  [bold]{row}[/]  {verified}" if h["rank"] == 1 else f"  {row}  {verified}", highlight=False
         )
         line = headline(h["service"], h.get("summary") or "")
         if line:
             console.print(f"     {line}", markup=False, highlight=False, overflow="ellipsis", no_wrap=True)
+
+
+def render_review(payload: dict[str, Any]) -> None:
+    console.print()
+    console.print("[bold]Review the hypotheses[/] (accept what the evidence shows, reject what it does not):")
+    print_hypotheses(payload.get("hypotheses", []))
 
 
 def check_ranks(answer: dict[str, Any], ranks: list[int]) -> dict[str, Any]:
@@ -160,22 +167,7 @@ def render_summary(result: InvestigationResult, reports: dict[str, str] | None =
     console.print(
         f"[bold]Investigation {result.id}[/] ({result.reasoner} reasoner) — likely causes:", highlight=False
     )
-    shown = result.hypotheses[:5]
-    service_width = max((len(h.service) for h in shown), default=0)
-    fault_width = max((len(h.fault_type.value) for h in shown), default=0)
-    for h in shown:
-        verified = {True: "[green]verified[/]", False: "[red]refuted[/]", None: "[dim]untested[/]"}[
-            h.verified
-        ]
-        row = (
-            f"#{h.rank} {h.service:<{service_width}}  {h.fault_type.value:<{fault_width}}  {h.confidence:.2f}"
-        )
-        console.print(
-            f"  [bold]{row}[/]  {verified}" if h.rank == 1 else f"  {row}  {verified}", highlight=False
-        )
-        line = headline(h.service, h.summary)
-        if line:
-            console.print(f"     {line}", markup=False, highlight=False, overflow="ellipsis", no_wrap=True)
+    print_hypotheses([h.model_dump(mode="json") for h in result.hypotheses[:5]])
     applicable = [m for m in result.mitigations if m.applicable]
     if applicable:
         console.print("[bold]Mitigate, in this order:[/]")
