@@ -76,7 +76,7 @@ def main() -> None:
         review=False,
         knowledge=True,
         report_dir=reports,
-        checkpoints=root / "checkpoints.sqlite",
+        checkpoints=str(root / "checkpoints.sqlite"),
     )
     console.print(Rule())
     console.print(f"Done in {time.perf_counter() - begun:.0f}s. Everything is under {reports}")

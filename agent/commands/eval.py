@@ -63,6 +63,17 @@ def check_outputs(*paths: Path | None) -> None:
 def _recording(record: Path | None, replay: Path | None, loose: bool) -> RecordingConfig:
     if record is not None and replay is not None:
         raise SleuthError("choose one of --record and --replay")
+    if replay is not None and not replay.is_dir():
+        raise SleuthError(
+            f"--replay {replay}: no such directory of recorded exchanges (make one with --record)"
+        )
+    if record is not None:
+        if record.exists() and not record.is_dir():
+            raise SleuthError(f"--record {record}: is a file; give a directory for the recordings")
+        try:
+            record.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SleuthError(f"--record {record}: cannot create ({exc.strerror or exc})") from None
     mode: RecordingMode = "record" if record else "replay" if replay else "off"
     directory = record or replay
     return RecordingConfig(mode=mode, directory=str(directory) if directory else None, strict=not loose)
@@ -96,11 +107,13 @@ def run_eval(
     ),
 ) -> None:
     """Run every scenario of a suite, score the investigations against ground truth, compare baselines."""
+    if workers < 0:
+        raise SleuthError(f"--workers {workers}: give a number of processes, or 0 for min(2, CPUs)")
     if reasoner not in ("offline", "anthropic", "bedrock"):
         raise SleuthError(f"--reasoner must be offline, anthropic or bedrock, not {reasoner!r}")
-    recording = _recording(record, replay, replay_loose)
-    if recording.mode != "off" and reasoner == "offline":
+    if (record is not None or replay is not None) and reasoner == "offline":
         raise SleuthError("--record and --replay need an LLM reasoner (--reasoner anthropic or bedrock)")
+    recording = _recording(record, replay, replay_loose)
     check_outputs(json_out, html_out, markdown_out)
     before = read_json(compare) if compare is not None else None
     directories = resolve_suite(suite, quick)

@@ -254,7 +254,7 @@ def investigate(
     review: bool = typer.Option(False, "--review", help="Pause after verification so a person can accept, reject or add evidence."),
     knowledge: bool = typer.Option(True, "--knowledge/--no-knowledge", help="Consult SOPs and past incidents."),
     report_dir: Path | None = typer.Option(None, "--report", help="Draft the COE (Markdown, HTML, JSON, customer RCA) into this directory."),
-    checkpoints: Path | None = typer.Option(None, "--checkpoints", help="Checkpoint SQLite file or postgresql:// URL (default: $SLEUTH_CHECKPOINT_URL, else $SLEUTH_DATA_DIR/checkpoints.sqlite)."),
+    checkpoints: str | None = typer.Option(None, "--checkpoints", help="Checkpoint SQLite file or postgresql:// URL (default: $SLEUTH_CHECKPOINT_URL, else $SLEUTH_DATA_DIR/checkpoints.sqlite)."),
 ) -> None:  # fmt: skip
     """Investigate an incident: scope, gather in parallel, consult SOPs, rank, verify, mitigate.
 

@@ -67,3 +67,32 @@ def test_an_unwritable_json_output_is_refused_before_the_suite_runs(tmp_path):
     assert result.exit_code == 2
     assert "cannot create" in result.output and "Traceback" not in result.output
     assert "most errors" not in result.output
+
+
+def test_replaying_from_a_missing_directory_is_refused_before_any_scenario_fails(tmp_path):
+    write_scenario(tmp_path / "suite" / "one")
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "--suite",
+            str(tmp_path / "suite"),
+            "--reasoner",
+            "anthropic",
+            "--replay",
+            str(tmp_path / "none"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert f"--replay {tmp_path / 'none'}: no such directory" in result.output
+
+
+def test_recording_into_a_file_and_negative_workers_are_refused(tmp_path):
+    write_scenario(tmp_path / "suite" / "one")
+    a_file = tmp_path / "rec"
+    a_file.write_text("x")
+    suite = ["eval", "--suite", str(tmp_path / "suite")]
+    recorded = runner.invoke(app, [*suite, "--reasoner", "anthropic", "--record", str(a_file)])
+    negative = runner.invoke(app, [*suite, "--workers", "-1"])
+    assert recorded.exit_code == 2 and f"--record {a_file}: is a file" in recorded.output
+    assert negative.exit_code == 2 and "--workers -1" in negative.output

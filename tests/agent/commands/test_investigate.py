@@ -186,3 +186,24 @@ def test_a_mistyped_review_answer_is_asked_again_instead_of_ending_the_investiga
     monkeypatch.setattr("typer.prompt", lambda *args, **kwargs: next(replies))
 
     assert ask_for_answer([1, 2, 3]) == {"reject": [2]}
+
+
+def test_a_postgres_checkpoint_url_is_not_mangled_into_a_local_path(
+    scenario_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[object] = []
+
+    def refuse(target: object = None) -> object:
+        seen.append(target)
+        raise SleuthError("stop here")
+
+    monkeypatch.setattr("agent.commands.investigate.open_checkpointer", refuse)
+    monkeypatch.chdir(tmp_path)
+
+    result = runner.invoke(
+        app, ["investigate", "--data", str(scenario_dir), "--checkpoints", "postgresql://db:5432/sleuth"]
+    )
+
+    assert result.exit_code == 2
+    assert seen == ["postgresql://db:5432/sleuth"]
+    assert not (tmp_path / "postgresql:").exists()
