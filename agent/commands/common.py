@@ -34,15 +34,25 @@ def cli_console(stderr: bool = False) -> Console:
 error_console = cli_console(stderr=True)
 
 
+def print_error(message: str) -> None:
+    """``error: message`` on stderr, on one line, printed verbatim (paths may hold brackets)."""
+    error_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def fail_on_sleuth_error(func: Callable[P, R]) -> Callable[P, R]:
-    """Print a :class:`SleuthError` as one clear line and exit 2, instead of a traceback."""
+    """Print a :class:`SleuthError` (or a file-system error naming a path) as one line and exit 2."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
         except SleuthError as exc:
-            error_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            print_error(str(exc))
+            raise typer.Exit(EXIT_USER_ERROR) from None
+        except OSError as exc:
+            if exc.filename is None:  # not about a path the user gave: keep the traceback
+                raise
+            print_error(f"cannot use {exc.filename}: {exc.strerror or exc}")
             raise typer.Exit(EXIT_USER_ERROR) from None
 
     return wrapper

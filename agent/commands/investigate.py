@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 
 from agent.analysis import default_analysis
 from agent.checkpoints import close_checkpointer, open_checkpointer
-from agent.commands.common import cli_console, error_console, fail_on_sleuth_error
+from agent.commands.common import cli_console, fail_on_sleuth_error, print_error
 from agent.context import InvestigationDeps
 from agent.events import EventKind, ProgressEvent
 from agent.reasoners.select import choose_reasoner
@@ -217,7 +216,7 @@ def ask_for_answer(ranks: list[int]) -> dict[str, Any]:
         try:
             return check_ranks(parse_review_answer(text), ranks)
         except SleuthError as exc:
-            error_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            print_error(str(exc))
 
 
 def drive(
