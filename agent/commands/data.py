@@ -82,4 +82,11 @@ def store_info(
             table.add_row(service, f"{backend.count_spans(service=service):,}")
         console.print(table)
         if window:
-            console.print(f"Data from {window.start.isoformat()} to {window.end.isoformat()}")
+            start, end = window.start, window.end
+            until = (
+                end.strftime("%H:%M:%S") if end.date() == start.date() else end.strftime("%Y-%m-%d %H:%M:%S")
+            )
+            console.print(f"Data from {start:%Y-%m-%d %H:%M:%S} to {until} UTC", highlight=False)
+        spec = backend.scenario_spec()
+        if spec is not None:
+            console.print(f"Last imported scenario: {spec.name}", highlight=False)

@@ -64,6 +64,7 @@ def test_store_reports_a_missing_store_and_an_empty_one_plainly(scenario_dir: Pa
     assert missing.exit_code == 2 and "no local store" in missing.output
     assert imported.exit_code == 0, imported.output
     assert listed.exit_code == 0 and "payments" in listed.output
+    assert "UTC" in listed.output and "+00:00" not in listed.output
 
 
 def test_an_error_naming_a_bracketed_path_prints_the_path_verbatim_on_one_line(tmp_path: Path) -> None:
