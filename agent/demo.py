@@ -44,7 +44,9 @@ def main() -> None:
     warming = threading.Thread(target=_open_knowledge, name="knowledge-warm-up", daemon=True)
     warming.start()
     scenario = ensure_demo(root / "scenarios")
-    console.print(f"1. Demo incident simulated: {scenario} ({time.perf_counter() - started:.1f}s)")
+    console.print(
+        f"1. Demo incident simulated: {scenario} ({time.perf_counter() - started:.1f}s)", markup=False
+    )
 
     store = default_store_path()
     started = time.perf_counter()
@@ -53,7 +55,8 @@ def main() -> None:
     console.print(
         f"2. Imported into {store}: {summary.spans:,} spans, {summary.logs:,} logs, "
         f"{summary.metric_points:,} metric points, {plural(summary.changes, 'change')}, "
-        f"{plural(summary.slos, 'SLO')}, {plural(summary.alarms, 'alarm')} ({time.perf_counter() - started:.1f}s)"
+        f"{plural(summary.slos, 'SLO')}, {plural(summary.alarms, 'alarm')} ({time.perf_counter() - started:.1f}s)",
+        markup=False,
     )
 
     reports = root / "reports" / "demo"
@@ -79,7 +82,7 @@ def main() -> None:
         checkpoints=str(root / "checkpoints.sqlite"),
     )
     console.print(Rule())
-    console.print(f"Done in {time.perf_counter() - begun:.0f}s. Everything is under {reports}")
+    console.print(f"Done in {time.perf_counter() - begun:.0f}s. Everything is under {reports}", markup=False)
     console.print(
         "Next: `sleuth mcp` serves this store to your IDE; `sleuth eval --suite builtin` scores the suite."
     )

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from agent.commands.common import cli_console, fail_on_sleuth_error
@@ -58,7 +59,7 @@ def check(
     results = check_access(clients, settings, datetime.now(UTC))
     table = Table("action", "access", "detail")
     for result in results:
-        table.add_row(result.action, f"[{_STYLES[result.status]}]{result.status}[/]", result.detail)
+        table.add_row(result.action, f"[{_STYLES[result.status]}]{result.status}[/]", escape(result.detail))
     console.print(table)
     blocked = [r for r in results if r.status in ("denied", "throttled", "failed")]
     if blocked:

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from agent.commands.common import cli_console, fail_on_sleuth_error
@@ -55,7 +56,7 @@ def import_data(
         raise
     elapsed = time.perf_counter() - started
     console.print(
-        f"Imported [bold]{summary.scenario or data}[/] into {path}: {summary.spans:,} spans, {summary.logs:,} log "
+        f"Imported [bold]{escape(str(summary.scenario or data))}[/] into {escape(str(path))}: {summary.spans:,} spans, {summary.logs:,} log "
         f"records, {summary.metric_points:,} metric points, {plural(summary.changes, 'change')}, "
         f"{plural(summary.slos, 'SLO')}, {plural(summary.alarms, 'alarm')} in {elapsed:.1f}s"
     )
@@ -76,10 +77,13 @@ def store_info(
         table.add_column("spans", justify="right")
         services = backend.list_services()
         if not services:
-            console.print(f"The local store {path} holds no telemetry; run `sleuth import --data DIR` first.")
+            console.print(
+                f"The local store {path} holds no telemetry; run `sleuth import --data DIR` first.",
+                markup=False,
+            )
             return
         for service in services:
-            table.add_row(service, f"{backend.count_spans(service=service):,}")
+            table.add_row(escape(service), f"{backend.count_spans(service=service):,}")
         console.print(table)
         if window:
             start, end = window.start, window.end
@@ -89,4 +93,4 @@ def store_info(
             console.print(f"Data from {start:%Y-%m-%d %H:%M:%S} to {until} UTC", highlight=False)
         spec = backend.scenario_spec()
         if spec is not None:
-            console.print(f"Last imported scenario: {spec.name}", highlight=False)
+            console.print(f"Last imported scenario: {spec.name}", highlight=False, markup=False)

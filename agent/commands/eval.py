@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agent.commands.common import fail_on_sleuth_error
@@ -120,7 +121,7 @@ def run_eval(
     names = [*BASELINE_NAMES, "sleuth"] if baselines else ["sleuth"]
     methods, skipped = usable_methods(build_methods(names, reasoner=reasoner, recording=recording))
     for note in skipped:
-        console.print(f"[yellow]skipped[/] {note}")
+        console.print(f"[yellow]skipped[/] {escape(str(note))}", highlight=False)
     if not methods:
         raise SleuthError("no method to evaluate in this checkout")
     command = "sleuth " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["eval"] else "sleuth eval"
@@ -157,4 +158,4 @@ def run_eval(
                 writer(run, path)
             except OSError as exc:
                 raise SleuthError(f"cannot write {path}: {exc.strerror or exc}") from None
-            console.print(f"Wrote {path}")
+            console.print(f"Wrote {path}", markup=False, highlight=False)

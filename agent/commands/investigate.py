@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from agent.analysis import default_analysis
 from agent.checkpoints import close_checkpointer, open_checkpointer
@@ -76,7 +77,9 @@ def open_knowledge(enabled: bool) -> Any:
             return open_store()
     except Exception as exc:  # the knowledge base is optional: say so and investigate without it
         console.print(
-            f"[yellow]knowledge base unavailable ({type(exc).__name__}: {exc}); continuing without it[/]"
+            f"[yellow]knowledge base unavailable ({type(exc).__name__}: {escape(str(exc))}); "
+            "continuing without it[/]",
+            highlight=False,
         )
         return None
 
@@ -108,9 +111,9 @@ def parse_review_answer(text: str) -> dict[str, Any]:
 
 def render_event(event: ProgressEvent) -> None:
     if event.kind is EventKind.STEP_STARTED:
-        console.print(f"[bold]▸ {event.step}[/] {event.message}")
+        console.print(f"[bold]▸ {escape(event.step)}[/] {escape(event.message)}")
     elif event.kind in STEP_COLOURS:
-        console.print(f"  [{STEP_COLOURS[event.kind]}]{event.message}[/]", highlight=False)
+        console.print(f"  [{STEP_COLOURS[event.kind]}]{escape(event.message)}[/]", highlight=False)
 
 
 VERIFIED_WORDS = {True: "[green]verified[/]", False: "[red]refuted[/]", None: "[dim]untested[/]"}
@@ -121,7 +124,9 @@ def print_hypotheses(hypotheses: list[dict[str, Any]]) -> None:
     service_width = max((len(h["service"]) for h in hypotheses), default=0)
     fault_width = max((len(h["fault_type"]) for h in hypotheses), default=0)
     for h in hypotheses:
-        row = f"#{h['rank']} {h['service']:<{service_width}}  {h['fault_type']:<{fault_width}}  {h['confidence']:.2f}"
+        row = escape(
+            f"#{h['rank']} {h['service']:<{service_width}}  {h['fault_type']:<{fault_width}}  {h['confidence']:.2f}"
+        )
         verified = VERIFIED_WORDS[h.get("verified")]
         console.print(
             f"  [bold]{row}[/]  {verified}" if h["rank"] == 1 else f"  {row}  {verified}", highlight=False
@@ -171,15 +176,14 @@ def render_summary(result: InvestigationResult, reports: dict[str, str] | None =
     if applicable:
         console.print("[bold]Mitigate, in this order:[/]")
     for m in applicable[:4]:
-        console.print(
-            f"  {m.order}. [bold]{m.kind.value}[/]: {m.action}" + (f" — risk: {m.risk}" if m.risk else ""),
-            highlight=False,
-        )
+        console.print(f"  {m.order}. [bold]{m.kind.value}[/]: {escape(m.action)}", highlight=False)
+        if m.risk:
+            console.print(f"     [dim]risk: {escape(m.risk)}[/]", highlight=False)
     skipped = [m for m in result.mitigations if not m.applicable and m.kind is MitigationKind.ROLLBACK]
     for m in skipped:
-        console.print(f"  [dim]not a rollback: {m.rationale}[/]", highlight=False)
+        console.print(f"  [dim]rollback not advised: {escape(m.rationale)}[/]", highlight=False)
     for text in result.notes:
-        console.print(f"  [dim]note: {text}[/]", highlight=False)
+        console.print(f"  [dim]note: {escape(text)}[/]", highlight=False)
     if result.timings.get("total") is not None:
         console.print(f"  [dim]{result.timings['total']:.1f}s, {result.tool_calls} tool calls[/]")
     if reports:
@@ -187,9 +191,9 @@ def render_summary(result: InvestigationResult, reports: dict[str, str] | None =
         stem = Path(main).name.split(".")[0]
         others = [Path(path).name for path in reports.values() if path != main]
         short = [name[len(stem) :] if name.startswith(stem + ".") else name for name in others]
-        console.print(f"[bold]COE draft:[/] {main}", highlight=False)
+        console.print(f"[bold]COE draft:[/] {escape(main)}", highlight=False)
         if short:
-            console.print(f"  [dim]alongside it: {', '.join(short)}[/]", highlight=False)
+            console.print(f"  [dim]alongside it: {escape(', '.join(short))}[/]", highlight=False)
 
 
 def consume(events: Any) -> tuple[InvestigationResult | None, ProgressEvent | None, dict[str, str]]:
@@ -197,7 +201,7 @@ def consume(events: Any) -> tuple[InvestigationResult | None, ProgressEvent | No
     with console.status("investigating", spinner="dots") as status:
         for event in events:
             if event.kind is EventKind.STEP_STARTED:
-                status.update(f"[bold]{event.step}[/]: {event.message}")
+                status.update(f"[bold]{escape(event.step)}[/]: {escape(event.message)}")
             render_event(event)
             if event.kind is EventKind.RESULT:
                 reports = {str(fmt): str(path) for fmt, path in (event.data.get("report") or {}).items()}
@@ -312,4 +316,4 @@ def investigate(
             json_out.write_text(result.model_dump_json(indent=2), encoding="utf-8")
         except OSError as exc:
             raise SleuthError(f"--json {json_out}: cannot write ({exc.strerror or exc})") from None
-        console.print(f"Wrote {json_out}")
+        console.print(f"Wrote {json_out}", markup=False, highlight=False)

@@ -102,7 +102,9 @@ def add_coe(
     store = open_store(checked_data_dir(data_dir), host=chroma_host, port=chroma_port)
     for doc in documents:
         result = add_report_as_coe(store, doc, flywheel_dir(data_dir))
-        console.print(f"added {doc.id}: {doc.title} ({result.added + result.updated} sections indexed)")
+        console.print(
+            f"added {doc.id}: {doc.title} ({result.added + result.updated} sections indexed)", markup=False
+        )
 
 
 @knowledge_app.command("search")
@@ -136,8 +138,8 @@ def search(
     for rank, hit in enumerate(hits, start=1):
         exact = f"  exact: {', '.join(hit.exact_terms)}" if hit.exact_terms else ""
         console.print(
-            f"[bold]{rank}. {hit.doc_id}[/] ({hit.type.value}) {hit.title}\n"
-            f"   section: {hit.section}  score {hit.score:.3f}{exact}",
+            f"[bold]{rank}. {escape(hit.doc_id)}[/] ({hit.type.value}) {escape(hit.title)}\n"
+            f"   section: {escape(hit.section)}  score {hit.score:.3f}{escape(exact)}",
             highlight=False,
         )
         console.print(f"   {hit.snippet}", highlight=False, markup=False)

@@ -7,7 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.commands.investigate import ask_for_answer, headline, parse_review_answer
+from agent.commands.investigate import ask_for_answer, headline, parse_review_answer, render_event
+from agent.events import finding, step_started
 from mcp_server.errors import SleuthError
 
 runner = CliRunner()
@@ -207,3 +208,12 @@ def test_a_postgres_checkpoint_url_is_not_mangled_into_a_local_path(
     assert result.exit_code == 2
     assert seen == ["postgresql://db:5432/sleuth"]
     assert not (tmp_path / "postgresql:").exists()
+
+
+def test_log_text_that_looks_like_markup_is_printed_verbatim(capsys: pytest.CaptureFixture[str]) -> None:
+    render_event(step_started("logs", "grouping [main] log lines"))
+    render_event(finding("logs", "pattern [/a-z]+ ERROR [thread-1] surged"))
+
+    out = capsys.readouterr().out
+    assert "grouping [main] log lines" in out
+    assert "pattern [/a-z]+ ERROR [thread-1] surged" in out
