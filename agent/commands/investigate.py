@@ -37,6 +37,14 @@ def open_backend(data: Path | None, store: Path | None) -> tuple[TelemetryBacken
     """A scenario directory (imported into memory, or into ``store``) or an existing local store."""
     if data is not None:
         spec = load_scenario_spec(data)
+        if store is not None and store.exists():
+            with LocalBackend(store, read_only=True) as existing:
+                held = existing.scenario_spec()
+            if held is not None and held.name == spec.name:
+                raise SleuthError(
+                    f"scenario {spec.name!r} is already in {store}; drop --data to investigate the store "
+                    "(importing it again would count every span twice)"
+                )
         return LocalBackend.from_scenario(data, store), spec
     backend = LocalBackend(store or default_store_path(), read_only=True)
     return backend, backend.scenario_spec()
@@ -268,6 +276,7 @@ def investigate(
         raise SleuthError("--answer goes with --resume ID (the paused investigation to answer)")
     check_outputs(json_out, report_dir)
     checkpointer = open_checkpointer(checkpoints)
+    backend: TelemetryBackend | None = None
     try:
         previous = saved_state(resume, checkpointer) if resume else None
         if resume and previous is None:
@@ -308,6 +317,9 @@ def investigate(
         result, reports = drive(events, deps, interactive=review and sys.stdin.isatty())
     finally:
         close_checkpointer(checkpointer)
+        close = getattr(backend, "close", None)
+        if close is not None:  # release the store file for the next command in this process
+            close()
     if result is None:
         return
     render_summary(result, reports)

@@ -217,3 +217,24 @@ def test_log_text_that_looks_like_markup_is_printed_verbatim(capsys: pytest.Capt
     out = capsys.readouterr().out
     assert "grouping [main] log lines" in out
     assert "pattern [/a-z]+ ERROR [thread-1] surged" in out
+
+
+def test_investigating_the_same_scenario_into_the_same_store_twice_is_refused(
+    scenario_dir: Path, tmp_path: Path
+) -> None:
+    args = [
+        "investigate",
+        "--data",
+        str(scenario_dir),
+        "--store",
+        str(tmp_path / "s.duckdb"),
+        "--no-knowledge",
+    ]
+
+    first = runner.invoke(app, args)
+    again = runner.invoke(app, args)
+    from_store = runner.invoke(app, ["investigate", "--store", str(tmp_path / "s.duckdb"), "--no-knowledge"])
+
+    assert first.exit_code == 0, first.output
+    assert again.exit_code == 2 and "drop --data to investigate the store" in again.output
+    assert from_store.exit_code == 0, from_store.output
