@@ -52,11 +52,10 @@ def main() -> None:
     started = time.perf_counter()
     with LocalBackend(store) as backend:
         summary = backend.import_scenario(scenario, replace=True)
+    console.print(f"2. Imported into {store} ({time.perf_counter() - started:.1f}s):", markup=False)
     console.print(
-        f"2. Imported into {store}: {summary.spans:,} spans, {summary.logs:,} logs, "
-        f"{summary.metric_points:,} metric points, {plural(summary.changes, 'change')}, "
-        f"{plural(summary.slos, 'SLO')}, {plural(summary.alarms, 'alarm')} ({time.perf_counter() - started:.1f}s)",
-        markup=False,
+        f"   {summary.spans:,} spans, {summary.logs:,} logs, {summary.metric_points:,} metric points, "
+        f"{plural(summary.changes, 'change')}, {plural(summary.slos, 'SLO')}, {plural(summary.alarms, 'alarm')}"
     )
 
     reports = root / "reports" / "demo"
