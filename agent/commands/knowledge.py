@@ -28,6 +28,9 @@ HOST_OPTION = typer.Option(None, "--chroma-host", help="Use a Chroma server inst
 PORT_OPTION = typer.Option(None, "--chroma-port", help="Chroma server port (default: 8000).")
 
 
+OPENING = "opening the knowledge base (the first run embeds the bundled SOPs and COEs)"
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(knowledge_app)
 
@@ -99,7 +102,8 @@ def add_coe(
         if not isinstance(doc, CoeDocument):
             raise InputFileError(path, None, None, "not a COE (a SOP goes in with `sleuth knowledge ingest`)")
         documents.append(doc)
-    store = open_store(checked_data_dir(data_dir), host=chroma_host, port=chroma_port)
+    with console.status(OPENING):
+        store = open_store(checked_data_dir(data_dir), host=chroma_host, port=chroma_port)
     for doc in documents:
         result = add_report_as_coe(store, doc, flywheel_dir(data_dir))
         console.print(
@@ -125,7 +129,8 @@ def search(
     chroma_port: int | None = PORT_OPTION,
 ) -> None:
     """Search SOPs and past COEs (semantic and exact-term matching combined)."""
-    store = open_store(checked_data_dir(data_dir), host=chroma_host, port=chroma_port)
+    with console.status(OPENING):
+        store = open_store(checked_data_dir(data_dir), host=chroma_host, port=chroma_port)
     hits = store.search(
         query, type=type, service=service, fault_types=[str(f) for f in fault_type or []] or None, k=k
     )
