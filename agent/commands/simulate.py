@@ -111,12 +111,16 @@ def suite_generate(
     """Generate the built-in scenario suite (cached: only changed scenarios are rewritten)."""
     from evals.scenarios.suite import ensure_suite
 
+    if out is not None and out.exists() and not out.is_dir():
+        _fail(f"--out {out}: is a file; give a directory for the suite")
+    if workers is not None and workers < 1:
+        _fail(f"--workers {workers}: give at least 1 process")
     try:
         paths = ensure_suite(out, quick=quick, workers=workers)
     except SleuthError as exc:
         _fail(str(exc))
     except OSError as exc:
-        _fail(f"cannot write the suite: {exc.strerror or exc}")
+        _fail(f"cannot write the suite under {exc.filename or out}: {exc.strerror or exc}")
     typer.echo(f"{len(paths)} scenarios in {paths[0].parent if paths else out}")
 
 

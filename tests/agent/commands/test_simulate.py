@@ -101,3 +101,16 @@ def test_simulate_refuses_a_window_longer_than_a_day_instead_of_running_for_an_h
 
     assert result.exit_code == 2
     assert "--minutes 100000: at most 1440" in result.output
+
+
+def test_suite_generate_refuses_a_file_as_out_and_zero_workers(tmp_path: Path) -> None:
+    a_file = tmp_path / "suite"
+    a_file.write_text("x")
+
+    as_file = runner.invoke(app, ["suite", "generate", "--quick", "--out", str(a_file)])
+    no_workers = runner.invoke(
+        app, ["suite", "generate", "--quick", "--out", str(tmp_path / "s"), "--workers", "0"]
+    )
+
+    assert as_file.exit_code == 2 and f"--out {a_file}: is a file" in as_file.output
+    assert no_workers.exit_code == 2 and "--workers 0" in no_workers.output
