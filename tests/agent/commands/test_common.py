@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from agent.commands.common import fail_on_sleuth_error
+from agent.commands.common import cli_console, fail_on_sleuth_error
 from mcp_server.errors import SleuthError
 
 
@@ -45,3 +45,13 @@ def test_a_sleuth_error_prints_markup_like_text_verbatim(capsys: pytest.CaptureF
         fails()
 
     assert capsys.readouterr().err == "error: bad regex [/a-z]+ in /tmp/[x]\n"
+
+
+def test_piped_output_is_120_columns_unless_columns_says_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    piped = cli_console()
+    monkeypatch.setenv("COLUMNS", "90")
+    sized = cli_console()
+
+    assert piped.width == 120
+    assert sized.width == 90
