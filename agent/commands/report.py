@@ -83,7 +83,7 @@ def report(
     result_file: Path | None = typer.Option(None, "--result", help="Draft from a saved result (sleuth investigate --json) instead of investigating."),
     store: Path | None = typer.Option(None, "--store", help="With --result and no --data: the local store holding the telemetry."),
     out: Path = typer.Option(DEFAULT_OUT, "--out", help="Directory for the Markdown, HTML and COE JSON."),
-    reasoner: str | None = typer.Option(None, "--reasoner", help="offline | anthropic | bedrock [env SLEUTH_REASONER]."),
+    reasoner: str | None = typer.Option(None, "--reasoner", help="offline | anthropic | bedrock (env SLEUTH_REASONER)."),
     knowledge: bool = typer.Option(True, "--knowledge/--no-knowledge", help="Consult SOPs and past incidents while investigating."),
     coes: list[Path] = typer.Option([], "--coes", help="More past COEs (files or directories) for the recurrence branch."),
     narrator: str = typer.Option("none", "--narrator", help="none (template prose) | anthropic | bedrock: Claude rewrites the summary and lessons."),

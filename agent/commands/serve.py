@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from starlette.applications import Starlette
 
@@ -155,7 +156,9 @@ def serve(
 
     app.router.lifespan_context = lifespan
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    console.print(f"Sleuth service on http://{host}:{port} · queue {queue_path} · {workers} worker(s)")
+    console.print(
+        escape(f"Sleuth service on http://{host}:{port} · queue {queue_path} · {workers} worker(s)")
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
@@ -168,7 +171,18 @@ def dlq_list(queue_path: Path | None = typer.Option(None, "--queue", help="Durab
     for column in ("id", "alarm", "service", "attempts", "last error"):
         table.add_column(column)
     for job in queue.dead_letters():
-        table.add_row(job.id, job.alarm_name, job.service or "-", str(job.attempts), (job.error or "")[:120])
+        table.add_row(
+            *(
+                escape(cell)
+                for cell in (
+                    job.id,
+                    job.alarm_name,
+                    job.service or "-",
+                    str(job.attempts),
+                    (job.error or "")[:120],
+                )
+            )
+        )
     console.print(table)
 
 

@@ -33,7 +33,7 @@ def gather_node(task: GatherTask, runtime: Runtime[InvestigationDeps]) -> dict[s
                 "tool_calls": 1}  # fmt: skip
     seconds = time.perf_counter() - began
     found = found.model_copy(update={"seconds": seconds, "tool_calls": max(found.tool_calls, 1)})
-    emit(finding(STEP, f"{task.source.value}: {len(found.evidence)} findings", source=task.source.value,
+    emit(finding(STEP, f"{task.source.value}: {len(found.evidence)} finding{'' if len(found.evidence) == 1 else 's'}", source=task.source.value,
                  count=len(found.evidence), seconds=round(seconds, 3)))  # fmt: skip
     return {
         "findings": [found],

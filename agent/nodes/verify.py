@@ -79,7 +79,11 @@ def check_hypothesis(backend: TelemetryBackend, scope: Scope, h: Hypothesis) -> 
             count = sum(o.count for o in mine)
             peers = sorted({o.peer for o in mine if o.peer})
             via = f" (calling {', '.join(peers)})" if peers else ""
-            return True, f"{count} errors originate in {h.service}{via}", query
+            return (
+                True,
+                f"{count} error{'' if count == 1 else 's'} originate{'s' if count == 1 else ''} in {h.service}{via}",
+                query,
+            )
         # A callee that breaks its callers' requests (an expired certificate, a wrong answer)
         # shows up as failing client spans in the callers, with the callee as their peer.
         into = [o for o in origins if o.peer and h.service in o.peer]

@@ -288,6 +288,10 @@ class _Simulation:
         truth = self._ground_truth(propagation, deployment, batch, alarms, alarm_used, trigger)
         self._write_definitions(tmp, trigger, truth, changes, slos, alarms)
         if self.out.exists():
+            if not (self.out / "scenario.yaml").exists() and any(self.out.iterdir()):
+                raise ScenarioGenerationError(
+                    f"{self.out} exists and is not a scenario directory; not overwriting it"
+                )
             shutil.rmtree(self.out, ignore_errors=True)
         try:
             tmp.rename(self.out)

@@ -44,7 +44,7 @@ def recommend_mitigations(h: Hypothesis) -> list[Mitigation]:
         change is not None or h.fault_type in (FaultType.BAD_DEPLOYMENT, FaultType.CONFIG_CHANGE),
         "a change just before onset is the fastest thing to undo"
         if change
-        else "no change found before onset",
+        else f"no change to {h.service} found before onset",
         "low: returns to the last known good version",
     )
     add(
