@@ -170,6 +170,15 @@ class ToolKit:
             )
         return ""
 
+    def ranked_message(self, window: TimeWindow, limit: int, total: int, when_empty: str) -> str:
+        """The message of a strongest-first list: data hints, what was cut, or why it is empty."""
+        parts = [
+            self.data_note(window),
+            f"showing the {limit} strongest of {total}" if total > limit else "",
+            "" if total else when_empty,
+        ]
+        return "; ".join(part for part in parts if part)
+
     def scope(self, window: TimeWindow, onset: str | None, service: str | None = None) -> Scope:
         """Baseline and incident halves of ``window`` split at ``onset`` (detected when not given).
 

@@ -187,14 +187,8 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
                 scope=scope_out(scope),
                 patterns=[pattern_out(c) for c in found[:limit]],
                 has_more=len(found) > limit,
-                message="; ".join(
-                    m
-                    for m in [
-                        kit.data_note(window),
-                        f"showing the {limit} strongest of {len(found)}" if len(found) > limit else "",
-                        "" if found else "no log template is new or surging after the onset",
-                    ]
-                    if m
+                message=kit.ranked_message(
+                    window, limit, len(found), "no log template is new or surging after the onset"
                 ),
             )
 

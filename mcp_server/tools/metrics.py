@@ -327,15 +327,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
                 scope=scope_out(scope),
                 anomalies=[anomaly_out(a) for a in found[:limit]],
                 has_more=len(found) > limit,
-                message="; ".join(
-                    m
-                    for m in [
-                        kit.data_note(window),
-                        f"showing the {limit} strongest of {len(found)}" if len(found) > limit else "",
-                        "" if found else "no metric left its baseline band",
-                    ]
-                    if m
-                ),
+                message=kit.ranked_message(window, limit, len(found), "no metric left its baseline band"),
             )
 
         out = await kit.run(work)
