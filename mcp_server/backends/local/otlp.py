@@ -25,6 +25,7 @@ from mcp_server.errors import InputFileError
 from mcp_server.telemetry import Severity, span_is_error, span_peer
 
 UNKNOWN_SERVICE = "unknown_service"
+_SEVERITY_BY_NUMBER = [Severity.from_number(number) for number in range(25)]
 _HEX = re.compile(r"[0-9a-fA-F]+")
 
 
@@ -86,6 +87,11 @@ def _list(value: Any, where: str) -> list[Any]:
 
 
 def _int(value: Any, where: str) -> int:
+    if type(value) is str:  # the OTLP/JSON form of 64-bit integers, so the commonest by far
+        try:
+            return int(value)
+        except ValueError:
+            raise _FieldError(where, f"expected an integer (decimal string), got {value!r}") from None
     if value is None:
         return 0
     if isinstance(value, bool):
@@ -116,6 +122,8 @@ def _float(value: Any, where: str) -> float:
 
 
 def _hex_id(value: Any, length: int, where: str) -> str | None:
+    if type(value) is str and len(value) == length and _HEX.fullmatch(value):
+        return value.lower()
     if value in (None, ""):
         return None
     if not isinstance(value, str):
@@ -661,9 +669,13 @@ def _decode_log(record: Any, origin: Origin) -> tuple[Any, ...]:
         raise _FieldError("timeUnixNano", "log record has neither timeUnixNano nor observedTimeUnixNano")
     number = _severity_number(record.get("severityNumber"), "severityNumber")
     text = str(record.get("severityText", "") or "")
-    severity = Severity.from_number(number) if number else Severity.from_text(text)
+    severity = _SEVERITY_BY_NUMBER[number] if number else Severity.from_text(text)
     body_raw = record.get("body")
-    body = any_value(body_raw, "body") if body_raw is not None else ""
+    plain = body_raw.get("stringValue") if type(body_raw) is dict and len(body_raw) == 1 else None
+    if type(plain) is str:
+        body: Any = plain
+    else:
+        body = any_value(body_raw, "body") if body_raw is not None else ""
     if not isinstance(body, str):
         body = orjson.dumps(body).decode()
     return (
