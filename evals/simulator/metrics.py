@@ -7,6 +7,7 @@ Every emitted value is also kept per (service, metric, minute) for alarm evaluat
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import random
 from dataclasses import dataclass, field
@@ -182,6 +183,26 @@ class MetricRecorder:
             body["dataPoints"].append(point)
         self.values.setdefault((service.name, out_name), {}).setdefault(minute, []).append(float(value))
 
+    def _emit_red(
+        self,
+        service: Service,
+        host: Host,
+        version: str,
+        minute: int,
+        t_end: int,
+        prefix: str,
+        attrs: dict[str, Any],
+        row: Any,
+        with_histogram: bool = True,
+    ) -> None:
+        """Rate, errors and duration of one operation or peer, always in this order."""
+        emit = functools.partial(self._emit, service, host, version, minute, t_end)
+        emit(f"{prefix}.count", "sum", row[0], attrs)
+        emit(f"{prefix}.errors", "sum", row[1], attrs)
+        if with_histogram:
+            emit(f"{prefix}.duration", "histogram", 0, attrs, row[2])
+        emit(f"{prefix}.duration.p99", "gauge", percentile(row[2], 0.99), attrs)
+
     # ---------------------------------------------------------------------------- a minute
     def record_minute(
         self, minute: int, t0_ns: int, agg: MinuteAggregate, versions: dict[tuple[str, int], str]
@@ -196,57 +217,23 @@ class MetricRecorder:
                     if row is None:
                         continue
                     host_requests += row[0]
-                    a = {"operation": op}
-                    self._emit(
-                        service, host, version, minute, t_end, "http.server.request.count", "sum", row[0], a
-                    )
-                    self._emit(
-                        service, host, version, minute, t_end, "http.server.request.errors", "sum", row[1], a
-                    )
-                    self._emit(
-                        service,
-                        host,
-                        version,
-                        minute,
-                        t_end,
-                        "http.server.request.duration",
-                        "histogram",
-                        0,
-                        a,
-                        row[2],
-                    )
-                    self._emit(
-                        service,
-                        host,
-                        version,
-                        minute,
-                        t_end,
-                        "http.server.request.duration.p99",
-                        "gauge",
-                        percentile(row[2], 0.99),
-                        a,
+                    self._emit_red(
+                        service, host, version, minute, t_end, "http.server.request", {"operation": op}, row
                     )
                 for peer in self._peers(service):
                     row = agg.client.get((service.name, host.index, peer))
                     if row is None:
                         continue
-                    a = {"peer.service": peer}
-                    self._emit(
-                        service, host, version, minute, t_end, "client.request.count", "sum", row[0], a
-                    )
-                    self._emit(
-                        service, host, version, minute, t_end, "client.request.errors", "sum", row[1], a
-                    )
-                    self._emit(
+                    self._emit_red(
                         service,
                         host,
                         version,
                         minute,
                         t_end,
-                        "client.request.duration.p99",
-                        "gauge",
-                        percentile(row[2], 0.99),
-                        a,
+                        "client.request",
+                        {"peer.service": peer},
+                        row,
+                        with_histogram=False,
                     )
                 self._host_resources(service, host, version, minute, t0_ns, t_end, host_requests, agg)
             self._service_level(service, minute, t_end, agg)
