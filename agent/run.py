@@ -11,7 +11,7 @@ otherwise); the investigation id is the checkpoint thread id.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from agent.events import EventKind, ProgressEvent
 from agent.graph import build_graph
 from agent.state import InvestigationState
 from mcp_server.analysis.models import InvestigationResult
+from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import SleuthError
 from mcp_server.scenario import Trigger
 from mcp_server.telemetry import TimeWindow
@@ -45,6 +46,27 @@ class UnknownInvestigationError(SleuthError):
     def __init__(self, investigation_id: str) -> None:
         self.investigation_id = investigation_id
         super().__init__(f"no checkpointed investigation with id {investigation_id!r}")
+
+
+def investigation_deps(
+    backend: TelemetryBackend,
+    *,
+    reasoner: str | None = None,
+    env: Mapping[str, str] | None = None,
+    reasoner_options: dict[str, Any] | None = None,
+    **fields: Any,
+) -> InvestigationDeps:
+    """Dependencies for one investigation: the default analysis steps and the chosen reasoner.
+
+    ``fields`` are the other :class:`InvestigationDeps` fields (knowledge, spec, checkpointer...).
+    Every entry point builds its dependencies here, so they all investigate the same way.
+    """
+    from agent.analysis import default_analysis
+    from agent.reasoners.select import choose_reasoner
+
+    analysis = default_analysis()
+    chosen = choose_reasoner(reasoner, analysis, env, **(reasoner_options or {}))
+    return InvestigationDeps(backend=backend, reasoner=chosen, analysis=analysis, **fields)
 
 
 def new_investigation_id() -> str:

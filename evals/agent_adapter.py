@@ -47,13 +47,9 @@ def _draft(result: Any, backend: TelemetryBackend) -> tuple[list[str] | None, fl
 def run_full_investigation(
     backend: TelemetryBackend, spec: ScenarioSpec, *, reasoner: str, recording: RecordingConfig
 ) -> Outcome:
-    from agent.analysis import default_analysis
     from agent.checkpoints import close_checkpointer, sqlite_checkpointer
-    from agent.context import InvestigationDeps
-    from agent.reasoners.select import choose_reasoner
-    from agent.run import run_investigation
+    from agent.run import investigation_deps, run_investigation
 
-    analysis = default_analysis()
     claude_options: dict[str, Any] = {}
     transport = transport_for(recording, spec.name)
     client = http_client_for(transport) if transport is not None else None
@@ -65,10 +61,11 @@ def run_full_investigation(
         for key in ("ANTHROPIC_API_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             env.setdefault(key, "replay-without-credentials")
     checkpointer = sqlite_checkpointer(":memory:")
-    deps = InvestigationDeps(
-        backend=backend,
-        reasoner=choose_reasoner(reasoner, analysis, env=env, **claude_options),
-        analysis=analysis,
+    deps = investigation_deps(
+        backend,
+        reasoner=reasoner,
+        env=env,
+        reasoner_options=claude_options,
         knowledge=knowledge_store(),
         spec=spec,
         draft_report=False,

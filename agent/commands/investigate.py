@@ -11,13 +11,11 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from agent.analysis import default_analysis
 from agent.checkpoints import close_checkpointer, open_checkpointer
 from agent.commands.common import cli_console, fail_on_sleuth_error, print_error
 from agent.context import InvestigationDeps
 from agent.events import EventKind, ProgressEvent
-from agent.reasoners.select import choose_reasoner
-from agent.run import saved_state, stream_investigation, stream_resume
+from agent.run import investigation_deps, saved_state, stream_investigation, stream_resume
 from mcp_server.analysis.models import InvestigationResult, MitigationKind
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.backends.local import LocalBackend
@@ -288,12 +286,10 @@ def investigate(
         backend, spec = open_backend(data, store)
         if service:
             check_service(backend, service, data or store or default_store_path())
-        analysis = default_analysis()
         store_for_knowledge = open_knowledge(knowledge)
-        deps = InvestigationDeps(
-            backend=backend,
-            reasoner=choose_reasoner(reasoner, analysis),
-            analysis=analysis,
+        deps = investigation_deps(
+            backend,
+            reasoner=reasoner,
             knowledge=store_for_knowledge,
             spec=spec,
             human_review=review or (previous is not None and answer is not None),

@@ -136,28 +136,17 @@ def make_investigator(
     def parts() -> tuple[Any, ...]:
         from langgraph.checkpoint.memory import InMemorySaver
 
-        from agent.analysis import default_analysis
         from agent.checkpoints import serializer
-        from agent.context import InvestigationDeps
-        from agent.reasoners.select import choose_reasoner
-        from agent.run import run_investigation
+        from agent.run import investigation_deps, run_investigation
 
-        return (
-            default_analysis(),
-            InMemorySaver(serde=serializer()),
-            InvestigationDeps,
-            choose_reasoner,
-            run_investigation,
-        )
+        return InMemorySaver(serde=serializer()), investigation_deps, run_investigation
 
     def investigate(trigger: Trigger | None, window: TimeWindow | None) -> InvestigationResult:
-        analysis, checkpointer, investigation_deps, choose_reasoner, run_investigation = parts()
-        store = knowledge()
+        checkpointer, investigation_deps, run_investigation = parts()
         deps = investigation_deps(
-            backend=backend,
-            reasoner=choose_reasoner("offline", analysis, backend=backend, knowledge=store),
-            analysis=analysis,
-            knowledge=store,
+            backend,
+            reasoner="offline",
+            knowledge=knowledge(),
             spec=spec,
             draft_report=False,
             checkpointer=checkpointer,

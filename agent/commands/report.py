@@ -47,18 +47,13 @@ def investigate(
     data: Path, backend: TelemetryBackend, reasoner: str | None, knowledge: bool
 ) -> InvestigationResult:
     """Run the investigation the way ``sleuth investigate`` does, without drafting from inside the graph."""
-    from agent.analysis import default_analysis
     from agent.commands.investigate import open_knowledge
-    from agent.context import InvestigationDeps
-    from agent.reasoners.select import choose_reasoner
-    from agent.run import run_investigation
+    from agent.run import investigation_deps, run_investigation
 
     spec = load_scenario_spec(data)
-    analysis = default_analysis()
-    deps = InvestigationDeps(
-        backend=backend,
-        reasoner=choose_reasoner(reasoner, analysis),
-        analysis=analysis,
+    deps = investigation_deps(
+        backend,
+        reasoner=reasoner,
         knowledge=open_knowledge(knowledge),
         spec=spec,
         draft_report=False,

@@ -79,18 +79,13 @@ class GraphInvestigator:
         self._lock = threading.Lock()
 
     def __call__(self, job_id: str, event: AlarmEvent, progress: Progress) -> dict[str, Any]:
-        from agent.analysis import default_analysis
-        from agent.context import InvestigationDeps
-        from agent.reasoners.select import choose_reasoner
-        from agent.run import collect, stream_investigation
+        from agent.run import collect, investigation_deps, stream_investigation
 
-        analysis = default_analysis()
         report_dir = self.results_dir / job_id
         report_dir.mkdir(parents=True, exist_ok=True)
-        deps = InvestigationDeps(
-            backend=self.backend,
-            reasoner=choose_reasoner(self.reasoner, analysis),
-            analysis=analysis,
+        deps = investigation_deps(
+            self.backend,
+            reasoner=self.reasoner,
             knowledge=self.knowledge,
             draft_report=self.draft_report,
             report_dir=str(report_dir),
