@@ -96,6 +96,8 @@ class LocalBackend:
             raise SleuthError(f"cannot open the local store {self.path}: {exc}") from None
         self._lock = threading.Lock()
         self._alarm_cache: list[Alarm] | None = None
+        # Every query with a service filter checks the name: keep the list between imports.
+        self._services: list[str] | None = None
         if not read_only:
             self._con.execute(DDL)
             self._con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
@@ -165,6 +167,7 @@ class LocalBackend:
                 con.execute("ROLLBACK")
                 raise
             self._alarm_cache = None
+            self._services = None
         return ImportSummary(
             scenario=decoded.spec.name if decoded.spec else None,
             spans=len(decoded.spans),
@@ -225,6 +228,11 @@ class LocalBackend:
     # ---------------------------------------------------------------------------- general
 
     def list_services(self) -> list[str]:
+        if self._services is None:
+            self._services = self._read_services()
+        return list(self._services)
+
+    def _read_services(self) -> list[str]:
         rows = self._fetchall(
             "SELECT DISTINCT service FROM spans UNION SELECT DISTINCT service FROM logs "
             "UNION SELECT DISTINCT service FROM metrics UNION SELECT DISTINCT service FROM changes"
