@@ -14,7 +14,17 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-from mcp_server.analysis import anomalies, changes, log_patterns, onset, topology, traces
+from mcp_server.analysis import (
+    anomalies,
+    changes,
+    error_origins,
+    health,
+    latency,
+    log_patterns,
+    onset,
+    skew,
+    topology,
+)
 from mcp_server.analysis.mitigation import recommend_mitigations
 from mcp_server.analysis.models import Detection, Evidence, EvidenceKind, Hypothesis, InvestigationResult
 from mcp_server.analysis.ranking import rank_hypotheses
@@ -52,14 +62,9 @@ def scope(
     bucket = onset.choose_bucket_seconds(win)
     notes: list[str] = []
     latest = trig.time if trig.time and win.contains(trig.time) else None
-    candidates = onset.onset_candidates(backend, win, bucket, latest=latest)
-    detected = onset.pick_onset(candidates)
-    if detected is None:  # no spans or logs that show it: time the onset by the metrics
-        candidates = onset.metric_onset_candidates(backend, win, bucket, latest=latest)
-        detected = onset.pick_onset(candidates, strong=0.9)
+    detected = onset.detect_onset(backend, win, latest=latest)
     if detected is not None:
-        at, source = detected, "detected"
-        clarity = 0.5 + 0.5 * min(1.0, candidates[0].score / 0.6)
+        at, source, clarity = detected.time, "detected", detected.clarity
     elif trig.time is not None and win.contains(trig.time):
         at, source, clarity = trig.time - timedelta(seconds=2 * bucket), "trigger", 0.6
         notes.append("no clear change point in the data; onset taken shortly before the trigger time")
@@ -108,20 +113,20 @@ def gather_traces(backend: TelemetryBackend, sc: Scope) -> StepResult:
 
     def run(r: StepResult) -> None:
         services = set(sc.services)
-        deltas = traces.error_origin_deltas(backend, sc)
-        traces.resolve_callees(backend, deltas, services)
-        r.signals += traces.error_origin_signals(deltas, sc)
-        totals = traces.operation_totals(backend, sc)
-        r.signals += traces.self_latency_signals(traces.self_time_deltas(backend, sc, totals), sc)
-        health = traces.service_health(backend, sc)
-        r.signals += traces.health_signals(health, sc)
+        deltas = error_origins.error_origin_deltas(backend, sc)
+        error_origins.resolve_callees(backend, deltas, services)
+        r.signals += error_origins.error_origin_signals(deltas, sc)
+        totals = latency.operation_totals(backend, sc)
+        r.signals += latency.self_latency_signals(latency.self_time_deltas(backend, sc, totals), sc)
+        healths = health.service_health(backend, sc)
+        r.signals += health.health_signals(healths, sc)
         r.edges = backend.service_edges(sc.window)
         r.signals += topology.edge_signals(
-            traces.client_edges(totals[0], services), traces.client_edges(totals[1], services), sc
+            latency.client_edges(totals[0], services), latency.client_edges(totals[1], services), sc
         )
-        suspects = sorted({s.service for s in r.signals} | set(health))
-        r.signals += traces.skew_signals(traces.host_skews(backend, sc, suspects), sc)
-        if not health:
+        suspects = sorted({s.service for s in r.signals} | set(healths))
+        r.signals += skew.skew_signals(skew.host_skews(backend, sc, suspects), sc)
+        if not healths:
             r.notes.append("no spans in the window: trace analyses skipped")
 
     return _timed("traces", run)

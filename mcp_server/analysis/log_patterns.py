@@ -16,9 +16,9 @@ from datetime import datetime
 from drain3 import TemplateMiner
 from drain3.template_miner_config import TemplateMinerConfig
 
+from mcp_server.analysis.error_origins import significant_increase
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
-from mcp_server.analysis.traces import significant_increase
 from mcp_server.backends.base import LogGroup, LogQuery, TelemetryBackend
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import Severity, TimeWindow

@@ -1,30 +1,72 @@
 """Finding when the incident began, when the trigger does not say (or says only when it was noticed).
 
-Every service contributes its per-bucket error rate, mean span duration and error-log count; each
-series gets the single step that best explains it. A step counts when it explains much of the
-series' variance and moves far enough to matter. The onset is the earliest strong step: root
-causes tend to start first, and propagated symptoms a bucket or two later.
+Every series the data offers is a witness: each service's span rate, error ratio, median
+duration and median self time, the median time between each caller and its callee, error-log
+counts, and every metric series of every host. At every candidate time ``t`` each series says
+how far its level just after ``t`` moved from its level just before (a local two-sample test on
+medians, in standard errors); the evidence for ``t`` is the sum over witnesses (one per service
+and family, capped, so forty metrics of one pod are one witness). The onset is the peak of that
+evidence. Three rules keep it honest on real data:
+
+- buckets without data are missing, not zero: traces or logs that cover only part of the window
+  must not look like a step where their coverage begins;
+- the windows are local (minutes, not the whole window), so an older incident earlier in the
+  window, or slow drift, does not pose as a step now;
+- the trigger time is an upper bound, and when two incidents share the window the peak nearest
+  the trigger wins unless it is much weaker.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from mcp_server.analysis.stats import step_fit
+import numpy as np
+
+from mcp_server.analysis.stats import MAD_TO_SIGMA, last_change_point
 from mcp_server.backends.base import SpanStatsQuery, TelemetryBackend
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import Severity, TimeWindow
 
-MIN_SEGMENT = 3  # buckets on each side of a step
+Z_MIN = 5.0  # a series shift below this many standard errors is noise
+Z_CAP = 25.0  # one enormous series must not outvote every other
+REL_SCALE = 0.25  # a move of this share of the level counts fully; smaller moves count less
+NEAR_TRIGGER_SHARE = 0.4  # a later peak wins over a stronger earlier one above this share of it
+NICE_SECONDS = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+MIN_BEFORE = 3
+MIN_AFTER = 2
 
 
 @dataclass(frozen=True)
 class OnsetCandidate:
+    """One witness of a change at ``time``: which series, how strongly, which way."""
+
     service: str
-    series: str  # "error_rate" | "latency" | "error_logs"
+    series: str  # "error_rate" | "latency" | "self_time" | "rate" | "gap:<caller>" | "error_logs" | "metric:<name>@<host>"
     time: datetime
-    score: float  # 0..1
+    score: float
+    direction: int = 1
+
+
+@dataclass
+class OnsetEstimate:
+    time: datetime
+    clarity: float  # 0..1: how clearly the data shows a change there
+    candidates: list[OnsetCandidate] = field(default_factory=list)  # the strongest witnesses there
+
+
+@dataclass
+class _Series:
+    service: str
+    label: str
+    times: np.ndarray  # seconds since the window start, sorted
+    values: np.ndarray
+
+    start: datetime
+
+    def time_of(self, index: int) -> datetime:
+        return self.start + timedelta(seconds=float(self.times[index]))
 
 
 def choose_bucket_seconds(window: TimeWindow) -> int:
@@ -36,116 +78,180 @@ def choose_bucket_seconds(window: TimeWindow) -> int:
     return 3600
 
 
-def _buckets(window: TimeWindow, width: int) -> list[datetime]:
-    start_ns = (window.start_ns // (width * 1_000_000_000)) * width * 1_000_000_000
-    first = window.start - timedelta(microseconds=(window.start_ns - start_ns) // 1000)
-    out = []
-    t = first
-    while t < window.end:
-        out.append(t)
-        t += timedelta(seconds=width)
+def fine_bucket_seconds(window: TimeWindow) -> int:
+    """About 90 buckets per window for spans and logs (which have per-event times), at least 5 s."""
+    seconds = window.duration.total_seconds() / 90
+    return next((nice for nice in NICE_SECONDS if seconds <= nice), 3600)
+
+
+# ------------------------------------------------------------------------------------ series
+
+
+def span_series(
+    backend: TelemetryBackend, window: TimeWindow, width: int
+) -> dict[tuple[str, str], list[tuple[datetime, float]]]:
+    """Per service (and caller→callee edge) series from spans, one point per bucket that has spans."""
+    out: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
+    try:
+        rows = backend.span_stats(SpanStatsQuery(window=window, bucket_seconds=width, group_by=["service"]))
+        edges = backend.span_stats(
+            SpanStatsQuery(window=window, bucket_seconds=width, group_by=["service", "callee"])
+        )
+    except QueryError:
+        return {}
+    last = window.end - timedelta(seconds=width / 2)  # a bucket cut off by the window's end undercounts
+    for b in rows:
+        service = b.group.get("service")
+        if not service or b.count < 3 or b.bucket_start > last:
+            continue
+        out[(service, "rate")].append((b.bucket_start, b.count / width))
+        out[(service, "error_rate")].append((b.bucket_start, b.errors / b.count))
+        if b.p50_ms is not None:
+            out[(service, "latency")].append((b.bucket_start, b.p50_ms))
+        if b.self_p50_ms is not None:
+            out[(service, "self_time")].append((b.bucket_start, b.self_p50_ms))
+    for b in edges:
+        service, callee = b.group.get("service"), b.group.get("callee")
+        if service and callee and b.count >= 3 and b.self_p50_ms is not None:
+            out[(callee, f"gap:{service}")].append((b.bucket_start, b.self_p50_ms))
     return out
 
 
-def onset_candidates(
-    backend: TelemetryBackend, window: TimeWindow, bucket_seconds: int, *, latest: datetime | None = None
-) -> list[OnsetCandidate]:
-    """Strong steps in each service's error rate, latency and error logs, strongest first."""
-    times = _buckets(window, bucket_seconds)
-    index = {t: i for i, t in enumerate(times)}
-    n = len(times)
-    per_service: dict[str, dict[str, list[float]]] = {}
-
-    def series(service: str, name: str) -> list[float]:
-        return per_service.setdefault(service, {}).setdefault(name, [0.0] * n)
-
+def log_series(
+    backend: TelemetryBackend, window: TimeWindow, width: int
+) -> dict[tuple[str, str], list[tuple[datetime, float]]]:
+    """Error-log counts per service, over the buckets the logs cover at all (zero where covered)."""
     try:
-        buckets = backend.span_stats(
-            SpanStatsQuery(window=window, bucket_seconds=bucket_seconds, group_by=["service"])
-        )
+        counts = backend.log_counts(window, width)
     except QueryError:
-        buckets = []
-    for b in buckets:
-        i = index.get(b.bucket_start)
-        service = b.group.get("service")
-        if i is None or service is None or b.count == 0:
-            continue
-        series(service, "count")[i] = b.count
-        series(service, "errors")[i] = b.errors
-        series(service, "duration_sum")[i] = b.duration_ms_sum
-    try:
-        counts = backend.log_counts(window, bucket_seconds)
-    except QueryError:
-        counts = []
+        return {}
+    covered = {c.bucket_start for c in counts}
+    errors: dict[str, dict[datetime, float]] = defaultdict(dict)
     for c in counts:
-        i = index.get(c.bucket_start)
-        if i is not None and c.severity in (Severity.ERROR, Severity.FATAL):
-            series(c.service, "error_logs")[i] += c.count
-
-    out: list[OnsetCandidate] = []
-    limit = n if latest is None else sum(1 for t in times if t <= latest) + 1
-    for service, data in per_service.items():
-        derived: dict[str, list[float]] = {}
-        if "count" in data:
-            cnt, err, dur = data["count"], data["errors"], data["duration_sum"]
-            derived["error_rate"] = [e / c if c else 0.0 for e, c in zip(err, cnt, strict=True)]
-            derived["latency"] = [d / c if c else 0.0 for d, c in zip(dur, cnt, strict=True)]
-        if "error_logs" in data:
-            derived["error_logs"] = data["error_logs"]
-        for name, values in derived.items():
-            fit = step_fit(values[:limit] if limit < n else values, MIN_SEGMENT)
-            if fit is None or fit.after <= fit.before:
-                continue
-            if name == "error_rate":
-                magnitude = min(1.0, (fit.after - fit.before) / 0.03)
-            elif name == "latency":
-                magnitude = min(1.0, (fit.after - fit.before) / (0.5 * max(fit.before, 1e-6)))
-            else:
-                magnitude = min(1.0, (fit.after - fit.before) / (3.0 + fit.before))
-            score = fit.r2 * magnitude
-            if score > 0.05:
-                out.append(OnsetCandidate(service, name, times[fit.index], score))
-    return sorted(out, key=lambda c: (-c.score, c.time))
+        if c.severity in (Severity.ERROR, Severity.FATAL):
+            errors[c.service][c.bucket_start] = errors[c.service].get(c.bucket_start, 0.0) + c.count
+    return {
+        (service, "error_logs"): [(t, by_time.get(t, 0.0)) for t in sorted(covered)]
+        for service, by_time in errors.items()
+    }
 
 
-def metric_onset_candidates(
-    backend: TelemetryBackend, window: TimeWindow, bucket_seconds: int, *, latest: datetime | None = None
-) -> list[OnsetCandidate]:
-    """Steps in metric series: the fallback when there are no spans or logs to time the onset by."""
-    bulk = getattr(backend, "metric_buckets", None)
-    if bulk is None:
-        return []
+def metric_series(
+    backend: TelemetryBackend, window: TimeWindow, width: int
+) -> dict[tuple[str, str], list[tuple[datetime, float]]]:
     try:
-        buckets = bulk(window, bucket_seconds)
+        buckets = backend.metric_buckets(window, width, by_host=True)
     except QueryError:
-        return []
-    times = _buckets(window, bucket_seconds)
-    index = {t: i for i, t in enumerate(times)}
-    limit = len(times) if latest is None else sum(1 for t in times if t <= latest) + 1
-    series: dict[tuple[str, str], list[float | None]] = {}
+        return {}
+    out: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
     for b in buckets:
-        i = index.get(b.bucket_start)
-        if i is not None:
-            series.setdefault((b.service, b.name), [None] * len(times))[i] = b.value
+        out[(b.service, f"metric:{b.name}@{b.host or ''}")].append((b.bucket_start, b.value))
+    return out
+
+
+def _collect(backend: TelemetryBackend, window: TimeWindow) -> list[_Series]:
+    fine, coarse = fine_bucket_seconds(window), choose_bucket_seconds(window)
     out = []
-    for (service, name), raw in series.items():
-        values = [v for v in raw[:limit] if v is not None]
-        positions = [i for i, v in enumerate(raw[:limit]) if v is not None]
-        fit = step_fit(values, MIN_SEGMENT)
-        if fit is None:
-            continue
-        scale = abs(fit.before) * 0.5 + 1e-9
-        score = fit.r2 * min(1.0, abs(fit.after - fit.before) / scale)
-        if score > 0.05:
-            out.append(OnsetCandidate(service, f"metric:{name}", times[positions[fit.index]], score))
-    return sorted(out, key=lambda c: (-c.score, c.time))
+    for source in (
+        span_series(backend, window, fine),
+        log_series(backend, window, fine),
+        metric_series(backend, window, coarse),
+    ):
+        for (service, label), points in source.items():
+            if len(points) < MIN_BEFORE + MIN_AFTER:
+                continue
+            points.sort()
+            times = np.array([(t - window.start).total_seconds() for t, _ in points])
+            values = np.array([v for _, v in points], dtype=float)
+            if np.all(values == values[0]):
+                continue
+            out.append(_Series(service, label, times, values, window.start))
+    return out
 
 
-def pick_onset(candidates: list[OnsetCandidate], *, strong: float = 0.6) -> datetime | None:
-    """The earliest candidate among the strong ones (within ``strong`` × the best score)."""
+# --------------------------------------------------------------------------------- votes
+
+
+def _vote(series: _Series, latest: float | None) -> OnsetCandidate | None:
+    """The series' last significant change before ``latest`` (seconds from the window start)."""
+    limit = None if latest is None else int(np.searchsorted(series.times, latest, side="right"))
+    cp = last_change_point(
+        series.values.tolist(),
+        min_before=MIN_BEFORE,
+        min_after=MIN_AFTER,
+        latest=limit,
+        rel_floor=0.02,
+        abs_floor=_noise(series.values),
+    )
+    if cp is None or abs(cp.z) < Z_MIN:
+        return None
+    effect = min(1.0, abs(cp.after - cp.before) / (REL_SCALE * max(abs(cp.before), 1e-9)))
+    return OnsetCandidate(
+        series.service,
+        series.label,
+        series.time_of(cp.index),
+        round(min(abs(cp.z), Z_CAP) * effect, 3),
+        1 if cp.z > 0 else -1,
+    )
+
+
+def _noise(values: np.ndarray) -> float:
+    """Short-term noise of a series (robust sigma of point-to-point differences / sqrt 2): the
+    floor of any scale, so a baseline that happened to sit still is not infinitely precise."""
+    diffs = np.abs(np.diff(values))
+    return max(float(np.median(diffs)) * MAD_TO_SIGMA / np.sqrt(2.0) if len(diffs) else 0.0, 1e-9)
+
+
+def onset_candidates(
+    backend: TelemetryBackend, window: TimeWindow, *, latest: datetime | None = None
+) -> list[OnsetCandidate]:
+    """Every series' significant last change, strongest first."""
+    limit = None if latest is None else (latest - window.start).total_seconds()
+    votes = [v for s in _collect(backend, window) if (v := _vote(s, limit)) is not None and v.score > 0]
+    return sorted(votes, key=lambda c: (-c.score, c.time))
+
+
+def detect_onset(
+    backend: TelemetryBackend, window: TimeWindow, *, latest: datetime | None = None
+) -> OnsetEstimate | None:
+    """The onset the data shows (None when no series changed significantly)."""
+    candidates = onset_candidates(backend, window, latest=latest)
+    quiet = timedelta(seconds=max(3 * choose_bucket_seconds(window), 10 * fine_bucket_seconds(window)))
+    return pick_onset(candidates, quiet)
+
+
+def pick_onset(candidates: list[OnsetCandidate], quiet: timedelta) -> OnsetEstimate | None:
+    """Where the votes cluster.
+
+    Votes separated by a quiet gap of at least ``quiet`` belong to different episodes (an older
+    incident's recovery, the incident asked about). The latest episode that is not much weaker
+    than the strongest wins: the change nearest the trigger is the one someone is asking about.
+    Within it, the onset is the earliest strong fine-grained vote (spans, logs), since metrics
+    only say which minute; root causes start first, their symptoms follow.
+    """
     if not candidates:
         return None
-    best = candidates[0].score
-    if best < 0.25:
-        return None
-    return min(c.time for c in candidates if c.score >= strong * best)
+    episodes: list[list[OnsetCandidate]] = []
+    for c in sorted(candidates, key=lambda c: c.time):
+        if episodes and c.time - episodes[-1][-1].time < quiet:
+            episodes[-1].append(c)
+        else:
+            episodes.append([c])
+    weight = [_weight(e) for e in episodes]
+    strongest = max(weight)
+    chosen = max(i for i, w in enumerate(weight) if w >= NEAR_TRIGGER_SHARE * strongest)
+    episode = episodes[chosen]
+    fine = [c for c in episode if not c.series.startswith("metric:")] or episode
+    top = max(c.score for c in fine)
+    at = min(c.time for c in fine if c.score >= 0.5 * top)
+    clarity = min(1.0, weight[chosen] / (3 * Z_CAP))
+    return OnsetEstimate(at, round(0.4 + 0.6 * clarity, 3), sorted(episode, key=lambda c: -c.score)[:20])
+
+
+def _weight(episode: list[OnsetCandidate]) -> float:
+    # one witness per service and series family: forty metrics of one pod are one witness
+    best: dict[tuple[str, str], float] = {}
+    for c in episode:
+        family = c.series.split(":", 1)[0]
+        best[(c.service, family)] = max(best.get((c.service, family), 0.0), c.score)
+    return sum(best.values())

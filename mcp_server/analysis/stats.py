@@ -99,3 +99,109 @@ def first_persistent_exceedance(
         if sum(window) >= min(need, len(window)):
             return i
     return None
+
+
+# ----------------------------------------------------------------------- significance tests
+
+
+def count_surprise(observed: float, expected: float) -> float:
+    """How many standard deviations ``observed`` events sit above a Poisson count with mean
+    ``expected``, on the variance-stabilised (Anscombe) scale: honest at small counts, where a
+    plain (o - e) / sqrt(e) calls 3 events against 0.2 expected a 6-sigma surprise."""
+    return 2.0 * (math.sqrt(max(observed, 0.0) + 0.375) - math.sqrt(max(expected, 0.0) + 0.375))
+
+
+def rate_surprise(
+    incident: float, incident_exposure: float, baseline: float, baseline_exposure: float
+) -> float:
+    """Surprise (see :func:`count_surprise`) of ``incident`` events over ``incident_exposure``
+    (seconds, or calls) against the baseline rate, which is itself an estimate: a baseline of
+    zero events over a short exposure is weak evidence of a zero rate, so one pseudo-event's
+    worth of doubt is added to it."""
+    if incident_exposure <= 0:
+        return 0.0
+    if baseline_exposure <= 0:
+        return 0.0
+    expected = (baseline + 0.5) / baseline_exposure * incident_exposure
+    return count_surprise(incident, expected)
+
+
+RECENT = 6  # baseline points a change must leave the range of
+SE_MEDIAN = 1.2533  # standard error of a median = 1.2533 sigma / sqrt(n) for normal data
+
+
+def median_shift_z(
+    before: float,
+    before_scale: float,
+    n_before: int,
+    after: float,
+    after_scale: float,
+    n_after: int,
+    floor: float,
+) -> float:
+    """Shift of a median between two samples, in standard errors of the difference. Scales are
+    robust standard deviations (1.4826 MAD), floored at ``floor`` so a flat sample is not exact."""
+    if n_before <= 0 or n_after <= 0:
+        return 0.0
+    sb, sa = max(before_scale, floor), max(after_scale, floor)
+    se = SE_MEDIAN * math.sqrt(sb * sb / n_before + sa * sa / n_after)
+    return (after - before) / se
+
+
+@dataclass(frozen=True)
+class ChangePoint:
+    index: int  # first index of the changed segment
+    z: float  # signed: the shift of the segment after against the local baseline before
+    before: float  # median before
+    after: float  # median after
+    scale: float  # robust scale of the baseline
+
+
+def last_change_point(
+    values: Sequence[float],
+    *,
+    min_before: int = 3,
+    min_after: int = 2,
+    latest: int | None = None,
+    local: int | None = None,
+    rel_floor: float = 0.05,
+    abs_floor: float = 1e-9,
+) -> ChangePoint | None:
+    """The split that best separates a series' end from what came just before it.
+
+    Every split ``k`` (``min_before`` <= k <= len - ``min_after``, and k <= ``latest``) compares the
+    median of ``values[k:]`` with the median and robust scale of the ``local`` values before it (all of
+    them when None): a local baseline, so an older incident that ended earlier in the window does
+    not count as "before". The largest |z| wins; near-ties (within 10%) go to the later split,
+    the change nearest the end (the trigger) being the incident asked about.
+    """
+    n = len(values)
+    hi = n - min_after if latest is None else min(n - min_after, latest)
+    found: list[ChangePoint] = []
+    for k in range(min_before, hi + 1):
+        base = values[0 if local is None else max(0, k - local) : k]
+        after = values[k:]
+        if len(base) < min_before or len(after) < min_after:
+            continue
+        b = robust_baseline(base, rel_floor=rel_floor, abs_floor=abs_floor)
+        med_after = float(statistics.median(after))
+        spread_after = float(statistics.median([abs(v - med_after) for v in after])) * MAD_TO_SIGMA
+        z = median_shift_z(b.median, b.scale, len(base), med_after, spread_after, len(after), b.scale)
+        # the end must leave the range the recent baseline visited: a series that blipped to the
+        # same level a few points before has not changed now (a rank test on small samples)
+        recent = base[-RECENT:]
+        if (z > 0 and med_after <= max(recent)) or (z < 0 and med_after >= min(recent)):
+            z = 0.0
+        found.append(ChangePoint(k, z, b.median, med_after, b.scale))
+    if not found:
+        return None
+    best = max(found, key=lambda c: (abs(c.z), c.index))
+    if best.z == 0:
+        return best
+    # a ramp is best split where it is fully developed: walk back to where it first left the
+    # baseline's noise band (3 robust sigma) and stayed out
+    threshold = best.before + (3.0 if best.z > 0 else -3.0) * best.scale
+    start = best.index
+    while start - 1 >= min_before and (values[start - 1] - threshold) * (1 if best.z > 0 else -1) > 0:
+        start -= 1
+    return ChangePoint(start, best.z, best.before, best.after, best.scale)

@@ -51,7 +51,11 @@ class SpanQuery(_Query):
     limit: int = Field(default=DEFAULT_LIMIT, gt=0, le=MAX_LIMIT)
 
 
-SpanGroup = Literal["service", "operation", "host", "availability_zone", "peer"]
+# ``callee``: the instrumented service a span's own children run in (set on the caller's client
+# span); ``parent_service``/``parent_operation``: the span's parent (who called it).
+SpanGroup = Literal[
+    "service", "operation", "host", "availability_zone", "peer", "callee", "parent_service", "parent_operation"
+]
 
 
 class SpanStatsQuery(_Query):
@@ -76,6 +80,8 @@ class SpanBucket(_Query):
     p50_ms: float | None = None
     p95_ms: float | None = None
     p99_ms: float | None = None
+    self_p50_ms: float | None = None  # median self time: robust to the few spans that stall
+    self_mad_ms: float | None = None  # median absolute deviation of self time
 
 
 class ErrorOrigin(_Query):
@@ -141,6 +147,7 @@ class MetricBucket(_Query):
 
     name: str
     service: str
+    host: str | None = None  # the host/pod/instance the series comes from, when the source says
     kind: MetricKind
     unit: str = ""
     bucket_start: datetime
@@ -207,10 +214,12 @@ class TelemetryBackend(Protocol):
     def query_metrics(self, query: MetricQuery) -> list[MetricSeries]: ...
 
     def metric_buckets(
-        self, window: TimeWindow, bucket_seconds: int = 60, service: str | None = None
+        self, window: TimeWindow, bucket_seconds: int = 60, service: str | None = None, *, by_host: bool = False
     ) -> list[MetricBucket]:
-        """Every metric of every service (or one service) bucketed in one pass: the bulk input
-        of anomaly detection, so it need not ask metric by metric."""
+        """Every metric of every service (or one service) bucketed in one pass: the bulk input of
+        anomaly detection, so it need not ask metric by metric. One row per metric, service and
+        bucket; with ``by_host`` one per host too (``host`` None where the source names none, or
+        cannot split by host). Non-finite values are dropped."""
         ...
 
     # changes

@@ -8,7 +8,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from mcp_server.analysis import traces as trace_analysis
+from mcp_server.analysis import latency as trace_analysis
 from mcp_server.backends.base import MAX_LIMIT, ErrorOrigin, SpanQuery, SpanStatsQuery
 from mcp_server.deps import ServerDeps
 from mcp_server.telemetry import ServiceEdge, Span, TimeWindow, span_peer

@@ -310,8 +310,9 @@ class AwsBackend:
         return self._metrics.query(query)
 
     def metric_buckets(
-        self, window: TimeWindow, bucket_seconds: int = 60, service: str | None = None
+        self, window: TimeWindow, bucket_seconds: int = 60, service: str | None = None, *, by_host: bool = False
     ) -> list[MetricBucket]:
+        # CloudWatch series are per service here; ``by_host`` is accepted and answered per service
         return self._metrics.buckets(window, bucket_seconds, service)
 
     # ---------------------------------------------------------------------------- changes

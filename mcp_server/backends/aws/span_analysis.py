@@ -34,6 +34,8 @@ class DerivedSpan:
     is_entry: bool
     peer: str | None
     parent_service: str | None
+    parent_operation: str | None = None
+    callee: str | None = None  # the service of the span's cross-service children (the longest)
 
 
 def derive(trace: Iterable[Span]) -> list[DerivedSpan]:
@@ -41,12 +43,18 @@ def derive(trace: Iterable[Span]) -> list[DerivedSpan]:
     by_id = {s.span_id: s for s in spans}
     child_ms: dict[str, float] = defaultdict(float)
     failing_parents: set[str] = set()
+    callee: dict[str, Span] = {}
     errors = {s.span_id: s.is_error for s in spans}
     for s in spans:
         if s.parent_span_id:
             child_ms[s.parent_span_id] += s.duration_ms
             if errors[s.span_id]:
                 failing_parents.add(s.parent_span_id)
+            parent = by_id.get(s.parent_span_id)
+            if parent is not None and parent.service != s.service:
+                known = callee.get(parent.span_id)
+                if known is None or s.duration_ms > known.duration_ms:
+                    callee[parent.span_id] = s
     derived = []
     for s in spans:
         parent = by_id.get(s.parent_span_id or "")
@@ -59,6 +67,8 @@ def derive(trace: Iterable[Span]) -> list[DerivedSpan]:
                 is_entry=s.parent_span_id is None or parent is None or parent.service != s.service,
                 peer=span_peer(int(s.kind), s.attributes),
                 parent_service=parent.service if parent is not None else None,
+                parent_operation=parent.operation if parent is not None else None,
+                callee=callee[s.span_id].service if s.span_id in callee else None,
             )
         )
     return derived
@@ -95,7 +105,20 @@ def _group_value(d: DerivedSpan, key: str) -> str | None:
         return d.span.host
     if key == "availability_zone":
         return d.span.availability_zone
+    if key == "callee":
+        return d.callee
+    if key == "parent_service":
+        return d.parent_service
+    if key == "parent_operation":
+        return d.parent_operation
     return d.peer
+
+
+def _mad(values: list[float]) -> float | None:
+    center = quantile(values, 0.5)
+    if center is None:
+        return None
+    return quantile([abs(v - center) for v in values], 0.5)
 
 
 def span_stats(spans: Iterable[DerivedSpan], query: SpanStatsQuery, scale: float = 1.0) -> list[SpanBucket]:
@@ -112,6 +135,7 @@ def span_stats(spans: Iterable[DerivedSpan], query: SpanStatsQuery, scale: float
     for key in sorted(groups, key=lambda k: tuple("" if v is None else v for v in k)):
         members = groups[key]
         durations = [d.span.duration_ms for d in members]
+        self_times = [d.self_ms for d in members]
         result.append(
             SpanBucket(
                 bucket_start=from_nanos(int(key[0])),
@@ -123,6 +147,8 @@ def span_stats(spans: Iterable[DerivedSpan], query: SpanStatsQuery, scale: float
                 p50_ms=quantile(durations, 0.5),
                 p95_ms=quantile(durations, 0.95),
                 p99_ms=quantile(durations, 0.99),
+                self_p50_ms=quantile(self_times, 0.5),
+                self_mad_ms=_mad(self_times),
             )
         )
     return result

@@ -6,6 +6,7 @@ the backend can serve the investigation graph's parallel branches from several t
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections.abc import Sequence
@@ -73,6 +74,9 @@ _GROUP_COLUMNS = {
     "host": "host",
     "availability_zone": "az",
     "peer": "peer",
+    "callee": "callee",
+    "parent_service": "parent_service",
+    "parent_operation": "parent_operation",
 }
 _SEVERITY_ORDER = [s.value for s in sorted(Severity, key=lambda s: s.rank)]
 
@@ -331,7 +335,7 @@ class LocalBackend:
         sql = (
             f"SELECT (start_ns // {width}) * {width} AS bucket{group_sql}, count(*), "
             "sum(is_error::INTEGER), sum(duration_ms), sum(self_ms), "
-            "quantile_cont(duration_ms, [0.5, 0.95, 0.99]) "
+            "quantile_cont(duration_ms, [0.5, 0.95, 0.99]), quantile_cont(self_ms, 0.5), mad(self_ms) "
             f"FROM spans {_where(where)} GROUP BY ALL ORDER BY 1"
         )
         result = []
@@ -349,6 +353,8 @@ class LocalBackend:
                     p50_ms=quantiles[0],
                     p95_ms=quantiles[1],
                     p99_ms=quantiles[2],
+                    self_p50_ms=row[6 + n],
+                    self_mad_ms=row[7 + n],
                 )
             )
         return result
@@ -616,12 +622,13 @@ class LocalBackend:
         ]
 
     def metric_buckets(
-        self, window: TimeWindow, bucket_seconds: int = 60, service: str | None = None
+        self, window: TimeWindow, bucket_seconds: int = 60, service: str | None = None, *, by_host: bool = False
     ) -> list[MetricBucket]:
         where, params = self._filters("time_ns", window, service)
+        host = "host" if by_host else "NULL::VARCHAR AS host"
         width = bucket_seconds * 1_000_000_000
         source = (
-            "(SELECT name, service, kind, unit, time_ns, value, count, sum, CASE WHEN temporality = 2 OR "
+            f"(SELECT name, service, {host}, kind, unit, time_ns, value, count, sum, CASE WHEN temporality = 2 OR "
             "(kind = 'sum' AND temporality <> 1) THEN CASE WHEN value - lag(value) OVER w < 0 THEN value "
             "ELSE value - lag(value) OVER w END ELSE value END AS increase FROM metrics "
             f"{_where(where)} WINDOW w AS (PARTITION BY series_key ORDER BY time_ns))"
@@ -632,21 +639,23 @@ class LocalBackend:
             "THEN sum(sum) / nullif(sum(count), 0) ELSE avg(value) END"
         )
         rows = self._fetchall(
-            f"SELECT name, service, any_value(kind), any_value(unit), (time_ns // {width}) * {width} AS bucket, "
-            f"{value_sql} FROM {source} GROUP BY name, service, bucket ORDER BY name, service, bucket",
+            f"SELECT name, service, host, any_value(kind), any_value(unit), "
+            f"(time_ns // {width}) * {width} AS bucket, {value_sql} FROM {source} "
+            "GROUP BY name, service, host, bucket ORDER BY name, service, host, bucket",
             params,
         )
         return [
             MetricBucket(
                 name=r[0],
                 service=r[1],
-                kind=r[2],
-                unit=r[3] or "",
-                bucket_start=from_nanos(int(r[4])),
-                value=float(r[5]),
+                host=r[2],
+                kind=r[3],
+                unit=r[4] or "",
+                bucket_start=from_nanos(int(r[5])),
+                value=float(r[6]),
             )
             for r in rows
-            if r[5] is not None
+            if r[6] is not None and math.isfinite(r[6])
         ]
 
     # ---------------------------------------------------------------------------- changes

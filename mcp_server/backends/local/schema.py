@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS spans (
     exception_type VARCHAR, exception_message VARCHAR, attributes VARCHAR, resource VARCHAR,
     events VARCHAR, links VARCHAR, trace_state VARCHAR, flags BIGINT, scope_name VARCHAR,
     scope_version VARCHAR,
-    duration_ms DOUBLE, self_ms DOUBLE, is_origin BOOLEAN, is_entry BOOLEAN
+    duration_ms DOUBLE, self_ms DOUBLE, is_origin BOOLEAN, is_entry BOOLEAN,
+    callee VARCHAR, parent_service VARCHAR, parent_operation VARCHAR
 );
 CREATE TABLE IF NOT EXISTS logs (
     time_ns BIGINT, observed_ns BIGINT, service VARCHAR, severity VARCHAR, severity_number TINYINT,
@@ -120,6 +121,10 @@ METRIC_ARROW = pa.schema(
 )
 
 # Derived span columns, computed once per import in SQL so every query can use them.
+# ``callee``: the service a span's cross-service children belong to (the longest one when several):
+# on such a span, self time is the time between caller and callee (network, queueing), whatever
+# the instrumentation says about span kinds or peers. ``parent_service``/``parent_operation``:
+# who made the call, for call-pattern (structure) statistics.
 DERIVE_SPANS = """
 UPDATE spans SET is_error = TRUE
 WHERE status_code = 0 AND NOT is_error AND EXISTS (
@@ -146,4 +151,13 @@ FROM (
     WHERE child.parent_span_id IS NOT NULL AND (parent.span_id IS NULL OR parent.service <> child.service)
 ) e
 WHERE e.trace_id = spans.trace_id AND e.span_id = spans.span_id;
+UPDATE spans SET parent_service = p.service, parent_operation = p.operation
+FROM (SELECT trace_id, span_id, service, operation FROM spans) p
+WHERE p.trace_id = spans.trace_id AND p.span_id = spans.parent_span_id;
+UPDATE spans SET callee = c.callee
+FROM (
+    SELECT trace_id, parent_span_id, arg_max(service, end_ns - start_ns) AS callee FROM spans
+    WHERE parent_service IS NOT NULL AND service <> parent_service GROUP BY trace_id, parent_span_id
+) c
+WHERE c.trace_id = spans.trace_id AND c.parent_span_id = spans.span_id;
 """

@@ -1,0 +1,166 @@
+"""Latency attribution: where time is spent, not every ancestor that waits for it.
+
+Self time (span time minus child time) per service, operation and peer is compared before and
+during the incident, so a slow dependency is charged to its caller's client span, not to every
+ancestor. On a client span whose children run in another instrumented service, self time is the
+time *between* the two (network, queueing): the callee is named, whatever the instrumentation
+says about span kinds or peers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from mcp_server.analysis.error_origins import peer_service
+from mcp_server.analysis.models import Evidence, EvidenceKind
+from mcp_server.analysis.signals import Scope, Signal, SignalKind
+from mcp_server.analysis.span_totals import GroupTotals, group_totals, minutes
+from mcp_server.analysis.stats import median_shift_z
+from mcp_server.backends.base import TelemetryBackend
+from mcp_server.telemetry import ServiceEdge
+
+
+@dataclass
+class LatencyDelta:
+    service: str
+    operation: str
+    peer: str | None
+    kind: int | None
+    base_self_ms: float
+    inc_self_ms: float
+    excess_ms_per_min: float
+    count: int
+    share: float = 0.0
+    callee: str | None = None  # the instrumented service the spans' children run in
+    z: float = 0.0  # the shift of the median self time, in standard errors
+
+
+OPERATION_GROUP = ["service", "operation", "peer", "callee"]
+MIN_Z = 4.0  # a self-time shift below this many standard errors is noise
+MIN_RATIO = 1.2
+MIN_ADDED_MS = 0.5
+
+
+def operation_totals(
+    backend: TelemetryBackend, scope: Scope
+) -> tuple[dict[tuple, GroupTotals], dict[tuple, GroupTotals]]:
+    """(baseline, incident) span totals per service, operation and peer."""
+    return (
+        group_totals(backend, scope.baseline, OPERATION_GROUP),
+        group_totals(backend, scope.incident, OPERATION_GROUP),
+    )
+
+
+def self_time_deltas(
+    backend: TelemetryBackend,
+    scope: Scope,
+    totals: tuple[dict[tuple, GroupTotals], dict[tuple, GroupTotals]] | None = None,
+) -> list[LatencyDelta]:
+    """Operations whose median self time grew significantly, weighted by how much extra time
+    they add per minute. Medians, not means: a handful of stalled spans must not make an
+    operation "slower", and CPU contention slows the typical span a little, not a few a lot."""
+    base, inc = totals or operation_totals(backend, scope)
+    inc_min = minutes(scope.incident)
+    deltas = []
+    for key, t in inc.items():
+        b = base.get(key)
+        if not b or b.count < 5 or t.count < 5:
+            continue
+        if b.self_median is not None and t.self_median is not None:
+            before, after = b.self_median, t.self_median
+            floor = max(0.05 * before, 0.05)
+            z = median_shift_z(before, b.self_sigma or 0.0, b.count, after, t.self_sigma or 0.0, t.count, floor)
+        else:  # a backend without medians: means, and a crude spread
+            before, after = b.self_time / b.count, t.self_time / t.count
+            z = MIN_Z if after > before * 1.5 else 0.0
+        if z < MIN_Z or after <= before * MIN_RATIO or after - before < MIN_ADDED_MS:
+            continue
+        excess = (after - before) * t.count / inc_min
+        callee = key[3] if len(key) > 3 and key[3] != key[0] else None
+        deltas.append(
+            LatencyDelta(key[0], key[1], key[2], None, before, after, excess, t.count, callee=callee, z=z)
+        )
+    total = sum(d.excess_ms_per_min for d in deltas) or 1.0
+    for d in deltas:
+        d.share = d.excess_ms_per_min / total
+    deltas.sort(key=lambda d: -d.excess_ms_per_min)
+    return deltas
+
+
+def self_latency_signals(deltas: list[LatencyDelta], scope: Scope) -> list[Signal]:
+    """Self-time growth; on a client span to an instrumented service the added time is spent
+    between the two (network, TLS, queueing), so the callee is named in the hints."""
+    services = set(scope.services)
+    signals = []
+    for d in deltas:
+        if d.share < 0.03:
+            continue
+        callee = d.callee or peer_service(d.peer, services)
+        where = f" calling {d.peer or callee}" if d.peer or callee else ""
+        evidence = Evidence(
+            kind=EvidenceKind.LATENCY,
+            service=d.service,
+            description=(
+                f"self time of {d.service} {d.operation}{where} rose from {d.base_self_ms:.1f} ms to "
+                f"{d.inc_self_ms:.1f} ms per span ({d.share:.0%} of all added time)"
+            ),
+            time=scope.onset,
+            value=round(d.inc_self_ms, 3),
+            baseline=round(d.base_self_ms, 3),
+            source_query=(
+                f"span_stats(service={d.service!r}, group_by=['service','operation','peer'], "
+                f"window={scope.window_text()!r})"
+            ),
+            attributes={
+                "operation": d.operation,
+                "peer": d.peer,
+                "callee": callee,
+                "share": round(d.share, 3),
+                "z": round(d.z, 1),
+            },
+        )
+        signals.append(
+            Signal(
+                service=d.service,
+                kind=SignalKind.SELF_LATENCY,
+                strength=min(1.0, d.share),
+                onset=scope.onset,
+                evidence=evidence,
+                hints={
+                    "peer": d.peer,
+                    "operation": d.operation,
+                    "ratio": d.inc_self_ms / max(d.base_self_ms, 1e-6),
+                    "callee": callee if callee != d.service else None,
+                },
+            )
+        )
+    return signals
+
+
+def client_edges(totals: dict[tuple, GroupTotals], services: set[str]) -> list[ServiceEdge]:
+    """Call edges seen from the caller's client spans (service → peer), with the mean call time
+    in ``p50_ms``: the cheap per-window view of the edges, from totals already at hand."""
+    acc: dict[tuple[str, str], GroupTotals] = defaultdict(GroupTotals)
+    for key, t in totals.items():
+        service, peer = key[0], key[2] or (key[3] if len(key) > 3 else None)
+        if not peer or not service or peer == service:
+            continue
+        a = acc[(str(service), str(peer))]
+        a.count += t.count
+        a.errors += t.errors
+        a.duration += t.duration
+    edges = []
+    for (caller, peer), t in sorted(acc.items()):
+        callee = peer_service(peer, services)
+        edges.append(
+            ServiceEdge(
+                caller=caller,
+                callee=callee or peer,
+                requests=t.count,
+                errors=t.errors,
+                p50_ms=t.duration / t.count if t.count else None,
+                callee_is_external=callee is None,
+            )
+        )
+    return edges
