@@ -8,12 +8,13 @@ on as hints for fault classification, never used to decide what is anomalous.
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
-from mcp_server.analysis.stats import first_persistent_exceedance, robust_baseline, shift
+from mcp_server.analysis.stats import first_persistent_exceedance, last_change_point, robust_baseline, shift
 from mcp_server.backends.base import MetricBucket, MetricQuery, TelemetryBackend
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import MetricKind, MetricSeries, SeriesPoint
@@ -47,14 +48,34 @@ def statistic_for(kind: MetricKind, monotonic_hint: bool = True) -> str:
     return "avg"
 
 
+def recent_baseline(base: list[float], inc: list[float]) -> list[float]:
+    """The baseline without an older episode of the same kind.
+
+    When the baseline itself holds a significant step and its earlier part sits nearer the
+    incident's level than its later part (a previous incident on the same host, since recovered),
+    the later part is the normal to compare with. A slow build-up (a leak: low, then higher,
+    then the incident) keeps the whole baseline, so the build-up still shows.
+    """
+    cp = last_change_point(base, min_before=3, min_after=3, rel_floor=0.05, abs_floor=1e-9)
+    if cp is None or abs(cp.z) < 5.0:
+        return base
+    level = statistics.median(inc)
+    early = statistics.median(base[: cp.index])
+    late = statistics.median(base[cp.index :])
+    return base[cp.index :] if abs(level - late) > abs(level - early) else base
+
+
 def score_series(series: MetricSeries, onset: datetime) -> MetricAnomaly | None:
     """Score one series: None unless its incident level left the baseline's noise band."""
     base = [p.value for p in series.points if p.time < onset]
     inc = [p.value for p in series.points if p.time >= onset]
-    if len(base) < 3 or len(inc) < 2:
+    # one point after onset is enough when it is far out: a young incident at one-minute (or
+    # five-minute) resolution has only that, and the alarm fired on it
+    if len(base) < 3 or not inc:
         return None
     if any(math.isnan(v) or math.isinf(v) for v in base + inc):
         return None
+    base = recent_baseline(base, inc)
     # the noise floor: a flat-zero baseline must not turn the first non-zero value into z = 1e9
     floor = max(1e-9, 0.01 * max(abs(v) for v in base + inc))
     s = shift(base, inc, abs_floor=floor)
@@ -71,7 +92,7 @@ def score_series(series: MetricSeries, onset: datetime) -> MetricAnomaly | None:
     z = s.z if use_level else z_peak
     level = s.incident if use_level else peak
     rel = (level - b.median) / abs(b.median) if b.median else (math.inf if level != b.median else 0.0)
-    if abs(z) < Z_THRESHOLD or abs(rel) < REL_THRESHOLD:
+    if abs(z) < Z_THRESHOLD * (1.5 if len(inc) == 1 else 1.0) or abs(rel) < REL_THRESHOLD:
         return None
     direction = 1 if z > 0 else -1
     # the incident level must leave the range the baseline itself visited: a sparse counter that
@@ -115,12 +136,14 @@ def score_series(series: MetricSeries, onset: datetime) -> MetricAnomaly | None:
 
 
 def metric_series(backend: TelemetryBackend, scope: Scope) -> list[MetricSeries]:
-    """Every series at its natural statistic: one bulk query when the backend offers it."""
+    """Every series at its natural statistic, one per host where the source says which host it
+    comes from (a fault on one pod of three is a third of the service's average): one bulk query
+    when the backend offers it."""
     bulk = getattr(backend, "metric_buckets", None)
     if bulk is not None:
-        grouped: dict[tuple[str, str], list[MetricBucket]] = {}
-        for b in bulk(scope.window, scope.bucket_seconds):
-            grouped.setdefault((b.name, b.service), []).append(b)
+        grouped: dict[tuple[str, str, str | None], list[MetricBucket]] = {}
+        for b in bulk(scope.window, scope.bucket_seconds, by_host=True):
+            grouped.setdefault((b.name, b.service, b.host), []).append(b)
         return [
             MetricSeries(
                 name=name,
@@ -128,9 +151,10 @@ def metric_series(backend: TelemetryBackend, scope: Scope) -> list[MetricSeries]
                 unit=rows[0].unit,
                 kind=rows[0].kind,
                 statistic=statistic_for(rows[0].kind),
+                attributes={"host": host} if host else {},
                 points=[SeriesPoint(time=r.bucket_start, value=r.value) for r in rows],
             )
-            for (name, service), rows in list(grouped.items())[: MAX_METRIC_NAMES * 50]
+            for (name, service, host), rows in list(grouped.items())[: MAX_METRIC_NAMES * 50]
         ]
     names: dict[str, MetricKind] = {}
     for d in backend.list_metrics():
@@ -151,6 +175,19 @@ def metric_series(backend: TelemetryBackend, scope: Scope) -> list[MetricSeries]
     return out
 
 
+def shared_series(series_list: list[MetricSeries]) -> set[int]:
+    """Indexes of series that several services report with the same values: a node's CPU or
+    network as every pod on that node sees it. They describe what the services share, so they
+    cannot point at one of them."""
+    seen: dict[tuple, set[str]] = {}
+    keys = []
+    for series in series_list:
+        key = (series.name, tuple(round(p.value, 6) for p in series.points))
+        keys.append(key)
+        seen.setdefault(key, set()).add(series.service)
+    return {i for i, key in enumerate(keys) if len(seen[key]) > 1 and len(key[1]) > 1}
+
+
 def detect_metric_anomalies(
     backend: TelemetryBackend, scope: Scope, services: list[str] | None = None
 ) -> list[MetricAnomaly]:
@@ -165,8 +202,11 @@ def detect_metric_anomalies(
     except QueryError:
         described = {}
     out: list[MetricAnomaly] = []
-    for series in series_list:
+    shared = shared_series(series_list)
+    for i, series in enumerate(series_list):
         if wanted is not None and series.service not in wanted:
+            continue
+        if i in shared:
             continue
         anomaly = score_series(series, scope.onset)
         if anomaly is not None:
@@ -195,7 +235,8 @@ def metric_signals(anomalies: list[MetricAnomaly], scope: Scope) -> list[Signal]
                 f"query_metrics(name={a.metric!r}, service={a.service!r}, statistic={a.statistic!r}, "
                 f"period_seconds={scope.bucket_seconds}, window={scope.window_text('window')!r})"
             ),
-            attributes={"metric": a.metric, "unit": a.unit, "z": round(a.z, 2), "direction": a.direction},
+            attributes={"metric": a.metric, "unit": a.unit, "z": round(a.z, 2), "direction": a.direction}
+            | ({"host": a.attributes["host"]} if a.attributes.get("host") else {}),
         )
         signals.append(
             Signal(
@@ -210,6 +251,8 @@ def metric_signals(anomalies: list[MetricAnomaly], scope: Scope) -> list[Signal]
                     "unit": a.unit,
                     "direction": a.direction,
                     "relative": a.relative,
+                    "z": a.z,
+                    "host": a.attributes.get("host"),
                 },
             )
         )

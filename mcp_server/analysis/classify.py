@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from mcp_server.analysis.signals import Signal, SignalKind
 from mcp_server.analysis.taxonomy import FaultType
@@ -45,6 +46,7 @@ class Suspect:
     signals: list[Signal] = field(default_factory=list)
     inherited: list[Signal] = field(default_factory=list)  # callers' origins blamed on this service
     zone_peers: int = 0  # other services skewed to the same zone
+    onset: datetime | None = None  # the incident's onset (the scope's)
 
     def of(self, *kinds: SignalKind) -> list[Signal]:
         return [s for s in self.signals if s.kind in kinds]
@@ -124,9 +126,18 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
         return FaultType.DOWNSTREAM_TIMEOUT_RETRY_STORM, "callers time out on the service and retry"
     if any(METRIC_POOL.search(m) for m in metrics_up):
         return FaultType.CONNECTION_POOL_EXHAUSTION, "connection pool saturation"
-    if any(METRIC_CPU.search(m) for m in metrics_up) and s.of(SignalKind.SELF_LATENCY, SignalKind.LATENCY):
-        return FaultType.CPU_SATURATION, "CPU rose with the service's own latency"
-    if any(METRIC_MEMORY.search(m) for m in metrics_up):
+    cpu = max((sig.strength for m, sig in metrics_up.items() if METRIC_CPU.search(m)), default=0.0)
+    memory = max((sig.strength for m, sig in metrics_up.items() if METRIC_MEMORY.search(m)), default=0.0)
+    # memory that climbed from before the onset is a leak; memory that jumped with the CPU is the
+    # CPU hog's working set
+    memory_grew_early = any(
+        METRIC_MEMORY.search(m) and sig.onset is not None and s.onset is not None and sig.onset < s.onset
+        for m, sig in metrics_up.items()
+    )
+    if cpu > 0 and (cpu >= 0.5 * memory or not memory_grew_early):
+        slower = " with the service's own latency" if s.of(SignalKind.SELF_LATENCY, SignalKind.LATENCY) else ""
+        return FaultType.CPU_SATURATION, f"CPU rose{slower}"
+    if memory > 0:
         return FaultType.MEMORY_LEAK, "memory growth"
     if TIMEOUT.search(own_error_text) and s.of(SignalKind.SELF_LATENCY, SignalKind.LATENCY):
         return FaultType.DOWNSTREAM_TIMEOUT_RETRY_STORM, "the service is slow and calls to it time out"

@@ -88,6 +88,34 @@ def self_time_deltas(
     return deltas
 
 
+def attribute_gaps(
+    deltas: list[LatencyDelta], totals: tuple[dict[tuple, GroupTotals], dict[tuple, GroupTotals]]
+) -> None:
+    """Decide, for every caller→callee gap that grew, which end of the edge it belongs to.
+
+    A delay on one service's network path, or a CPU-starved service, stretches the gap on every
+    edge that touches it, in and out. So each grown edge goes to the endpoint whose edges grew
+    most consistently (grown edges / edges with traffic in both windows): a caller whose calls to
+    every dependency slowed is the slow one; a callee that every caller waits longer for is.
+    Ties go to the callee. A delta left with its caller loses its ``callee``.
+    """
+    base, inc = totals
+    touching: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for key, t in inc.items():
+        b = base.get(key)
+        callee = key[3] if len(key) > 3 else None
+        if callee and callee != key[0] and b is not None and b.count >= 5 and t.count >= 5:
+            touching[key[0]].add((key[0], callee))
+            touching[callee].add((key[0], callee))
+    grown = {(d.service, d.callee) for d in deltas if d.callee}
+    consistency = {
+        service: len(edges & grown) / len(edges) for service, edges in touching.items() if edges
+    }
+    for d in deltas:
+        if d.callee and consistency.get(d.service, 0.0) > consistency.get(d.callee, 0.0):
+            d.callee = None
+
+
 def self_latency_signals(deltas: list[LatencyDelta], scope: Scope) -> list[Signal]:
     """Self-time growth; on a client span to an instrumented service the added time is spent
     between the two (network, TLS, queueing), so the callee is named in the hints."""

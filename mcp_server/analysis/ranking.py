@@ -69,7 +69,7 @@ def rank_hypotheses(
 
     def suspect(name: str) -> Suspect:
         if name not in by_service:
-            by_service[name] = Suspect(name)
+            by_service[name] = Suspect(name, onset=scope.onset)
         return by_service[name]
 
     known = set(services or []) | set(graph) | {c for cs in graph.values() for c in cs}
