@@ -35,6 +35,7 @@ REL_SCALE = 0.25  # a move of this share of the level counts fully; smaller move
 NEAR_TRIGGER_SHARE = 0.4  # a later peak wins over a stronger earlier one above this share of it
 NICE_SECONDS = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 MIN_BEFORE = 3
+SPAN_FLOOR = 0.05  # no scale below this share of a series' largest value
 MIN_AFTER = 2
 
 
@@ -196,10 +197,13 @@ def _vote(series: _Series, latest: float | None) -> OnsetCandidate | None:
 
 
 def _noise(values: np.ndarray) -> float:
-    """Short-term noise of a series (robust sigma of point-to-point differences / sqrt 2): the
-    floor of any scale, so a baseline that happened to sit still is not infinitely precise."""
+    """Short-term noise of a series (robust sigma of point-to-point differences / sqrt 2, at least
+    a small share of its largest value): the floor of any scale, so a baseline that happened to
+    sit still is not infinitely precise."""
     diffs = np.abs(np.diff(values))
-    return max(float(np.median(diffs)) * MAD_TO_SIGMA / np.sqrt(2.0) if len(diffs) else 0.0, 1e-9)
+    wiggle = float(np.median(diffs)) * MAD_TO_SIGMA / np.sqrt(2.0) if len(diffs) else 0.0
+    # a series that mostly sits at zero and blips has no wiggle: its blips set its scale
+    return max(wiggle, SPAN_FLOOR * float(np.max(np.abs(values))), 1e-9)
 
 
 def onset_candidates(

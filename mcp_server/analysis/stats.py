@@ -185,8 +185,9 @@ def last_change_point(
             continue
         b = robust_baseline(base, rel_floor=rel_floor, abs_floor=abs_floor)
         med_after = float(statistics.median(after))
-        spread_after = float(statistics.median([abs(v - med_after) for v in after])) * MAD_TO_SIGMA
-        z = median_shift_z(b.median, b.scale, len(base), med_after, spread_after, len(after), b.scale)
+        # under "no change" the end is drawn like the baseline: its scale is the baseline's (the
+        # end's own spread, from two or three points of a ramp, would only blur the test)
+        z = median_shift_z(b.median, b.scale, len(base), med_after, b.scale, len(after), b.scale)
         # the end must leave the range the recent baseline visited: a series that blipped to the
         # same level a few points before has not changed now (a rank test on small samples)
         recent = base[-RECENT:]
@@ -198,10 +199,15 @@ def last_change_point(
     best = max(found, key=lambda c: (abs(c.z), c.index))
     if best.z == 0:
         return best
-    # a ramp is best split where it is fully developed: walk back to where it first left the
-    # baseline's noise band (3 robust sigma) and stayed out
-    threshold = best.before + (3.0 if best.z > 0 else -3.0) * best.scale
+    # the best split by medians can sit a little early (a long changed segment keeps its median
+    # with a few baseline points in it) or late (a ramp splits best where fully developed): move
+    # to the first point beyond the baseline's noise band (3 robust sigma) from there, then back
+    # while the points before it are beyond too
+    sign = 1 if best.z > 0 else -1
+    threshold = best.before + 3.0 * sign * best.scale
     start = best.index
-    while start - 1 >= min_before and (values[start - 1] - threshold) * (1 if best.z > 0 else -1) > 0:
+    while start < len(values) - 1 and (values[start] - threshold) * sign <= 0:
+        start += 1
+    while start - 1 >= min_before and (values[start - 1] - threshold) * sign > 0:
         start -= 1
     return ChangePoint(start, best.z, best.before, best.after, best.scale)
