@@ -135,7 +135,9 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
         for m, sig in metrics_up.items()
     )
     if cpu > 0 and (cpu >= 0.5 * memory or not memory_grew_early):
-        slower = " with the service's own latency" if s.of(SignalKind.SELF_LATENCY, SignalKind.LATENCY) else ""
+        slower = (
+            " with the service's own latency" if s.of(SignalKind.SELF_LATENCY, SignalKind.LATENCY) else ""
+        )
         return FaultType.CPU_SATURATION, f"CPU rose{slower}"
     if memory > 0:
         return FaultType.MEMORY_LEAK, "memory growth"

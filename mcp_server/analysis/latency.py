@@ -9,6 +9,8 @@ says about span kinds or peers.
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -34,12 +36,16 @@ class LatencyDelta:
     share: float = 0.0
     callee: str | None = None  # the instrumented service the spans' children run in
     z: float = 0.0  # the shift of the median self time, in standard errors
+    peer_baseline: bool = False  # compared with the other edges, not with its own past
 
 
 OPERATION_GROUP = ["service", "operation", "peer", "callee"]
 MIN_Z = 4.0  # a self-time shift below this many standard errors is noise
 MIN_RATIO = 1.2
 MIN_ADDED_MS = 0.5
+PEER_Z = 4.0  # robust z (log scale) of an edge's gap among all edges' gaps
+PEER_RATIO = 10.0  # and at least this many times the typical edge's gap
+PEER_WEIGHT = 0.6  # a peer comparison is weaker evidence than a change over time
 
 
 def operation_totals(
@@ -70,7 +76,9 @@ def self_time_deltas(
         if b.self_median is not None and t.self_median is not None:
             before, after = b.self_median, t.self_median
             floor = max(0.05 * before, 0.05)
-            z = median_shift_z(before, b.self_sigma or 0.0, b.count, after, t.self_sigma or 0.0, t.count, floor)
+            z = median_shift_z(
+                before, b.self_sigma or 0.0, b.count, after, t.self_sigma or 0.0, t.count, floor
+            )
         else:  # a backend without medians: means, and a crude spread
             before, after = b.self_time / b.count, t.self_time / t.count
             z = MIN_Z if after > before * 1.5 else 0.0
@@ -88,29 +96,73 @@ def self_time_deltas(
     return deltas
 
 
-def attribute_gaps(
-    deltas: list[LatencyDelta], totals: tuple[dict[tuple, GroupTotals], dict[tuple, GroupTotals]]
-) -> None:
+def peer_gap_outliers(
+    totals: tuple[dict[tuple, GroupTotals], dict[tuple, GroupTotals]], scope: Scope
+) -> list[LatencyDelta]:
+    """Caller→callee gaps far above every other edge's, for edges with no baseline of their own.
+
+    When traces cover only the incident, an edge's own past is unknown; its peers are the
+    baseline: in one system the time between a client span and its server span is a few
+    milliseconds on every edge, and a delayed pod's edges stand out by orders of magnitude.
+    Weaker evidence than a change over time, so it is used only where that is impossible.
+    """
+    base, inc = totals
+    gaps: dict[tuple, float] = {}
+    for key, t in inc.items():
+        callee = key[3] if len(key) > 3 else None
+        if callee and callee != key[0] and t.count >= 10 and t.self_median is not None and t.self_median > 0:
+            gaps[key] = t.self_median
+    if len(gaps) < 4:
+        return []
+    logs = {k: math.log(v) for k, v in gaps.items()}
+    center = statistics.median(logs.values())
+    spread = max(statistics.median(abs(v - center) for v in logs.values()) * 1.4826, math.log(1.5))
+    inc_min = minutes(scope.incident)
+    out = []
+    for key, value in logs.items():
+        b = base.get(key)
+        if b is not None and b.count >= 5:
+            continue  # it has a past of its own: the change over time decides
+        z = (value - center) / spread
+        if z < PEER_Z or gaps[key] < PEER_RATIO * math.exp(center):
+            continue
+        t = inc[key]
+        typical = math.exp(center)
+        out.append(
+            LatencyDelta(
+                key[0],
+                key[1],
+                key[2],
+                None,
+                typical,
+                gaps[key],
+                (gaps[key] - typical) * t.count / inc_min,
+                t.count,
+                callee=key[3],
+                z=z,
+                peer_baseline=True,
+            )
+        )
+    return out
+
+
+def attribute_gaps(deltas: list[LatencyDelta], inc: dict[tuple, GroupTotals]) -> None:
     """Decide, for every caller→callee gap that grew, which end of the edge it belongs to.
 
     A delay on one service's network path, or a CPU-starved service, stretches the gap on every
     edge that touches it, in and out. So each grown edge goes to the endpoint whose edges grew
-    most consistently (grown edges / edges with traffic in both windows): a caller whose calls to
-    every dependency slowed is the slow one; a callee that every caller waits longer for is.
-    Ties go to the callee. A delta left with its caller loses its ``callee``.
+    most consistently (grown edges / edges with traffic): a caller whose calls to every
+    dependency slowed is the slow one; a callee that every caller waits longer for is. Ties go
+    to the callee. A delta left with its caller loses its ``callee``.
     """
-    base, inc = totals
     touching: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for key, t in inc.items():
-        b = base.get(key)
         callee = key[3] if len(key) > 3 else None
-        if callee and callee != key[0] and b is not None and b.count >= 5 and t.count >= 5:
+        if callee and callee != key[0] and t.count >= 5:
             touching[key[0]].add((key[0], callee))
             touching[callee].add((key[0], callee))
     grown = {(d.service, d.callee) for d in deltas if d.callee}
-    consistency = {
-        service: len(edges & grown) / len(edges) for service, edges in touching.items() if edges
-    }
+    consistency = {service: len(edges & grown) / len(edges) for service, edges in touching.items() if edges}
     for d in deltas:
         if d.callee and consistency.get(d.service, 0.0) > consistency.get(d.callee, 0.0):
             d.callee = None
@@ -120,6 +172,9 @@ def self_latency_signals(deltas: list[LatencyDelta], scope: Scope) -> list[Signa
     """Self-time growth; on a client span to an instrumented service the added time is spent
     between the two (network, TLS, queueing), so the callee is named in the hints."""
     services = set(scope.services)
+    total = sum(d.excess_ms_per_min for d in deltas) or 1.0
+    for d in deltas:
+        d.share = d.excess_ms_per_min / total
     signals = []
     for d in deltas:
         if d.share < 0.03:
@@ -130,7 +185,10 @@ def self_latency_signals(deltas: list[LatencyDelta], scope: Scope) -> list[Signa
             kind=EvidenceKind.LATENCY,
             service=d.service,
             description=(
-                f"self time of {d.service} {d.operation}{where} rose from {d.base_self_ms:.1f} ms to "
+                f"time between {d.service} {d.operation} and {callee}: {d.inc_self_ms:.1f} ms per call "
+                f"vs {d.base_self_ms:.1f} ms on a typical edge (no traces before onset to compare with)"
+                if d.peer_baseline
+                else f"self time of {d.service} {d.operation}{where} rose from {d.base_self_ms:.1f} ms to "
                 f"{d.inc_self_ms:.1f} ms per span ({d.share:.0%} of all added time)"
             ),
             time=scope.onset,
@@ -152,7 +210,7 @@ def self_latency_signals(deltas: list[LatencyDelta], scope: Scope) -> list[Signa
             Signal(
                 service=d.service,
                 kind=SignalKind.SELF_LATENCY,
-                strength=min(1.0, d.share),
+                strength=min(1.0, d.share) * (PEER_WEIGHT if d.peer_baseline else 1.0),
                 onset=scope.onset,
                 evidence=evidence,
                 hints={

@@ -29,12 +29,16 @@ class GroupTotals:
             return
         before = self.count - count  # ``count`` is already included in ``self.count``
         weight = count / max(self.count, 1)
-        self.self_median = median if self.self_median is None or before <= 0 else (
-            self.self_median * (1 - weight) + median * weight
+        self.self_median = (
+            median
+            if self.self_median is None or before <= 0
+            else (self.self_median * (1 - weight) + median * weight)
         )
         sigma = (mad or 0.0) * 1.4826
-        self.self_sigma = sigma if self.self_sigma is None or before <= 0 else (
-            self.self_sigma * (1 - weight) + sigma * weight
+        self.self_sigma = (
+            sigma
+            if self.self_sigma is None or before <= 0
+            else (self.self_sigma * (1 - weight) + sigma * weight)
         )
 
 
