@@ -105,7 +105,7 @@ class ApiCaller:
     def timed_out(self, api: str, what: str) -> AwsApiUnavailableError:
         """The error for work that the deadline stopped (say what was stopped)."""
         budget = self.deadline().budget
-        return AwsApiUnavailableError(api, "timeout", f"{what} at the {budget:g}s deadline of this call")
+        return AwsApiUnavailableError(api, "timeout", f"{what} at the {budget:.3g}s deadline of this call")
 
     # --------------------------------------------------------------------------- requests
 
@@ -145,7 +145,7 @@ class ApiCaller:
                         api,
                         exc.reason,
                         f"{exc.detail}; {attempt} tries over {elapsed:.1f}s, stopped at the "
-                        f"{deadline.budget:g}s deadline of this call",
+                        f"{deadline.budget:.3g}s deadline of this call",
                     )
                     self._remember(api, failure)
                     raise failure from None

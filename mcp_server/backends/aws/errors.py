@@ -77,7 +77,7 @@ CREDENTIAL_ERRORS = (
 )
 TRANSPORT_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
 ADVICE = {
-    "throttled": "the account's rate limit for this API is used up; try again in a minute or narrow the window",
+    "throttled": "the account's rate limit for this API is used up; try again in a minute",
     "denied": "grant the read-only policy in mcp_server/backends/aws/iam/sleuth-readonly-policy.json",
     "credentials": "refresh the AWS credentials (aws sso login, or check AWS_PROFILE and the key variables)",
     "unreachable": "check network access, the region and the endpoint",

@@ -62,7 +62,7 @@ def regex_literal(pattern: str) -> str:
             if i + 1 == len(pattern):
                 raise QueryError(f"bad regex {pattern!r}: it ends with a lone backslash")
             following = pattern[i + 1]
-            out.append("\\" + _CONTROL.get(following, following).lstrip("\\"))
+            out.append(_CONTROL.get(following, "\\" + following))  # an escaped line break: \n
             i += 2
             continue
         out.append("\\/" if char == "/" else _CONTROL.get(char, char))
@@ -225,7 +225,7 @@ class InsightsRunner:
                 stopped_by = (
                     f"did not finish within its {waited:g}s timeout"
                     if gives_up < self._calls.deadline().expiry
-                    else f"was still running at the {self._calls.deadline().budget:g}s deadline of this call"
+                    else f"was still running at the {self._calls.deadline().budget:.3g}s deadline of this call"
                 )
                 self._stop(query_id)
                 error = AwsApiUnavailableError(

@@ -43,7 +43,7 @@ class InsightsPacer:
                         API,
                         "timeout",
                         f"{self._running} Logs Insights queries were still running at the "
-                        f"{deadline.budget:g}s deadline (insights_account_share allows {self.max_running})",
+                        f"{deadline.budget:.3g}s deadline (insights_account_share allows {self.max_running})",
                     )
             self._running += 1
             self.most_running = max(self.most_running, self._running)
@@ -58,7 +58,7 @@ class InsightsPacer:
                         API,
                         "timeout",
                         f"the next Logs Insights start was {wait:.1f}s away, past the "
-                        f"{deadline.budget:g}s deadline (insights_account_start_rate x share)",
+                        f"{deadline.budget:.3g}s deadline (insights_account_start_rate x share)",
                     )
                 self._sleep(wait)
             yield

@@ -67,9 +67,7 @@ class SignalsFromSpans:
             lambda: defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
         )
         for span in spans:
-            parent = by_id.get(span.parent_span_id or "")
-            entry = parent is None or parent.service != span.service
-            if span.kind == SpanKind.SERVER or (entry and span.kind != SpanKind.CLIENT):
+            if span.kind == SpanKind.SERVER:
                 self.operations[span.service].add(span.operation)
                 self._count(_dimensions(span.service), span)
                 self._count(_dimensions(span.service, span.operation), span)

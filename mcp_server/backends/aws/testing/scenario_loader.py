@@ -109,6 +109,7 @@ class LoadedScenario:
     responders: dict[str, Responders]
     platform: PlatformAnswers = field(default_factory=PlatformAnswers)
     filter_expressions: list[Any] = field(default_factory=list)
+    extra_handlers: list[tuple[str, Any]] = field(default_factory=list)
 
     clock: FakeClock = field(default_factory=FakeClock)
 
@@ -155,7 +156,9 @@ def load_scenario(
     loaded = LoadedScenario(clients, config, window, FakeInsights(), responders)
     spans = _all_spans(local, window)
     _load_traces(clients.xray, spans)
-    strip_parameter(clients.xray, "GetTraceSummaries", "FilterExpression", loaded.filter_expressions)
+    loaded.extra_handlers.append(
+        strip_parameter(clients.xray, "GetTraceSummaries", "FilterExpression", loaded.filter_expressions)
+    )
     responders["xray"].on("GetServiceGraph", _service_graph_handler(spans))
     groups = _load_logs(clients.logs, local, loaded.insights)
     loaded.insights.attach(responders["logs"])
