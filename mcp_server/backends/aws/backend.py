@@ -159,6 +159,11 @@ class AwsBackend:
     def note_mark(self) -> int:
         return self._notes.mark()
 
+    @property
+    def insights_usage(self) -> tuple[int, float]:
+        """Logs Insights queries started so far and the bytes they scanned (what Insights bills)."""
+        return self._logs.insights.started, self._logs.insights.bytes_scanned
+
     def notes_since(self, mark: int) -> list[BackendNote]:
         return self._notes.since(mark)
 

@@ -128,3 +128,19 @@ def test_denied_actions_and_probes_without_a_resource_are_reported() -> None:
     )
     assert results["cloudwatch:DescribeAlarmHistory"].status == "skipped"
     assert results["xray:BatchGetTraces"].status == "ok"
+
+
+@mock_aws
+def test_a_template_only_config_probes_the_log_actions_on_a_group_the_template_names() -> None:
+    from mcp_server.backends.aws.clients import AwsClients
+
+    config = AwsBackendConfig(log_group_template="/ecs/{service}", metric_namespaces=["Shop"], max_attempts=1)
+    clients = AwsClients.from_session(fake_session(), config)
+    setup_account(clients)
+    clients.logs.create_log_group(logGroupName="/other/thing")
+    answer_what_moto_lacks(clients)
+
+    results = {r.action: r for r in check_access(clients, config, NOW)}
+
+    assert [a for a, r in results.items() if r.action.startswith("logs:") and r.status != "ok"] == []
+    assert results["logs:StartQuery"].status == "ok"
