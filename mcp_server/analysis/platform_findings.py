@@ -96,26 +96,16 @@ def _fault_signal(now: OperationStats, then: OperationStats | None, scope: Scope
         significant_increase(now.faults, expected) and rate >= 2 * base_rate and rate - base_rate >= 0.01
     ):
         return None
-    dependency = now.dependency is not None
-    return Signal(
-        service=now.service,
-        kind=SignalKind.EDGE if dependency else SignalKind.ERROR_RATE,
-        strength=round(min(1.0, (rate - base_rate) / 0.2), 4),
-        onset=scope.onset,
-        evidence=Evidence(
-            kind=EvidenceKind.TOPOLOGY if dependency else EvidenceKind.ERROR_RATE,
-            service=now.service,
-            description=(
-                f"{_what(now)}: faults {rate:.1%} of {now.requests:.0f} requests vs {base_rate:.2%} before "
-                "onset (Application Signals, every request counted)"
-            ),
-            time=scope.onset,
-            value=round(rate, 4),
-            baseline=round(base_rate, 4),
-            source_query=f"operation_stats(window={scope.window_text()!r})",
-            attributes=_attributes(now),
+    return _signal(
+        now,
+        scope,
+        errors=True,
+        strength=min(1.0, (rate - base_rate) / 0.2),
+        description=(
+            f"{_what(now)}: faults {rate:.1%} of {now.requests:.0f} requests vs {base_rate:.2%} before "
+            "onset (Application Signals, every request counted)"
         ),
-        hints=_hints(now, errors=True),
+        values=(round(rate, 4), round(base_rate, 4)),
     )
 
 
@@ -125,26 +115,52 @@ def _latency_signal(now: OperationStats, then: OperationStats | None, scope: Sco
     ratio = now.latency_ms / then.latency_ms
     if ratio < LATENCY_RATIO or now.latency_ms - then.latency_ms < LATENCY_FLOOR_MS:
         return None
-    dependency = now.dependency is not None
+    return _signal(
+        now,
+        scope,
+        errors=False,
+        strength=min(1.0, (ratio - 1.0) / 3.0),
+        description=(
+            f"{_what(now)}: mean latency {now.latency_ms:.1f} ms vs {then.latency_ms:.1f} ms before onset "
+            "(Application Signals)"
+        ),
+        values=(round(now.latency_ms, 3), round(then.latency_ms, 3)),
+    )
+
+
+def _signal(
+    stats: OperationStats,
+    scope: Scope,
+    *,
+    errors: bool,
+    strength: float,
+    description: str,
+    values: tuple[float, float],
+) -> Signal:
+    """A fault (``errors``) or latency signal: an EDGE on the caller for a dependency."""
+    dependency = stats.dependency is not None
+    own = (
+        (SignalKind.ERROR_RATE, EvidenceKind.ERROR_RATE)
+        if errors
+        else (SignalKind.LATENCY, EvidenceKind.LATENCY)
+    )
+    kind, evidence_kind = (SignalKind.EDGE, EvidenceKind.TOPOLOGY) if dependency else own
     return Signal(
-        service=now.service,
-        kind=SignalKind.EDGE if dependency else SignalKind.LATENCY,
-        strength=round(min(1.0, (ratio - 1.0) / 3.0), 4),
+        service=stats.service,
+        kind=kind,
+        strength=round(strength, 4),
         onset=scope.onset,
         evidence=Evidence(
-            kind=EvidenceKind.TOPOLOGY if dependency else EvidenceKind.LATENCY,
-            service=now.service,
-            description=(
-                f"{_what(now)}: mean latency {now.latency_ms:.1f} ms vs {then.latency_ms:.1f} ms before onset "
-                "(Application Signals)"
-            ),
+            kind=evidence_kind,
+            service=stats.service,
+            description=description,
             time=scope.onset,
-            value=round(now.latency_ms, 3),
-            baseline=round(then.latency_ms, 3),
+            value=values[0],
+            baseline=values[1],
             source_query=f"operation_stats(window={scope.window_text()!r})",
-            attributes=_attributes(now),
+            attributes=_attributes(stats),
         ),
-        hints=_hints(now, errors=False),
+        hints=_hints(stats, errors=errors),
     )
 
 

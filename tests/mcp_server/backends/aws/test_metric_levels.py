@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mcp_server.backends.aws import AwsBackend, AwsBackendConfig, AwsClients
+from mcp_server.backends.aws import AwsBackend, AwsBackendConfig
 from mcp_server.backends.aws.testing.cloudwatch import FakeCloudWatchMetrics
 from mcp_server.backends.aws.testing.responders import Responders
 from mcp_server.backends.base import MetricQuery
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import TimeWindow
 
-from .conftest import client
+from .helpers import clients
 
 END = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 WINDOW = TimeWindow(start=END - timedelta(minutes=5), end=END)
@@ -25,16 +25,6 @@ DEPENDENCY = [
     {"Name": "RemoteService", "Value": "ledger"},
     {"Name": "RemoteOperation", "Value": "Put"},
 ]
-
-
-def clients() -> AwsClients:
-    return AwsClients(
-        cloudwatch=client("cloudwatch"),
-        logs=client("logs"),
-        xray=client("xray"),
-        application_signals=client("application-signals"),
-        cloudtrail=client("cloudtrail"),
-    )
 
 
 def backend_with(faults: dict[str, list[dict[str, str]]]) -> tuple[AwsBackend, Responders]:
