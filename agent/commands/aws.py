@@ -38,11 +38,13 @@ def check(
     profile: str | None = typer.Option(None, help="AWS profile (default: AWS_PROFILE)"),
     config: Path | None = typer.Option(None, help="AWS backend settings YAML (default: $SLEUTH_AWS_CONFIG)"),
 ) -> None:
-    """Make one cheap call per IAM action and report which ones this identity may make."""
+    """Make one cheap call per IAM action and report which ones this identity may make.
+
+    Log actions are probed on a configured log group, else on one matching log_group_template."""
     from botocore.exceptions import BotoCoreError
 
     from mcp_server.backends.aws.access import check_access
-    from mcp_server.backends.aws.clients import AwsClients, session_for
+    from mcp_server.backends.aws.clients import AwsClients, check_credentials, session_for
     from mcp_server.backends.aws.config import AwsBackendConfig
     from mcp_server.errors import SleuthError
 
@@ -50,10 +52,10 @@ def check(
         raise SleuthError(f"--config {config}: is a directory; give the AWS backend settings YAML file")
     settings = AwsBackendConfig.from_file(config) if config else AwsBackendConfig.from_env()
     settings = settings.model_copy(update={k: v for k, v in (("region", region), ("profile", profile)) if v})
+    session = session_for(settings)  # a missing profile, region or credentials: one line, exit 2
+    check_credentials(session)
     try:
-        clients = AwsClients.from_session(
-            session_for(settings), settings.model_copy(update={"max_attempts": 2})
-        )
+        clients = AwsClients.from_session(session, settings)
     except BotoCoreError as exc:
         raise SleuthError(f"cannot set up AWS clients: {exc}") from None
     results = check_access(clients, settings, datetime.now(UTC))

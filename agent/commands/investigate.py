@@ -12,6 +12,17 @@ import typer
 from rich.markup import escape
 
 from agent.checkpoints import close_checkpointer, open_checkpointer
+from agent.commands.aws_options import (
+    AwsOptions,
+    aws_config_option,
+    backend_option,
+    end_option,
+    live_window,
+    open_cli_backend,
+    profile_option,
+    region_option,
+    start_option,
+)
 from agent.commands.common import cli_console, fail_on_sleuth_error, print_error
 from agent.context import InvestigationDeps
 from agent.events import EventKind, ProgressEvent
@@ -64,7 +75,7 @@ def check_outputs(json_out: Path | None, report_dir: Path | None) -> None:
         raise SleuthError(f"cannot create {path}: {exc.strerror or exc}") from None
 
 
-def check_service(backend: TelemetryBackend, service: str, source: Path) -> None:
+def check_service(backend: TelemetryBackend, service: str, source: Path | str) -> None:
     """A mistyped --service would investigate nothing in particular: name the services there are."""
     known = backend.list_services()
     if known and service not in known:
@@ -264,10 +275,17 @@ def investigate(
     knowledge: bool = typer.Option(True, "--knowledge/--no-knowledge", help="Consult SOPs and past incidents."),
     report_dir: Path | None = typer.Option(None, "--report", help="Draft the COE (Markdown, HTML, JSON, customer RCA) into this directory."),
     checkpoints: str | None = typer.Option(None, "--checkpoints", help="Checkpoint SQLite file or postgresql:// URL (default: $SLEUTH_CHECKPOINT_URL, else $SLEUTH_DATA_DIR/checkpoints.sqlite)."),
+    backend_kind: str = backend_option(),
+    aws_config: Path | None = aws_config_option(),
+    region: str | None = region_option(),
+    profile: str | None = profile_option(),
+    start: str | None = start_option(),
+    end: str | None = end_option(),
 ) -> None:  # fmt: skip
     """Investigate an incident: scope, gather in parallel, consult SOPs, rank, verify, mitigate.
 
-    Without --data it investigates the local store (`sleuth import --data DIR` fills it). Example:
+    Without --data it investigates the local store (`sleuth import --data DIR` fills it); with
+    --backend aws, the live account (--start/--end pick the window). Example:
     sleuth investigate --data .data/scenarios/demo --report reports/
     """
     if answer is not None and resume is None:
@@ -281,11 +299,18 @@ def investigate(
             raise SleuthError(
                 f"no checkpointed investigation with id {resume!r} in {checkpoints or 'the data directory'}"
             )
-        if previous is not None and data is None and store is None and previous.data_dir:
+        aws = AwsOptions(config_path=aws_config, region=region, profile=profile)
+        live = open_cli_backend(backend_kind, aws, {"--data": data, "--store": store})
+        if live is None and (start or end):
+            raise SleuthError("--start and --end choose a live window; they go with --backend aws")
+        if previous is not None and live is None and data is None and store is None and previous.data_dir:
             data = Path(previous.data_dir)
-        backend, spec = open_backend(data, store)
+        backend, spec = (live, None) if live is not None else open_backend(data, store)
+        window = live_window(start, end) if live is not None else None
         if service:
-            check_service(backend, service, data or store or default_store_path())
+            check_service(
+                backend, service, data or store or ("the AWS account" if live else default_store_path())
+            )
         store_for_knowledge = open_knowledge(knowledge)
         deps = investigation_deps(
             backend,
@@ -308,7 +333,11 @@ def investigate(
             if service:
                 trigger = trigger.model_copy(update={"service": service})
             events = stream_investigation(
-                trigger, deps, question=question or "", data_dir=str(data.resolve()) if data else None
+                trigger,
+                deps,
+                question=question or "",
+                data_dir=str(data.resolve()) if data else None,
+                window=window,
             )
         result, reports = drive(events, deps, interactive=review and sys.stdin.isatty())
     finally:

@@ -8,6 +8,17 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from agent.commands.aws_options import (
+    AwsOptions,
+    aws_config_option,
+    backend_option,
+    end_option,
+    live_window,
+    open_cli_backend,
+    profile_option,
+    region_option,
+    start_option,
+)
 from agent.commands.common import fail_on_sleuth_error
 from agent.report import Narrator, assess_completeness, draft_report, write_report
 from agent.report.past_coes import BUNDLED_COES, load_past_coes
@@ -16,7 +27,8 @@ from mcp_server.backends.base import TelemetryBackend
 from mcp_server.backends.local import LocalBackend
 from mcp_server.config import default_store_path
 from mcp_server.errors import InputFileError, SleuthError
-from mcp_server.scenario import load_scenario_spec
+from mcp_server.scenario import Trigger, load_scenario_spec
+from mcp_server.telemetry import TimeWindow
 
 console = Console()
 DEFAULT_OUT = Path("build/reports")
@@ -62,6 +74,20 @@ def investigate(
         return run_investigation(spec.trigger.model_copy(), deps, data_dir=str(data.resolve()))
 
 
+def investigate_live(
+    backend: TelemetryBackend, reasoner: str | None, knowledge: bool, window: TimeWindow | None
+) -> InvestigationResult:
+    """Investigate a live backend's window (its default lookback when none is given)."""
+    from agent.commands.investigate import open_knowledge
+    from agent.run import investigation_deps, run_investigation
+
+    deps = investigation_deps(
+        backend, reasoner=reasoner, knowledge=open_knowledge(knowledge), spec=None, draft_report=False
+    )
+    with console.status("investigating…"):
+        return run_investigation(Trigger(), deps, window=window)
+
+
 def _narrator(kind: str) -> Narrator | None:
     if kind == "none":
         return None
@@ -82,18 +108,34 @@ def report(
     knowledge: bool = typer.Option(True, "--knowledge/--no-knowledge", help="Consult SOPs and past incidents while investigating."),
     coes: list[Path] = typer.Option([], "--coes", help="More past COEs (files or directories) for the recurrence branch."),
     narrator: str = typer.Option("none", "--narrator", help="none (template prose) | anthropic | bedrock: Claude rewrites the summary and lessons."),
+    backend_kind: str = backend_option(),
+    aws_config: Path | None = aws_config_option(),
+    region: str | None = region_option(),
+    profile: str | None = profile_option(),
+    start: str | None = start_option(),
+    end: str | None = end_option(),
 ) -> None:  # fmt: skip
-    """Draft the Correction of Error (COE) for an incident: Markdown, self-contained HTML and COE JSON."""
-    if data is None and result_file is None:
+    """Draft the Correction of Error (COE) for an incident: Markdown, self-contained HTML and COE JSON.
+
+    With --backend aws it investigates the live window (--start/--end) unless --result is given,
+    and reads the charts from the account either way."""
+    aws = AwsOptions(config_path=aws_config, region=region, profile=profile)
+    live = open_cli_backend(backend_kind, aws, {"--data": data, "--store": store})
+    if live is None and (start or end):
+        raise SleuthError("--start and --end choose a live window; they go with --backend aws")
+    if data is None and result_file is None and live is None:
         raise SleuthError(
             "give --data SCENARIO_DIR (to investigate it) or --result RESULT.json (a saved result)"
         )
     narrate = _narrator(narrator)
     saved = read_result(result_file) if result_file is not None else None
-    if data is not None:
+    if live is not None:
+        backend: TelemetryBackend = live
+        result = saved or investigate_live(live, reasoner, knowledge, live_window(start, end))
+    elif data is not None:
         if not data.is_dir():
             raise InputFileError(data, None, None, "not a directory (expected a scenario directory)")
-        backend: TelemetryBackend = LocalBackend.from_scenario(data)
+        backend = LocalBackend.from_scenario(data)
         result = saved or investigate(data, backend, reasoner, knowledge)
     elif saved is not None:
         backend = LocalBackend(store or default_store_path(), read_only=True)

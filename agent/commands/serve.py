@@ -16,6 +16,15 @@ from rich.markup import escape
 from rich.table import Table
 from starlette.applications import Starlette
 
+from agent.commands.aws_options import (
+    AwsOptions,
+    aws_config_option,
+    backend_option,
+    check_kind,
+    open_cli_backend,
+    profile_option,
+    region_option,
+)
 from agent.commands.common import fail_on_sleuth_error
 from agent.service.app import ServiceConfig, ServiceDeps, build_app
 from agent.service.notifier import Notifier, WebhookNotifier
@@ -97,6 +106,10 @@ def serve(
     reasoner: str | None = typer.Option(
         None, "--reasoner", help="offline | anthropic | bedrock (env SLEUTH_REASONER)."
     ),
+    backend_kind: str = backend_option(),
+    aws_config: Path | None = aws_config_option(),
+    region: str | None = region_option(),
+    profile: str | None = profile_option(),
 ) -> None:
     """Receive alarms (SNS, EventBridge, Alertmanager) and Slack requests; investigate in the background."""
     import uvicorn
@@ -104,6 +117,9 @@ def serve(
     from agent.service.investigator import GraphInvestigator
     from mcp_server.backends.local import LocalBackend
 
+    aws = AwsOptions(config_path=aws_config, region=region, profile=profile)
+    check_kind(backend_kind)
+    live = open_cli_backend(backend_kind, aws, {"--store": store}) if workers > 0 else None
     queue_path = queue_path or default_queue_path()
     queue = InvestigationQueue(queue_path, max_attempts=max_attempts)
     notifiers: list[Notifier] = [WebhookNotifier(url) for url in webhook]
@@ -130,7 +146,7 @@ def serve(
     )
     app = build_app(deps)
     if workers > 0:
-        backend = LocalBackend(store or default_store_path(), read_only=True)
+        backend = live or LocalBackend(store or default_store_path(), read_only=True)
         investigator = GraphInvestigator(
             backend, results_dir=queue_path.parent / "results", reasoner=reasoner
         )

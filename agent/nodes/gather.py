@@ -15,6 +15,7 @@ from agent.context import InvestigationDeps
 from agent.events import finding, note
 from agent.nodes.common import deps_of, emit
 from agent.state import GatherTask, SourceFindings
+from mcp_server.backends.notes import NoteWatch
 
 STEP = "gather"
 
@@ -22,6 +23,7 @@ STEP = "gather"
 def gather_node(task: GatherTask, runtime: Runtime[InvestigationDeps]) -> dict[str, Any]:
     deps = deps_of(runtime)
     began = time.perf_counter()
+    watch = NoteWatch(deps.backend)  # what the backend cut or skipped for this source
     try:
         found = deps.analysis.gather(task.source, deps.backend, task.scope)
     except Exception as exc:  # one source failing must not fail the investigation
@@ -29,15 +31,15 @@ def gather_node(task: GatherTask, runtime: Runtime[InvestigationDeps]) -> dict[s
         message = f"{task.source.value} unavailable: {type(exc).__name__}: {exc}"[:300]
         emit(note(STEP, message))
         failed = SourceFindings(source=task.source, ok=False, error=message, seconds=seconds, tool_calls=1)
-        return {"findings": [failed], "notes": [message], "timings": {f"gather.{task.source.value}": seconds},
-                "tool_calls": 1}  # fmt: skip
+        return {"findings": [failed], "notes": [message, *watch.messages()],
+                "timings": {f"gather.{task.source.value}": seconds}, "tool_calls": 1}  # fmt: skip
     seconds = time.perf_counter() - began
     found = found.model_copy(update={"seconds": seconds, "tool_calls": max(found.tool_calls, 1)})
     emit(finding(STEP, f"{task.source.value}: {len(found.evidence)} finding{'' if len(found.evidence) == 1 else 's'}", source=task.source.value,
                  count=len(found.evidence), seconds=round(seconds, 3)))  # fmt: skip
     return {
         "findings": [found],
-        "notes": list(found.notes),
+        "notes": [*found.notes, *watch.messages()],
         "timings": {f"gather.{task.source.value}": seconds},
         "tool_calls": found.tool_calls,
     }

@@ -12,6 +12,7 @@ from agent.context import InvestigationDeps
 from agent.events import finding, step_finished, step_started
 from agent.nodes.common import deps_of, emit
 from agent.state import GatherTask, InvestigationState
+from mcp_server.backends.notes import NoteWatch
 
 STEP = "scope"
 
@@ -20,6 +21,7 @@ def scope_node(state: InvestigationState, runtime: Runtime[InvestigationDeps]) -
     deps = deps_of(runtime)
     emit(step_started(STEP, "fixing services, window and baseline"))
     began = time.perf_counter()
+    watch = NoteWatch(deps.backend)
     scope = deps.analysis.scope(deps.backend, deps.spec, state.trigger, state.window)
     if not scope.question:
         scope = scope.model_copy(update={"question": state.question or state.trigger.text})
@@ -28,7 +30,8 @@ def scope_node(state: InvestigationState, runtime: Runtime[InvestigationDeps]) -
     services = ", ".join(scope.services) or "not named; searching all services"
     emit(finding(STEP, f"window {window}; services: {services}", onset=str(scope.onset or "")))
     emit(step_finished(STEP, seconds=round(seconds, 3)))
-    update: dict[str, Any] = {"scope": scope, "timings": {STEP: seconds}, "notes": list(scope.notes)}
+    notes = [*scope.notes, *watch.messages()]
+    update: dict[str, Any] = {"scope": scope, "timings": {STEP: seconds}, "notes": notes}
     if not state.started_at:
         update["started_at"] = deps.clock()
     return update

@@ -31,6 +31,7 @@ from mcp_server.analysis.ranking import rank_hypotheses
 from mcp_server.analysis.signals import Scope, Signal, SignalKind, StepResult
 from mcp_server.analysis.slos import evaluate_slos
 from mcp_server.backends.base import TelemetryBackend
+from mcp_server.backends.notes import NoteWatch
 from mcp_server.errors import QueryError, SleuthError
 from mcp_server.scenario import ScenarioSpec, Trigger
 from mcp_server.telemetry import AlarmState, TimeWindow
@@ -280,6 +281,7 @@ def investigate(
     """Run every step and rank: the whole offline investigation."""
     opts = options or InvestigateOptions()
     timings: dict[str, float] = {}
+    watch = NoteWatch(backend)  # what the backend cut, sampled or skipped, for the result's notes
     t0 = time.perf_counter()
     sc = scope(backend, spec, trigger=trigger, window=window)
     timings["scope"] = round(time.perf_counter() - t0, 4)
@@ -315,7 +317,7 @@ def investigate(
         changes=data.get("changes", []),
         detection=detection,
         mitigations=recommend_mitigations(ranking.hypotheses[0]) if ranking.hypotheses else [],
-        notes=[*sc.notes, *(n for r in results for n in r.notes)],
+        notes=list(dict.fromkeys([*sc.notes, *(n for r in results for n in r.notes), *watch.messages()])),
         reasoner="offline",
         timings=timings,
     )

@@ -20,7 +20,6 @@ from mcp_server.analysis.error_origins import significant_increase
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.backends.base import LogGroup, LogQuery, TelemetryBackend
-from mcp_server.errors import QueryError
 from mcp_server.telemetry import Severity, TimeWindow
 
 MAX_GROUPS = 5000
@@ -154,11 +153,10 @@ def changed_templates(templates: list[Template], scope: Scope) -> list[TemplateC
 
 
 def log_pattern_changes(backend: TelemetryBackend, scope: Scope) -> list[TemplateChange]:
-    try:
-        base = fetch_groups(backend, scope.baseline)
-        inc = fetch_groups(backend, scope.incident)
-    except QueryError:
-        return []
+    """New or surging templates; a backend that cannot read the logs raises (QueryError), so
+    the caller reports the logs as degraded instead of as quiet."""
+    base = fetch_groups(backend, scope.baseline)
+    inc = fetch_groups(backend, scope.incident)
     return changed_templates(mine_templates(base, inc), scope)
 
 

@@ -160,6 +160,50 @@ class SliBucket(_Query):
     good: int
 
 
+class BackendNote(_Query):
+    """What a backend cut, sampled, skipped or could not reach while answering: so an answer never
+    looks more complete than it is. ``source`` is the evidence source (logs, metrics, traces...)."""
+
+    source: str
+    message: str
+
+
+class OperationStats(_Query):
+    """Requests, faults (5xx), errors (4xx) and latency of one operation of a service, or of its
+    calls to one dependency, over a window: counted by the platform from every request, not from
+    sampled traces (Application Signals' RED metrics on AWS)."""
+
+    service: str
+    operation: str
+    dependency: str | None = None  # set for a call to a dependency (the remote service)
+    dependency_operation: str | None = None
+    requests: float
+    faults: float
+    errors: float
+    latency_ms: float | None = None  # the mean
+
+
+PlatformFindingKind = Literal["error_rate", "latency", "metric", "log", "dependency", "slo", "quota", "other"]
+
+
+class PlatformFinding(_Query):
+    """Something the platform itself concluded (an audit finding, a log anomaly, a metric outside
+    its anomaly band), as opposed to what the backend computed from raw telemetry."""
+
+    source: str  # e.g. "application-signals audit", "logs anomaly detector", "cloudwatch anomaly band"
+    kind: PlatformFindingKind
+    service: str
+    description: str
+    severity: float = Field(ge=0.0, le=1.0)  # the platform's own rating, 0..1
+    operation: str | None = None
+    component: str | None = None  # the dependency, log group or metric the finding is about
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    value: float | None = None
+    baseline: float | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
 @runtime_checkable
 class TelemetryBackend(Protocol):
     """Read-only access to one system's telemetry."""
@@ -240,3 +284,21 @@ class TelemetryBackend(Protocol):
     def list_alarms(self, state: AlarmState | None = None) -> list[Alarm]: ...
 
     def alarm_history(self, name: str, window: TimeWindow | None = None) -> Alarm: ...
+
+    # what the platform itself knows (empty on backends without such a platform)
+    def operation_stats(self, window: TimeWindow, service: str | None = None) -> list[OperationStats]:
+        """Per-operation and per-dependency RED totals counted by the platform over ``window``."""
+        ...
+
+    def platform_findings(self, window: TimeWindow, service: str | None = None) -> list[PlatformFinding]:
+        """Audit findings, log anomalies and anomaly-band breaches the platform reports in ``window``."""
+        ...
+
+    # notes: what was cut, sampled or skipped while answering
+    def note_mark(self) -> int:
+        """A position in the backend's notes: pass it to :meth:`notes_since` after a call."""
+        ...
+
+    def notes_since(self, mark: int) -> list[BackendNote]:
+        """Notes added after ``mark``, each once, oldest first (other threads' notes included)."""
+        ...

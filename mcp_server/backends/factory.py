@@ -60,7 +60,7 @@ def _open_aws(
     session: Any = None,
 ) -> TelemetryBackend:
     from mcp_server.backends.aws import AwsBackend, AwsBackendConfig
-    from mcp_server.backends.aws.clients import session_for
+    from mcp_server.backends.aws.clients import check_credentials, session_for
 
     if config is None:
         base = AwsBackendConfig.from_file(config_path) if config_path else AwsBackendConfig.from_env()
@@ -68,4 +68,7 @@ def _open_aws(
         config = base.model_copy(update=overrides) if overrides else base
     if not isinstance(config, AwsBackendConfig):
         raise SleuthError("the aws backend's config option must be an AwsBackendConfig")
-    return AwsBackend.from_session(session if session is not None else session_for(config), config)
+    if session is None:  # a bad profile, no region or no credentials: one line now, not a traceback later
+        session = session_for(config)
+        check_credentials(session)
+    return AwsBackend.from_session(session, config)

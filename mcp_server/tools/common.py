@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Hashable, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -23,6 +24,8 @@ from pydantic import Field, ValidationError
 from mcp_server.analysis import engine
 from mcp_server.analysis.onset import choose_bucket_seconds
 from mcp_server.analysis.signals import Scope
+from mcp_server.backends.deadline import deadline
+from mcp_server.backends.notes import NoteWatch
 from mcp_server.deps import ServerDeps
 from mcp_server.errors import SleuthError, UnknownServiceError
 from mcp_server.scenario import Trigger
@@ -31,6 +34,9 @@ from mcp_server.tools.models import ToolOutput, WindowOut
 
 T = TypeVar("T")
 M = TypeVar("M", bound=ToolOutput)
+
+BACKEND_DEADLINE_SHARE = 0.9  # of a tool's time limit, left to the backend to stop and say why
+_call_notes: ContextVar[list[str] | None] = ContextVar("sleuth_tool_call_notes", default=None)
 
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
@@ -220,18 +226,27 @@ class ToolKit:
     async def run(self, work: Callable[[], T], timeout: float | None = None) -> T:
         """Run blocking ``work`` on a worker thread under the per-call time limit.
 
-        A timed-out call is abandoned (its thread finishes in the background) and the model is
-        told to narrow the question; user errors become tool errors the model can act on.
+        The backend gets a deadline a little shorter than the limit, so a live backend stops its
+        own retries and queries and says why (throttled, timed out) before the call is abandoned;
+        what it noted while answering (cuts, samples, skipped sources) is added to the answer's
+        message by :meth:`respond`. A timed-out call is abandoned (its thread finishes in the
+        background) and the model is told to narrow the question; user errors become tool errors
+        the model can act on.
         """
         limit = timeout or self.limits.call_timeout_seconds
+        watch = NoteWatch(self.deps.backend)
         try:
             with anyio.fail_after(limit):
-                return await anyio.to_thread.run_sync(_translating(work), abandon_on_cancel=True)
+                return await anyio.to_thread.run_sync(
+                    _translating(work, limit * BACKEND_DEADLINE_SHARE), abandon_on_cancel=True
+                )
         except TimeoutError:
             raise ToolError(
                 f"the call took longer than {limit:g}s and was stopped; narrow the time range, "
                 "name a service or lower the limit"
             ) from None
+        finally:
+            _call_notes.set([*(_call_notes.get() or []), *watch.messages()])
 
     # --------------------------------------------------------------------------- output
 
@@ -251,6 +266,13 @@ class ToolKit:
         """
         budget = self.limits.max_output_chars
         redactor = self.deps.redactor
+        noted = list(dict.fromkeys(_call_notes.get() or []))
+        _call_notes.set(None)
+        if noted:  # what the backend cut, sampled or could not reach while answering
+            message = "; ".join(
+                part for part in (output.message, "backend notes: " + "; ".join(noted)) if part
+            )
+            output = output.model_copy(update={"message": message})
         structured = redactor.data(output.model_dump(mode="json"))
         if items_field is not None and _size(structured) > budget:
             total = len(structured[items_field])
@@ -283,10 +305,11 @@ def _fitting_prefix(structured: dict[str, Any], field: str, budget: int) -> int:
     return kept
 
 
-def _translating(work: Callable[[], T]) -> Callable[[], T]:
+def _translating(work: Callable[[], T], deadline_seconds: float | None = None) -> Callable[[], T]:
     def call() -> T:
         try:
-            return work()
+            with deadline(deadline_seconds):
+                return work()
         except ToolError:
             raise
         except SleuthError as exc:

@@ -2,11 +2,13 @@
 
 Each probe is the cheapest call of one IAM action (one page, one minute, one record). Actions
 that need a resource (a log group, an SLO, a service) are probed with the first one found or
-configured, and reported as skipped when there is none.
+configured (a configured group, else one matching ``log_group_template``, else one Application
+Signals reports), and reported as skipped when there is none.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -83,13 +85,26 @@ def check_access(clients: AwsClients, config: AwsBackendConfig, now: datetime) -
 
     probe("cloudwatch:DescribeAlarms", alarms)
     probe(
+        "cloudwatch:DescribeAnomalyDetectors",
+        lambda: cw.describe_anomaly_detectors(Namespace=namespace, MaxResults=1),
+    )
+    probe(
         "cloudwatch:DescribeAlarmHistory",
         lambda: cw.describe_alarm_history(AlarmName=found["alarm"], MaxRecords=1),
         needs="alarm",
     )
 
-    groups = [g for groups in config.log_groups.values() for g in groups]
-    found["log group"] = groups[0] if groups else None
+    configured = [g for groups in config.log_groups.values() for g in groups]
+    found["log group"] = configured[0] if configured else None
+
+    def log_groups() -> None:
+        prefix = config.template_prefix() or ""
+        page = logs.describe_log_groups(**({"logGroupNamePrefix": prefix} if prefix else {}), limit=5)
+        names = [str(g["logGroupName"]) for g in page.get("logGroups") or []]
+        matching = [n for n in names if config.log_group_template is None or _matches_template(n, config)]
+        found["log group"] = found["log group"] or (matching[0] if matching else None)
+
+    probe("logs:DescribeLogGroups", log_groups)
     probe(
         "logs:FilterLogEvents",
         lambda: logs.filter_log_events(
@@ -114,21 +129,49 @@ def check_access(clients: AwsClients, config: AwsBackendConfig, now: datetime) -
     probe("logs:GetQueryResults", lambda: logs.get_query_results(queryId=found["query"]), needs="query")
     probe("logs:StopQuery", lambda: logs.stop_query(queryId=found["query"]), needs="query")
 
+    def log_detectors() -> None:
+        page = logs.list_log_anomaly_detectors(limit=1)
+        found["detector"] = next((d["anomalyDetectorArn"] for d in page.get("anomalyDetectors") or []), None)
+
+    probe("logs:ListLogAnomalyDetectors", log_detectors)
+    probe(
+        "logs:ListAnomalies",
+        lambda: logs.list_anomalies(anomalyDetectorArn=found["detector"], limit=1),
+        needs="detector",
+    )
+
     probe("xray:GetTraceSummaries", lambda: xray.get_trace_summaries(**minute))
     probe(
         "xray:BatchGetTraces", lambda: xray.batch_get_traces(TraceIds=["1-00000000-000000000000000000000000"])
     )
     probe("xray:GetServiceGraph", lambda: xray.get_service_graph(**minute))
 
+    probe("xray:GetTraceSegmentDestination", xray.get_trace_segment_destination)
+
+    hour = {"StartTime": now - timedelta(hours=1), "EndTime": now}
+
     def services() -> None:
-        page = signals.list_services(StartTime=now - timedelta(hours=1), EndTime=now, MaxResults=1)
+        page = signals.list_services(MaxResults=1, **hour)
         found["service"] = next((s["KeyAttributes"] for s in page.get("ServiceSummaries") or []), None)
 
     probe("application-signals:ListServices", services)
+    for action, call in (
+        ("application-signals:GetService", signals.get_service),
+        ("application-signals:ListServiceOperations", signals.list_service_operations),
+        ("application-signals:ListServiceDependencies", signals.list_service_dependencies),
+    ):
+        probe(action, functools.partial(_with_service, call, found, hour), needs="service")
     probe(
-        "application-signals:GetService",
-        lambda: signals.get_service(
-            KeyAttributes=found["service"], StartTime=now - timedelta(hours=1), EndTime=now
+        "application-signals:ListEntityEvents",
+        lambda: signals.list_entity_events(Entity=found["service"], MaxResults=1, **hour),
+        needs="service",
+    )
+    probe(
+        "application-signals:ListAuditFindings",
+        lambda: signals.list_audit_findings(
+            AuditTargets=[{"Type": "service", "Data": {"Service": _service_entity(found["service"])}}],
+            MaxResults=1,
+            **hour,
         ),
         needs="service",
     )
@@ -150,3 +193,16 @@ def check_access(clients: AwsClients, config: AwsBackendConfig, now: datetime) -
     )
     probe("cloudtrail:LookupEvents", lambda: trail.lookup_events(MaxResults=1, **minute))
     return results
+
+
+def _with_service(call: Callable[..., Any], found: dict[str, Any], hour: dict[str, datetime]) -> Any:
+    return call(KeyAttributes=found["service"], **hour)
+
+
+def _matches_template(name: str, config: AwsBackendConfig) -> bool:
+    head, _, tail = (config.log_group_template or "{service}").partition("{service}")
+    return name.startswith(head) and name.endswith(tail) and len(name) > len(head) + len(tail)
+
+
+def _service_entity(keys: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in keys.items() if k in ("Type", "Name", "Environment")}

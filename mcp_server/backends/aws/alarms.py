@@ -6,9 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from mcp_server.backends.aws.clients import paginate
-from mcp_server.backends.aws.config import AwsBackendConfig
-from mcp_server.backends.aws.errors import aws_errors
+from mcp_server.backends.aws.calls import ApiCaller
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import Alarm, AlarmState, AlarmTransition, TimeWindow
 
@@ -26,9 +24,10 @@ MAX_HISTORY_ITEMS = 500
 
 
 class AlarmReader:
-    def __init__(self, client: Any, config: AwsBackendConfig) -> None:
+    def __init__(self, client: Any, calls: ApiCaller) -> None:
         self._client = client
-        self._config = config
+        self._calls = calls
+        self._config = calls.config
         self._updated: dict[str, datetime] = {}
 
     def describe(self, state: AlarmState | None = None, names: list[str] | None = None) -> list[Alarm]:
@@ -37,8 +36,11 @@ class AlarmReader:
             params["StateValue"] = state.value
         if names:
             params["AlarmNames"] = names
-        with aws_errors("cloudwatch:DescribeAlarms"):
-            raw = list(paginate(self._client, "describe_alarms", "MetricAlarms", None, **params))
+        raw = list(
+            self._calls.pages(
+                "cloudwatch:DescribeAlarms", self._client, "describe_alarms", "MetricAlarms", None, **params
+            )
+        )
         for item in raw:
             if isinstance(item.get("StateUpdatedTimestamp"), datetime):
                 self._updated[str(item["AlarmName"])] = item["StateUpdatedTimestamp"]
@@ -84,12 +86,16 @@ class AlarmReader:
         if window is not None:
             params["StartDate"] = window.start
             params["EndDate"] = window.end
-        with aws_errors("cloudwatch:DescribeAlarmHistory"):
-            items = list(
-                paginate(
-                    self._client, "describe_alarm_history", "AlarmHistoryItems", MAX_HISTORY_ITEMS, **params
-                )
+        items = list(
+            self._calls.pages(
+                "cloudwatch:DescribeAlarmHistory",
+                self._client,
+                "describe_alarm_history",
+                "AlarmHistoryItems",
+                MAX_HISTORY_ITEMS,
+                **params,
             )
+        )
         transitions = [t for t in (_transition(item) for item in items) if t is not None]
         if window is not None:
             transitions = [t for t in transitions if window.contains(t.time)]

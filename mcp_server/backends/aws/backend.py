@@ -3,31 +3,43 @@
 Clients come from an injected :class:`AwsClients` (built once from a ``boto3.Session``), so tests
 hand in moto-backed or stubbed clients. Aggregations CloudWatch cannot run over spans
 (``span_stats``, ``error_origins``, ``sli_buckets``, ``count_spans``) are computed from a bounded,
-evenly spread sample of X-Ray traces; :attr:`notes` says when and how much was sampled or cut.
-A throttled or denied API raises :class:`AwsApiUnavailableError` for that call only.
+evenly spread sample of X-Ray traces (or, with Transaction Search on, from every span in
+``aws/spans``); the notes (:meth:`notes_since`) say when and how much was sampled or cut.
+
+Every public method runs under one deadline covering its retries, polls and chunks
+(:class:`ApiCaller`); a throttled, denied or timed-out API raises :class:`AwsApiUnavailableError`
+for that call only, and is not asked again for ``failure_memory_seconds``.
 """
 
 from __future__ import annotations
 
+import functools
+import random
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import boto3
 
 from mcp_server.backends.aws import span_analysis
 from mcp_server.backends.aws.alarms import AlarmReader
+from mcp_server.backends.aws.calls import ApiCaller, Clock, Sleeper
 from mcp_server.backends.aws.changes import ChangeReader
 from mcp_server.backends.aws.clients import AwsClients, session_for
 from mcp_server.backends.aws.config import AwsBackendConfig
 from mcp_server.backends.aws.errors import AwsApiUnavailableError
-from mcp_server.backends.aws.logs import Clock, LogReader, Sleeper
+from mcp_server.backends.aws.log_sources import LogSources
+from mcp_server.backends.aws.logs import LogReader
 from mcp_server.backends.aws.metrics import MetricReader
-from mcp_server.backends.aws.notes import BackendNote, NoteBook
+from mcp_server.backends.aws.notes import BackendNote, aws_notebook
+from mcp_server.backends.aws.pacing import InsightsPacer
+from mcp_server.backends.aws.platform import AwsPlatform
 from mcp_server.backends.aws.slos import ApplicationSignalsReader, SloBudgetReport
 from mcp_server.backends.aws.traces import TRACE_CACHE_SIZE, TraceReader, filter_expression
+from mcp_server.backends.aws.transaction_search import SUPPORTED_GROUPS, TransactionSearch
 from mcp_server.backends.base import (
     DEFAULT_LIMIT,
     ErrorOrigin,
@@ -36,6 +48,8 @@ from mcp_server.backends.base import (
     LogQuery,
     MetricBucket,
     MetricQuery,
+    OperationStats,
+    PlatformFinding,
     SliBucket,
     SpanBucket,
     SpanQuery,
@@ -56,10 +70,23 @@ from mcp_server.telemetry import (
 )
 
 _TRACE_CACHE_SIZE = 8
+T = TypeVar("T")
+SERVICES_SECONDS = 300.0  # how long Application Signals' service list is reused
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def bounded(method: Callable[..., T]) -> Callable[..., T]:
+    """Run a public backend method under one deadline (nested calls share the outer one)."""
+
+    @functools.wraps(method)
+    def run(self: AwsBackend, *args: Any, **kwargs: Any) -> T:
+        with self.calls.bounded():
+            return method(self, *args, **kwargs)
+
+    return run
 
 
 class AwsBackend:
@@ -75,20 +102,34 @@ class AwsBackend:
         now: Callable[[], datetime] = _utc_now,
         clock: Clock = time.monotonic,
         sleep: Sleeper = time.sleep,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self.config = config or AwsBackendConfig()
         self.clients = clients
         self._now = now
-        self._notes = NoteBook()
+        self._notes = aws_notebook()
+        self.calls = ApiCaller(self.config, self._notes, clock, sleep, jitter)
         self._lock = threading.Lock()
-        self._traces = TraceReader(clients.xray, self.config, self._notes)
-        self._metrics = MetricReader(clients.cloudwatch, self.config, self._notes)
-        self._alarms = AlarmReader(clients.cloudwatch, self.config)
-        self._signals = ApplicationSignalsReader(clients.application_signals, self._notes)
-        self._changes = ChangeReader(clients.cloudtrail, self.config, self._notes, now)
-        self._logs = LogReader(clients.logs, self.config, self._notes, self._log_groups, now, clock, sleep)
-        self._service_keys: dict[str, dict[str, str]] | None = None
-        self._group_cache: dict[str, list[str]] = {}
+        self._traces = TraceReader(clients.xray, self.calls)
+        self._metrics = MetricReader(clients.cloudwatch, self.calls, now)
+        self._alarms = AlarmReader(clients.cloudwatch, self.calls)
+        self._signals = ApplicationSignalsReader(clients.application_signals, self.calls)
+        self._changes = ChangeReader(clients.cloudtrail, self.calls, now)
+        self._sources = LogSources(
+            clients.logs,
+            self.calls,
+            self._signals,
+            self._known_services,
+            self._services_quietly,
+            self._default_window,
+        )
+        self.pacer = InsightsPacer(self.config, clock, sleep)
+        self._logs = LogReader(clients.logs, self.calls, self._sources.pairs, now, self.pacer)
+        self._spans_search = TransactionSearch(clients.xray, self._logs.insights, self.calls)
+        self._platform = AwsPlatform(
+            clients, self.calls, self._known_services, self._sources.pairs, self._metrics
+        )
+        self._service_keys: tuple[dict[str, dict[str, str]], float] | None = None
         self._slo_cache: list[SloDefinition] | None = None
         self._derived: dict[str, list[span_analysis.DerivedSpan]] = {}
         self._sample_cache: OrderedDict[tuple[object, ...], tuple[list[span_analysis.DerivedSpan], float]] = (
@@ -112,8 +153,19 @@ class AwsBackend:
 
     @property
     def notes(self) -> list[BackendNote]:
-        """What was sampled, capped or skipped so far (for the investigation's report)."""
+        """Every note so far (what was sampled, capped, skipped or unreachable)."""
         return self._notes.all()
+
+    def note_mark(self) -> int:
+        return self._notes.mark()
+
+    @property
+    def insights_usage(self) -> tuple[int, float]:
+        """Logs Insights queries started so far and the bytes they scanned (what Insights bills)."""
+        return self._logs.insights.started, self._logs.insights.bytes_scanned
+
+    def notes_since(self, mark: int) -> list[BackendNote]:
+        return self._notes.since(mark)
 
     def _default_window(self) -> TimeWindow:
         end = self._now()
@@ -121,6 +173,7 @@ class AwsBackend:
 
     # ---------------------------------------------------------------------------- general
 
+    @bounded
     def list_services(self) -> list[str]:
         services = set(self.config.log_groups)
         failures: list[AwsApiUnavailableError] = []
@@ -142,13 +195,25 @@ class AwsBackend:
             raise failures[0]
         return sorted(services)
 
+    def _services_quietly(self) -> list[str]:
+        try:
+            return self.list_services()
+        except AwsApiUnavailableError:
+            return sorted(self.config.log_groups)
+
     def _known_services(self) -> dict[str, dict[str, str]]:
+        """Application Signals' services (name -> key attributes), re-read every few minutes."""
+        now = self.calls.clock()
         with self._lock:
-            if self._service_keys is not None:
-                return self._service_keys
-        keys = {k["Name"]: k for k in self._signals.services(self._default_window())}
+            if self._service_keys is not None and now - self._service_keys[1] < SERVICES_SECONDS:
+                return self._service_keys[0]
+        if not self.config.application_signals:
+            keys: dict[str, dict[str, str]] = {}
+        else:
+            summaries = self._signals.services(self._default_window())
+            keys = {s["KeyAttributes"]["Name"]: dict(s["KeyAttributes"]) for s in summaries}
         with self._lock:
-            self._service_keys = keys
+            self._service_keys = (keys, now)
         return keys
 
     def time_range(self) -> TimeWindow | None:
@@ -188,6 +253,7 @@ class AwsBackend:
                 self._sample_cache.popitem(last=False)
         return result
 
+    @bounded
     def query_spans(self, query: SpanQuery) -> list[Span]:
         if query.trace_id:
             candidates = [
@@ -220,78 +286,74 @@ class AwsBackend:
             spans.sort(key=lambda s: -s.duration_ms)
         return spans[: query.limit]
 
+    @bounded
     def get_trace(self, trace_id: str) -> list[Span]:
         traces = self._traces.batch_get([trace_id])
         return sorted((s for trace in traces for s in trace), key=lambda s: s.start_time_unix_nano)
 
+    @bounded
     def count_spans(self, window: TimeWindow | None = None, service: str | None = None) -> int:
         window_ = window or self._default_window()
+        if self._spans_search.enabled():
+            return self._spans_search.count(window_, service)
         spans, scale = self._sample(window_, filter_expression(service), "span count")
         matching = [
             d for d in span_analysis.in_window(spans, window_) if service is None or d.span.service == service
         ]
         return round(len(matching) * scale)
 
+    @bounded
     def span_stats(self, query: SpanStatsQuery) -> list[SpanBucket]:
         spans, scale = self._sample(query.window, filter_expression(query.service), "span statistics")
-        return span_analysis.span_stats(spans, query, scale)
+        if not set(query.group_by) <= SUPPORTED_GROUPS or not self._spans_search.enabled():
+            if self._spans_search.enabled():
+                self._notes.add(
+                    "traces", "span statistics by peer come from sampled traces (aws/spans has no peer)"
+                )
+            return span_analysis.span_stats(spans, query, scale)
+        sampled = span_analysis.span_stats(spans, query.model_copy(update={"bucket_seconds": 10**9}), 1.0)
+        ratios = {
+            tuple(b.group.values()): (b.self_ms_sum / b.duration_ms_sum if b.duration_ms_sum else 1.0)
+            for b in sampled
+        }
+        return self._spans_search.span_stats(query, lambda group: ratios.get(group, 1.0))
 
+    @bounded
     def error_origins(
         self, window: TimeWindow, service: str | None = None, limit: int = DEFAULT_LIMIT
     ) -> list[ErrorOrigin]:
         spans, scale = self._sample(window, filter_expression(service, errors_only=True), "error origins")
         return span_analysis.error_origins(spans, window, service, limit, scale)
 
+    @bounded
     def service_edges(self, window: TimeWindow) -> list[ServiceEdge]:
+        """X-Ray's service graph; edges from sampled traces when it fails or is empty."""
         try:
-            return self._traces.service_graph(window)
+            edges = self._traces.service_graph(window)
         except AwsApiUnavailableError as exc:
             self._notes.add("traces", f"{exc}; edges computed from sampled traces instead")
-            spans, _ = self._sample(window, None, "service edges")
-            return span_analysis.service_edges(spans, window)
+        else:
+            if edges:
+                return edges
+            self._notes.add(
+                "traces", "X-Ray's service graph is empty for the window; edges computed from sampled traces"
+            )
+        spans, _ = self._sample(window, None, "service edges")
+        return span_analysis.service_edges(spans, window)
 
     # ------------------------------------------------------------------------------- logs
 
-    def _log_groups(self, service: str | None) -> list[tuple[str, str]]:
-        if service is not None:
-            return [(group, service) for group in self._groups_of(service)]
-        services = set(self.config.log_groups)
-        try:
-            services.update(self._known_services())
-        except AwsApiUnavailableError as exc:
-            self._notes.add("logs", str(exc))
-        pairs: dict[str, str] = {}
-        for name in sorted(services):
-            for group in self._groups_of(name):
-                pairs.setdefault(group, name)
-        return list(pairs.items())
-
-    def _groups_of(self, service: str) -> list[str]:
-        configured = self.config.log_groups_for(service)
-        if configured:
-            return configured
-        with self._lock:
-            if service in self._group_cache:
-                return self._group_cache[service]
-        groups: list[str] = []
-        try:
-            keys = self._known_services().get(service)
-            if keys is not None:
-                groups = self._signals.log_groups(keys, self._default_window())
-        except AwsApiUnavailableError as exc:
-            self._notes.add("logs", str(exc))
-        with self._lock:
-            self._group_cache[service] = groups
-        return groups
-
+    @bounded
     def query_logs(self, query: LogQuery) -> list[LogRecord]:
         return self._logs.query(query)
 
+    @bounded
     def log_counts(
         self, window: TimeWindow, bucket_seconds: int = 60, service: str | None = None
     ) -> list[LogCountBucket]:
         return self._logs.counts(window, bucket_seconds, service)
 
+    @bounded
     def log_groups(
         self,
         window: TimeWindow,
@@ -301,14 +363,22 @@ class AwsBackend:
     ) -> list[LogGroup]:
         return self._logs.groups(window, service, limit, sample_rows)
 
+    def log_group_names(self, service: str | None = None) -> list[tuple[str, str]]:
+        """(log group, service) pairs a log read of ``service`` (or of every service) covers."""
+        with self.calls.bounded():
+            return self._sources.pairs(service)
+
     # ---------------------------------------------------------------------------- metrics
 
+    @bounded
     def list_metrics(self, service: str | None = None) -> list[MetricDescriptor]:
         return self._metrics.list_metrics(service)
 
+    @bounded
     def query_metrics(self, query: MetricQuery) -> list[MetricSeries]:
         return self._metrics.query(query)
 
+    @bounded
     def metric_buckets(
         self, window: TimeWindow, bucket_seconds: int = 60, service: str | None = None, *, by_host: bool = False
     ) -> list[MetricBucket]:
@@ -317,16 +387,41 @@ class AwsBackend:
 
     # ---------------------------------------------------------------------------- changes
 
+    @bounded
     def list_changes(
         self,
         window: TimeWindow | None = None,
         service: str | None = None,
         kinds: list[ChangeKind] | None = None,
     ) -> list[ChangeEvent]:
-        return self._changes.list(window, service, kinds)
+        """CloudTrail's change events, and Application Signals' entity events (once each)."""
+        window_ = window or TimeWindow(start=self._now() - timedelta(days=1), end=self._now())
+        changes = self._changes.list(window_, service, kinds)
+        seen: set[object] = {c.id for c in changes if c.id}
+        seen |= {(c.service, c.kind, c.time.replace(microsecond=0)) for c in changes}
+        for change in self._platform.entity_changes(window_, service):
+            if kinds is not None and change.kind not in kinds:
+                continue
+            keys: set[object] = {change.id, (change.service, change.kind, change.time.replace(microsecond=0))}
+            if keys & seen or not window_.contains(change.time):
+                continue
+            seen |= keys
+            changes.append(change)
+        return sorted(changes, key=lambda c: (c.time, c.service))
+
+    # ------------------------------------------------------------------------- platform
+
+    @bounded
+    def operation_stats(self, window: TimeWindow, service: str | None = None) -> list[OperationStats]:
+        return self._platform.operation_stats(window, service)
+
+    @bounded
+    def platform_findings(self, window: TimeWindow, service: str | None = None) -> list[PlatformFinding]:
+        return self._platform.findings(window, service)
 
     # ----------------------------------------------------------------------- SLOs, alarms
 
+    @bounded
     def list_slo_definitions(self) -> list[SloDefinition]:
         with self._lock:
             if self._slo_cache is not None:
@@ -336,17 +431,20 @@ class AwsBackend:
             self._slo_cache = definitions
         return list(definitions)
 
+    @bounded
     def slo_budget_reports(self, at: datetime | None = None) -> list[SloBudgetReport]:
         """Application Signals' own error-budget view of every SLO (AWS only)."""
         names = [slo.name for slo in self.list_slo_definitions()]
         return self._signals.budget_reports(names, at or self._now()) if names else []
 
+    @bounded
     def sli_buckets(
         self, slo: SloDefinition, window: TimeWindow, bucket_seconds: int = 60
     ) -> list[SliBucket]:
         spans, scale = self._sample(window, filter_expression(slo.service), f"SLI of {slo.name}")
         return span_analysis.sli_buckets(spans, slo, window, bucket_seconds, scale)
 
+    @bounded
     def list_alarms(self, state: AlarmState | None = None) -> list[Alarm]:
         alarms = self._alarms.describe(state)
         recent = self._now() - timedelta(seconds=self.config.default_lookback_seconds)
@@ -370,5 +468,6 @@ class AwsBackend:
                 break
         return [with_history.get(a.name, a) for a in alarms]
 
+    @bounded
     def alarm_history(self, name: str, window: TimeWindow | None = None) -> Alarm:
         return self._alarms.alarm_with_history(name, window)

@@ -1,7 +1,7 @@
 """CloudTrail LookupEvents: deployments and configuration changes as ChangeEvents.
 
 One lookup per configured event name (LookupEvents takes one attribute per call and is limited to
-2 calls per second per account; botocore's adaptive retry mode paces us).
+2 calls per second per account; throttled calls back off and retry within the call's deadline).
 """
 
 from __future__ import annotations
@@ -10,10 +10,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from mcp_server.backends.aws.clients import paginate
-from mcp_server.backends.aws.config import AwsBackendConfig
-from mcp_server.backends.aws.errors import aws_errors
-from mcp_server.backends.aws.notes import NoteBook
+from mcp_server.backends.aws.calls import ApiCaller
 from mcp_server.telemetry import ChangeEvent, ChangeKind, TimeWindow
 
 # request parameter naming the changed resource, per event name
@@ -29,10 +26,11 @@ _VERSION_PARAMETERS = ("taskDefinition", "imageUri", "s3ObjectVersion", "version
 
 
 class ChangeReader:
-    def __init__(self, client: Any, config: AwsBackendConfig, notes: NoteBook, now: Any) -> None:
+    def __init__(self, client: Any, calls: ApiCaller, now: Any) -> None:
         self._client = client
-        self._config = config
-        self._notes = notes
+        self._calls = calls
+        self._config = calls.config
+        self._notes = calls.notes
         self._now = now
 
     def list(
@@ -45,18 +43,18 @@ class ChangeReader:
         for event_name, kind in self._config.change_events.items():
             if kinds is not None and ChangeKind(kind) not in kinds:
                 continue
-            with aws_errors("cloudtrail:LookupEvents"):
-                events = list(
-                    paginate(
-                        self._client,
-                        "lookup_events",
-                        "Events",
-                        self._config.max_change_events,
-                        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": event_name}],
-                        StartTime=window.start,
-                        EndTime=window.end,
-                    )
+            events = list(
+                self._calls.pages(
+                    "cloudtrail:LookupEvents",
+                    self._client,
+                    "lookup_events",
+                    "Events",
+                    self._config.max_change_events,
+                    LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": event_name}],
+                    StartTime=window.start,
+                    EndTime=window.end,
                 )
+            )
             if len(events) >= self._config.max_change_events:
                 self._notes.add(
                     "changes", f"CloudTrail {event_name}: read the first {len(events)} events only"

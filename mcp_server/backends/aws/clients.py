@@ -1,15 +1,17 @@
-"""boto3 clients, built once from an injected session, and the pagination helper every module uses."""
+"""boto3 clients, built once from an injected session, and the AWS environment they come from."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import NoRegionError, ProfileNotFound
 
 from mcp_server.backends.aws.config import AwsBackendConfig
+from mcp_server.backends.aws.errors import CREDENTIAL_ERRORS
+from mcp_server.errors import SleuthError
 
 # boto3 service name -> IAM action prefix
 IAM_PREFIXES = {
@@ -33,15 +35,22 @@ class AwsClients:
 
     @classmethod
     def from_session(cls, session: boto3.Session, config: AwsBackendConfig) -> AwsClients:
+        """Clients that try each request once: :class:`ApiCaller` retries within the call's deadline."""
         botocore_config = Config(
-            retries={"mode": "adaptive", "total_max_attempts": config.max_attempts},
+            retries={"mode": "standard", "total_max_attempts": 1},
             connect_timeout=config.connect_timeout,
             read_timeout=config.read_timeout,
             user_agent_extra="sleuth",
         )
 
         def client(name: str) -> Any:
-            return session.client(name, region_name=config.region, config=botocore_config)  # type: ignore[call-overload]
+            try:
+                return session.client(name, region_name=config.region, config=botocore_config)  # type: ignore[call-overload]
+            except NoRegionError:
+                raise SleuthError(
+                    "no AWS region: pass --region, set AWS_REGION (or AWS_DEFAULT_REGION), or set region "
+                    "in the AWS backend config"
+                ) from None
 
         return cls(
             cloudwatch=client("cloudwatch"),
@@ -56,33 +65,28 @@ class AwsClients:
 
 
 def session_for(config: AwsBackendConfig) -> boto3.Session:
-    """The usual AWS environment (variables, ~/.aws/config, instance roles) with our profile/region."""
-    return boto3.Session(profile_name=config.profile, region_name=config.region)
+    """The usual AWS environment (variables, ~/.aws/config, instance roles) with our profile/region.
+
+    A missing profile is a one-line error naming the profiles there are.
+    """
+    try:
+        return boto3.Session(profile_name=config.profile, region_name=config.region)
+    except ProfileNotFound:
+        known = boto3.Session().available_profiles if config.profile else []
+        hint = f"; profiles: {', '.join(sorted(known))}" if known else "; no profiles are configured"
+        raise SleuthError(
+            f"AWS profile {config.profile!r} is not in ~/.aws/config or ~/.aws/credentials{hint}"
+        ) from None
 
 
-def paginate(
-    client: Any, operation: str, result_key: str, max_items: int | None = None, **params: Any
-) -> Iterator[Any]:
-    """Yield items of ``result_key`` across every page, stopping after ``max_items``."""
-    if client.can_paginate(operation):
-        pages = client.get_paginator(operation).paginate(**params)
-    else:
-        pages = _token_pages(client, operation, params)
-    seen = 0
-    for page in pages:
-        for item in page.get(result_key) or []:
-            yield item
-            seen += 1
-            if max_items is not None and seen >= max_items:
-                return
-
-
-def _token_pages(client: Any, operation: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    method = getattr(client, operation)
-    token: str | None = None
-    while True:
-        page = method(**params, **({"NextToken": token} if token else {}))
-        yield page
-        token = page.get("NextToken")
-        if not token:
-            return
+def check_credentials(session: boto3.Session) -> None:
+    """Fail now, in one line, when no credentials can be found (instead of at the first call)."""
+    try:
+        credentials = session.get_credentials()
+    except CREDENTIAL_ERRORS as exc:
+        raise SleuthError(f"AWS credentials cannot be loaded: {exc}") from None
+    if credentials is None:
+        raise SleuthError(
+            "no AWS credentials found: set AWS_PROFILE (or --profile), run `aws sso login`, or set "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )

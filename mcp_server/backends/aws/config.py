@@ -8,14 +8,17 @@ cut a query.
 from __future__ import annotations
 
 import os
+import re
+import string
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mcp_server.errors import InputFileError
 
 CONFIG_ENV = "SLEUTH_AWS_CONFIG"
+LOG_GROUP_NAME = re.compile(r"[A-Za-z0-9_\-./#]{1,512}")  # what CloudWatch Logs accepts as a group name
 
 DEFAULT_CHANGE_EVENTS: dict[str, str] = {
     # CloudTrail event name -> ChangeKind value
@@ -73,20 +76,35 @@ class AwsBackendConfig(BaseModel):
     insights_timeout_seconds: float = Field(default=60.0, gt=0)
     insights_poll_seconds: float = Field(default=1.0, gt=0)
     insights_max_rows: int = Field(default=10_000, gt=0, le=10_000)
-    log_group_max_events: int = Field(default=50_000, gt=0)  # events read to count log patterns
+    # pacing: Logs Insights allows about 30 concurrent queries and 5 StartQuery calls a second per
+    # account and region (Standard log class); Sleuth takes at most this share of both
+    insights_account_concurrency: int = Field(default=30, gt=0)
+    insights_account_start_rate: float = Field(default=5.0, gt=0)
+    insights_account_share: float = Field(default=0.5, gt=0, le=1)
+    log_patterns_with_insights: bool = True  # Insights' own `pattern` command counts every event
+    log_sample_bins: int = Field(default=60, gt=0, le=500)  # samples spread over a window, per stratum
     filter_max_window_seconds: int = Field(default=15 * 60, ge=0)  # narrower: FilterLogEvents
     filter_max_events: int = Field(default=10_000, gt=0)  # events scanned by FilterLogEvents
+    log_anomaly_detectors: bool = True  # read CloudWatch Logs anomaly detectors' findings
 
     # metrics
     metric_namespaces: list[str] = Field(default_factory=lambda: ["ApplicationSignals"])
     service_dimensions: list[str] = Field(default_factory=lambda: ["Service", "service.name", "ServiceName"])
     metric_kinds: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_METRIC_KINDS))
     max_metric_queries: int = Field(default=500, gt=0, le=500)  # per GetMetricData call
+    metric_anomaly_bands: bool = True  # read metrics that have a CloudWatch anomaly detector
+    max_anomaly_detectors: int = Field(default=100, ge=0)  # detectors whose band is read per call
 
     # traces
     max_trace_summaries: int = Field(default=2_000, gt=0)
     max_traces: int = Field(default=300, gt=0)  # full traces fetched (BatchGetTraces) per question
     trace_margin_seconds: int = Field(default=60, ge=0)
+    transaction_search: bool = True  # span statistics over aws/spans when Transaction Search is on
+    spans_log_group: str = "aws/spans"
+
+    # Application Signals
+    application_signals: bool = True  # operations, dependencies, audit findings, entity events
+    max_signal_services: int = Field(default=20, ge=0)  # services whose operations are read per call
 
     # changes
     change_events: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CHANGE_EVENTS))
@@ -99,18 +117,41 @@ class AwsBackendConfig(BaseModel):
     # when the caller gives no window
     default_lookback_seconds: int = Field(default=3600, gt=0)
 
-    # botocore
-    max_attempts: int = Field(default=8, gt=0)  # total attempts per call (first try included)
+    # calls: every backend call has a deadline that covers its retries, polls and chunks (the
+    # caller's, e.g. a tool's time limit, when shorter); a failing API is not asked again for a while
+    call_deadline_seconds: float = Field(default=60.0, gt=0)
+    max_attempts: int = Field(default=4, gt=0)  # tries per AWS request (first try included)
+    retry_base_seconds: float = Field(default=0.5, ge=0)  # backoff: base * 2^attempt, jittered
+    retry_max_seconds: float = Field(default=8.0, ge=0)
+    failure_memory_seconds: float = Field(default=120.0, ge=0)  # 0: never remember failures
     connect_timeout: float = Field(default=5.0, gt=0)
-    read_timeout: float = Field(default=30.0, gt=0)
+    read_timeout: float = Field(default=10.0, gt=0)
+
+    @field_validator("log_group_template")
+    @classmethod
+    def _one_placeholder(cls, template: str | None) -> str | None:
+        if template is None:
+            return None
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        if fields != {"service"}:
+            raise ValueError(f"must contain {{service}} and no other {{...}} field, got {template!r}")
+        return template
 
     def log_groups_for(self, service: str) -> list[str]:
+        """Configured groups of ``service``, else the template's (None when the name cannot be one)."""
         groups = self.log_groups.get(service)
         if groups:
             return list(groups)
         if self.log_group_template:
-            return [self.log_group_template.format(service=service)]
+            name = self.log_group_template.replace("{service}", service)
+            return [name] if LOG_GROUP_NAME.fullmatch(name) else []
         return []
+
+    def template_prefix(self) -> str | None:
+        """The fixed part of the template before ``{service}`` (for DescribeLogGroups)."""
+        if not self.log_group_template:
+            return None
+        return self.log_group_template.split("{service}", 1)[0]
 
     @classmethod
     def from_file(cls, path: str | Path) -> AwsBackendConfig:

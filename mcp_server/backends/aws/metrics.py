@@ -2,8 +2,15 @@
 
 A Sleuth metric is a CloudWatch metric name; its service is the value of the first configured
 service dimension (``Service`` for Application Signals), and its other dimensions are its
-attributes. Several CloudWatch metrics that fall into one requested group are combined with
-metric math (``SUM(...)``, weighted averages as ``SUM(sums)/SUM(counts)``) on the CloudWatch side.
+attributes.
+
+One question reads one *dimension level*: CloudWatch keeps a metric once per dimension set it
+was published with (Application Signals publishes ``Fault`` per ``[Environment, Service]`` and
+again per ``[Environment, Service, Operation]``), so adding every set would count each request
+once per level. A query reads the smallest set holding the service, the asked attributes and
+the group-by keys; ``Remote*`` sets (a service's calls to its dependencies) are read only when
+asked for by name. The series of that one set partition the service's traffic and are combined
+with metric math (``SUM(...)``, weighted averages as ``SUM(sums)/SUM(counts)``) on CloudWatch.
 """
 
 from __future__ import annotations
@@ -11,15 +18,13 @@ from __future__ import annotations
 import fnmatch
 import threading
 from collections import defaultdict
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
-from mcp_server.backends.aws.clients import paginate
-from mcp_server.backends.aws.config import AwsBackendConfig
-from mcp_server.backends.aws.errors import aws_errors
-from mcp_server.backends.aws.notes import NoteBook
+from mcp_server.backends.aws.calls import ApiCaller
 from mcp_server.backends.base import MetricBucket, MetricQuery
-from mcp_server.errors import UnknownMetricError
+from mcp_server.errors import QueryError, UnknownMetricError
 from mcp_server.telemetry import MetricDescriptor, MetricKind, MetricSeries, SeriesPoint, TimeWindow
 
 CW_STATISTIC = {
@@ -34,44 +39,74 @@ CW_STATISTIC = {
     "rate": "Sum",
 }
 MAX_LISTED_METRICS = 5_000
+RECENTLY_ACTIVE = timedelta(hours=3)  # ListMetrics' RecentlyActive=PT3H: metrics with data lately
+REMOTE_PREFIX = "Remote"  # Application Signals' dependency dimensions (RemoteService, ...)
 
 
 class MetricReader:
-    def __init__(self, client: Any, config: AwsBackendConfig, notes: NoteBook) -> None:
+    def __init__(self, client: Any, calls: ApiCaller, now: Callable[[], datetime]) -> None:
         self._client = client
-        self._config = config
-        self._notes = notes
-        self._listed: dict[str | None, list[dict[str, Any]]] = {}
+        self._calls = calls
+        self._config = calls.config
+        self._notes = calls.notes
+        self._now = now
+        self._listed: dict[tuple[str | None, bool], list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------- discovery
 
-    def _list(self, metric_name: str | None = None) -> list[dict[str, Any]]:
-        """ListMetrics over the configured namespaces, cached for the life of the reader."""
-        with self._lock:
-            every = self._listed.get(None)
-            if every is not None:
-                return [m for m in every if metric_name is None or m["MetricName"] == metric_name]
-            if metric_name in self._listed:
-                return self._listed[metric_name]
-        found = self._list_uncached(metric_name)
-        with self._lock:
-            self._listed[metric_name] = found
+    def _recent(self, window: TimeWindow | None) -> bool:
+        return window is None or window.end >= self._now() - RECENTLY_ACTIVE
+
+    def _list(self, metric_name: str | None = None, window: TimeWindow | None = None) -> list[dict[str, Any]]:
+        """ListMetrics over the configured namespaces, de-duplicated, cached for the reader's life.
+
+        For a window ending within the last 3 hours only recently active metrics are listed
+        (``RecentlyActive=PT3H``): series that stopped weeks ago do not crowd out the live ones.
+        """
+        recent = self._recent(window)
+        found = self._cached(metric_name, recent)
+        if recent and not found:  # nothing active lately: an older question, list them all
+            found = self._cached(metric_name, False)
         return found
 
-    def _list_uncached(self, metric_name: str | None) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
+    def _cached(self, metric_name: str | None, recent: bool) -> list[dict[str, Any]]:
+        with self._lock:
+            every = self._listed.get((None, recent))
+            if every is not None:
+                return [m for m in every if metric_name is None or m["MetricName"] == metric_name]
+            if (metric_name, recent) in self._listed:
+                return self._listed[(metric_name, recent)]
+        found = self._list_uncached(metric_name, recent)
+        with self._lock:
+            self._listed[(metric_name, recent)] = found
+        return found
+
+    def _list_uncached(self, metric_name: str | None, recent: bool) -> list[dict[str, Any]]:
+        found: dict[tuple[Any, ...], dict[str, Any]] = {}
         for namespace in self._config.metric_namespaces:
             params: dict[str, Any] = {"Namespace": namespace}
             if metric_name:
                 params["MetricName"] = metric_name
-            with aws_errors("cloudwatch:ListMetrics"):
-                found.extend(paginate(self._client, "list_metrics", "Metrics", MAX_LISTED_METRICS, **params))
-        if len(found) >= MAX_LISTED_METRICS:
-            self._notes.add(
-                "metrics", f"ListMetrics stopped after {MAX_LISTED_METRICS} metrics per namespace"
-            )
-        return found
+            if recent:
+                params["RecentlyActive"] = "PT3H"
+            listed = 0
+            for metric in self._calls.pages(
+                "cloudwatch:ListMetrics",
+                self._client,
+                "list_metrics",
+                "Metrics",
+                MAX_LISTED_METRICS,
+                **params,
+            ):
+                listed += 1
+                found.setdefault(_identity(metric), metric)
+            if listed >= MAX_LISTED_METRICS:
+                self._notes.add(
+                    "metrics",
+                    f"ListMetrics stopped after {MAX_LISTED_METRICS} metrics in namespace {namespace}",
+                )
+        return list(found.values())
 
     def service_of(self, metric: dict[str, Any]) -> str:
         dims = _dims(metric)
@@ -90,9 +125,9 @@ class MetricReader:
         return MetricKind.GAUGE
 
     def services(self) -> set[str]:
-        return {self.service_of(m) for m in self._list() if self._has_service(m)}
+        return {self.service_of(m) for m in self._list() if self.has_service(m)}
 
-    def _has_service(self, metric: dict[str, Any]) -> bool:
+    def has_service(self, metric: dict[str, Any]) -> bool:
         return any(k in self._config.service_dimensions for k in _dims(metric))
 
     def list_metrics(self, service: str | None = None) -> list[MetricDescriptor]:
@@ -109,10 +144,45 @@ class MetricReader:
 
     # ----------------------------------------------------------------------------- reads
 
+    def level(self, metrics: list[dict[str, Any]], keys: set[str], what: str) -> list[dict[str, Any]]:
+        """The metrics of the one dimension set to read (see the module docstring)."""
+        by_set: dict[frozenset[str], list[dict[str, Any]]] = defaultdict(list)
+        for metric in metrics:
+            by_set[frozenset(_dims(metric))].append(metric)
+        remote_asked = any(k.startswith(REMOTE_PREFIX) for k in keys)
+        eligible = [
+            dims
+            for dims in by_set
+            if keys <= dims and (remote_asked or not any(d.startswith(REMOTE_PREFIX) for d in dims))
+        ]
+        if not eligible:
+            sets = "; ".join(f"[{', '.join(sorted(d))}]" for d in sorted(by_set, key=sorted))
+            raise QueryError(
+                f"{what} is not published at a dimension set holding {', '.join(sorted(keys)) or 'the service'} "
+                f"(sets: {sets}); dependency sets (Remote*) are read only when a Remote* key is grouped "
+                "by or filtered on"
+            )
+        chosen = min(eligible, key=lambda dims: (len(dims), sorted(dims)))
+        others = len(by_set) - 1
+        if others:
+            self._notes.add(
+                "metrics",
+                f"{what} read at dimensions [{', '.join(sorted(chosen))}] only; {others} other dimension "
+                f"set{'s' if others > 1 else ''} hold the same requests counted again, not added",
+            )
+        return by_set[chosen]
+
+    def _service_keys(self, metrics: list[dict[str, Any]]) -> set[str]:
+        """The service dimension as named in these metrics (the first configured name present)."""
+        for key in self._config.service_dimensions:
+            if any(key in _dims(m) for m in metrics):
+                return {key}
+        return set()
+
     def query(self, query: MetricQuery) -> list[MetricSeries]:
         candidates = [
             m
-            for m in self._list(query.name)
+            for m in self._list(query.name, query.window)
             if (query.service is None or self.service_of(m) == query.service)
             and all(self.attributes_of(m).get(k) == str(v) for k, v in query.attributes.items())
         ]
@@ -121,16 +191,22 @@ class MetricReader:
             raise UnknownMetricError(query.name, query.service, known)
         groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
         for metric in candidates:
-            attrs = self.attributes_of(metric)
-            groups[(self.service_of(metric), *(attrs.get(k) for k in query.group_by))].append(metric)
+            groups[(self.service_of(metric),)].append(metric)
+        keys = set(query.attributes) | set(query.group_by)
+        levelled: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+        for (service,), metrics in groups.items():
+            chosen = self.level(metrics, keys | self._service_keys(metrics), f"{query.name} of {service}")
+            for metric in chosen:
+                attrs = self.attributes_of(metric)
+                levelled[(service, *(attrs.get(k) for k in query.group_by))].append(metric)
         if query.period_seconds < 60 or query.period_seconds % 60:
             self._notes.add(
                 "metrics", f"period {query.period_seconds}s needs high-resolution metrics in CloudWatch"
             )
-        plans = [_plan(i, metrics, query) for i, metrics in enumerate(groups.values())]
+        plans = [_plan(i, metrics, query) for i, metrics in enumerate(levelled.values())]
         results = self._get_metric_data(plans, query)
         series = []
-        for key, plan in zip(groups, plans, strict=True):
+        for key, plan in zip(levelled, plans, strict=True):
             timestamps, values = results.get(plan.result_id, ([], []))
             points = sorted(
                 (SeriesPoint(time=t, value=float(v)) for t, v in zip(timestamps, values, strict=True)),
@@ -154,13 +230,19 @@ class MetricReader:
         """Every metric of every service (or one) at its natural statistic, in batched GetMetricData
         calls: the average for gauges and histograms, the per-second rate for counters."""
         groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        for metric in self._list():
+        for metric in self._list(None, window):
             svc = self.service_of(metric)
-            if self._has_service(metric) and (service is None or svc == service):
+            if self.has_service(metric) and (service is None or svc == service):
                 groups[(str(metric["MetricName"]), svc)].append(metric)
-        if not groups:
+        levelled: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for (name, svc), metrics in groups.items():
+            try:
+                levelled[(name, svc)] = self.level(metrics, self._service_keys(metrics), f"{name} of {svc}")
+            except QueryError:  # published per dependency only: not the service's own numbers
+                continue
+        if not levelled:
             return []
-        keys = sorted(groups)
+        keys = sorted(levelled)
         queries = [
             MetricQuery(
                 name=name,
@@ -171,7 +253,7 @@ class MetricReader:
             )
             for name, svc in keys
         ]
-        plans = [_plan(i, groups[key], q) for i, (key, q) in enumerate(zip(keys, queries, strict=True))]
+        plans = [_plan(i, levelled[key], q) for i, (key, q) in enumerate(zip(keys, queries, strict=True))]
         results = self._get_metric_data(plans, queries[0])
         buckets: list[MetricBucket] = []
         for (name, svc), plan in zip(keys, plans, strict=True):
@@ -198,22 +280,22 @@ class MetricReader:
         if batch:
             batches.append(batch)
         for queries in batches:
-            with aws_errors("cloudwatch:GetMetricData"):
-                for item in paginate(
-                    self._client,
-                    "get_metric_data",
-                    "MetricDataResults",
-                    None,
-                    MetricDataQueries=queries,
-                    StartTime=start,
-                    EndTime=query.window.end,
-                    ScanBy="TimestampAscending",
-                ):
-                    times, values = results.setdefault(str(item["Id"]), ([], []))
-                    times.extend(item.get("Timestamps") or [])
-                    values.extend(item.get("Values") or [])
-                    if item.get("StatusCode") == "PartialData":
-                        self._notes.add("metrics", f"GetMetricData returned partial data for {query.name}")
+            for item in self._calls.pages(
+                "cloudwatch:GetMetricData",
+                self._client,
+                "get_metric_data",
+                "MetricDataResults",
+                None,
+                MetricDataQueries=queries,
+                StartTime=start,
+                EndTime=query.window.end,
+                ScanBy="TimestampAscending",
+            ):
+                times, values = results.setdefault(str(item["Id"]), ([], []))
+                times.extend(item.get("Timestamps") or [])
+                values.extend(item.get("Values") or [])
+                if item.get("StatusCode") == "PartialData":
+                    self._notes.add("metrics", f"GetMetricData returned partial data for {query.name}")
         return results
 
 
@@ -264,6 +346,10 @@ def _plan(index: int, metrics: list[dict[str, Any]], query: MetricQuery) -> _Pla
 
 def _ids(queries: list[dict[str, Any]]) -> str:
     return ", ".join(q["Id"] for q in queries)
+
+
+def _identity(metric: dict[str, Any]) -> tuple[Any, ...]:
+    return (metric.get("Namespace"), metric.get("MetricName"), tuple(sorted(_dims(metric).items())))
 
 
 def _dims(metric: dict[str, Any]) -> dict[str, str]:

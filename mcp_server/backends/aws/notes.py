@@ -1,39 +1,19 @@
-"""What the AWS backend cut, sampled or skipped, so answers never look more complete than they are."""
+"""What the AWS backend cut, sampled or skipped, so answers never look more complete than they are.
+
+The notebook is the backend-neutral one (:mod:`mcp_server.backends.notes`), logging to
+``sleuth.backends.aws``.
+"""
 
 from __future__ import annotations
 
-import logging
-import threading
-from dataclasses import dataclass
+from mcp_server.backends.base import BackendNote
+from mcp_server.backends.notes import NoteBook
 
-logger = logging.getLogger("sleuth.backends.aws")
-
-
-@dataclass(frozen=True)
-class BackendNote:
-    source: str  # traces, logs, metrics, alarms, changes, slos
-    message: str
+LOGGER = "sleuth.backends.aws"
 
 
-class NoteBook:
-    """Thread-safe, de-duplicated notes; the investigation reads them into its report."""
+def aws_notebook() -> NoteBook:
+    return NoteBook(LOGGER)
 
-    def __init__(self) -> None:
-        self._notes: list[BackendNote] = []
-        self._lock = threading.Lock()
 
-    def add(self, source: str, message: str) -> None:
-        note = BackendNote(source, message)
-        with self._lock:
-            if note in self._notes:
-                return
-            self._notes.append(note)
-        logger.info("%s: %s", source, message)
-
-    def all(self) -> list[BackendNote]:
-        with self._lock:
-            return list(self._notes)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._notes.clear()
+__all__ = ["LOGGER", "BackendNote", "NoteBook", "aws_notebook"]

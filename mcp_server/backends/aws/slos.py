@@ -7,9 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from mcp_server.backends.aws.clients import paginate
-from mcp_server.backends.aws.errors import aws_errors
-from mcp_server.backends.aws.notes import NoteBook
+from mcp_server.backends.aws.calls import ApiCaller
 from mcp_server.telemetry import SliKind, SloDefinition, TimeWindow
 
 _DAYS = {"MINUTE": 1 / 1440, "HOUR": 1 / 24, "DAY": 1, "MONTH": 30}
@@ -32,32 +30,36 @@ class SloBudgetReport(BaseModel):
 
 
 class ApplicationSignalsReader:
-    def __init__(self, client: Any, notes: NoteBook) -> None:
+    def __init__(self, client: Any, calls: ApiCaller) -> None:
         self._client = client
-        self._notes = notes
+        self._calls = calls
+        self._notes = calls.notes
 
     # --------------------------------------------------------------------------- services
 
-    def services(self, window: TimeWindow) -> list[dict[str, str]]:
-        """KeyAttributes of every service Application Signals saw in the window."""
-        with aws_errors("application-signals:ListServices"):
-            summaries = list(
-                paginate(
-                    self._client,
-                    "list_services",
-                    "ServiceSummaries",
-                    MAX_SERVICES,
-                    StartTime=window.start,
-                    EndTime=window.end,
-                )
+    def services(self, window: TimeWindow) -> list[dict[str, Any]]:
+        """Summaries (KeyAttributes, MetricReferences) of every service Application Signals saw."""
+        summaries = list(
+            self._calls.pages(
+                "application-signals:ListServices",
+                self._client,
+                "list_services",
+                "ServiceSummaries",
+                MAX_SERVICES,
+                StartTime=window.start,
+                EndTime=window.end,
             )
-        return [dict(s["KeyAttributes"]) for s in summaries if s.get("KeyAttributes", {}).get("Name")]
+        )
+        return [s for s in summaries if (s.get("KeyAttributes") or {}).get("Name")]
 
     def log_groups(self, key_attributes: dict[str, str], window: TimeWindow) -> list[str]:
-        with aws_errors("application-signals:GetService"):
-            response = self._client.get_service(
-                KeyAttributes=key_attributes, StartTime=window.start, EndTime=window.end
-            )
+        response = self._calls.call(
+            "application-signals:GetService",
+            self._client.get_service,
+            KeyAttributes=key_attributes,
+            StartTime=window.start,
+            EndTime=window.end,
+        )
         references = list(response.get("LogGroupReferences") or []) + list(
             (response.get("Service") or {}).get("LogGroupReferences") or []
         )
@@ -66,12 +68,21 @@ class ApplicationSignalsReader:
     # ------------------------------------------------------------------------------- SLOs
 
     def slo_definitions(self) -> list[SloDefinition]:
-        with aws_errors("application-signals:ListServiceLevelObjectives"):
-            summaries = list(paginate(self._client, "list_service_level_objectives", "SloSummaries", None))
+        summaries = list(
+            self._calls.pages(
+                "application-signals:ListServiceLevelObjectives",
+                self._client,
+                "list_service_level_objectives",
+                "SloSummaries",
+            )
+        )
         definitions = []
         for summary in summaries:
-            with aws_errors("application-signals:GetServiceLevelObjective"):
-                slo = self._client.get_service_level_objective(Id=summary["Arn"])["Slo"]
+            slo = self._calls.call(
+                "application-signals:GetServiceLevelObjective",
+                self._client.get_service_level_objective,
+                Id=summary["Arn"],
+            )["Slo"]
             definition = slo_definition(slo)
             if definition is None:
                 self._notes.add(
@@ -84,10 +95,12 @@ class ApplicationSignalsReader:
     def budget_reports(self, slo_names: list[str], at: datetime) -> list[SloBudgetReport]:
         reports: list[SloBudgetReport] = []
         for i in range(0, len(slo_names), BUDGET_REPORT_MAX_IDS):
-            with aws_errors("application-signals:BatchGetServiceLevelObjectiveBudgetReport"):
-                response = self._client.batch_get_service_level_objective_budget_report(
-                    Timestamp=at, SloIds=slo_names[i : i + BUDGET_REPORT_MAX_IDS]
-                )
+            response = self._calls.call(
+                "application-signals:BatchGetServiceLevelObjectiveBudgetReport",
+                self._client.batch_get_service_level_objective_budget_report,
+                Timestamp=at,
+                SloIds=slo_names[i : i + BUDGET_REPORT_MAX_IDS],
+            )
             for error in response.get("Errors") or []:
                 self._notes.add("slos", f"budget report for {error.get('Name')}: {error.get('ErrorMessage')}")
             reports.extend(

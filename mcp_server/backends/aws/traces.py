@@ -27,10 +27,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from mcp_server.backends.aws.clients import paginate
-from mcp_server.backends.aws.config import AwsBackendConfig
-from mcp_server.backends.aws.errors import aws_errors
-from mcp_server.backends.aws.notes import NoteBook
+from mcp_server.backends.aws.calls import ApiCaller
 from mcp_server.telemetry import (
     ServiceEdge,
     Span,
@@ -230,10 +227,11 @@ def _quote(value: str) -> str:
 class TraceReader:
     """GetTraceSummaries + BatchGetTraces + GetServiceGraph, bounded by the config's caps."""
 
-    def __init__(self, client: Any, config: AwsBackendConfig, notes: NoteBook) -> None:
+    def __init__(self, client: Any, calls: ApiCaller) -> None:
         self._client = client
-        self._config = config
-        self._notes = notes
+        self._calls = calls
+        self._config = calls.config
+        self._notes = calls.notes
         self._cache: OrderedDict[str, list[Span]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -252,11 +250,15 @@ class TraceReader:
             }
             if expression:
                 params["FilterExpression"] = expression
-            with aws_errors("xray:GetTraceSummaries"):
-                for summary in paginate(
-                    self._client, "get_trace_summaries", "TraceSummaries", cap - len(found), **params
-                ):
-                    found.setdefault(str(summary["Id"]), summary)
+            for summary in self._calls.pages(
+                "xray:GetTraceSummaries",
+                self._client,
+                "get_trace_summaries",
+                "TraceSummaries",
+                cap - len(found),
+                **params,
+            ):
+                found.setdefault(str(summary["Id"]), summary)
             chunk_end = chunk_start
         if len(found) >= cap:
             self._notes.add(
@@ -272,19 +274,19 @@ class TraceReader:
         with self._lock:
             missing = [xray_trace_id(t) for t in wanted if t not in self._cache]
         for i in range(0, len(missing), BATCH_GET_TRACES_MAX_IDS):
-            with aws_errors("xray:BatchGetTraces"):
-                for trace in paginate(
-                    self._client,
-                    "batch_get_traces",
-                    "Traces",
-                    None,
-                    TraceIds=missing[i : i + BATCH_GET_TRACES_MAX_IDS],
-                ):
-                    spans = trace_to_spans(trace)
-                    with self._lock:
-                        self._cache[otel_trace_id(str(trace["Id"]))] = spans
-                        while len(self._cache) > TRACE_CACHE_SIZE:
-                            self._cache.popitem(last=False)
+            for trace in self._calls.pages(
+                "xray:BatchGetTraces",
+                self._client,
+                "batch_get_traces",
+                "Traces",
+                None,
+                TraceIds=missing[i : i + BATCH_GET_TRACES_MAX_IDS],
+            ):
+                spans = trace_to_spans(trace)
+                with self._lock:
+                    self._cache[otel_trace_id(str(trace["Id"]))] = spans
+                    while len(self._cache) > TRACE_CACHE_SIZE:
+                        self._cache.popitem(last=False)
         with self._lock:
             return [self._cache[t] for t in wanted if t in self._cache]
 
@@ -312,16 +314,16 @@ class TraceReader:
 
     def service_graph(self, window: TimeWindow) -> list[ServiceEdge]:
         services: dict[int, dict[str, Any]] = {}
-        with aws_errors("xray:GetServiceGraph"):
-            for service in paginate(
-                self._client,
-                "get_service_graph",
-                "Services",
-                None,
-                StartTime=window.start,
-                EndTime=window.end,
-            ):
-                services[int(service["ReferenceId"])] = service
+        for service in self._calls.pages(
+            "xray:GetServiceGraph",
+            self._client,
+            "get_service_graph",
+            "Services",
+            None,
+            StartTime=window.start,
+            EndTime=window.end,
+        ):
+            services[int(service["ReferenceId"])] = service
         merged: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for service in services.values():
             for edge in service.get("Edges") or []:

@@ -19,12 +19,15 @@ import orjson
 
 from mcp_server.backends.base import (
     DEFAULT_LIMIT,
+    BackendNote,
     ErrorOrigin,
     LogCountBucket,
     LogGroup,
     LogQuery,
     MetricBucket,
     MetricQuery,
+    OperationStats,
+    PlatformFinding,
     SliBucket,
     SpanBucket,
     SpanQuery,
@@ -714,6 +717,19 @@ class LocalBackend:
                 return alarm.model_copy(update={"history": kept})
         known = ", ".join(a.name for a in self._evaluated_alarms()) or "(none)"
         raise QueryError(f"unknown alarm {name!r}; known alarms: {known}")
+
+    # A recording has no platform of its own to ask, and answers every question in full.
+    def operation_stats(self, window: TimeWindow, service: str | None = None) -> list[OperationStats]:
+        return []
+
+    def platform_findings(self, window: TimeWindow, service: str | None = None) -> list[PlatformFinding]:
+        return []
+
+    def note_mark(self) -> int:
+        return 0
+
+    def notes_since(self, mark: int) -> list[BackendNote]:
+        return []
 
     def _evaluated_alarms(self) -> list[Alarm]:
         if self._alarm_cache is not None:

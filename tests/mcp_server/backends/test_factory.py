@@ -31,7 +31,9 @@ def test_aws_is_built_from_an_injected_session_and_config_without_calling_aws() 
     assert isinstance(backend, AwsBackend) and isinstance(backend, TelemetryBackend)
     cloudwatch = backend.clients.cloudwatch
     assert cloudwatch.meta.region_name == "eu-west-1"
-    assert cloudwatch.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 3}
+    # botocore tries once; the backend's own retries (3 tries) stay within each call's deadline
+    assert cloudwatch.meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
+    assert backend.calls.config.max_attempts == 3
     assert cloudwatch.meta.config.read_timeout == 7
     backend.close()
 

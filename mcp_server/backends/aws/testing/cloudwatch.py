@@ -2,7 +2,9 @@
 
 Moto stores metrics faithfully but its GetMetricData has no percentiles or metric math and its
 ListMetrics is quadratic in datapoints, so scenario-sized tests read through this instead.
-Supported math: ``SUM([...])``, ``MIN([...])``, ``MAX([...])``, ``a / b`` and ``PERIOD(id)``.
+Supported math: ``SUM([...])``, ``MIN([...])``, ``MAX([...])``, ``a / b``, ``PERIOD(id)`` and
+``ANOMALY_DETECTION_BAND(id, k)`` (the window's mean plus and minus k standard deviations, as
+two results sharing the expression's id, labelled ``... High`` and ``... Low``).
 """
 
 from __future__ import annotations
@@ -84,25 +86,45 @@ class FakeCloudWatchMetrics:
                     offset = point[0] - start.timestamp()
                     buckets[start.timestamp() + (offset // period) * period].append(point)
             series[query["Id"]] = {t: _statistic(stat["Stat"], pts) for t, pts in buckets.items()}
+        bands: dict[str, tuple[dict[float, float], dict[float, float]]] = {}
         for query in queries:
-            if "Expression" in query:
+            if "Expression" not in query:
+                continue
+            band = re.fullmatch(r"ANOMALY_DETECTION_BAND\((\w+),\s*([\d.]+)\)", query["Expression"].strip())
+            if band:
+                bands[query["Id"]] = _band(series.get(band.group(1), {}), float(band.group(2)))
+            else:
                 series[query["Id"]] = _evaluate(query["Expression"], series, periods)
         results = []
         for query in queries:
             if not query.get("ReturnData", True):
                 continue
-            values = series.get(query["Id"], {})
-            times = sorted(values)
-            results.append(
-                {
-                    "Id": query["Id"],
-                    "Label": query.get("Label", query["Id"]),
-                    "Timestamps": [datetime.fromtimestamp(t, tz=start.tzinfo) for t in times],
-                    "Values": [values[t] for t in times],
-                    "StatusCode": "Complete",
-                }
+            label = query.get("Label", query["Id"])
+            parts = (
+                [(f"{label} High", bands[query["Id"]][1]), (f"{label} Low", bands[query["Id"]][0])]
+                if query["Id"] in bands
+                else [(label, series.get(query["Id"], {}))]
             )
+            for part_label, values in parts:
+                times = sorted(values)
+                results.append(
+                    {
+                        "Id": query["Id"],
+                        "Label": part_label,
+                        "Timestamps": [datetime.fromtimestamp(t, tz=start.tzinfo) for t in times],
+                        "Values": [values[t] for t in times],
+                        "StatusCode": "Complete",
+                    }
+                )
         return {"MetricDataResults": results, "Messages": []}
+
+
+def _band(values: dict[float, float], width: float) -> tuple[dict[float, float], dict[float, float]]:
+    if not values:
+        return {}, {}
+    mean = sum(values.values()) / len(values)
+    spread = (sum((v - mean) ** 2 for v in values.values()) / len(values)) ** 0.5
+    return {t: mean - width * spread for t in values}, {t: mean + width * spread for t in values}
 
 
 def _statistic(stat: str, points: list[tuple[float, float, float, float, float, float]]) -> float:

@@ -1,9 +1,14 @@
 """A small Logs Insights engine: enough of the query language for the queries the backend emits.
 
-Supported: ``fields``, ``filter`` (``and``/``or``/parentheses, ``like /regex/``, comparisons with
-numbers and quoted strings), ``sort @timestamp asc|desc``, ``limit``, and
-``stats count(*) as NAME by bin(Ns), field, ...``. JSON messages expose their top-level keys as
-fields, as Insights' automatic discovery does. Anything else raises MalformedQueryException.
+Supported commands: ``fields`` (names, backticked names, ``concat(...)``, ``coalesce(...)``,
+``... as NAME``), ``filter`` (``and``/``or``/``not``/parentheses, ``like /regex/``, ``in
+[...]``, comparisons with numbers and quoted strings), ``parse FIELD /regex/`` with named
+groups, ``sort FIELD asc|desc``, ``limit``, ``stats`` with ``count(*)``, ``sum``, ``avg``,
+``min``, ``max``, ``pct``, ``earliest``, ``latest`` ``by bin(Ns), field, ...``, and ``pattern
+FIELD`` (clusters by the body with numbers and hex ids masked; ``@pattern``, ``@sampleCount``,
+``@ratio``, ``@logSamples``). JSON messages expose their keys as fields, nested ones flattened
+with dots, as Insights' discovery does. Anything else raises MalformedQueryException, as an
+unknown command does on AWS.
 """
 
 from __future__ import annotations
@@ -13,13 +18,18 @@ import json
 import re
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from mcp_server.backends.aws.log_events import mask_body
+from mcp_server.backends.aws.span_analysis import quantile
 from mcp_server.backends.aws.testing.responders import AwsErrorResponse, Responders
 
 ACCOUNT = "123456789012"
+TIME_FIELDS = frozenset({"@timestamp"})
+FLATTEN_DEPTH = 4
 
 
 @dataclass
@@ -28,6 +38,7 @@ class StoredEvent:
     message: str
     group: str
     stream: str = "scenario"
+    pointer: str = ""
     fields: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -36,6 +47,7 @@ class StoredEvent:
             "@message": self.message,
             "@log": f"{ACCOUNT}:{self.group}",
             "@logStream": self.stream,
+            "@ptr": self.pointer,
         }
         if self.message.startswith("{"):
             try:
@@ -43,17 +55,27 @@ class StoredEvent:
             except ValueError:
                 data = None
             if isinstance(data, dict):
-                for key, value in data.items():
-                    if not isinstance(value, dict | list):
-                        self.fields.setdefault(key, value)
+                for key, value in _flatten(data):
+                    self.fields.setdefault(key, value)
+
+
+def _flatten(data: dict[str, Any], prefix: str = "", depth: int = 0) -> list[tuple[str, Any]]:
+    items = []
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and depth < FLATTEN_DEPTH:
+            items += _flatten(value, name + ".", depth + 1)
+        elif not isinstance(value, dict | list):
+            items.append((name, value))
+    return items
 
 
 def _malformed(problem: str) -> AwsErrorResponse:
     return AwsErrorResponse("MalformedQueryException", problem)
 
 
-def _split_commands(query: str) -> list[str]:
-    """Split on ``|`` outside /regex/ literals and quotes."""
+def split_commands(query: str) -> list[str]:
+    """Split on ``|`` outside /regex/ literals and quotes; ``#`` outside them starts a comment."""
     parts, current, in_regex, quote, escaped = [], [], False, "", False
     for char in query:
         if escaped:
@@ -68,22 +90,26 @@ def _split_commands(query: str) -> list[str]:
             quote = "" if char == quote else quote
         elif in_regex:
             in_regex = char != "/"
-        elif char in "\"'":
+        elif char in "\"'`":
             quote = char
         elif char == "/":
             in_regex = True
+        elif char == "#":
+            break
         elif char == "|":
             parts.append("".join(current).strip())
             current = []
             continue
         current.append(char)
+    if in_regex or quote:
+        raise _malformed("unterminated regex or string")
     parts.append("".join(current).strip())
     return [p for p in parts if p]
 
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<regex>/(?:\\.|[^/\\])*/)|(?P<string>\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*')|"
-    r"(?P<number>-?\d+(?:\.\d+)?)|(?P<op>>=|<=|!=|=|<|>|\(|\))|(?P<word>[@\w.]+))"
+    r"(?P<number>-?\d+(?:\.\d+)?)|(?P<op>>=|<=|!=|=|<|>|\(|\)|\[|\]|,)|(?P<word>`[^`]+`|[@\w.]+))"
 )
 
 
@@ -93,11 +119,26 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if not match or match.end() == position:
-            raise _malformed(f"cannot read filter at {text[position:]!r}")
+            raise _malformed(f"cannot read {text[position:]!r}")
         kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
+        value = match.group(kind)
+        tokens.append((kind, value.strip("`") if kind == "word" else value))
         position = match.end()
     return tokens
+
+
+def _insights_regex(literal: str) -> re.Pattern[str]:
+    body = (
+        literal[1:-1]
+        .replace("\\/", "/")
+        .replace("(?<", "(?P<")
+        .replace("(?P<=", "(?<=")
+        .replace("(?P<!", "(?<!")
+    )
+    try:
+        return re.compile(body)
+    except re.error as exc:
+        raise _malformed(f"bad regex {literal}: {exc}") from None
 
 
 class _Filter:
@@ -120,20 +161,22 @@ class _Filter:
 
     def _or(self) -> Any:
         node = self._and()
-        while (token := self._peek()) and token == ("word", "or"):
+        while self._peek() == ("word", "or"):
             self._next()
             node = ("or", node, self._and())
         return node
 
     def _and(self) -> Any:
         node = self._term()
-        while (token := self._peek()) and token == ("word", "and"):
+        while self._peek() == ("word", "and"):
             self._next()
             node = ("and", node, self._term())
         return node
 
     def _term(self) -> Any:
         token = self._next()
+        if token == ("word", "not"):
+            return ("not", self._term())
         if token == ("op", "("):
             node = self._or()
             if self._next() != ("op", ")"):
@@ -142,16 +185,24 @@ class _Filter:
         if token[0] != "word":
             raise _malformed(f"expected a field, got {token[1]!r}")
         operator = self._next()
-        value = self._next()
         if operator == ("word", "like"):
+            value = self._next()
             if value[0] != "regex":
                 raise _malformed("like needs a /regex/")
-            body = value[1][1:-1].replace("\\/", "/")
-            return ("like", token[1], re.compile(body))
+            return ("like", token[1], _insights_regex(value[1]))
+        if operator == ("word", "in"):
+            if self._next() != ("op", "["):
+                raise _malformed("in needs a [list]")
+            values = []
+            while (item := self._next()) != ("op", "]"):
+                if item == ("op", ","):
+                    continue
+                values.append(_literal(item))
+            return ("in", token[1], values)
+        value = self._next()
         if operator[0] != "op" or value[0] not in ("number", "string"):
             raise _malformed(f"cannot compare {token[1]} {operator[1]} {value[1]}")
-        literal: Any = float(value[1]) if value[0] == "number" else value[1][1:-1]
-        return ("compare", token[1], operator[1], literal)
+        return ("compare", token[1], operator[1], _literal(value))
 
     def matches(self, fields: dict[str, Any], node: Any = None) -> bool:
         node = self.tree if node is None else node
@@ -159,11 +210,15 @@ class _Filter:
             return self.matches(fields, node[1]) or self.matches(fields, node[2])
         if node[0] == "and":
             return self.matches(fields, node[1]) and self.matches(fields, node[2])
+        if node[0] == "not":
+            return not self.matches(fields, node[1])
         value = fields.get(node[1])
         if value is None:
             return False
         if node[0] == "like":
             return bool(node[2].search(str(value)))
+        if node[0] == "in":
+            return any(_equal(value, v) for v in node[2])
         _, _, operator, literal = node
         if isinstance(literal, float):
             try:
@@ -182,61 +237,237 @@ class _Filter:
         }[operator]
 
 
+def _literal(token: tuple[str, str]) -> Any:
+    if token[0] == "number":
+        return float(token[1])
+    if token[0] == "string":
+        return token[1][1:-1]
+    raise _malformed(f"expected a value, got {token[1]!r}")
+
+
+def _equal(value: Any, literal: Any) -> bool:
+    if isinstance(literal, float):
+        try:
+            return float(value) == literal
+        except (TypeError, ValueError):
+            return False
+    return str(value) == literal
+
+
 def format_time(timestamp_ms: int) -> str:
     return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
+def _split_top(text: str) -> list[str]:
+    """Split on commas outside parentheses, brackets and quotes."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'`":
+            quote = char
+        elif char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current).strip())
+    return [p for p in parts if p]
+
+
+def _expression(text: str) -> tuple[str, Callable[[dict[str, Any]], Any]]:
+    """``EXPR [as NAME]`` -> (NAME, evaluate(row))."""
+    match = re.fullmatch(r"(.+?)\s+as\s+([@\w.]+)", text.strip(), re.S)
+    expr, name = (match.group(1), match.group(2)) if match else (text.strip(), text.strip().strip("`"))
+    return name, _evaluator(expr.strip())
+
+
+def _evaluator(expr: str) -> Callable[[dict[str, Any]], Any]:
+    call = re.fullmatch(r"(\w+)\((.*)\)", expr, re.S)
+    if call:
+        function, args = call.group(1).lower(), [_evaluator(a) for a in _split_top(call.group(2))]
+        if function == "concat":
+            return lambda row: "".join("" if (v := a(row)) is None else str(v) for a in args)
+        if function == "coalesce":
+            return lambda row: next((v for a in args if (v := a(row)) not in (None, "")), None)
+        raise _malformed(f"unsupported function {function}")
+    if len(expr) >= 2 and expr[0] == expr[-1] and expr[0] in "\"'":
+        literal = expr[1:-1]
+        return lambda _row: literal
+    name = expr.strip("`")
+    return lambda row: row.get(name)
+
+
+_AGGREGATE = re.compile(r"(\w+)\(([^)]*)\)\s+as\s+(\w+)")
+
+
+def _stats(rows: list[dict[str, Any]], spec: str) -> list[dict[str, Any]]:
+    head, _, by = spec.partition(" by ")
+    aggregates = []
+    for part in _split_top(head):
+        match = _AGGREGATE.fullmatch(part.strip())
+        if not match:
+            raise _malformed(f"unsupported stats {part!r}")
+        aggregates.append(
+            (
+                match.group(1).lower(),
+                [a.strip().strip("`") for a in match.group(2).split(",")],
+                match.group(3),
+            )
+        )
+    keys = _split_top(by)
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(_key_value(row, k) for k in keys)].append(row)
+    output = []
+    for group_key, members in sorted(groups.items(), key=lambda item: str(item[0])):
+        result: dict[str, Any] = {}
+        for key, value in zip(keys, group_key, strict=True):
+            if value is not None:
+                result[key.strip("`")] = value
+        for function, args, name in aggregates:
+            result[name] = _aggregate(function, args, members)
+        output.append(result)
+    return output
+
+
+def _key_value(row: dict[str, Any], key: str) -> Any:
+    binned = re.fullmatch(r"bin\((\d+)s\)", key)
+    if binned:
+        width = int(binned.group(1)) * 1000
+        return _Time((int(row["@timestamp"]) // width) * width)
+    return row.get(key.strip("`"))
+
+
+@dataclass(frozen=True, order=True)
+class _Time:
+    ms: int
+
+    def __str__(self) -> str:
+        return format_time(self.ms)
+
+
+def _aggregate(function: str, args: list[str], rows: list[dict[str, Any]]) -> Any:
+    if function == "count":
+        return len(rows) if args in (["*"], [""]) else sum(1 for r in rows if r.get(args[0]) is not None)
+    name = args[0]
+    if function in ("earliest", "latest"):
+        ordered = sorted(rows, key=lambda r: int(r["@timestamp"]))
+        chosen = ordered[0] if function == "earliest" else ordered[-1]
+        return chosen.get(name)
+    values = [float(r[name]) for r in rows if _number(r.get(name))]
+    if function in ("min", "max") and name in TIME_FIELDS:
+        return _Time(int(min(values) if function == "min" else max(values)))
+    if not values:
+        return None
+    if function == "sum":
+        return sum(values)
+    if function == "avg":
+        return sum(values) / len(values)
+    if function == "min":
+        return min(values)
+    if function == "max":
+        return max(values)
+    if function == "pct":
+        return quantile(values, float(args[1]) / 100)
+    raise _malformed(f"unsupported aggregate {function}")
+
+
+def _number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _pattern(rows: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    clusters: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        value = row.get(name)
+        if value is not None:
+            clusters[mask_body(str(value))].append(str(value))
+    total = sum(len(v) for v in clusters.values()) or 1
+    return [
+        {
+            "@pattern": pattern,
+            "@sampleCount": len(lines),
+            "@ratio": len(lines) / total,
+            "@logSamples": json.dumps(lines[:3]),
+        }
+        for pattern, lines in clusters.items()
+    ]
+
+
+def _render(value: Any, name: str) -> str:
+    if isinstance(value, _Time):
+        return str(value)
+    if name in TIME_FIELDS and isinstance(value, int | float):
+        return format_time(int(value))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def run_query(events: list[StoredEvent], query: str) -> list[list[dict[str, str]]]:
-    rows = [e.fields for e in events]
-    fields = ["@timestamp", "@message"]
+    rows = [dict(e.fields) for e in events]
+    shown = ["@timestamp", "@message", "@ptr"]
     limit = 10_000
-    stats: tuple[str, int, list[str]] | None = None
-    for command in _split_commands(query):
+    aggregated = False
+    for command in split_commands(query):
         verb, _, rest = command.partition(" ")
         if verb == "fields":
-            fields = [f.strip() for f in rest.split(",")]
+            shown = []
+            for item in _split_top(rest):
+                name, evaluate = _expression(item)
+                shown.append(name)
+                for row in rows:
+                    value = evaluate(row)
+                    if value is not None:
+                        row[name] = value
+            shown.append("@ptr")
         elif verb == "filter":
             condition = _Filter(rest)
             rows = [r for r in rows if condition.matches(r)]
+        elif verb == "parse":
+            target, _, literal = rest.strip().partition(" ")
+            regex = _insights_regex(literal.strip())
+            for row in rows:
+                found = regex.search(str(row.get(target.strip("`"), "")))
+                if found:
+                    row.update({k: v for k, v in found.groupdict().items() if v is not None})
         elif verb == "sort":
             name, _, direction = rest.strip().partition(" ")
-            rows = sorted(rows, key=lambda r: r.get(name) or 0, reverse=direction.strip() == "desc")
+            rows = sorted(
+                rows, key=lambda r: _sort_key(r.get(name.strip("`"))), reverse=direction.strip() == "desc"
+            )
         elif verb == "limit":
             limit = int(rest)
         elif verb == "stats":
-            match = re.fullmatch(r"count\(\*\) as (\w+) by bin\((\d+)s\)((?:,\s*[@\w.]+)*)", rest.strip())
-            if not match:
-                raise _malformed(f"unsupported stats {rest!r}")
-            stats = (
-                match.group(1),
-                int(match.group(2)),
-                [g.strip() for g in match.group(3).split(",") if g.strip()],
-            )
+            rows, aggregated = _stats(rows, rest.strip()), True
+        elif verb == "pattern":
+            rows, aggregated = _pattern(rows, rest.strip().strip("`")), True
         else:
             raise _malformed(f"unsupported command {verb!r}")
-    if stats is not None:
-        name, width, keys = stats
-        counts: dict[tuple[Any, ...], int] = defaultdict(int)
-        for r in rows:
-            bucket = (int(r["@timestamp"]) // (width * 1000)) * width * 1000
-            counts[(bucket, *(r.get(k) for k in keys))] += 1
-        output = []
-        for key, count in itertools.islice(sorted(counts.items(), key=lambda item: str(item[0])), limit):
-            row = [{"field": f"bin({width}s)", "value": format_time(key[0])}]
-            row += [
-                {"field": k, "value": str(v)} for k, v in zip(keys, key[1:], strict=True) if v is not None
-            ]
-            row.append({"field": name, "value": str(count)})
-            output.append(row)
-        return output
-    return [
-        [
-            {"field": f, "value": format_time(r[f]) if f == "@timestamp" else str(r[f])}
-            for f in fields
-            if f in r
-        ]
-        for r in rows[:limit]
-    ]
+    output = []
+    for row in itertools.islice(rows, limit):
+        names = list(row) if aggregated else [n for n in dict.fromkeys(shown) if n in row]
+        output.append([{"field": n, "value": _render(row[n], n)} for n in names if row.get(n) is not None])
+    return output
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if isinstance(value, _Time):
+        return (0, value.ms)
+    if _number(value):
+        return (0, float(value))
+    return (1, str(value or ""))
 
 
 class FakeInsights:
@@ -244,6 +475,8 @@ class FakeInsights:
 
     ``running_polls`` GetQueryResults calls answer Running before Complete, so the backend's
     polling loop is exercised; ``never_finish`` keeps a query Running forever (timeouts).
+    ``unsupported`` names commands answered with MalformedQueryException (``pattern`` on an
+    Infrequent Access log group, for instance).
     """
 
     def __init__(self, running_polls: int = 1) -> None:
@@ -251,13 +484,17 @@ class FakeInsights:
         self.queries: dict[str, dict[str, Any]] = {}
         self.running_polls = running_polls
         self.never_finish = False
+        self.unsupported: set[str] = set()
         self.stopped: list[str] = []
         self.started: list[dict[str, Any]] = []
+        self.running = 0
+        self.most_running = 0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
     def add(self, group: str, timestamp_ms: int, message: str) -> None:
-        self.events[group].append(StoredEvent(timestamp_ms, message, group))
+        events = self.events[group]
+        events.append(StoredEvent(timestamp_ms, message, group, pointer=f"{group}#{len(events)}"))
 
     def attach(self, responders: Responders) -> None:
         responders.on("StartQuery", self._start).on("GetQueryResults", self._results).on(
@@ -269,13 +506,19 @@ class FakeInsights:
         missing = [g for g in groups if g not in self.events]
         if missing:
             raise AwsErrorResponse("ResourceNotFoundException", f"Log group {missing[0]} does not exist")
+        query = str(params["queryString"])
+        for command in split_commands(query):
+            if command.partition(" ")[0] in self.unsupported:
+                raise _malformed(f"{command.partition(' ')[0]} is not supported for these log groups")
         start_ms, end_ms = int(params["startTime"]) * 1000, (int(params["endTime"]) + 1) * 1000
         selected = [e for g in groups for e in self.events[g] if start_ms <= e.timestamp_ms < end_ms]
-        results = run_query(selected, str(params["queryString"]))[: int(params.get("limit") or 10_000)]
+        results = run_query(selected, query)[: int(params.get("limit") or 10_000)]
         with self._lock:  # the engine queries from several threads
             query_id = f"q-{next(self._ids)}"
-            self.queries[query_id] = {"results": results, "polls": 0, "scanned": len(selected)}
+            self.queries[query_id] = {"results": results, "polls": 0, "scanned": len(selected), "done": False}
             self.started.append(params)
+            self.running += 1
+            self.most_running = max(self.most_running, self.running)
         return {"queryId": query_id}
 
     def _results(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -286,6 +529,7 @@ class FakeInsights:
             query["polls"] += 1
         if self.never_finish or query["polls"] <= self.running_polls:
             return {"status": "Running", "results": []}
+        self._finish(query)
         return {
             "status": "Complete",
             "results": query["results"],
@@ -296,6 +540,15 @@ class FakeInsights:
             },
         }
 
+    def _finish(self, query: dict[str, Any]) -> None:
+        with self._lock:
+            if not query["done"]:
+                query["done"] = True
+                self.running -= 1
+
     def _stop(self, params: dict[str, Any]) -> dict[str, Any]:
         self.stopped.append(str(params["queryId"]))
+        query = self.queries.get(str(params["queryId"]))
+        if query is not None:
+            self._finish(query)
         return {"success": True}

@@ -10,7 +10,8 @@ operation's output shape, like Stubber's.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
@@ -34,13 +35,16 @@ class Responders:
         self._client = client
         self._handlers: dict[str, Handler] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        service_id = client.meta.service_model.service_id.hyphenize()
-        client.meta.events.register(
-            f"before-parameter-build.{service_id}", self._capture, unique_id=f"sleuth-capture-{id(self)}"
-        )
-        client.meta.events.register(
-            f"before-call.{service_id}", self._respond, unique_id=f"sleuth-respond-{id(self)}"
-        )
+        self.service_id = client.meta.service_model.service_id.hyphenize()
+        for event, handler in self.event_handlers():
+            client.meta.events.register(event, handler, unique_id=f"sleuth-{event}-{id(self)}")
+
+    def event_handlers(self) -> list[tuple[str, Callable[..., Any]]]:
+        """The botocore event handlers that answer; any client of the same service may use them."""
+        return [
+            (f"before-parameter-build.{self.service_id}", self._capture),
+            (f"before-call.{self.service_id}", self._respond),
+        ]
 
     def on(self, operation: str, handler: Handler) -> Responders:
         self._handlers[operation] = handler
@@ -49,6 +53,19 @@ class Responders:
     def off(self, operation: str) -> None:
         """Stop answering ``operation`` (it goes to moto, or the network, again)."""
         self._handlers.pop(operation, None)
+
+    @contextmanager
+    def replaced(self, operation: str, handler: Handler) -> Iterator[None]:
+        """Answer ``operation`` with ``handler`` inside the block, as before after it."""
+        previous = self._handlers.get(operation)
+        self._handlers[operation] = handler
+        try:
+            yield
+        finally:
+            if previous is None:
+                self._handlers.pop(operation, None)
+            else:
+                self._handlers[operation] = previous
 
     def _capture(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         if model.name in self._handlers:
@@ -76,15 +93,20 @@ class Responders:
         return AWSResponse("https://fake.amazonaws.com", 200, {}, None), parsed  # type: ignore[arg-type]
 
 
-def strip_parameter(client: Any, operation: str, name: str, seen: list[Any]) -> None:
-    """Drop a parameter moto cannot handle (recording it in ``seen``) before the request is built."""
+def strip_parameter(
+    client: Any, operation: str, name: str, seen: list[Any]
+) -> tuple[str, Callable[..., Any]]:
+    """Drop a parameter moto cannot handle (recording it in ``seen``) before the request is built;
+    returns the (event, handler) it registered."""
     service_id = client.meta.service_model.service_id.hyphenize()
 
     def drop(params: dict[str, Any], **_: Any) -> None:
         if name in params:
             seen.append(params.pop(name))
 
-    client.meta.events.register(f"before-parameter-build.{service_id}.{operation}", drop)
+    event = f"before-parameter-build.{service_id}.{operation}"
+    client.meta.events.register(event, drop)
+    return event, drop
 
 
 class CallRecorder:

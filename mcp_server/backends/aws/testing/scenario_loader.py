@@ -7,9 +7,12 @@ Use inside ``moto.mock_aws()``:
         backend = loaded.backend()
 
 Moto holds what it models faithfully: X-Ray segments (PutTraceSegments, GetTraceSummaries,
-BatchGetTraces), CloudWatch metrics and alarms, and log events (FilterLogEvents). Responders
-answer what moto lacks or gets wrong, computed from the same scenario: Logs Insights queries,
-X-Ray GetServiceGraph, DescribeAlarmHistory, Application Signals and CloudTrail LookupEvents.
+BatchGetTraces), CloudWatch metrics and alarms, log groups and events (DescribeLogGroups,
+FilterLogEvents). Responders answer what moto lacks or gets wrong, computed from the same
+scenario: Logs Insights queries (including Transaction Search's ``aws/spans``), X-Ray
+GetServiceGraph and GetTraceSegmentDestination, DescribeAlarmHistory, Application Signals
+(services, operations, dependencies, SLOs, entity events, audit findings), anomaly detectors
+and CloudTrail LookupEvents (see :mod:`platform_fakes`).
 Moto cannot evaluate X-Ray filter expressions, so they are dropped before moto sees them (and
 kept in ``filter_expressions``); the backend filters spans exactly in Python anyway.
 """
@@ -36,6 +39,13 @@ from mcp_server.backends.aws.config import AwsBackendConfig
 from mcp_server.backends.aws.testing.clock import FakeClock
 from mcp_server.backends.aws.testing.cloudwatch import FakeCloudWatchMetrics
 from mcp_server.backends.aws.testing.insights import FakeInsights
+from mcp_server.backends.aws.testing.platform_fakes import (
+    PlatformAnswers,
+    SignalsFromSpans,
+    entity_events_handler,
+    load_spans,
+    references,
+)
 from mcp_server.backends.aws.testing.responders import AwsErrorResponse, Responders, strip_parameter
 from mcp_server.backends.aws.testing.segments import trace_to_documents
 from mcp_server.backends.base import MAX_LIMIT, LogQuery, SpanQuery
@@ -97,7 +107,9 @@ class LoadedScenario:
     window: TimeWindow
     insights: FakeInsights
     responders: dict[str, Responders]
+    platform: PlatformAnswers = field(default_factory=PlatformAnswers)
     filter_expressions: list[Any] = field(default_factory=list)
+    extra_handlers: list[tuple[str, Any]] = field(default_factory=list)
 
     clock: FakeClock = field(default_factory=FakeClock)
 
@@ -115,11 +127,13 @@ def load_scenario(
     clients: AwsClients | None = None,
     config: AwsBackendConfig | None = None,
     metrics_in_moto: bool = False,
+    transaction_search: bool = True,
 ) -> LoadedScenario:
     """Load ``directory`` (already imported in ``local`` if given) into moto and responders.
 
     Metric reads go to :class:`FakeCloudWatchMetrics` unless ``metrics_in_moto`` (moto has no
-    percentiles or metric math, and its ListMetrics is slow on scenario-sized data).
+    percentiles or metric math, and its ListMetrics is slow on scenario-sized data). With
+    ``transaction_search`` every span is also in ``aws/spans`` and X-Ray says so.
     """
     directory = Path(directory)
     config = config or scenario_config()
@@ -142,21 +156,34 @@ def load_scenario(
     loaded = LoadedScenario(clients, config, window, FakeInsights(), responders)
     spans = _all_spans(local, window)
     _load_traces(clients.xray, spans)
-    strip_parameter(clients.xray, "GetTraceSummaries", "FilterExpression", loaded.filter_expressions)
+    loaded.extra_handlers.append(
+        strip_parameter(clients.xray, "GetTraceSummaries", "FilterExpression", loaded.filter_expressions)
+    )
     responders["xray"].on("GetServiceGraph", _service_graph_handler(spans))
     groups = _load_logs(clients.logs, local, loaded.insights)
     loaded.insights.attach(responders["logs"])
     metric_reads = FakeCloudWatchMetrics()
     _load_metrics(clients.cloudwatch, directory, metric_reads, store_in_moto=metrics_in_moto)
+    signals = SignalsFromSpans(spans)
+    signals.load(metric_reads)
+    signals.attach(responders["application_signals"])
     if not metrics_in_moto:
         metric_reads.attach(responders["cloudwatch"])
+    loaded.platform.segment_destination = "CloudWatchLogs" if transaction_search else "XRay"
+    loaded.platform.attach(
+        responders["application_signals"], responders["logs"], responders["cloudwatch"], responders["xray"]
+    )
+    if transaction_search:
+        load_spans(loaded.insights, spans)
     alarms = local.list_alarms()
     _load_alarms(clients.cloudwatch, alarms)
     responders["cloudwatch"].on("DescribeAlarmHistory", _alarm_history_handler(alarms))
     slos = local.list_slo_definitions()
     services = sorted(set(local.list_services()))
     _answer_application_signals(responders["application_signals"], local, services, slos, groups, window)
-    responders["cloudtrail"].on("LookupEvents", _lookup_events_handler(local.list_changes()))
+    changes = local.list_changes()
+    responders["cloudtrail"].on("LookupEvents", _lookup_events_handler(changes))
+    responders["application_signals"].on("ListEntityEvents", entity_events_handler(changes, _event_id))
     return loaded
 
 
@@ -486,7 +513,10 @@ def _answer_application_signals(
         return {
             "StartTime": params["StartTime"],
             "EndTime": params["EndTime"],
-            "ServiceSummaries": [{"KeyAttributes": key(s), "MetricReferences": []} for s in services],
+            "ServiceSummaries": [
+                {"KeyAttributes": key(s), "MetricReferences": references(_service_dimensions(s))}
+                for s in services
+            ],
         }
 
     def get_service(params: dict[str, Any]) -> dict[str, Any]:
@@ -557,6 +587,14 @@ def _answer_application_signals(
 # ----------------------------------------------------------------------------------- cloudtrail
 
 
+def _event_id(change: ChangeEvent, index: int) -> str:
+    return change.id or f"evt-{index}"
+
+
+def _service_dimensions(service: str) -> list[dict[str, str]]:
+    return [{"Name": "Environment", "Value": "scenario"}, {"Name": "Service", "Value": service}]
+
+
 def cloudtrail_event(change: ChangeEvent, index: int) -> dict[str, Any]:
     """A LookupEvents ``Events`` item recording ``change`` (ECS, Lambda, ... by kind)."""
     event_name, source, parameter = CHANGE_EVENTS[change.kind]
@@ -577,10 +615,10 @@ def cloudtrail_event(change: ChangeEvent, index: int) -> dict[str, Any]:
         "awsRegion": REGION,
         "requestParameters": request,
         "responseElements": _response_elements(change),
-        "eventID": change.id or f"evt-{index}",
+        "eventID": _event_id(change, index),
     }
     return {
-        "EventId": change.id or f"evt-{index}",
+        "EventId": _event_id(change, index),
         "EventName": event_name,
         "ReadOnly": "false",
         "EventTime": change.time,

@@ -15,6 +15,7 @@ from mcp_server.backends.aws.testing.scenario_loader import fake_session
 NOW = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
 KEY = {"Type": "Service", "Name": "orders", "Environment": "prod"}
 ARN = "arn:aws:application-signals:us-east-1:123456789012:slo/orders-availability"
+DETECTOR = "arn:aws:logs:us-east-1:123456789012:anomaly-detector:orders"
 
 
 def answer_what_moto_lacks(clients, *, deny_traces: bool = False) -> None:
@@ -55,12 +56,20 @@ def answer_what_moto_lacks(clients, *, deny_traces: bool = False) -> None:
         "BatchGetServiceLevelObjectiveBudgetReport",
         lambda p: {"Timestamp": p["Timestamp"], "Reports": [], "Errors": []},
     )
+    span = lambda p: {"StartTime": p["StartTime"], "EndTime": p["EndTime"]}  # noqa: E731
+    signals.on("ListServiceOperations", lambda p: {**span(p), "ServiceOperations": []})
+    signals.on("ListServiceDependencies", lambda p: {**span(p), "ServiceDependencies": []})
+    signals.on("ListEntityEvents", lambda p: {**span(p), "ChangeEvents": []})
+    signals.on("ListAuditFindings", lambda p: {**span(p), "AuditFindings": []})
     Responders(clients.cloudtrail).on("LookupEvents", lambda _p: {"Events": []})
-    Responders(clients.cloudwatch).on("DescribeAlarmHistory", lambda _p: {"AlarmHistoryItems": []})
-    Responders(clients.logs).on("StopQuery", lambda _p: {"success": True})
-    xray = Responders(clients.xray).on(
-        "GetServiceGraph", lambda p: {"Services": [], "StartTime": p["StartTime"], "EndTime": p["EndTime"]}
-    )
+    cloudwatch = Responders(clients.cloudwatch)
+    cloudwatch.on("DescribeAlarmHistory", lambda _p: {"AlarmHistoryItems": []})
+    cloudwatch.on("DescribeAnomalyDetectors", lambda _p: {"AnomalyDetectors": []})
+    logs = Responders(clients.logs).on("StopQuery", lambda _p: {"success": True})
+    logs.on("ListLogAnomalyDetectors", lambda _p: {"anomalyDetectors": [{"anomalyDetectorArn": DETECTOR}]})
+    logs.on("ListAnomalies", lambda _p: {"anomalies": []})
+    xray = Responders(clients.xray).on("GetServiceGraph", lambda p: {"Services": [], **span(p)})
+    xray.on("GetTraceSegmentDestination", lambda _p: {"Destination": "XRay", "Status": "ACTIVE"})
     if deny_traces:
 
         def deny(_params: dict) -> dict:
@@ -119,3 +128,19 @@ def test_denied_actions_and_probes_without_a_resource_are_reported() -> None:
     )
     assert results["cloudwatch:DescribeAlarmHistory"].status == "skipped"
     assert results["xray:BatchGetTraces"].status == "ok"
+
+
+@mock_aws
+def test_a_template_only_config_probes_the_log_actions_on_a_group_the_template_names() -> None:
+    from mcp_server.backends.aws.clients import AwsClients
+
+    config = AwsBackendConfig(log_group_template="/ecs/{service}", metric_namespaces=["Shop"], max_attempts=1)
+    clients = AwsClients.from_session(fake_session(), config)
+    setup_account(clients)
+    clients.logs.create_log_group(logGroupName="/other/thing")
+    answer_what_moto_lacks(clients)
+
+    results = {r.action: r for r in check_access(clients, config, NOW)}
+
+    assert [a for a, r in results.items() if r.action.startswith("logs:") and r.status != "ok"] == []
+    assert results["logs:StartQuery"].status == "ok"

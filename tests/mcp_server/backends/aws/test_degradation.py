@@ -8,25 +8,16 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
-from mcp_server.backends.aws import AwsBackend, AwsBackendConfig, AwsClients
+from mcp_server.backends.aws import AwsBackend, AwsBackendConfig
 from mcp_server.backends.aws.errors import AwsApiUnavailableError, aws_errors
 from mcp_server.backends.aws.testing.responders import AwsErrorResponse, Responders
 from mcp_server.errors import BackendUnavailableError, QueryError
 from mcp_server.telemetry import TimeWindow
 
 from .conftest import client
+from .helpers import clients
 
 NOW = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
-
-
-def clients() -> AwsClients:
-    return AwsClients(
-        cloudwatch=client("cloudwatch"),
-        logs=client("logs"),
-        xray=client("xray"),
-        application_signals=client("application-signals"),
-        cloudtrail=client("cloudtrail"),
-    )
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,8 @@ from mcp_server.backends.aws.testing.scenario_loader import LoadedScenario
 from mcp_server.backends.base import LogQuery, MetricQuery, SpanQuery, SpanStatsQuery
 from mcp_server.telemetry import Severity, TimeWindow
 
+DETECTOR = "arn:aws:logs:us-east-1:123456789012:anomaly-detector:scenario"
+
 
 def exercise_every_method(loaded: LoadedScenario) -> None:
     """Call every backend method on every path (Insights and FilterLogEvents, a timed-out query,
@@ -34,6 +36,7 @@ def exercise_every_method(loaded: LoadedScenario) -> None:
     backend.log_counts(window)
     backend.log_groups(window, services[0])
     metric = backend.list_metrics(services[0])[0]
+    metric_namespace = loaded.config.metric_namespaces[0]
     backend.query_metrics(MetricQuery(name=metric.name, service=services[0], window=window))
     backend.list_changes(window)
     slos = backend.list_slo_definitions()
@@ -41,6 +44,27 @@ def exercise_every_method(loaded: LoadedScenario) -> None:
     backend.slo_budget_reports()
     alarms = backend.list_alarms()
     backend.alarm_history(alarms[0].name, window)
+    backend.operation_stats(window)
+    group = backend.log_group_names(services[0])[0][0]
+    loaded.platform.log_detectors = [
+        {
+            "anomalyDetectorArn": DETECTOR,
+            "logGroupArnList": [f"arn:aws:logs:us-east-1:123456789012:log-group:{group}"],
+        }
+    ]
+    loaded.platform.metric_detectors = [
+        {
+            "Namespace": metric_namespace,
+            "MetricName": metric.name,
+            "Dimensions": [{"Name": "Service", "Value": services[0]}],
+            "Stat": "Average",
+        }
+    ]
+    try:
+        backend.platform_findings(window)
+    finally:
+        loaded.platform.log_detectors, loaded.platform.metric_detectors = [], []
+    loaded.backend(application_signals=False).query_logs(LogQuery(window=window, limit=1))  # the template
     loaded.insights.never_finish = True
     try:
         with pytest.raises(AwsApiUnavailableError, match="timeout"):

@@ -9,10 +9,12 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from mcp_server.backends.aws.calls import ApiCaller
 from mcp_server.backends.aws.config import AwsBackendConfig
 from mcp_server.backends.aws.errors import AwsApiUnavailableError
-from mcp_server.backends.aws.logs import InsightsRunner, LogReader, parse_event, search_query
-from mcp_server.backends.aws.notes import NoteBook
+from mcp_server.backends.aws.insights import InsightsRunner, search_query
+from mcp_server.backends.aws.log_events import parse_event
+from mcp_server.backends.aws.logs import LogReader
 from mcp_server.backends.aws.testing.clock import FakeClock
 from mcp_server.backends.aws.testing.insights import FakeInsights
 from mcp_server.backends.aws.testing.responders import Responders
@@ -21,6 +23,7 @@ from mcp_server.backends.base import LogQuery
 from mcp_server.telemetry import Severity, TimeWindow
 
 from .conftest import client
+from .helpers import caller, pacer
 
 END = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
 
@@ -41,22 +44,24 @@ def json_line(body: str, severity: str = "ERROR", number: int = 17, trace_id: st
     return json.dumps(data)
 
 
-def reader(logs: object, config: AwsBackendConfig, notes: NoteBook, clock: FakeClock) -> LogReader:
+def reader(logs: object, calls: ApiCaller) -> LogReader:
     return LogReader(
         logs,
-        config,
-        notes,
+        calls,
         lambda service: [("/ecs/orders", "orders"), ("/ecs/billing", "billing")][: 1 if service else 2],
         now=lambda: END,
-        clock=clock,
-        sleep=clock.sleep,
     )
+
+
+def runner(logs: object, config: AwsBackendConfig, clock: FakeClock) -> InsightsRunner:
+    calls = caller(config, clock)
+    return InsightsRunner(logs, calls, pacer(calls))
 
 
 def test_insights_results_are_polled_until_complete_without_real_sleeps() -> None:
     logs = client("logs")
     clock = FakeClock()
-    runner = InsightsRunner(logs, AwsBackendConfig(insights_poll_seconds=2), NoteBook(), clock, clock.sleep)
+    insights = runner(logs, AwsBackendConfig(insights_poll_seconds=2), clock)
     row = [
         {"field": "@timestamp", "value": "2026-03-10 17:59:00.000"},
         {"field": "@message", "value": "boom"},
@@ -66,7 +71,7 @@ def test_insights_results_are_polled_until_complete_without_real_sleeps() -> Non
         stub.add_response("get_query_results", {"status": "Scheduled", "results": []}, {"queryId": "q1"})
         stub.add_response("get_query_results", {"status": "Running", "results": []}, {"queryId": "q1"})
         stub.add_response("get_query_results", {"status": "Complete", "results": [row]}, {"queryId": "q1"})
-        rows = runner.run("fields @timestamp, @message", ["/ecs/orders"], END - timedelta(hours=1), END, 100)
+        rows = insights.run("fields @timestamp, @message", ["/ecs/orders"], window(1), 100)
 
     assert rows == [{"@timestamp": "2026-03-10 17:59:00.000", "@message": "boom"}]
     assert clock.sleeps == [2.0, 2.0]
@@ -75,32 +80,28 @@ def test_insights_results_are_polled_until_complete_without_real_sleeps() -> Non
 def test_a_query_that_outlives_its_timeout_is_stopped_and_reported() -> None:
     logs = client("logs")
     clock = FakeClock()
-    runner = InsightsRunner(
-        logs,
-        AwsBackendConfig(insights_timeout_seconds=3, insights_poll_seconds=1),
-        NoteBook(),
-        clock,
-        clock.sleep,
-    )
+    insights = runner(logs, AwsBackendConfig(insights_timeout_seconds=3, insights_poll_seconds=1), clock)
     with Stubber(logs) as stub:
         stub.add_response("start_query", {"queryId": "q1"}, None)
         for _ in range(4):
             stub.add_response("get_query_results", {"status": "Running", "results": []}, {"queryId": "q1"})
         stub.add_response("stop_query", {"success": True}, {"queryId": "q1"})
-        with pytest.raises(AwsApiUnavailableError, match="did not finish within 3s and was stopped"):
-            runner.run("fields @message", ["/ecs/orders"], END - timedelta(hours=1), END, 100)
+        with pytest.raises(
+            AwsApiUnavailableError, match="did not finish within its 3s timeout and was stopped"
+        ):
+            insights.run("fields @message", ["/ecs/orders"], window(1), 100)
         stub.assert_no_pending_responses()
 
 
 def test_a_failed_query_is_reported_as_unavailable() -> None:
     logs = client("logs")
     clock = FakeClock()
-    runner = InsightsRunner(logs, AwsBackendConfig(), NoteBook(), clock, clock.sleep)
+    insights = runner(logs, AwsBackendConfig(), clock)
     with Stubber(logs) as stub:
         stub.add_response("start_query", {"queryId": "q1"}, None)
         stub.add_response("get_query_results", {"status": "Failed", "results": []}, {"queryId": "q1"})
         with pytest.raises(AwsApiUnavailableError, match="ended Failed"):
-            runner.run("fields @message", ["/ecs/orders"], END - timedelta(hours=1), END, 100)
+            insights.run("fields @message", ["/ecs/orders"], window(1), 100)
 
 
 def test_wide_windows_are_capped_split_into_chunks_and_the_cut_is_noted() -> None:
@@ -109,14 +110,14 @@ def test_wide_windows_are_capped_split_into_chunks_and_the_cut_is_noted() -> Non
     for group in ("/ecs/orders", "/ecs/billing"):
         fake.add(group, int((END - timedelta(minutes=30)).timestamp() * 1000), json_line("disk full"))
     fake.attach(Responders(logs))
-    notes = NoteBook()
-    config = AwsBackendConfig(
-        insights_max_window_seconds=3 * 3600, insights_chunk_seconds=3600, insights_max_log_groups=1
+    calls = caller(
+        AwsBackendConfig(
+            insights_max_window_seconds=3 * 3600, insights_chunk_seconds=3600, insights_max_log_groups=1
+        )
     )
+    notes = calls.notes
 
-    found = reader(logs, config, notes, FakeClock()).query(
-        LogQuery(window=window(12), min_severity=Severity.ERROR, limit=10)
-    )
+    found = reader(logs, calls).query(LogQuery(window=window(12), min_severity=Severity.ERROR, limit=10))
 
     assert [r.body for r in found] == ["disk full"]
     assert [(q["startTime"], q["logGroupNames"]) for q in fake.started] == [
@@ -138,9 +139,7 @@ def test_a_newest_first_search_stops_at_the_first_chunk_that_fills_the_limit() -
     fake.events["/ecs/billing"] = []
     fake.attach(Responders(logs))
 
-    found = reader(logs, AwsBackendConfig(), NoteBook(), FakeClock()).query(
-        LogQuery(window=window(3), text="FAIL", order="desc", limit=2)
-    )
+    found = reader(logs, caller()).query(LogQuery(window=window(3), text="FAIL", order="desc", limit=2))
 
     assert [r.body for r in found] == ["fail 5", "fail 10"]
     assert len(fake.started) == 1
@@ -154,7 +153,7 @@ def test_insights_queries_pre_filter_text_regex_trace_and_severity() -> None:
 
     text = search_query(query, 5)
 
-    assert text.startswith("fields @timestamp, @message, @log | filter @message like /(?i)a\\/b/")
+    assert text.startswith("fields @timestamp, @message, @log, @ptr | filter @message like /(?i)a\\/b/")
     assert "filter @message like /timeout \\d+/" in text and "filter @message like /abc123/" in text
     assert (
         "severity_number >= 13 or @message like /(?i)\\b(WARN|WARNING|ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC)\\b/"
@@ -182,8 +181,9 @@ def test_short_plain_reads_use_filter_log_events_and_parse_both_message_shapes()
                 {"timestamp": base + 2, "message": json_line("all good", "INFO", 9)},
             ],
         )
-    notes = NoteBook()
-    logs_reader = reader(logs, AwsBackendConfig(), notes, FakeClock())
+    calls = caller()
+    notes = calls.notes
+    logs_reader = reader(logs, calls)
 
     found = logs_reader.query(
         LogQuery(window=TimeWindow(start=END - timedelta(minutes=10), end=END), service="orders", text="fail")
@@ -219,7 +219,7 @@ def test_log_counts_come_from_an_insights_stats_query_per_bucket_and_severity() 
     fake.events["/ecs/billing"] = []
     fake.attach(Responders(logs))
 
-    counts = reader(logs, AwsBackendConfig(), NoteBook(), FakeClock()).counts(window(1), 60, None)
+    counts = reader(logs, caller()).counts(window(1), 60, None)
 
     assert [(b.service, b.severity, b.count) for b in counts] == [
         ("orders", Severity.INFO, 1),

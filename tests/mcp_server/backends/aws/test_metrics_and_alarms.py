@@ -12,13 +12,13 @@ from moto import mock_aws
 from mcp_server.backends.aws.alarms import AlarmReader
 from mcp_server.backends.aws.config import AwsBackendConfig
 from mcp_server.backends.aws.metrics import MetricReader
-from mcp_server.backends.aws.notes import NoteBook
 from mcp_server.backends.aws.testing.responders import Responders
 from mcp_server.backends.base import MetricQuery
 from mcp_server.errors import UnknownMetricError
 from mcp_server.telemetry import AlarmState, TimeWindow
 
 from .conftest import client
+from .helpers import caller
 
 START = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 WINDOW = TimeWindow(start=START, end=START + timedelta(minutes=3))
@@ -45,7 +45,7 @@ def put(cloudwatch: object, name: str, service: str, values: list[float], **dims
 def test_one_series_is_read_with_a_cloudwatch_statistic_per_period() -> None:
     cloudwatch = client("cloudwatch")
     put(cloudwatch, "latency", "orders", [10, 20, 30, 50, 70, 90])
-    reader = MetricReader(cloudwatch, CONFIG, NoteBook())
+    reader = MetricReader(cloudwatch, caller(CONFIG), lambda: WINDOW.end)
 
     (average,) = reader.query(MetricQuery(name="latency", service="orders", window=WINDOW, statistic="avg"))
     (count,) = reader.query(MetricQuery(name="latency", service="orders", window=WINDOW, statistic="count"))
@@ -65,7 +65,7 @@ def test_metrics_are_listed_per_service_with_their_dimensions_as_attribute_keys(
     put(cloudwatch, "latency", "orders", [1], Operation="GET /orders")
     put(cloudwatch, "latency", "orders", [1], Operation="POST /orders")
     put(cloudwatch, "cpu", "billing", [1])
-    reader = MetricReader(cloudwatch, CONFIG, NoteBook())
+    reader = MetricReader(cloudwatch, caller(CONFIG), lambda: WINDOW.end)
 
     listed = [(m.service, m.name, m.attribute_keys) for m in reader.list_metrics()]
 
@@ -77,7 +77,7 @@ def test_metrics_are_listed_per_service_with_their_dimensions_as_attribute_keys(
 def test_an_unknown_metric_names_the_metrics_that_exist() -> None:
     cloudwatch = client("cloudwatch")
     put(cloudwatch, "cpu", "billing", [1])
-    reader = MetricReader(cloudwatch, CONFIG, NoteBook())
+    reader = MetricReader(cloudwatch, caller(CONFIG), lambda: WINDOW.end)
 
     with pytest.raises(UnknownMetricError, match="known metrics: cpu"):
         reader.query(MetricQuery(name="memory", service="billing", window=WINDOW))
@@ -109,7 +109,7 @@ def test_several_series_in_one_group_are_combined_with_metric_math_on_cloudwatch
             ]
         },
     )
-    reader = MetricReader(cloudwatch, CONFIG, NoteBook())
+    reader = MetricReader(cloudwatch, caller(CONFIG), lambda: WINDOW.end)
 
     (series,) = reader.query(MetricQuery(name="latency", service="orders", window=WINDOW, statistic="avg"))
     reader.query(
@@ -149,7 +149,7 @@ def test_percentiles_are_asked_for_as_extended_statistics() -> None:
     responders.on("ListMetrics", lambda _params: {"Metrics": [metric]})
     responders.on("GetMetricData", lambda _params: {"MetricDataResults": []})
 
-    MetricReader(cloudwatch, CONFIG, NoteBook()).query(
+    MetricReader(cloudwatch, caller(CONFIG), lambda: WINDOW.end).query(
         MetricQuery(name="latency", window=WINDOW, statistic="p99")
     )
 
@@ -174,7 +174,7 @@ def test_alarms_are_read_with_state_threshold_and_service() -> None:
     cloudwatch.set_alarm_state(
         AlarmName="orders-latency-high", StateValue="ALARM", StateReason="3 datapoints breaching"
     )  # type: ignore[attr-defined]
-    reader = AlarmReader(cloudwatch, CONFIG)
+    reader = AlarmReader(cloudwatch, caller(CONFIG))
 
     (alarm,) = reader.describe(AlarmState.ALARM)
 
@@ -212,7 +212,7 @@ def test_alarm_history_items_become_transitions() -> None:
     malformed = {**item, "HistoryData": "not json"}
     with Stubber(cloudwatch) as stub:
         stub.add_response("describe_alarm_history", {"AlarmHistoryItems": [item, malformed]}, None)
-        (transition,) = AlarmReader(cloudwatch, CONFIG).history("orders-latency-high")
+        (transition,) = AlarmReader(cloudwatch, caller(CONFIG)).history("orders-latency-high")
 
     assert (transition.time, transition.old_state, transition.new_state) == (
         START,

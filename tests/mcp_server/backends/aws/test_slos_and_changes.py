@@ -9,11 +9,11 @@ from botocore.stub import ANY, Stubber
 
 from mcp_server.backends.aws.changes import ChangeReader
 from mcp_server.backends.aws.config import AwsBackendConfig
-from mcp_server.backends.aws.notes import NoteBook
 from mcp_server.backends.aws.slos import ApplicationSignalsReader
 from mcp_server.telemetry import ChangeKind, SliKind, TimeWindow
 
 from .conftest import client
+from .helpers import caller
 
 NOW = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
 WINDOW = TimeWindow(start=NOW - timedelta(hours=1), end=NOW)
@@ -73,7 +73,8 @@ CUSTOM_SLO = {
 
 def test_service_slos_become_definitions_and_custom_metric_slos_are_noted() -> None:
     signals = client("application-signals")
-    notes = NoteBook()
+    calls = caller()
+    notes = calls.notes
     with Stubber(signals) as stub:
         stub.add_response(
             "list_service_level_objectives",
@@ -86,7 +87,7 @@ def test_service_slos_become_definitions_and_custom_metric_slos_are_noted() -> N
         )
         for slo in (LATENCY_SLO, AVAILABILITY_SLO, CUSTOM_SLO):
             stub.add_response("get_service_level_objective", {"Slo": slo}, {"Id": slo["Arn"]})
-        cart, checkout = ApplicationSignalsReader(signals, notes).slo_definitions()
+        cart, checkout = ApplicationSignalsReader(signals, calls).slo_definitions()
 
     assert (checkout.service, checkout.operation, checkout.sli, checkout.threshold_ms) == (
         "checkout",
@@ -159,11 +160,12 @@ def test_budget_reports_and_service_log_groups_come_from_application_signals() -
             },
             {"KeyAttributes": key, "StartTime": ANY, "EndTime": ANY},
         )
-        notes = NoteBook()
-        reader = ApplicationSignalsReader(signals, notes)
+        calls = caller()
+        notes = calls.notes
+        reader = ApplicationSignalsReader(signals, calls)
         (report,) = reader.budget_reports(["cart-availability", "gone"], NOW)
         (service,) = reader.services(WINDOW)
-        groups = reader.log_groups(service, WINDOW)
+        groups = reader.log_groups(service["KeyAttributes"], WINDOW)
 
     assert (report.budget_status, report.attainment, report.budget_requests_remaining) == (
         "BREACHED",
@@ -272,7 +274,7 @@ def test_cloudtrail_deployments_become_change_events_and_failed_calls_are_ignore
             },
             None,
         )
-        changes = ChangeReader(trail, config, NoteBook(), lambda: NOW).list(WINDOW, None, None)
+        changes = ChangeReader(trail, caller(config), lambda: NOW).list(WINDOW, None, None)
 
     assert [(c.service, c.kind, c.version, c.actor) for c in changes] == [
         ("cart", ChangeKind.DEPLOYMENT, "cart:42", "ci"),
@@ -312,7 +314,5 @@ def test_only_the_asked_change_kinds_are_looked_up() -> None:
                 "UpdateFunctionConfiguration20150331v2": "config",
             }
         )
-        assert (
-            ChangeReader(trail, config, NoteBook(), lambda: NOW).list(None, None, [ChangeKind.CONFIG]) == []
-        )
+        assert ChangeReader(trail, caller(config), lambda: NOW).list(None, None, [ChangeKind.CONFIG]) == []
         stub.assert_no_pending_responses()

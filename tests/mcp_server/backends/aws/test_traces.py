@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from botocore.stub import ANY, Stubber
 
 from mcp_server.backends.aws.config import AwsBackendConfig
-from mcp_server.backends.aws.notes import NoteBook
 from mcp_server.backends.aws.testing.segments import trace_to_documents
 from mcp_server.backends.aws.traces import (
     TraceReader,
@@ -23,6 +22,7 @@ from mcp_server.backends.local import LocalBackend
 from mcp_server.telemetry import SpanKind, StatusCode, TimeWindow
 
 from .conftest import client
+from .helpers import caller
 
 # A segment as the X-Ray SDK for Java records one (trimmed): an HTTP server segment with a
 # DynamoDB call that was throttled and an internal subsegment.
@@ -169,7 +169,7 @@ def _window(hours: float) -> TimeWindow:
 
 def test_a_wide_window_is_read_in_six_hour_summary_calls_newest_first() -> None:
     xray = client("xray")
-    reader = TraceReader(xray, AwsBackendConfig(trace_margin_seconds=0), NoteBook())
+    reader = TraceReader(xray, caller(AwsBackendConfig(trace_margin_seconds=0)))
     with Stubber(xray) as stub:
         for start, end in (("12:00", "18:00"), ("06:00", "12:00"), ("05:00", "06:00")):
             stub.add_response(
@@ -189,8 +189,9 @@ def test_a_wide_window_is_read_in_six_hour_summary_calls_newest_first() -> None:
 
 def test_trace_sampling_is_capped_spread_evenly_and_noted() -> None:
     xray = client("xray")
-    notes = NoteBook()
-    reader = TraceReader(xray, AwsBackendConfig(max_traces=2), notes)
+    calls = caller(AwsBackendConfig(max_traces=2))
+    reader = TraceReader(xray, calls)
+    notes = calls.notes
     ids = [f"1-67891233-{i:024x}" for i in range(10)]
     document = json.dumps({**SEGMENT, "subsegments": []})
     with Stubber(xray) as stub:
@@ -256,7 +257,7 @@ SERVICE_GRAPH = {
 
 def test_the_service_graph_becomes_edges_with_external_dependencies_marked() -> None:
     xray = client("xray")
-    reader = TraceReader(xray, AwsBackendConfig(), NoteBook())
+    reader = TraceReader(xray, caller())
     with Stubber(xray) as stub:
         stub.add_response("get_service_graph", SERVICE_GRAPH, {"StartTime": ANY, "EndTime": ANY})
         edges = reader.service_graph(_window(1))
