@@ -22,6 +22,7 @@ from mcp_server.analysis import (
     latency,
     log_patterns,
     onset,
+    platform_findings,
     skew,
     topology,
 )
@@ -231,6 +232,7 @@ GATHER_STEPS: dict[str, Callable[[TelemetryBackend, Scope], StepResult]] = {
     "logs": gather_logs,
     "changes": gather_changes,
     "slos_alarms": gather_slos_alarms,
+    "platform": platform_findings.gather_platform,  # the platform's own detectors (AWS); empty locally
 }
 
 
