@@ -145,11 +145,16 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
         return FaultType.DOWNSTREAM_TIMEOUT_RETRY_STORM, "the service is slow and calls to it time out"
     if inherited_errors:
         return FaultType.INCORRECT_RESPONSE, "callers fail on the service's answers while it reports success"
+    shapes = s.of(SignalKind.STRUCTURE)
+    if any(sig.hints.get("structure") == "answers" for sig in shapes):
+        return FaultType.INCORRECT_RESPONSE, "requests of several callers now stop right after its answers"
     self_lat = s.of(SignalKind.SELF_LATENCY) + inherited_latency
     if self_lat and not origins:
         return FaultType.NETWORK_DELAY, "latency without errors"
     if origins:
         return FaultType.ERROR_EXCEPTION, "the service's own code fails"
+    if any(sig.hints.get("truncated") for sig in shapes):
+        return FaultType.ERROR_EXCEPTION, "its operations stop before the calls they used to make"
     new_errors = [
         sig
         for sig in s.of(SignalKind.LOG)

@@ -24,6 +24,7 @@ from mcp_server.analysis import (
     onset,
     platform_findings,
     skew,
+    structure,
     topology,
 )
 from mcp_server.analysis.mitigation import recommend_mitigations
@@ -129,6 +130,7 @@ def gather_traces(backend: TelemetryBackend, sc: Scope) -> StepResult:
         r.signals += topology.edge_signals(
             latency.client_edges(totals[0], services), latency.client_edges(totals[1], services), sc
         )
+        r.signals += structure.structure_signals(structure.call_pattern_changes(backend, sc), sc)
         suspects = sorted({s.service for s in r.signals} | set(healths))
         r.signals += skew.skew_signals(skew.host_skews(backend, sc, suspects), sc)
         if not healths:

@@ -21,9 +21,9 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from mcp_server.analysis.error_origins import significant_increase
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind, StepResult
-from mcp_server.analysis.error_origins import significant_increase
 from mcp_server.backends.base import OperationStats, PlatformFinding, TelemetryBackend
 from mcp_server.errors import QueryError
 

@@ -22,6 +22,7 @@ from mcp_server.analysis.topology import CallGraph, depth_from_entry, downstream
 WEIGHTS: dict[SignalKind, float] = {
     SignalKind.ERROR_ORIGIN: 3.0,
     SignalKind.SELF_LATENCY: 2.5,
+    SignalKind.STRUCTURE: 2.0,
     SignalKind.HOST_SKEW: 1.2,
     SignalKind.METRIC: 0.8,
     SignalKind.LOG: 0.8,
@@ -45,7 +46,13 @@ CHANGE_WEIGHT = 1.5
 EARLY_WEIGHT = 0.6
 TRANSFER = 0.8  # share of a caller's origin moved to a callee that answered without failing
 SYMPTOM_DISCOUNT = 0.35
-MAX_PER_KIND = {SignalKind.METRIC: 6, SignalKind.LOG: 3, SignalKind.HOST_SKEW: 1, SignalKind.EDGE: 2}
+MAX_PER_KIND = {
+    SignalKind.METRIC: 6,
+    SignalKind.LOG: 3,
+    SignalKind.HOST_SKEW: 1,
+    SignalKind.EDGE: 2,
+    SignalKind.STRUCTURE: 1,
+}
 
 
 def _component(signals: list[Signal], kind: SignalKind) -> float:

@@ -49,6 +49,7 @@ class SignalKind(StrEnum):
     LOG = "log"
     CHANGE = "change"
     HOST_SKEW = "host_skew"
+    STRUCTURE = "structure"  # the service's code path changed (calls made, or whom it returns after)
     EDGE = "edge"  # a call edge into the service degraded
     SLO = "slo"
     ALARM = "alarm"

@@ -52,9 +52,18 @@ class SpanQuery(_Query):
 
 
 # ``callee``: the instrumented service a span's own children run in (set on the caller's client
-# span); ``parent_service``/``parent_operation``: the span's parent (who called it).
+# span); ``parent_service``/``parent_operation``: the span's parent (who called it);
+# ``last_callee``: the service the span's last-ending child called (after whom it returned).
 SpanGroup = Literal[
-    "service", "operation", "host", "availability_zone", "peer", "callee", "parent_service", "parent_operation"
+    "service",
+    "operation",
+    "host",
+    "availability_zone",
+    "peer",
+    "callee",
+    "parent_service",
+    "parent_operation",
+    "last_callee",
 ]
 
 
@@ -258,7 +267,12 @@ class TelemetryBackend(Protocol):
     def query_metrics(self, query: MetricQuery) -> list[MetricSeries]: ...
 
     def metric_buckets(
-        self, window: TimeWindow, bucket_seconds: int = 60, service: str | None = None, *, by_host: bool = False
+        self,
+        window: TimeWindow,
+        bucket_seconds: int = 60,
+        service: str | None = None,
+        *,
+        by_host: bool = False,
     ) -> list[MetricBucket]:
         """Every metric of every service (or one service) bucketed in one pass: the bulk input of
         anomaly detection, so it need not ask metric by metric. One row per metric, service and

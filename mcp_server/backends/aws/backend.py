@@ -380,7 +380,12 @@ class AwsBackend:
 
     @bounded
     def metric_buckets(
-        self, window: TimeWindow, bucket_seconds: int = 60, service: str | None = None, *, by_host: bool = False
+        self,
+        window: TimeWindow,
+        bucket_seconds: int = 60,
+        service: str | None = None,
+        *,
+        by_host: bool = False,
     ) -> list[MetricBucket]:
         # CloudWatch series are per service here; ``by_host`` is accepted and answered per service
         return self._metrics.buckets(window, bucket_seconds, service)

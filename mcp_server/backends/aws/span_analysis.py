@@ -36,6 +36,7 @@ class DerivedSpan:
     parent_service: str | None
     parent_operation: str | None = None
     callee: str | None = None  # the service of the span's cross-service children (the longest)
+    last_callee: str | None = None  # the service the span's last-ending child called
 
 
 def derive(trace: Iterable[Span]) -> list[DerivedSpan]:
@@ -44,6 +45,7 @@ def derive(trace: Iterable[Span]) -> list[DerivedSpan]:
     child_ms: dict[str, float] = defaultdict(float)
     failing_parents: set[str] = set()
     callee: dict[str, Span] = {}
+    last_child: dict[str, Span] = {}
     errors = {s.span_id: s.is_error for s in spans}
     for s in spans:
         if s.parent_span_id:
@@ -51,6 +53,9 @@ def derive(trace: Iterable[Span]) -> list[DerivedSpan]:
             if errors[s.span_id]:
                 failing_parents.add(s.parent_span_id)
             parent = by_id.get(s.parent_span_id)
+            latest = last_child.get(s.parent_span_id)
+            if latest is None or s.end_time_unix_nano > latest.end_time_unix_nano:
+                last_child[s.parent_span_id] = s
             if parent is not None and parent.service != s.service:
                 known = callee.get(parent.span_id)
                 if known is None or s.duration_ms > known.duration_ms:
@@ -69,9 +74,19 @@ def derive(trace: Iterable[Span]) -> list[DerivedSpan]:
                 parent_service=parent.service if parent is not None else None,
                 parent_operation=parent.operation if parent is not None else None,
                 callee=callee[s.span_id].service if s.span_id in callee else None,
+                last_callee=_target(last_child.get(s.span_id), s, callee),
             )
         )
     return derived
+
+
+def _target(child: Span | None, parent: Span, callee: dict[str, Span]) -> str | None:
+    """The service ``child`` called: its own when it runs elsewhere, else its own callee's."""
+    if child is None:
+        return None
+    if child.service != parent.service:
+        return child.service
+    return callee[child.span_id].service if child.span_id in callee else None
 
 
 def derive_all(traces: Iterable[Iterable[Span]]) -> list[DerivedSpan]:
@@ -111,6 +126,8 @@ def _group_value(d: DerivedSpan, key: str) -> str | None:
         return d.parent_service
     if key == "parent_operation":
         return d.parent_operation
+    if key == "last_callee":
+        return d.last_callee
     return d.peer
 
 

@@ -80,6 +80,7 @@ _GROUP_COLUMNS = {
     "callee": "callee",
     "parent_service": "parent_service",
     "parent_operation": "parent_operation",
+    "last_callee": "last_callee",
 }
 _SEVERITY_ORDER = [s.value for s in sorted(Severity, key=lambda s: s.rank)]
 
@@ -625,7 +626,12 @@ class LocalBackend:
         ]
 
     def metric_buckets(
-        self, window: TimeWindow, bucket_seconds: int = 60, service: str | None = None, *, by_host: bool = False
+        self,
+        window: TimeWindow,
+        bucket_seconds: int = 60,
+        service: str | None = None,
+        *,
+        by_host: bool = False,
     ) -> list[MetricBucket]:
         where, params = self._filters("time_ns", window, service)
         host = "host" if by_host else "NULL::VARCHAR AS host"

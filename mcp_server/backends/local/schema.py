@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS spans (
     events VARCHAR, links VARCHAR, trace_state VARCHAR, flags BIGINT, scope_name VARCHAR,
     scope_version VARCHAR,
     duration_ms DOUBLE, self_ms DOUBLE, is_origin BOOLEAN, is_entry BOOLEAN,
-    callee VARCHAR, parent_service VARCHAR, parent_operation VARCHAR
+    callee VARCHAR, parent_service VARCHAR, parent_operation VARCHAR, last_callee VARCHAR
 );
 CREATE TABLE IF NOT EXISTS logs (
     time_ns BIGINT, observed_ns BIGINT, service VARCHAR, severity VARCHAR, severity_number TINYINT,
@@ -124,7 +124,8 @@ METRIC_ARROW = pa.schema(
 # ``callee``: the service a span's cross-service children belong to (the longest one when several):
 # on such a span, self time is the time between caller and callee (network, queueing), whatever
 # the instrumentation says about span kinds or peers. ``parent_service``/``parent_operation``:
-# who made the call, for call-pattern (structure) statistics.
+# who made the call, for call-pattern (structure) statistics. ``last_callee``: the service the
+# span's last-ending child called (its own, or through a client span): after whom it returned.
 DERIVE_SPANS = """
 UPDATE spans SET is_error = TRUE
 WHERE status_code = 0 AND NOT is_error AND EXISTS (
@@ -160,4 +161,11 @@ FROM (
     WHERE parent_service IS NOT NULL AND service <> parent_service GROUP BY trace_id, parent_span_id
 ) c
 WHERE c.trace_id = spans.trace_id AND c.parent_span_id = spans.span_id;
+UPDATE spans SET last_callee = l.target
+FROM (
+    SELECT trace_id, parent_span_id,
+           arg_max(CASE WHEN service <> parent_service THEN service ELSE callee END, end_ns) AS target
+    FROM spans WHERE parent_service IS NOT NULL GROUP BY trace_id, parent_span_id
+) l
+WHERE l.trace_id = spans.trace_id AND l.parent_span_id = spans.span_id AND l.target IS NOT NULL;
 """

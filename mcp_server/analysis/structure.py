@@ -1,0 +1,225 @@
+"""Call-pattern changes: code that now takes another path, seen in traces without any status.
+
+Real instrumentation often records no span status, no kind and no attributes, so an exception
+or a wrong answer is invisible as an "error". It is still visible in the shape of the traces:
+
+- **Truncated work.** An operation that used to make a call per request now makes it less often
+  (its code throws before reaching it, or gives up): the calls per parent span drop, which a
+  count test over the incident's parent spans can tell from noise.
+- **Whom it returned after.** Requests that used to finish after calling one service now finish
+  right after calling another: the answer from that service made them stop. When callers in
+  several services all stop after the same callee, its answers are the problem (a wrong return
+  value, an error it reports as success); when only one service's flow changed, its own code is.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from mcp_server.analysis.models import Evidence, EvidenceKind
+from mcp_server.analysis.signals import Scope, Signal, SignalKind
+from mcp_server.analysis.stats import count_surprise
+from mcp_server.backends.base import SpanStatsQuery, TelemetryBackend
+from mcp_server.telemetry import TimeWindow
+
+MIN_PARENTS = 10  # parent spans needed in each window to compare call patterns
+MIN_Z = 4.0  # count surprise of a changed call rate
+MIN_CHANGE = 0.3  # and at least this relative change in calls per parent
+MIN_SHIFT = 0.15  # share of requests that now return after a different callee
+
+
+@dataclass
+class CallChange:
+    """Calls from one operation to another, per parent span, before and during the incident."""
+
+    service: str  # the parent's service: whose code path changed
+    operation: str
+    child_service: str
+    child_operation: str
+    before: float  # calls per parent span
+    after: float
+    parents: int  # parent spans in the incident
+    z: float  # signed count surprise
+
+
+@dataclass
+class ReturnShift:
+    """Requests of one operation that now end right after calling ``callee``."""
+
+    service: str
+    operation: str
+    callee: str
+    before: float  # share of requests whose last call went to ``callee``
+    after: float
+    parents: int
+
+
+@dataclass
+class StructureFindings:
+    changes: list[CallChange] = field(default_factory=list)
+    shifts: list[ReturnShift] = field(default_factory=list)
+
+
+def _counts(backend: TelemetryBackend, window: TimeWindow, group_by: list) -> dict[tuple, int]:
+    width = int(window.duration.total_seconds()) + 1
+    rows = backend.span_stats(SpanStatsQuery(window=window, bucket_seconds=width, group_by=group_by))
+    out: dict[tuple, int] = defaultdict(int)
+    for r in rows:
+        out[tuple(r.group.get(g) for g in group_by)] += r.count
+    return out
+
+
+def call_pattern_changes(backend: TelemetryBackend, scope: Scope) -> StructureFindings:
+    """Call rates per parent span and last callees that moved significantly at the onset."""
+    parent_group = ["service", "operation"]
+    pair_group = ["parent_service", "parent_operation", "service", "operation"]
+    last_group = ["service", "operation", "last_callee"]
+    parents = [_counts(backend, w, parent_group) for w in (scope.baseline, scope.incident)]
+    pairs = [_counts(backend, w, pair_group) for w in (scope.baseline, scope.incident)]
+    lasts = [_counts(backend, w, last_group) for w in (scope.baseline, scope.incident)]
+    found = StructureFindings()
+    for key in set(pairs[0]) | set(pairs[1]):
+        p_service, p_operation, c_service, c_operation = key
+        if not p_service or not p_operation:
+            continue
+        n_before = parents[0].get((p_service, p_operation), 0)
+        n_after = parents[1].get((p_service, p_operation), 0)
+        if n_before < MIN_PARENTS or n_after < MIN_PARENTS:
+            continue
+        rate_before = pairs[0].get(key, 0) / n_before
+        observed = pairs[1].get(key, 0)
+        expected = rate_before * n_after
+        if expected <= 0 and observed <= 0:
+            continue
+        z = (
+            count_surprise(observed, expected)
+            if observed >= expected
+            else -count_surprise(expected, observed)
+        )
+        change = abs(observed - expected) / max(expected, observed, 1e-9)
+        if abs(z) >= MIN_Z and change >= MIN_CHANGE:
+            found.changes.append(
+                CallChange(
+                    p_service,
+                    p_operation,
+                    c_service,
+                    c_operation,
+                    rate_before,
+                    observed / n_after,
+                    n_after,
+                    z,
+                )
+            )
+    ends: dict[tuple[str, str], list[dict[str, int]]] = defaultdict(
+        lambda: [defaultdict(int), defaultdict(int)]
+    )
+    for i in (0, 1):
+        for (service, operation, callee), count in lasts[i].items():
+            if service and operation and callee:
+                ends[(service, operation)][i][callee] += count
+    for (service, operation), (before, after) in ends.items():
+        n_before, n_after = sum(before.values()), sum(after.values())
+        if n_before < MIN_PARENTS or n_after < MIN_PARENTS:
+            continue
+        for callee in set(before) | set(after):
+            share_before, share_after = before.get(callee, 0) / n_before, after.get(callee, 0) / n_after
+            expected = share_before * n_after
+            if (
+                share_after - share_before >= MIN_SHIFT
+                and count_surprise(after.get(callee, 0), expected) >= MIN_Z
+            ):
+                found.shifts.append(
+                    ReturnShift(service, operation, callee, share_before, share_after, n_after)
+                )
+    return found
+
+
+def structure_signals(found: StructureFindings, scope: Scope) -> list[Signal]:
+    """One signal per service whose own code path changed, and one per callee that several
+    services' requests now stop after."""
+    by_callee: dict[str, list[ReturnShift]] = defaultdict(list)
+    for shift in found.shifts:
+        if shift.callee != shift.service:
+            by_callee[shift.callee].append(shift)
+    blamed_callees = {c for c, shifts in by_callee.items() if len({s.service for s in shifts}) >= 2}
+    own: dict[str, list[CallChange]] = defaultdict(list)
+    for change in found.changes:
+        own[change.service].append(change)
+    # a caller whose requests now stop after a blamed callee did not change on its own
+    explained = {s.service for c in blamed_callees for s in by_callee[c]}
+    signals = []
+    window = scope.window_text()
+    for service, changes in own.items():
+        if service in explained:
+            continue
+        changes.sort(key=lambda c: -abs(c.z))
+        top = changes[0]
+        strength = min(1.0, sum(min(abs(c.z), 20.0) / 20.0 * min(1.0, abs(c.after - c.before) / max(c.before, 0.05))
+                                for c in changes[:4]) / 2.0)  # fmt: skip
+        fewer = [c for c in changes if c.after < c.before]
+        text = (
+            f"{service} {top.operation} now calls {top.child_service} {top.child_operation} "
+            f"{top.after:.2f} times per request vs {top.before:.2f} before onset"
+            + (f"; {len(changes) - 1} more calls changed" if len(changes) > 1 else "")
+        )
+        signals.append(
+            Signal(
+                service=service,
+                kind=SignalKind.STRUCTURE,
+                strength=strength,
+                onset=scope.onset,
+                evidence=Evidence(
+                    kind=EvidenceKind.TOPOLOGY,
+                    service=service,
+                    description=text,
+                    time=scope.onset,
+                    value=round(top.after, 3),
+                    baseline=round(top.before, 3),
+                    source_query=(
+                        f"span_stats(group_by=['parent_service','parent_operation','service','operation'], "
+                        f"window={window!r})"
+                    ),
+                    attributes={
+                        "operation": top.operation,
+                        "calls": top.child_operation,
+                        "z": round(top.z, 1),
+                    },
+                ),
+                hints={
+                    "structure": "own",
+                    "truncated": len(fewer) >= len(changes) / 2,
+                    "operation": top.operation,
+                },
+            )
+        )
+    for callee in blamed_callees:
+        shifts = sorted(by_callee[callee], key=lambda s: -(s.after - s.before))
+        callers = sorted({s.service for s in shifts})
+        lead = shifts[0]
+        strength = min(1.0, sum(s.after - s.before for s in shifts))
+        signals.append(
+            Signal(
+                service=callee,
+                kind=SignalKind.STRUCTURE,
+                strength=strength,
+                onset=scope.onset,
+                evidence=Evidence(
+                    kind=EvidenceKind.TOPOLOGY,
+                    service=callee,
+                    description=(
+                        f"requests of {', '.join(callers)} now end right after calling {callee}: "
+                        f"{lead.after:.0%} of {lead.service} {lead.operation} vs {lead.before:.0%} before onset"
+                    ),
+                    time=scope.onset,
+                    value=round(lead.after, 3),
+                    baseline=round(lead.before, 3),
+                    source_query=(
+                        f"span_stats(group_by=['service','operation','last_callee'], window={window!r})"
+                    ),
+                    attributes={"callers": callers},
+                ),
+                hints={"structure": "answers", "callers": callers},
+            )
+        )
+    return signals
