@@ -27,13 +27,14 @@ from evals.simulator.alarms import (
     slo_definitions,
 )
 from evals.simulator.background import BatchJob, UnrelatedDeployment
-from evals.simulator.engine import Engine, diurnal, poisson
+from evals.simulator.engine import Engine
 from evals.simulator.faults import FAULT_CLASSES, Fault, FaultSetupError, FaultSpec
 from evals.simulator.faults.base import NS_PER_MIN, NS_PER_S, HostEvent
 from evals.simulator.metrics import METRIC_INFO, MetricRecorder
 from evals.simulator.otlp import JsonlWriter
 from evals.simulator.records import Resources
 from evals.simulator.topology import Topology, load_topology
+from evals.simulator.traffic import diurnal, poisson
 from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.scenario import (
     ALARMS_FILE,
