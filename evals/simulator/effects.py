@@ -49,6 +49,9 @@ def combine_server(effects: list[ServerEffect]) -> ServerEffect:
         out.extra_ms += e.extra_ms
         out.failure = out.failure or e.failure
         out.status = out.status or e.status
+        out.queue_ms += e.queue_ms
+        out.egress_ms += e.egress_ms
+        out.logged = out.logged or e.logged
     return out
 
 

@@ -75,6 +75,8 @@ class Engine(ServiceCallMixin, DependencyCallMixin):
             return None
         span_id = self._span_id()
         effect = combine_server([e for f in self.faults if (e := f.server(service, op, host, t)) is not None])
+        if effect.queue_ms:  # the request waited (for CPU, for a worker) before the server started on it
+            t += int(effect.queue_ms * NS_PER_MS)
         self_ms = op.self_ms * math.exp(rng.gauss(0.0, 0.35)) * effect.latency_mult + effect.extra_ms
         cursor = t + int(self_ms * 0.6 * NS_PER_MS)
         failure: Failure | None = None
@@ -133,7 +135,10 @@ class Engine(ServiceCallMixin, DependencyCallMixin):
         duration_ms = (end - t) / NS_PER_MS
         self.agg.add_server(service.name, host.index, op.name, duration_ms, error)
         self.log_request(service, op, host, t, end, status, trace_id, span_id, failure if error else None)
-        return ServerResult(end, status, failure if error else None)
+        if effect.logged is not None and failure is None:
+            self.log_handled_error(service, host, t + (end - t) // 2, trace_id, span_id, effect.logged)
+        # the answer reaches the caller late when the server's outbound packets are delayed
+        return ServerResult(end + int(effect.egress_ms * NS_PER_MS), status, failure if error else None)
 
     def _background_failure(self, service: Service) -> Failure:
         """A harmless transient error (a read timeout to a peer), the kind every system has."""

@@ -11,7 +11,7 @@ import random
 from typing import Any
 
 from evals.simulator.effects import ServerResult, StepResult
-from evals.simulator.faults.base import Fault
+from evals.simulator.faults.base import TrafficHooks
 from evals.simulator.logs import LogWriterMixin
 from evals.simulator.metrics import MinuteAggregate
 from evals.simulator.records import SCOPES, Resources
@@ -28,7 +28,7 @@ class EngineState(LogWriterMixin):
     def __init__(
         self,
         topology: Topology,
-        faults: list[Fault],
+        faults: list[TrafficHooks],
         rng: random.Random,
         resources: Resources,
         background_error_rate: float = BACKGROUND_ERROR_RATE,

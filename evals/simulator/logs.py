@@ -175,6 +175,25 @@ class LogWriterMixin:
             access_fields,
         )
 
+    def log_handled_error(
+        self,
+        service: Service,
+        host: Host,
+        t: int,
+        trace_id: str,
+        span_id: str,
+        failure: Failure,
+    ) -> None:
+        """An error the code catches, logs with its stack trace, and answers around."""
+        if service.log_format == "text" and failure.stack:
+            text = f"{failure.message}, continuing with defaults: {failure.stack}"
+        else:
+            text = f"{failure.message}, continuing with defaults: {failure.text}"
+        fields = {"error.type": failure.exception_type} if service.log_format == "json" else None
+        self._log(
+            service, host, t, "ERROR", text, self._logger(service, "service"), trace_id, span_id, fields
+        )
+
     def log_call_failure(
         self,
         service: Service,
