@@ -230,13 +230,29 @@ def hardened_plans(first_number: int) -> list[ScenarioPlan]:
     return plans
 
 
+# Hardened scenarios the engine already gets right (true cause first, right fault type, measured
+# 2026-12-04): the CI subset holds them so that no change loses them. The others join it once the
+# engine handles their quirks (docs/simulator.md lists them with the engine's scores).
+GATED_HARDENED = (
+    "incident-052",  # like the dev set: bare spans, partial coverage, an exception in one pod
+    "incident-059",  # chronic errors, mixed instrumentation, an exception in one pod
+    "incident-061",  # chronic errors, mixed instrumentation, a connection pool exhausted
+    "incident-071",  # spans without status: errors only in http status attributes and logs
+    "incident-072",  # bare spans: a bad deployment seen in logs and metrics
+    "incident-073",  # three healthy deployments around an exception
+)
+
+
 def quick_plans() -> list[ScenarioPlan]:
-    """One scenario per fault type (the first of each, hardened ones aside): the subset CI runs."""
+    """The subset CI runs: one classic scenario per fault type (the first), and GATED_HARDENED."""
     seen: set[str] = set()
     out = []
     for plan in suite_plans():
         fault = plan.faults[0].fault.value
-        if len(plan.faults) == 1 and fault not in seen and "hardened" not in plan.tags:
+        if "hardened" in plan.tags:
+            if plan.name in GATED_HARDENED:
+                out.append(plan)
+        elif len(plan.faults) == 1 and fault not in seen:
             seen.add(fault)
             out.append(plan)
     return out

@@ -7,7 +7,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from evals.scenarios.demo import DEMO_PLAN
-from evals.scenarios.suite import FINGERPRINT_FILE, _prune, ensure_plans, quick_plans, renamed, suite_plans
+from evals.scenarios.suite import (
+    FINGERPRINT_FILE,
+    GATED_HARDENED,
+    _prune,
+    ensure_plans,
+    quick_plans,
+    renamed,
+    suite_plans,
+)
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
 from evals.simulator.quirks import Quirks
 from mcp_server.analysis.taxonomy import FaultType
@@ -36,8 +44,11 @@ def test_suite_names_say_nothing_about_the_fault() -> None:
         assert not any(f.value in tag for f in FaultType for tag in plan.tags)
 
 
-def test_the_quick_subset_has_one_scenario_per_fault() -> None:
-    assert len(quick_plans()) == len(FaultType) - 1
+def test_the_quick_subset_has_one_classic_scenario_per_fault_and_the_gated_hardened_ones() -> None:
+    classic = [plan for plan in quick_plans() if "hardened" not in plan.tags]
+    assert len(classic) == len({plan.faults[0].fault for plan in classic}) == len(FaultType) - 1
+    hardened = {plan.name for plan in quick_plans() if "hardened" in plan.tags}
+    assert hardened == set(GATED_HARDENED)
 
 
 def test_ensure_plans_reuses_a_cached_scenario_and_regenerates_a_changed_one(tmp_path: Path) -> None:
@@ -129,10 +140,6 @@ def test_hardened_scenarios_cover_every_quirk_and_tag_each_one_they_use() -> Non
         plan.quirks.extra_deployments and plan.faults[0].fault != FaultType.BAD_DEPLOYMENT
         for plan in hardened
     )
-
-
-def test_the_quick_subset_leaves_the_hardened_scenarios_out() -> None:
-    assert not [plan for plan in quick_plans() if "hardened" in plan.tags]
 
 
 def test_a_hardened_plan_writes_its_quirk_tags_into_the_scenario(tmp_path: Path) -> None:

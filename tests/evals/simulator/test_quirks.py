@@ -221,3 +221,26 @@ def test_a_quirk_setting_that_does_not_exist_is_refused_by_name() -> None:
         Quirks(span_detail="partial")
     with pytest.raises(QuirkError, match="metric_period_s 120"):
         Quirks(metric_period_s=120)
+
+
+@pytest.mark.parametrize(
+    "quirks",
+    [
+        Quirks(
+            chronic_errors=1,
+            partial_coverage=True,
+            span_detail="mixed",
+            previous_incident=True,
+            mixed_precision=True,
+            extra_deployments=2,
+        ),
+        Quirks(signals="metrics", metric_period_s=300, extra_deployments=1),
+    ],
+    ids=["traces-and-logs", "metrics"],
+)
+def test_a_plan_with_quirks_writes_the_same_bytes_every_time(tmp_path: Path, quirks: Quirks) -> None:
+    plan = replace(BASE, minutes=10, quirks=quirks)
+    first = write_scenario(plan, tmp_path / "a")
+    second = write_scenario(plan, tmp_path / "b")
+    for path in sorted(first.iterdir()):
+        assert path.read_bytes() == (second / path.name).read_bytes(), path.name
