@@ -18,6 +18,7 @@ traffic underneath is the same with or without these quirks.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 from evals.simulator.engine_state import Record
@@ -81,55 +82,49 @@ class Observation:
         return self.coverage is None or self.coverage[0] <= t < self.coverage[1]
 
     def spans(self, items: list[Record]) -> list[Record]:
-        if not self.active:
-            return items
-        if not self.keep_traces:
-            return []
-        kept = []
-        for item in items:
-            start, rid, resource, _scope, record = item
-            if not self._covered(start):
-                continue
-            service = self._service(rid, resource)
-            level = self.detail[service]
-            if level == "bare":
-                record = {key: record.get(key, "") for key in BARE_KEYS}
-            elif level == "no_status":
-                record = {
-                    key: value
-                    for key, value in record.items()
-                    if key not in ("status", "events", "attributes", "kind")
-                }
-                record["attributes"] = [kv for kv in item[4]["attributes"] if kv["key"] != "error.type"]
-            unit = self.span_unit.get(service, 1)
-            if unit > 1:
-                if record is item[4]:
-                    record = dict(record)
-                for key in ("startTimeUnixNano", "endTimeUnixNano"):
-                    record[key] = str(int(record[key]) // unit * unit)
-                if "events" in record:
-                    record["events"] = [
-                        {**e, "timeUnixNano": str(int(e["timeUnixNano"]) // unit * unit)}
-                        for e in record["events"]
-                    ]
-            kept.append((start, rid, resource, item[3], record))
-        return kept
+        return self._observe(items, self._span)
 
     def logs(self, items: list[Record]) -> list[Record]:
+        return self._observe(items, self._log)
+
+    def _observe(
+        self, items: list[Record], reshape: Callable[[str, dict[str, Any]], dict[str, Any]]
+    ) -> list[Record]:
+        """The records the pipeline kept, each as the service's instrumentation recorded it."""
         if not self.active:
             return items
         if not self.keep_traces:
             return []
-        kept = []
-        for item in items:
-            t, rid, resource, scope, record = item
-            if not self._covered(t):
-                continue
-            unit = self.log_unit.get(self._service(rid, resource), 1)
-            if unit > 1:
-                record = {**record, "timeUnixNano": str(int(record["timeUnixNano"]) // unit * unit)}
-            kept.append((t, rid, resource, scope, record))
-        return kept
+        return [
+            (t, rid, resource, scope, reshape(self._service(rid, resource), record))
+            for t, rid, resource, scope, record in items
+            if self._covered(t)
+        ]
+
+    def _span(self, service: str, record: dict[str, Any]) -> dict[str, Any]:
+        level = self.detail[service]
+        out = record
+        if level == "bare":
+            out = {key: record.get(key, "") for key in BARE_KEYS}
+        elif level == "no_status":
+            out = {key: value for key, value in record.items() if key not in ("status", "events", "kind")}
+            out["attributes"] = [kv for kv in record["attributes"] if kv["key"] != "error.type"]
+        unit = self.span_unit.get(service, 1)
+        if unit > 1:
+            out = dict(out) if out is record else out
+            for key in ("startTimeUnixNano", "endTimeUnixNano"):
+                out[key] = str(int(out[key]) // unit * unit)
+            if "events" in out:
+                out["events"] = [
+                    {**e, "timeUnixNano": str(int(e["timeUnixNano"]) // unit * unit)} for e in out["events"]
+                ]
+        return out
+
+    def _log(self, service: str, record: dict[str, Any]) -> dict[str, Any]:
+        unit = self.log_unit.get(service, 1)
+        if unit == 1:
+            return record
+        return {**record, "timeUnixNano": str(int(record["timeUnixNano"]) // unit * unit)}
 
     def window_edges(self, start_ns: int, end_ns: int, rng: random.Random) -> tuple[int, int]:
         """The window as a collector's clock reports it: microseconds when precision is mixed."""
