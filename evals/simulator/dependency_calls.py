@@ -63,23 +63,9 @@ class DependencyCallMixin(EngineState):
                     )
             elif dep.kind in ("dynamodb", "external", "sqs"):
                 attrs["http.response.status_code"] = 200
-            events = None
-            if failure is not None:
-                events = [exception_event(end, failure.exception_type, failure.message, failure.stack)]
-            record = span_record(
-                trace_id,
-                self._span_id(),
-                parent_id,
-                name,
-                CLIENT,
-                t,
-                end,
-                attrs,
-                failure.text if failure else None,
-                events,
+            self._dependency_span(
+                service, host, dep, (name, family, attrs), t, end, latency, failure, trace_id, parent_id
             )
-            self._add_span(service, host, family, t, record)
-            self.agg.add_client(service.name, host.index, dep.name, latency, failure is not None)
             if dep.kind == "dynamodb":
                 row = self.agg.dynamodb.setdefault((service.name, dep.name), [0, 0])
                 row[0] += 1
@@ -96,6 +82,39 @@ class DependencyCallMixin(EngineState):
                 return StepResult(end, failure, failure.status)
             t = end + int(25 * 2**attempt * (0.5 + rng.random()) * NS_PER_MS)
         return StepResult(t, failure, failure.status if failure else 500)
+
+    def _dependency_span(
+        self,
+        service: Service,
+        host: Host,
+        dep: Dependency,
+        described: tuple[str, str, dict[str, Any]],
+        t: int,
+        end: int,
+        latency: float,
+        failure: Failure | None,
+        trace_id: str,
+        parent_id: str,
+    ) -> None:
+        """The client span of one dependency call (name, span family, attributes) and its aggregate."""
+        name, family, attrs = described
+        events = None
+        if failure is not None:
+            events = [exception_event(end, failure.exception_type, failure.message, failure.stack)]
+        record = span_record(
+            trace_id,
+            self._span_id(),
+            parent_id,
+            name,
+            CLIENT,
+            t,
+            end,
+            attrs,
+            failure.text if failure else None,
+            events,
+        )
+        self._add_span(service, host, family, t, record)
+        self.agg.add_client(service.name, host.index, dep.name, latency, failure is not None)
 
     def _dependency_attrs(
         self, service: Service, step: Step, dep: Dependency
@@ -189,24 +208,11 @@ class DependencyCallMixin(EngineState):
         end = t + int(latency * NS_PER_MS)
         hit = failure is None and rng.random() < step.hit_ratio
         name, family, attrs = self._dependency_attrs(service, step, dep)
-        events = None
         if failure is not None:
             attrs["error.type"] = failure.exception_type
-            events = [exception_event(end, failure.exception_type, failure.message, failure.stack)]
-        record = span_record(
-            trace_id,
-            self._span_id(),
-            parent_id,
-            name,
-            CLIENT,
-            t,
-            end,
-            attrs,
-            failure.text if failure else None,
-            events,
+        self._dependency_span(
+            service, host, dep, (name, family, attrs), t, end, latency, failure, trace_id, parent_id
         )
-        self._add_span(service, host, family, t, record)
-        self.agg.add_client(service.name, host.index, dep.name, latency, failure is not None)
         row = self.agg.cache.setdefault(service.name, [0, 0])
         row[0] += hit
         row[1] += 1
