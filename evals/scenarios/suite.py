@@ -18,6 +18,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
+from evals.simulator.quirks import Quirks
 from mcp_server.analysis.taxonomy import FaultType as F
 from mcp_server.config import data_dir
 
@@ -80,6 +81,63 @@ _CONCURRENT: list[tuple[tuple[F, str, float], tuple[F, str, float], int]] = [
 
 _TRIGGERS = ("alarm", "slo", "alarm", "question")
 
+# Hardened scenarios: the quirks of real telemetry (evals/simulator/quirks.py), grouped by the data
+# sets they imitate. Each profile fixes the quirks, size, window and trigger; each row adds a fault.
+_NEZHA_LIKE = Quirks(partial_coverage=True, span_detail="bare", previous_incident=True, mixed_precision=True)
+_LOGS_AND_CHRONIC = Quirks(chronic_errors=2, partial_coverage=True, span_detail="mixed")
+_RELEASE_TRAIN = Quirks(signals="metrics", extra_deployments=3)
+_CLOUDWATCH = Quirks(signals="metrics", metric_period_s=300)
+
+# (profile, size, minutes, onset fraction, trigger, red herrings)
+_PROFILES: dict[str, tuple[Quirks, str, int, float, str, bool]] = {
+    # the development set: one pod per fault, traces around the onset only, spans with nothing but
+    # names and times, the previous fault's recovery in the window, a vague question
+    "nezha": (_NEZHA_LIKE, "S", 11, 0.75, "question", False),
+    # a bigger system with logs: two services that log errors all day, instrumentation that varies
+    "chronic": (_LOGS_AND_CHRONIC, "S", 14, 0.7, "question", True),
+    # metrics and deployment events only, several services released at once
+    "release": (_RELEASE_TRAIN, "default", 20, 0.6, "alarm", True),
+    # CloudWatch basic monitoring: metrics only, five-minute periods, three points per series
+    "cloudwatch": (_CLOUDWATCH, "default", 15, 0.5, "question", False),
+}
+
+# (profile, fault, service, pod index or None, variant)
+_HARDENED: list[tuple[str, F, str, int | None, str]] = [
+    ("nezha", F.CPU_SATURATION, "customers", 1, "contention"),
+    ("nezha", F.CPU_SATURATION, "appointments", 0, "contention"),
+    ("nezha", F.CPU_SATURATION, "frontend", 2, "contention"),
+    ("nezha", F.NETWORK_DELAY, "vets", 1, "inbound"),
+    ("nezha", F.NETWORK_DELAY, "payments", 0, "inbound"),
+    ("nezha", F.NETWORK_DELAY, "auth", 1, "inbound"),
+    ("nezha", F.ERROR_EXCEPTION, "visits", 2, ""),
+    ("nezha", F.INCORRECT_RESPONSE, "inventory", None, ""),
+    ("chronic", F.NETWORK_DELAY, "customers", 0, "inbound"),
+    ("chronic", F.NETWORK_DELAY, "billing", None, "inbound"),
+    ("chronic", F.CPU_SATURATION, "visits", 1, "contention"),
+    ("chronic", F.CPU_SATURATION, "auth", 0, "contention"),
+    ("chronic", F.ERROR_EXCEPTION, "appointments", None, ""),
+    ("chronic", F.ERROR_EXCEPTION, "customers", 2, ""),
+    ("chronic", F.INCORRECT_RESPONSE, "vets", None, ""),
+    ("chronic", F.CONNECTION_POOL_EXHAUSTION, "billing", None, ""),
+    ("release", F.BAD_DEPLOYMENT, "visits", None, ""),
+    ("release", F.BAD_DEPLOYMENT, "billing", None, ""),
+    ("release", F.BAD_DEPLOYMENT, "vets", None, ""),
+    ("release", F.ERROR_EXCEPTION, "appointments", None, ""),  # every release in the train is healthy
+    ("cloudwatch", F.CPU_SATURATION, "customers", None, "contention"),
+    ("cloudwatch", F.MEMORY_LEAK, "billing", None, ""),
+    ("cloudwatch", F.ERROR_EXCEPTION, "visits", None, ""),
+    ("cloudwatch", F.DEPENDENCY_THROTTLING, "appointments", None, ""),
+    ("cloudwatch", F.NETWORK_DELAY, "customers", None, "inbound"),
+]
+
+# single quirks on full 20-minute telemetry: (quirks, fault, service, variant, trigger)
+_SINGLE_QUIRK: list[tuple[Quirks, F, str, str, str]] = [
+    (Quirks(span_detail="no_status", chronic_errors=1), F.ERROR_EXCEPTION, "inventory", "", "alarm"),
+    (Quirks(span_detail="bare"), F.BAD_DEPLOYMENT, "customers", "", "slo"),
+    (Quirks(extra_deployments=3), F.ERROR_EXCEPTION, "customers", "", "question"),
+    (Quirks(previous_incident=True), F.NETWORK_DELAY, "inventory", "inbound", "alarm"),
+]
+
 
 def suite_plans() -> list[ScenarioPlan]:
     """The suite, in a fixed order; names are stable ids that say nothing about the fault."""
@@ -114,16 +172,87 @@ def suite_plans() -> list[ScenarioPlan]:
                 tags=("concurrent", "red-herrings"),
             )
         )
+    plans.extend(hardened_plans(first_number=len(plans) + 1))
     return plans
 
 
+def hardened_plans(first_number: int) -> list[ScenarioPlan]:
+    """Scenarios with the quirks of real telemetry, tagged ``hardened`` and with one tag per quirk."""
+    plans: list[ScenarioPlan] = []
+
+    def add(
+        faults: FaultSpec,
+        quirks: Quirks,
+        size: str,
+        minutes: int,
+        trigger: str,
+        herrings: bool,
+        tags: list[str],
+    ) -> None:
+        number = first_number + len(plans)
+        plans.append(
+            ScenarioPlan(
+                name=f"incident-{number:03d}",
+                faults=(faults,),
+                seed=3000 + len(plans),
+                size=size,
+                minutes=minutes,
+                red_herrings=herrings,
+                trigger=trigger,
+                trigger_scope="root" if len(plans) % 2 else "edge",
+                tags=("hardened", "red-herrings" if herrings else "clean", f"trigger-{trigger}", *tags),
+                quirks=quirks,
+            )
+        )
+
+    for profile, fault, service, pod, variant in _HARDENED:
+        quirks, size, minutes, onset, trigger, herrings = _PROFILES[profile]
+        spec = FaultSpec(fault, service, onset_fraction=onset, host_index=pod, variant=variant)
+        add(
+            spec,
+            quirks,
+            size,
+            minutes,
+            trigger,
+            herrings,
+            [f"like-{profile}", *(["quirk-one-pod"] if pod is not None else [])],
+        )
+    for quirks, fault, service, variant, trigger in _SINGLE_QUIRK:
+        add(
+            FaultSpec(fault, service, onset_fraction=0.55, variant=variant),
+            quirks,
+            "default",
+            20,
+            trigger,
+            True,
+            [],
+        )
+    return plans
+
+
+# Hardened scenarios the engine already gets right (true cause first, right fault type, measured
+# 2026-12-04): the CI subset holds them so that no change loses them. The others join it once the
+# engine handles their quirks (docs/simulator.md lists them with the engine's scores).
+GATED_HARDENED = (
+    "incident-052",  # like the dev set: bare spans, partial coverage, an exception in one pod
+    "incident-059",  # chronic errors, mixed instrumentation, an exception in one pod
+    "incident-061",  # chronic errors, mixed instrumentation, a connection pool exhausted
+    "incident-071",  # spans without status: errors only in http status attributes and logs
+    "incident-072",  # bare spans: a bad deployment seen in logs and metrics
+    "incident-073",  # three healthy deployments around an exception
+)
+
+
 def quick_plans() -> list[ScenarioPlan]:
-    """One scenario per fault type (the first of each): the subset CI runs."""
+    """The subset CI runs: one classic scenario per fault type (the first), and GATED_HARDENED."""
     seen: set[str] = set()
     out = []
     for plan in suite_plans():
         fault = plan.faults[0].fault.value
-        if len(plan.faults) == 1 and fault not in seen:
+        if "hardened" in plan.tags:
+            if plan.name in GATED_HARDENED:
+                out.append(plan)
+        elif len(plan.faults) == 1 and fault not in seen:
             seen.add(fault)
             out.append(plan)
     return out

@@ -8,15 +8,13 @@ in a row, OK after one that is not. The state history is what the alarm would ha
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
 from evals.simulator.metrics import percentile
 from evals.simulator.topology import Topology
 from mcp_server.telemetry import Alarm, AlarmState, AlarmTransition, SliKind, SloDefinition, from_nanos
-
-NS_PER_MIN = 60_000_000_000
 
 COMPARE: dict[str, Callable[[float, float], bool]] = {
     ">": lambda a, b: a > b,
@@ -47,14 +45,15 @@ def _nice(value: float) -> float:
 
 
 def slo_definitions(
-    topology: Topology, minutes: dict[str, dict[int, MinuteCounts]], baseline_minutes: int
+    topology: Topology, minutes: dict[str, dict[int, MinuteCounts]], baseline_minutes: Collection[int]
 ) -> list[SloDefinition]:
+    """Availability and latency SLOs per service; latency thresholds from the ``baseline`` minutes."""
     slos = []
     for service in topology.services.values():
         if service.batch:
             continue
         baseline = [
-            d for m, c in minutes.get(service.name, {}).items() if m < baseline_minutes for d in c.durations
+            d for m, c in minutes.get(service.name, {}).items() if m in baseline_minutes for d in c.durations
         ]
         p99 = percentile(baseline, 0.99) if baseline else 200.0
         edge = any(op.entry_weight for op in service.operations.values())
@@ -120,13 +119,16 @@ class AlarmSpec:
     symptom: bool = True  # an alarm a user would page on for an incident (errors, latency)
 
 
-def evaluate_alarm(spec: AlarmSpec, values: dict[int, list[float]], start_ns: int, minutes: int) -> Alarm:
+def evaluate_alarm(
+    spec: AlarmSpec, values: dict[int, list[float]], start_ns: int, periods: int, period_s: int = 60
+) -> Alarm:
+    """The alarm's state history over ``periods`` periods of ``period_s`` seconds (``values`` by period)."""
     state = AlarmState.INSUFFICIENT_DATA
     history: list[AlarmTransition] = []
     recent: list[float | None] = []
     reason = "Unchecked: Initial alarm creation"
-    for minute in range(minutes):
-        points = values.get(minute)
+    for period in range(periods):
+        points = values.get(period)
         value: float | None
         if not points:
             value = 0.0 if spec.statistic == "sum" else None
@@ -154,7 +156,8 @@ def evaluate_alarm(spec: AlarmSpec, values: dict[int, list[float]], start_ns: in
             )
             history.append(
                 AlarmTransition(
-                    time=from_nanos(start_ns + (minute + 1) * NS_PER_MIN) + timedelta(seconds=20),
+                    time=from_nanos(start_ns + (period + 1) * period_s * 1_000_000_000)
+                    + timedelta(seconds=20),
                     old_state=state,
                     new_state=new,
                     reason=reason,
@@ -168,7 +171,7 @@ def evaluate_alarm(spec: AlarmSpec, values: dict[int, list[float]], start_ns: in
         statistic=spec.statistic,
         comparison=spec.comparison,
         threshold=spec.threshold,
-        period_seconds=60,
+        period_seconds=period_s,
         evaluation_periods=spec.evaluation_periods,
         dimensions=spec.dimensions,
         description=spec.description,
@@ -190,11 +193,23 @@ def first_alarm_time(alarm: Alarm, after_ns: int) -> int | None:
 def alarm_specs(
     topology: Topology,
     values: dict[tuple[str, str], dict[int, list[float]]],
-    baseline_minutes: int,
+    baseline_minutes: Collection[int],
     names: dict[str, str],
     flapping: bool,
+    period_minutes: int = 1,
 ) -> list[AlarmSpec]:
-    """The alarms an on-call team would have set up, thresholds from the pre-incident baseline."""
+    """The alarms an on-call team would have set up, thresholds from the pre-incident baseline.
+
+    ``values`` and ``baseline_minutes`` count periods of ``period_minutes``; with periods longer than
+    a minute (CloudWatch basic monitoring) every alarm looks at one period.
+    """
+    coarse = period_minutes > 1
+
+    def periods(count: int) -> int:
+        return 1 if coarse else count
+
+    def over(count: int) -> str:
+        return f"one {period_minutes}-minute period" if coarse else f"{count} of {count} minutes"
 
     def metric(name: str) -> str:
         return names.get(name, name)
@@ -202,7 +217,7 @@ def alarm_specs(
     def baseline(service: str, name: str, stat: str) -> float:
         per_minute = values.get((service, metric(name)), {})
         rows = []
-        for m in range(baseline_minutes):
+        for m in sorted(baseline_minutes):
             points = per_minute.get(m)
             if points:
                 rows.append(sum(points) if stat == "sum" else max(points))
@@ -221,8 +236,8 @@ def alarm_specs(
                 statistic="sum",
                 comparison=">",
                 threshold=float(max(3, math.ceil(0.08 * requests))),
-                evaluation_periods=3,
-                description=f"5xx responses from {service.name} (3 of 3 minutes)",
+                evaluation_periods=periods(3),
+                description=f"5xx responses from {service.name} ({over(3)})",
                 dimensions={"service.name": service.name},
             )
         )
@@ -235,8 +250,8 @@ def alarm_specs(
                 statistic="max",
                 comparison=">",
                 threshold=_nice(max(100.0, 2.5 * p99)),
-                evaluation_periods=3,
-                description=f"p99 latency of {service.name} (3 of 3 minutes)",
+                evaluation_periods=periods(3),
+                description=f"p99 latency of {service.name} ({over(3)})",
                 dimensions={"service.name": service.name},
             )
         )
@@ -248,8 +263,9 @@ def alarm_specs(
                 statistic="avg",
                 comparison=">",
                 threshold=0.8,
-                evaluation_periods=5,
-                description=f"Average CPU of {service.name} hosts above 80% for 5 minutes",
+                evaluation_periods=periods(5),
+                description=f"Average CPU of {service.name} hosts above 80% for "
+                + (over(5) if coarse else "5 minutes"),
                 dimensions={"service.name": service.name},
                 symptom=False,
             )
@@ -265,7 +281,7 @@ def alarm_specs(
                         statistic="sum",
                         comparison=">",
                         threshold=10.0,
-                        evaluation_periods=2,
+                        evaluation_periods=periods(2),
                         description=f"DynamoDB ThrottledRequests on table {dep.table}",
                         dimensions={"aws.dynamodb.table_name": dep.table},
                         symptom=False,

@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass
 
 from evals.simulator.faults.base import NS_PER_MIN, NS_PER_S, HostEvent
+from evals.simulator.faults.code import bump_minor
 from evals.simulator.messages import Failure, stacktrace
 from evals.simulator.topology import Host, Service, Topology
 from mcp_server.telemetry import ChangeEvent, ChangeKind, from_nanos
@@ -30,17 +31,28 @@ def _bump_patch(version: str) -> str:
 
 @dataclass
 class UnrelatedDeployment:
-    """A routine deployment of a healthy service some minutes before the incident."""
+    """A routine deployment of a healthy service some minutes before the incident.
+
+    ``release``: one service of a release train, described and rolled out exactly like the train's
+    other deployments (a defective one included), so that nothing but the telemetry tells them apart.
+    """
 
     service: Service
     time_ns: int
     actor: str = "codepipeline/petclinic-release"
+    release: bool = False
 
     def __post_init__(self) -> None:
-        self.new_version = _bump_patch(self.service.version)
-        self.switch_ns = {
-            h.index: self.time_ns + (i + 1) * 35 * NS_PER_S for i, h in enumerate(self.service.hosts)
-        }
+        if self.release:
+            self.new_version = bump_minor(self.service.version)
+            self.switch_ns = {
+                h.index: self.time_ns + (75 + 40 * i) * NS_PER_S for i, h in enumerate(self.service.hosts)
+            }
+        else:
+            self.new_version = _bump_patch(self.service.version)
+            self.switch_ns = {
+                h.index: self.time_ns + (i + 1) * 35 * NS_PER_S for i, h in enumerate(self.service.hosts)
+            }
 
     def version(self, host: Host, t: int) -> str | None:
         if host.service != self.service.name:
@@ -54,30 +66,43 @@ class UnrelatedDeployment:
             kind=ChangeKind.DEPLOYMENT,
             version=self.new_version,
             previous_version=self.service.version,
-            description=f"Deploy {self.service.name} {self.new_version} (rolling): dependency upgrades",
+            description=(
+                f"Deploy {self.service.name} {self.new_version} (rolling, {len(self.service.hosts)} hosts)"
+                if self.release
+                else f"Deploy {self.service.name} {self.new_version} (rolling): dependency upgrades"
+            ),
             actor=self.actor,
             id=f"deploy-{rng.randrange(100_000, 999_999)}",
         )
 
     def host_events(self) -> list[HostEvent]:
-        return [
-            HostEvent(
-                t + 12 * NS_PER_S,
-                self.service.name,
-                h,
-                "INFO",
-                f"Started {self.service.name} {self.new_version} in 11.{h.index + 2} seconds",
-            )
-            for h in self.service.hosts
-            for t in [self.switch_ns[h.index]]
-        ]
+        return startup_events(self.service, self.new_version, self.switch_ns)
 
     @property
     def description(self) -> str:
+        if self.release:
+            return (
+                f"deployment of {self.service.name} {self.new_version} at {from_nanos(self.time_ns):%H:%M} UTC "
+                "(released together with the others; healthy)"
+            )
         return (
             f"deployment of {self.service.name} {self.new_version} at {from_nanos(self.time_ns):%H:%M} UTC "
             "(no anomaly on that service afterwards)"
         )
+
+
+def startup_events(service: Service, version: str, switch_ns: dict[int, int]) -> list[HostEvent]:
+    """The line each host logs when it starts the new version."""
+    return [
+        HostEvent(
+            switch_ns[h.index] + 12 * NS_PER_S,
+            service.name,
+            h,
+            "INFO",
+            f"Started {service.name} {version} in 11.{h.index + 2} seconds",
+        )
+        for h in service.hosts
+    ]
 
 
 class BatchJob:

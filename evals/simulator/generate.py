@@ -6,49 +6,31 @@ one ``random.Random(seed)`` drives every draw, in a fixed order, and nothing rea
 
 from __future__ import annotations
 
-import math
 import os
 import random
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from evals.simulator.alarms import (
-    AlarmSpec,
-    MinuteCounts,
-    alarm_specs,
-    evaluate_alarm,
-    first_alarm_time,
-    slo_breach_time,
-    slo_definitions,
-)
+from evals.simulator.alarms import AlarmSpec, MinuteCounts, alarm_specs, evaluate_alarm, slo_definitions
 from evals.simulator.background import BatchJob, UnrelatedDeployment
-from evals.simulator.engine import Engine, diurnal, poisson
-from evals.simulator.faults import FAULT_CLASSES, Fault, FaultSetupError, FaultSpec
+from evals.simulator.definitions import Incident, choose_trigger, ground_truth, write_definitions
+from evals.simulator.engine import Engine
+from evals.simulator.faults import FAULT_CLASSES, Fault, FaultSetupError, FaultSpec, fault_class
 from evals.simulator.faults.base import NS_PER_MIN, NS_PER_S, HostEvent
 from evals.simulator.metrics import METRIC_INFO, MetricRecorder
+from evals.simulator.observation import Observation
 from evals.simulator.otlp import JsonlWriter
+from evals.simulator.periods import PeriodWriter, bucket_values
+from evals.simulator.quirks import Quirks
 from evals.simulator.records import Resources
 from evals.simulator.topology import Topology, load_topology
+from evals.simulator.traffic import diurnal, poisson
+from evals.simulator.trouble import Trouble
 from mcp_server.analysis.taxonomy import FaultType
-from mcp_server.scenario import (
-    ALARMS_FILE,
-    CHANGES_FILE,
-    LOGS_FILE,
-    METRICS_FILE,
-    SCENARIO_FILE,
-    SLOS_FILE,
-    TRACES_FILE,
-    GroundTruth,
-    ScenarioSpec,
-    Trigger,
-    TriggerKind,
-)
-from mcp_server.telemetry import Alarm, ChangeEvent, SloDefinition, from_nanos, to_nanos
+from mcp_server.scenario import LOGS_FILE, METRICS_FILE, TRACES_FILE, ScenarioSpec
+from mcp_server.telemetry import Alarm, from_nanos, to_nanos
 
 # entry requests per minute; spans per request average about 11
 SIZES: dict[str, dict[str, float]] = {
@@ -58,13 +40,6 @@ SIZES: dict[str, dict[str, float]] = {
     "L": {"rate": 2400, "minutes": 30},
 }
 EPOCH = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
-
-VAGUE_QUESTIONS = [
-    "Users report errors on the booking site. What is going on?",
-    "Support says the pet clinic app has been flaky for the last few minutes. Can you take a look?",
-    "Something seems wrong with the site right now; customers are complaining on social media.",
-    "Why is the vet booking app slow and failing for some users?",
-]
 
 
 @dataclass(frozen=True)
@@ -84,6 +59,7 @@ class ScenarioPlan:
     herring_minutes_before: float = 10.0
     rename: dict[str, str] = field(default_factory=dict)  # old -> new, services and metric names
     tags: tuple[str, ...] = ()
+    quirks: Quirks = field(default_factory=Quirks)  # what makes real telemetry harder (all off)
 
 
 class ScenarioGenerationError(FaultSetupError):
@@ -131,6 +107,9 @@ def generate_scenario(
     trigger: str = "alarm",
     rename: dict[str, str] | None = None,
     name: str | None = None,
+    variant: str = "",
+    host_index: int | None = None,
+    quirks: Quirks | None = None,
 ) -> Path:
     """One fault on one service: the ``sleuth simulate`` entry point."""
     try:
@@ -142,13 +121,14 @@ def generate_scenario(
         raise ScenarioGenerationError(f"the simulator has no fault {fault_type.value!r}")
     plan = ScenarioPlan(
         name=name or f"simulated-incident-{seed}",
-        faults=(FaultSpec(fault_type, service),),
+        faults=(FaultSpec(fault_type, service, host_index=host_index, variant=variant),),
         seed=seed,
         size=size,
         minutes=minutes,
         red_herrings=red_herrings,
         trigger=trigger,
         rename=dict(rename or {}),
+        quirks=quirks or Quirks(),
     )
     return write_scenario(plan, out)
 
@@ -181,17 +161,12 @@ class _Simulation:
             raise ScenarioGenerationError(f"unknown service {spec.service!r}; known services: {known}")
         onset_minute = max(4, min(self.minutes - 3, round(self.minutes * spec.onset_fraction)))
         onset_ns = self.start_ns + onset_minute * NS_PER_MIN + self.rng.randrange(0, 50) * NS_PER_S
-        cls = FAULT_CLASSES[spec.fault]
+        try:
+            cls = fault_class(spec)
+        except FaultSetupError as exc:
+            raise ScenarioGenerationError(str(exc)) from None
         return cls(
-            spec=FaultSpec(
-                spec.fault,
-                service,
-                spec.onset_fraction,
-                spec.intensity,
-                spec.host_index,
-                spec.zone,
-                spec.dependency,
-            ),
+            spec=replace(spec, service=service),
             topology=self.topology,
             rng=self.rng,
             window_start_ns=self.start_ns,
@@ -201,7 +176,7 @@ class _Simulation:
 
     # ------------------------------------------------------------------------------ run
     def run(self) -> None:
-        plan, topology, rng = self.plan, self.topology, self.rng
+        plan, topology, rng, quirks = self.plan, self.topology, self.rng, self.plan.quirks
         # per-process scratch directory: two processes may generate the same (identical) scenario at once
         tmp = self.out.with_name(f"{self.out.name}.partial-{os.getpid()}")
         if tmp.exists():
@@ -211,23 +186,49 @@ class _Simulation:
         deployment = self._unrelated_deployment(propagation) if plan.red_herrings else None
         batch = BatchJob(topology, self.start_ns, noisy=plan.red_herrings, rng=rng)
         resources = Resources(topology)
-        engine = Engine(topology, self.faults, rng, resources)
+        # quirks draw from streams of their own: the traffic's stream stays as it is without them
+        trouble = Trouble(
+            quirks,
+            topology,
+            self.faults,
+            propagation,
+            random.Random(plan.seed * 7919 + 1),
+            (self.start_ns, self.end_ns),
+            self.rate,
+        )
+        hooks = [*self.faults, *trouble.hooks]
+        engine = Engine(topology, hooks, rng, resources)
         engine.version_overrides = [*self.faults]
         if deployment is not None:
             engine.version_overrides.append(deployment)
+        engine.version_overrides.extend(trouble.releases)
         events: list[HostEvent] = [e for f in self.faults for e in f.host_events()]
         if deployment is not None:
             events.extend(deployment.host_events())
+        events.extend(trouble.host_events())
         events_by_minute: dict[int, list[HostEvent]] = {}
         for event in events:
             if self.start_ns <= event.time_ns < self.end_ns:
                 events_by_minute.setdefault((event.time_ns - self.start_ns) // NS_PER_MIN, []).append(event)
 
+        observed = Observation(
+            quirks,
+            topology,
+            random.Random(plan.seed * 7919 + 2),
+            self.first_onset,
+            (self.start_ns, self.end_ns),
+        )
         traces = JsonlWriter(tmp / TRACES_FILE, "traces")
         logs = JsonlWriter(tmp / LOGS_FILE, "logs")
         metrics = JsonlWriter(tmp / METRICS_FILE, "metrics")
+        period_minutes = quirks.metric_period_s // 60
+        periods = (
+            PeriodWriter(metrics, period_minutes, self.start_ns, {v: k for k, v in self.metric_names.items()})
+            if period_minutes > 1
+            else None
+        )
         recorder = MetricRecorder(
-            topology, resources, metrics, self.faults, rng, self.first_onset, self.metric_names
+            topology, resources, periods or metrics, hooks, rng, self.first_onset, self.metric_names
         )
         slo_minutes: dict[str, dict[int, MinuteCounts]] = {}
         for minute in range(self.minutes):
@@ -256,8 +257,8 @@ class _Simulation:
                     engine._logger(service, "lifecycle"),
                 )
             spans, log_items, agg = engine.take_minute()
-            traces.write_sorted(spans)
-            logs.write_sorted(log_items)
+            traces.write_sorted(observed.spans(spans))
+            logs.write_sorted(observed.logs(log_items))
             for (service_name, _host, _op), (n, errors, durations) in agg.server.items():
                 counts = slo_minutes.setdefault(service_name, {}).setdefault(minute, MinuteCounts(0, 0, []))
                 counts.total += n
@@ -269,24 +270,48 @@ class _Simulation:
                 for h in s.hosts
             }
             recorder.record_minute(minute, t0, agg, versions)
+        if periods is not None:
+            periods.flush()
         traces.close()
         logs.close()
         metrics.close()
         self.counts = {"spans": traces.records_written, "logs": logs.records_written}
 
-        baseline_minutes = max(1, (self.first_onset - self.start_ns) // NS_PER_MIN)
-        slos = slo_definitions(topology, slo_minutes, baseline_minutes)
-        specs = alarm_specs(topology, recorder.values, baseline_minutes, self.metric_names, plan.red_herrings)
-        alarms = [
-            evaluate_alarm(s, recorder.values.get((s.service, s.metric), {}), self.start_ns, self.minutes)
-            for s in specs
-        ]
+        onset_minute = (self.first_onset - self.start_ns) // NS_PER_MIN
+        baseline = set(range(max(1, onset_minute))) - trouble.disturbed_minutes(self.start_ns)
+        if len(baseline) < 2:
+            baseline = set(range(max(1, onset_minute)))
+        slos = slo_definitions(topology, slo_minutes, baseline)
+        alarms, specs = self._alarms(recorder.values, baseline, period_minutes)
         changes = sorted([c for f in self.faults for c in f.changes()], key=lambda c: c.time)
         if deployment is not None:
             changes = sorted([*changes, deployment.change(rng)], key=lambda c: c.time)
-        trigger, alarm_used = self._trigger(alarms, specs, slos, slo_minutes, propagation)
-        truth = self._ground_truth(propagation, deployment, batch, alarms, alarm_used, trigger)
-        self._write_definitions(tmp, trigger, truth, changes, slos, alarms)
+        if trouble.releases:
+            changes = sorted([*changes, *trouble.changes()], key=lambda c: c.time)
+        incident = Incident(
+            topology=topology,
+            faults=self.faults,
+            propagation=propagation,
+            start_ns=self.start_ns,
+            first_onset=self.first_onset,
+            seed=plan.seed,
+            trigger=plan.trigger,
+            trigger_scope=plan.trigger_scope,
+            question=plan.question,
+        )
+        trigger, alarm_used = choose_trigger(incident, alarms, specs, slos, slo_minutes)
+        truth = ground_truth(
+            incident, deployment, batch, plan.red_herrings, alarms, alarm_used, trigger, trouble.labels()
+        )
+        start, end = observed.window_edges(self.start_ns, self.end_ns, random.Random(plan.seed * 7919 + 3))
+        spec = ScenarioSpec(
+            name=plan.name,
+            description=f"Simulated {topology.name} production telemetry ({self.minutes} minutes, seed {plan.seed})",
+            window={"start": from_nanos(start), "end": from_nanos(end)},  # type: ignore[arg-type]
+            trigger=trigger,
+            tags=["simulated", plan.size, *plan.tags, *quirks.tags()],
+        )
+        write_definitions(tmp, spec, truth, changes, slos, alarms)
         if self.out.exists():
             if not (self.out / "scenario.yaml").exists() and any(self.out.iterdir()):
                 raise ScenarioGenerationError(
@@ -299,6 +324,28 @@ class _Simulation:
             if not self.out.is_dir():
                 raise
             shutil.rmtree(tmp, ignore_errors=True)  # another process wrote the same bytes first
+
+    def _alarms(
+        self, values: dict[tuple[str, str], dict[int, list[float]]], baseline: set[int], period_minutes: int
+    ) -> tuple[list[Alarm], list[AlarmSpec]]:
+        """The alarms' definitions and histories, evaluated at the metrics' own period."""
+        red_herrings = self.plan.red_herrings
+        if period_minutes == 1:
+            specs = alarm_specs(self.topology, values, baseline, self.metric_names, red_herrings)
+            return [
+                evaluate_alarm(s, values.get((s.service, s.metric), {}), self.start_ns, self.minutes)
+                for s in specs
+            ], specs
+        coarse = bucket_values(values, period_minutes)
+        quiet = {m // period_minutes for m in baseline if (m + 1) % period_minutes == 0} or {0}
+        specs = alarm_specs(self.topology, coarse, quiet, self.metric_names, red_herrings, period_minutes)
+        periods = -(-self.minutes // period_minutes)
+        return [
+            evaluate_alarm(
+                s, coarse.get((s.service, s.metric), {}), self.start_ns, periods, 60 * period_minutes
+            )
+            for s in specs
+        ], specs
 
     # ------------------------------------------------------------------------ helpers
     def _propagation(self) -> list[str]:
@@ -333,130 +380,3 @@ class _Simulation:
             - self.rng.randrange(0, 40) * NS_PER_S,
         )
         return UnrelatedDeployment(self.topology.services[name], at)
-
-    def _scope(self, propagation: list[str]) -> list[str]:
-        root = self.faults[0].target.name
-        edges = [s.name for s in self.topology.services.values() if s.passthrough]
-        if self.plan.trigger_scope == "root":
-            return [root, *[p for p in propagation if p != root]]
-        return [*edges, root, *[p for p in propagation if p not in edges and p != root]]
-
-    def _trigger(
-        self,
-        alarms: list[Alarm],
-        specs: list[AlarmSpec],
-        slos: list[SloDefinition],
-        slo_minutes: dict[str, dict[int, MinuteCounts]],
-        propagation: list[str],
-    ) -> tuple[Trigger, Alarm | None]:
-        plan = self.plan
-        scope = self._scope(propagation)
-        if plan.trigger == "question":
-            text = plan.question or VAGUE_QUESTIONS[plan.seed % len(VAGUE_QUESTIONS)]
-            return Trigger(kind=TriggerKind.QUESTION, text=text), None
-        if plan.trigger == "alarm":
-            symptom = {s.name for s in specs if s.symptom}
-            for service in scope:
-                fired = [
-                    (t, a)
-                    for a in alarms
-                    if a.service == service
-                    and a.name in symptom
-                    and (t := first_alarm_time(a, self.first_onset)) is not None
-                ]
-                if fired:
-                    t, alarm = min(fired, key=lambda pair: pair[0])
-                    moment = from_nanos(t)
-                    reason = next(h.reason for h in alarm.history if h.time == moment)
-                    text = f'ALARM: "{alarm.name}" in US East (N. Virginia). {reason}'
-                    return Trigger(
-                        kind=TriggerKind.ALARM, text=text, service=service, time=moment, alarm=alarm.name
-                    ), alarm
-        if plan.trigger in ("alarm", "slo"):
-            onset_minute = (self.first_onset - self.start_ns) // NS_PER_MIN
-            for service in scope:
-                for slo in slos:
-                    if slo.service != service:
-                        continue
-                    minute = slo_breach_time(slo, slo_minutes.get(service, {}), int(onset_minute))
-                    if minute is not None:
-                        moment = from_nanos(self.start_ns + (minute + 1) * NS_PER_MIN)
-                        text = f"SLO {slo.name} is burning its error budget fast (goal {slo.goal:.1%})"
-                        return Trigger(
-                            kind=TriggerKind.SLO, text=text, service=service, time=moment, slo=slo.name
-                        ), None
-        text = plan.question or VAGUE_QUESTIONS[plan.seed % len(VAGUE_QUESTIONS)]
-        return Trigger(kind=TriggerKind.QUESTION, text=text), None
-
-    def _ground_truth(
-        self,
-        propagation: list[str],
-        deployment: UnrelatedDeployment | None,
-        batch: BatchJob,
-        alarms: list[Alarm],
-        alarm_used: Alarm | None,
-        trigger: Trigger,
-    ) -> GroundTruth:
-        primary, *others = self.faults
-        factors = list(primary.factors)
-        if trigger.time is not None:
-            delay = (to_nanos(trigger.time) - self.first_onset) / NS_PER_MIN
-            if delay >= 4:
-                how = f"alarm {alarm_used.name}" if alarm_used else f"the {trigger.kind.value} trigger"
-                factors.append(
-                    f"detection delay: {how} fired {math.floor(delay)} minutes after onset "
-                    "(3-of-3 datapoint alarms with a lax threshold)"
-                )
-        herrings: list[str] = []
-        if deployment is not None:
-            herrings.append(deployment.description)
-        if self.plan.red_herrings and batch.service is not None:
-            herrings.append(batch.description)
-            for alarm in alarms:
-                flips = sum(1 for h in alarm.history if h.new_state == "ALARM")
-                if flips >= 2 and alarm.name.endswith("queue-depth"):
-                    herrings.append(f"flapping alarm {alarm.name} ({flips} ALARM transitions in the window)")
-        return GroundTruth(
-            root_cause=primary.root_cause(),
-            contributing_factors=factors,
-            secondary_root_causes=[f.root_cause() for f in others],
-            red_herrings=herrings,
-            propagation=propagation,
-            onset=from_nanos(self.first_onset),
-        )
-
-    def _write_definitions(
-        self,
-        tmp: Path,
-        trigger: Trigger,
-        truth: GroundTruth,
-        changes: list[ChangeEvent],
-        slos: list[SloDefinition],
-        alarms: list[Alarm],
-    ) -> None:
-        window = {"start": from_nanos(self.start_ns), "end": from_nanos(self.end_ns)}
-        spec = ScenarioSpec(
-            name=self.plan.name,
-            description=f"Simulated {self.topology.name} production telemetry ({self.minutes} minutes, seed {self.plan.seed})",
-            window=window,  # type: ignore[arg-type]
-            trigger=trigger,
-            tags=["simulated", self.plan.size, *self.plan.tags],
-        )
-        doc: dict[str, Any] = spec.model_dump(mode="json", exclude_none=True)
-        doc["ground_truth"] = truth.model_dump(mode="json", exclude_none=True)
-        (tmp / SCENARIO_FILE).write_text(yaml.safe_dump(doc, sort_keys=False, width=110), encoding="utf-8")
-        with (tmp / CHANGES_FILE).open("w", encoding="utf-8") as handle:
-            for change in changes:
-                handle.write(change.model_dump_json(exclude_none=True) + "\n")
-        (tmp / SLOS_FILE).write_text(
-            yaml.safe_dump(
-                {"slos": [s.model_dump(mode="json", exclude_none=True) for s in slos]}, sort_keys=False
-            ),
-            encoding="utf-8",
-        )
-        (tmp / ALARMS_FILE).write_text(
-            yaml.safe_dump(
-                {"alarms": [a.model_dump(mode="json", exclude_none=True) for a in alarms]}, sort_keys=False
-            ),
-            encoding="utf-8",
-        )

@@ -54,6 +54,13 @@ BACKGROUND_WARNINGS: dict[str, list[str]] = {
 }
 
 
+def _failure_line(service: Service, failure: Failure, text_lead: str, json_lead: str) -> str:
+    """A failure as the service logs it: the stack trace in plain-text logs, one line in JSON ones."""
+    if service.log_format == "text" and failure.stack:
+        return f"{text_lead}: {failure.stack}"
+    return f"{json_lead}: {failure.text}"
+
+
 class LogWriterMixin:
     """Log emission for :class:`evals.simulator.engine.Engine` (kept apart to keep modules small)."""
 
@@ -139,10 +146,7 @@ class LogWriterMixin:
                 span_id,
             )
         if failure is not None:
-            if service.log_format == "text" and failure.stack:
-                text = f"Request processing failed: {failure.stack}"
-            else:
-                text = f"request failed: {failure.text}"
+            text = _failure_line(service, failure, "Request processing failed", "request failed")
             fields = (
                 {"error.type": failure.exception_type, "http.route": op.route}
                 if service.log_format == "json"
@@ -173,6 +177,23 @@ class LogWriterMixin:
             trace_id,
             span_id,
             access_fields,
+        )
+
+    def log_handled_error(
+        self,
+        service: Service,
+        host: Host,
+        t: int,
+        trace_id: str,
+        span_id: str,
+        failure: Failure,
+    ) -> None:
+        """An error the code catches, logs with its stack trace, and answers around."""
+        lead = f"{failure.message}, continuing with defaults"
+        text = _failure_line(service, failure, lead, lead)
+        fields = {"error.type": failure.exception_type} if service.log_format == "json" else None
+        self._log(
+            service, host, t, "ERROR", text, self._logger(service, "service"), trace_id, span_id, fields
         )
 
     def log_call_failure(

@@ -13,8 +13,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from evals.simulator.faults.base import NS_PER_MIN, Fault, HostResources
-from evals.simulator.otlp import JsonlWriter, attributes
+from evals.simulator.faults.base import NS_PER_MIN, HostResources, TrafficHooks
+from evals.simulator.otlp import attributes
+from evals.simulator.periods import BatchWriter
 from evals.simulator.records import Resources
 from evals.simulator.topology import Host, Service, Topology
 
@@ -105,8 +106,8 @@ class MetricRecorder:
         self,
         topology: Topology,
         resources: Resources,
-        writer: JsonlWriter,
-        faults: list[Fault],
+        writer: BatchWriter,
+        faults: list[TrafficHooks],
         rng: random.Random,
         first_onset_ns: int,
         metric_names: dict[str, str],

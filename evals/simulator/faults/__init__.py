@@ -19,6 +19,7 @@ from evals.simulator.faults.hosts import (
     MemoryLeak,
     SingleHostFailure,
 )
+from evals.simulator.faults.pods import CpuContention, NetworkDelayInbound
 from mcp_server.analysis.taxonomy import FaultType
 
 FAULT_CLASSES: dict[FaultType, type[Fault]] = {
@@ -38,4 +39,23 @@ FAULT_CLASSES: dict[FaultType, type[Fault]] = {
     FaultType.INCORRECT_RESPONSE: IncorrectResponse,
 }
 
-__all__ = ["FAULT_CLASSES", "Fault", "FaultSetupError", "FaultSpec"]
+# other shapes of a fault type, chosen with FaultSpec.variant
+FAULT_VARIANTS: dict[tuple[FaultType, str], type[Fault]] = {
+    (FaultType.CPU_SATURATION, "contention"): CpuContention,
+    (FaultType.NETWORK_DELAY, "inbound"): NetworkDelayInbound,
+}
+
+
+def fault_class(spec: FaultSpec) -> type[Fault]:
+    """The class that simulates ``spec``: its type's classic shape, or the variant it names."""
+    if not spec.variant:
+        return FAULT_CLASSES[spec.fault]
+    found = FAULT_VARIANTS.get((spec.fault, spec.variant))
+    if found is None:
+        known = sorted(v for f, v in FAULT_VARIANTS if f == spec.fault)
+        hint = f"its variants: {', '.join(known)}" if known else "it has no variants"
+        raise FaultSetupError(f"{spec.fault.value} has no variant {spec.variant!r} ({hint})")
+    return found
+
+
+__all__ = ["FAULT_CLASSES", "FAULT_VARIANTS", "Fault", "FaultSetupError", "FaultSpec", "fault_class"]

@@ -30,7 +30,11 @@ class FaultSetupError(SleuthError):
 
 @dataclass(frozen=True)
 class FaultSpec:
-    """What to inject: a fault type on a service, optionally pinned to a host, zone or dependency."""
+    """What to inject: a fault type on a service, optionally pinned to a host, zone or dependency.
+
+    ``host_index`` pins faults that can hit one pod (a CPU hog, a network delay, an exception
+    injected in one replica) to that pod; ``variant`` picks another shape of the same fault type.
+    """
 
     fault: FaultType
     service: str
@@ -39,6 +43,7 @@ class FaultSpec:
     host_index: int | None = None
     zone: str | None = None
     dependency: str | None = None
+    variant: str = ""  # "" is the classic shape; see FAULT_VARIANTS for the others
 
 
 @dataclass
@@ -47,6 +52,9 @@ class ServerEffect:
     extra_ms: float = 0.0
     failure: Failure | None = None
     status: int | None = None  # a non-error status the server answers with (incorrect_response)
+    queue_ms: float = 0.0  # waited before the server span starts (CPU throttling, a full worker queue)
+    egress_ms: float = 0.0  # the answer reaches the caller this much later (delayed outbound packets)
+    logged: Failure | None = None  # an error the server logs and handles: the request still succeeds
 
 
 @dataclass
@@ -83,8 +91,40 @@ class HostEvent:
     message: str
 
 
+class TrafficHooks:
+    """The questions the traffic engine asks at each decision point; the default answer is "no effect".
+
+    Faults answer them, and so does background trouble that is not the incident (a service that
+    logs errors all day, the previous incident's tail).
+    """
+
+    def host_weights(self, service: Service, t: int, weights: list[float]) -> None:
+        """Adjust the load balancer's weights for ``service``'s hosts in place."""
+
+    def version(self, host: Host, t: int) -> str | None:
+        """The version a host runs at ``t`` when a fault changes it (a deployment)."""
+        return None
+
+    def server(self, service: Service, op: Operation, host: Host, t: int) -> ServerEffect | None:
+        return None
+
+    def dependency_call(
+        self, service: Service, host: Host, step: Step, dep: Dependency, t: int
+    ) -> DepEffect | None:
+        return None
+
+    def call(
+        self, caller: Service, caller_host: Host, callee: Service, step: Step, t: int
+    ) -> DepEffect | None:
+        """A call between two instrumented services (network, TLS, client timeouts)."""
+        return None
+
+    def resources(self, service: Service, host: Host, t: int, res: HostResources) -> None:
+        """Adjust one host's resource readings for the minute starting at ``t``."""
+
+
 @dataclass
-class Fault:
+class Fault(TrafficHooks):
     spec: FaultSpec
     topology: Topology
     rng: random.Random
@@ -132,31 +172,6 @@ class Fault:
     @property
     def onset(self) -> datetime:
         return from_nanos(self.onset_ns)
-
-    # ------------------------------------------------------------------------------ hooks
-    def host_weights(self, service: Service, t: int, weights: list[float]) -> None:
-        """Adjust the load balancer's weights for ``service``'s hosts in place."""
-
-    def version(self, host: Host, t: int) -> str | None:
-        """The version a host runs at ``t`` when a fault changes it (a deployment)."""
-        return None
-
-    def server(self, service: Service, op: Operation, host: Host, t: int) -> ServerEffect | None:
-        return None
-
-    def dependency_call(
-        self, service: Service, host: Host, step: Step, dep: Dependency, t: int
-    ) -> DepEffect | None:
-        return None
-
-    def call(
-        self, caller: Service, caller_host: Host, callee: Service, step: Step, t: int
-    ) -> DepEffect | None:
-        """A call between two instrumented services (network, TLS, client timeouts)."""
-        return None
-
-    def resources(self, service: Service, host: Host, t: int, res: HostResources) -> None:
-        """Adjust one host's resource readings for the minute starting at ``t``."""
 
 
 def first_dependency(topology: Topology, service: Service, kinds: tuple[str, ...]) -> Dependency | None:

@@ -9,7 +9,7 @@ from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.telemetry import ChangeEvent, ChangeKind, from_nanos
 
 
-def _bump(version: str) -> str:
+def bump_minor(version: str) -> str:
     parts = version.split(".")
     if len(parts) == 3 and all(p.isdigit() for p in parts):
         return f"{parts[0]}.{int(parts[1]) + 1}.0"
@@ -35,7 +35,7 @@ class BadDeployment(Fault):
                 f"bad_deployment needs a service that serves requests; {self.target.name} is a batch job"
             )
         self.old_version = self.target.version
-        self.new_version = _bump(self.old_version)
+        self.new_version = bump_minor(self.old_version)
         self.change_ns = self.onset_ns - 75 * NS_PER_S
         # the rollout replaces one host every 40 s; the first new host serves at onset
         self.switch_ns = {h.index: self.onset_ns + i * 40 * NS_PER_S for i, h in enumerate(self.target.hosts)}
@@ -90,19 +90,28 @@ class ErrorException(Fault):
             )
         ops = list(self.target.operations)
         self.bad_op = ops[self.rng.randrange(len(ops))]
+        if self.spec.host_index is not None:  # injected into one replica only
+            self.host = self.target.hosts[self.spec.host_index % len(self.target.hosts)]
         self.failure = _unhandled(self.target, "process")
         self.ramp_s = 120.0
         self.detail = (
             f"{self.target.name} throws {self.failure.exception_type} on {self.bad_op} for records created by the "
             "new mobile app (a field the code assumes is always present)"
         )
+        if self.host is not None:
+            self.detail += f"; only pod {self.host.pod} throws (the fault was injected into that replica)"
         self.factors = [
             "no input validation at the API boundary",
             "error-rate alarm evaluated over 5 minutes",
         ]
 
     def server(self, service: Service, op: Operation, host: Host, t: int) -> ServerEffect | None:
-        if service is self.target and op.name == self.bad_op and self.rng.random() < 0.45 * self.level(t):
+        if (
+            service is self.target
+            and op.name == self.bad_op
+            and (self.host is None or host is self.host)
+            and self.rng.random() < 0.45 * self.level(t)
+        ):
             return ServerEffect(failure=self.failure)
         return None
 

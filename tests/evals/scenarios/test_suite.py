@@ -7,8 +7,17 @@ from dataclasses import replace
 from pathlib import Path
 
 from evals.scenarios.demo import DEMO_PLAN
-from evals.scenarios.suite import FINGERPRINT_FILE, _prune, ensure_plans, quick_plans, renamed, suite_plans
+from evals.scenarios.suite import (
+    FINGERPRINT_FILE,
+    GATED_HARDENED,
+    _prune,
+    ensure_plans,
+    quick_plans,
+    renamed,
+    suite_plans,
+)
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
+from evals.simulator.quirks import Quirks
 from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.scenario import load_ground_truth, load_scenario_spec
 from tests.evals.simulator.reading import read_points, read_spans
@@ -35,8 +44,11 @@ def test_suite_names_say_nothing_about_the_fault() -> None:
         assert not any(f.value in tag for f in FaultType for tag in plan.tags)
 
 
-def test_the_quick_subset_has_one_scenario_per_fault() -> None:
-    assert len(quick_plans()) == len(FaultType) - 1
+def test_the_quick_subset_has_one_classic_scenario_per_fault_and_the_gated_hardened_ones() -> None:
+    classic = [plan for plan in quick_plans() if "hardened" not in plan.tags]
+    assert len(classic) == len({plan.faults[0].fault for plan in classic}) == len(FaultType) - 1
+    hardened = {plan.name for plan in quick_plans() if "hardened" in plan.tags}
+    assert hardened == set(GATED_HARDENED)
 
 
 def test_ensure_plans_reuses_a_cached_scenario_and_regenerates_a_changed_one(tmp_path: Path) -> None:
@@ -103,3 +115,35 @@ def test_pruning_removes_only_scenarios_the_suite_generated_and_no_longer_lists(
     (tmp_path / "mine").mkdir()  # a user's own scenario: no fingerprint
     _prune(tmp_path, {"kept"})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "mine"]
+
+
+def test_hardened_scenarios_cover_every_quirk_and_tag_each_one_they_use() -> None:
+    hardened = [plan for plan in suite_plans() if "hardened" in plan.tags]
+    assert len(hardened) >= 25
+    every = Quirks(
+        chronic_errors=1,
+        partial_coverage=True,
+        previous_incident=True,
+        mixed_precision=True,
+        signals="metrics",
+        metric_period_s=300,
+        extra_deployments=1,
+    ).tags()
+    used = {tag for plan in hardened for tag in plan.quirks.tags()}
+    assert set(every) <= used
+    assert {"quirk-spans-bare", "quirk-spans-no-status", "quirk-spans-mixed"} <= used
+    assert all(plan.quirks.tags() for plan in hardened)
+    assert any(plan.faults[0].host_index is not None for plan in hardened)
+    assert {plan.faults[0].variant for plan in hardened} >= {"contention", "inbound"}
+    # several deployments also where none of them is the cause
+    assert any(
+        plan.quirks.extra_deployments and plan.faults[0].fault != FaultType.BAD_DEPLOYMENT
+        for plan in hardened
+    )
+
+
+def test_a_hardened_plan_writes_its_quirk_tags_into_the_scenario(tmp_path: Path) -> None:
+    plan = next(plan for plan in suite_plans() if "like-nezha" in plan.tags)
+    directory = write_scenario(replace(plan, size="tiny"), tmp_path / "h")
+    tags = load_scenario_spec(directory).tags
+    assert "hardened" in tags and set(plan.quirks.tags()) <= set(tags)

@@ -83,14 +83,14 @@ def read_spans(directory: Path) -> list[SpanRow]:
                             az=res["cloud.availability_zone"],
                             version=res["service.version"],
                             name=s["name"],
-                            kind=s["kind"],
+                            kind=s.get("kind", 0),  # absent when instrumentation records none
                             trace_id=s["traceId"],
                             span_id=s["spanId"],
                             parent_id=s.get("parentSpanId", ""),
                             start=int(s["startTimeUnixNano"]),
                             end=int(s["endTimeUnixNano"]),
-                            error=s["status"].get("code") == 2,
-                            attributes=attrs(s["attributes"]),
+                            error=s.get("status", {}).get("code") == 2,
+                            attributes=attrs(s.get("attributes", [])),
                             events=[
                                 {"name": e["name"], **attrs(e.get("attributes", []))}
                                 for e in s.get("events", [])
