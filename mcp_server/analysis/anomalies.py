@@ -14,6 +14,7 @@ from datetime import datetime
 
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
+from mcp_server.analysis.sparse_metrics import sparse_changes
 from mcp_server.analysis.stats import first_persistent_exceedance, last_change_point, robust_baseline, shift
 from mcp_server.backends.base import MetricBucket, MetricQuery, TelemetryBackend
 from mcp_server.errors import QueryError
@@ -22,6 +23,7 @@ from mcp_server.telemetry import MetricKind, MetricSeries, SeriesPoint
 MAX_METRIC_NAMES = 300
 Z_THRESHOLD = 4.0
 REL_THRESHOLD = 0.15
+SPARSE_WEIGHT = 0.5  # a move judged against peers, from two or three points, is thin evidence
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class MetricAnomaly:
     onset: datetime | None
     score: float  # 0..1
     description: str = ""  # the metric's own description, when the source gave one
+    sparse: bool = False  # too few points for its own test: compared with its peers' moves
 
 
 def statistic_for(kind: MetricKind, monotonic_hint: bool = True) -> str:
@@ -203,15 +206,41 @@ def detect_metric_anomalies(
         described = {}
     out: list[MetricAnomaly] = []
     shared = shared_series(series_list)
+    short: list[MetricSeries] = []
     for i, series in enumerate(series_list):
         if wanted is not None and series.service not in wanted:
             continue
         if i in shared:
             continue
+        if sum(1 for p in series.points if p.time < scope.onset) < 3:
+            short.append(series)
+            continue
         anomaly = score_series(series, scope.onset)
         if anomaly is not None:
             text = described.get((series.name, series.service), "")
             out.append(replace(anomaly, description=text) if text else anomaly)
+    for series, before, after, z in sparse_changes(short, scope.onset):
+        text = described.get((series.name, series.service), "")
+        rel = (after - before) / abs(before) if before else math.inf
+        out.append(
+            MetricAnomaly(
+                service=series.service,
+                metric=series.name,
+                unit=series.unit,
+                statistic=series.statistic,
+                attributes=dict(series.attributes),
+                direction=1 if after > before else -1,
+                baseline=before,
+                incident=after,
+                peak=after,
+                z=z,
+                relative=rel,
+                onset=None,
+                score=SPARSE_WEIGHT * min(1.0, abs(z) / 10.0),
+                description=text,
+                sparse=True,
+            )
+        )
     out.sort(key=lambda a: -a.score)
     return out
 
@@ -226,7 +255,12 @@ def metric_signals(anomalies: list[MetricAnomaly], scope: Scope) -> list[Signal]
             service=a.service,
             description=(
                 f"{a.metric} ({a.statistic}) {verb} from {_fmt(a.baseline)}{unit} to {_fmt(a.incident)}{unit} "
-                f"(robust z {a.z:+.1f})" + (f", since {a.onset:%H:%M}" if a.onset else "")
+                + (
+                    f"(z {a.z:+.1f} among its peers: too few points to test it on its own)"
+                    if a.sparse
+                    else f"(robust z {a.z:+.1f})"
+                )
+                + (f", since {a.onset:%H:%M}" if a.onset else "")
             ),
             time=a.onset,
             value=_round(a.incident),
@@ -253,6 +287,7 @@ def metric_signals(anomalies: list[MetricAnomaly], scope: Scope) -> list[Signal]
                     "relative": a.relative,
                     "z": a.z,
                     "host": a.attributes.get("host"),
+                    "sparse": a.sparse,
                 },
             )
         )
