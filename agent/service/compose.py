@@ -261,6 +261,10 @@ def _lifespan(service: Service, env: Mapping[str, str]) -> Callable[[Starlette],
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         for pool in service.pools:
             pool.start()
+        if service.slack_bot is not None:
+            threading.Thread(
+                target=service.slack_bot.identity.warm_up, name="slack-auth-test", daemon=True
+            ).start()
         socket_mode = None
         if service.slack_bot is not None and env.get("SLACK_APP_TOKEN"):
             from slack_bolt.adapter.socket_mode import SocketModeHandler

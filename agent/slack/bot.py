@@ -13,13 +13,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from slack_bolt import Ack, App, Respond
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
 
 from agent.service.jobs import AlarmIntake, EnqueueOutcome, JobReader, PeopleFeedback
 from agent.service.payloads import AlarmEvent, AlarmSource, AlarmStatus, parse_duration
@@ -84,6 +87,30 @@ def parse_request(text: str) -> tuple[str, str | None]:
     return target, window
 
 
+class _BotIdentity:
+    """``auth.test`` once, then cached. Bolt would otherwise call it inside the first request; the
+    service warms it up in the background at startup, so no request waits on a slow Slack."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+        self._result: AuthorizeResult | None = None
+        self._lock = threading.Lock()
+
+    def result(self) -> AuthorizeResult:
+        with self._lock:
+            if self._result is None:
+                self._result = AuthorizeResult.from_auth_test_response(
+                    auth_test_response=self.client.auth_test(), bot_token=self.client.token
+                )
+            return self._result
+
+    def warm_up(self) -> None:
+        try:
+            self.result()
+        except SlackClientError as exc:  # retried on the first request
+            log.warning("Slack auth.test failed at startup: %s", exc)
+
+
 class SleuthSlackBot:
     def __init__(
         self,
@@ -105,10 +132,15 @@ class SleuthSlackBot:
         self._review = review
         self._draft_coe = draft_coe
         self._known_services = known_services
+        self.identity = _BotIdentity(client)
+
+        def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            return self.identity.result()  # one workspace: the same identity for every request
+
         self.app = App(
             client=client,
             signing_secret=signing_secret,
-            token_verification_enabled=False,
+            authorize=authorize,
             process_before_response=False,  # answer on ack; Slack API calls happen afterwards
         )
         self.app.command("/sleuth")(self._command)

@@ -8,12 +8,15 @@ needs); :meth:`wait_for` waits on recorded calls with a deadline.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 Call = tuple[str, dict[str, Any]]  # (method, decoded body)
 
@@ -106,3 +109,44 @@ class FakeSlackApi:
 
     def posted(self) -> list[dict[str, Any]]:
         return self.of("chat.postMessage")
+
+
+def sign_body(body: str, signing_secret: str, *, now: float | None = None) -> dict[str, str]:
+    """The headers Slack adds to a request: timestamp and v0 signature."""
+    stamp = str(int(time.time() if now is None else now))
+    digest = hmac.new(signing_secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"x-slack-request-timestamp": stamp, "x-slack-signature": f"v0={digest}"}
+
+
+def slack_request(
+    fields: dict[str, str], signing_secret: str, *, now: float | None = None
+) -> tuple[str, dict[str, str]]:
+    """A form-encoded request body and headers signed as Slack signs them."""
+    body = urlencode(fields)
+    headers = sign_body(body, signing_secret, now=now) | {"content-type": "application/x-www-form-urlencoded"}
+    return body, headers
+
+
+def button_click(action_id: str, value: str, *, user: str, channel: str, response_url: str) -> dict[str, str]:
+    """The form fields Slack posts when someone clicks a button."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user},
+        "team": {"id": "T1"},
+        "channel": {"id": channel},
+        "response_url": response_url,
+        "actions": [{"action_id": action_id, "value": value, "type": "button", "block_id": "b"}],
+    }
+    return {"payload": json.dumps(payload)}
+
+
+def slash_command(text: str, *, user: str, channel: str, trigger: str, response_url: str) -> dict[str, str]:
+    return {
+        "command": "/sleuth",
+        "text": text,
+        "channel_id": channel,
+        "user_id": user,
+        "trigger_id": trigger,
+        "team_id": "T1",
+        "response_url": response_url,
+    }
