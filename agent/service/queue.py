@@ -176,7 +176,7 @@ class InvestigationQueue:
                 (job_id, event.alarm_name, event.service, event.time.isoformat(), JobStatus.QUEUED.value, now,
                  event.model_dump_json(), now, now, identity),
             )  # fmt: skip
-            self._attach_held_resolution(con, job_id, event, identity, now)
+            self._attach_held_resolutions(con, job_id, event, identity, now)
             return EnqueueOutcome.CREATED, job_id
         if event.status == AlarmStatus.RESOLVED:
             if open_job is not None:
@@ -202,23 +202,22 @@ class InvestigationQueue:
                 return str(row["id"])
         return None
 
-    def _attach_held_resolution(
+    def _attach_held_resolutions(
         self, con: sqlite3.Connection, job_id: str, event: AlarmEvent, identity: str, now: float
     ) -> None:
-        """An OK that overtook its ALARM (out-of-order delivery) resolves the job it belongs to."""
-        row = con.execute(
+        """OKs that overtook their ALARM (out-of-order delivery) resolve the job they belong to."""
+        rows = con.execute(
             "SELECT message_id, event FROM held_resolutions WHERE identity = ? AND resolved_at >= ? "
-            "ORDER BY resolved_at LIMIT 1",
+            "ORDER BY resolved_at",
             (identity, event.time.isoformat()),
-        ).fetchone()
-        if row is None:
-            return
-        self._resolve(con, job_id, AlarmEvent.model_validate_json(row["event"]), now)
-        con.execute("DELETE FROM held_resolutions WHERE message_id = ?", (row["message_id"],))
-        con.execute(
-            "UPDATE deliveries SET job_id = ?, outcome = ? WHERE message_id = ?",
-            (job_id, EnqueueOutcome.ATTACHED.value, row["message_id"]),
-        )
+        ).fetchall()
+        for row in rows:
+            self._resolve(con, job_id, AlarmEvent.model_validate_json(row["event"]), now)
+            con.execute("DELETE FROM held_resolutions WHERE message_id = ?", (row["message_id"],))
+            con.execute(
+                "UPDATE deliveries SET job_id = ?, outcome = ? WHERE message_id = ?",
+                (job_id, EnqueueOutcome.ATTACHED.value, row["message_id"]),
+            )
 
     def _resolve(self, con: sqlite3.Connection, job_id: str, event: AlarmEvent, now: float) -> None:
         self._append_update(con, job_id, event, now)

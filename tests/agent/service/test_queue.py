@@ -107,6 +107,18 @@ def test_a_resolution_that_overtakes_its_alarm_is_held_then_attached(tmp_path: P
         )
 
 
+def test_every_resolution_that_overtook_its_alarm_is_attached(tmp_path: Path) -> None:
+    queue = _queue(tmp_path)
+
+    queue.enqueue(_event("ok1", status=AlarmStatus.RESOLVED, minutes=12))
+    queue.enqueue(_event("ok2", status=AlarmStatus.RESOLVED, minutes=14))
+    _, job_id = queue.enqueue(_event("m1"))
+
+    job = queue.get(job_id)  # type: ignore[arg-type]
+    assert job is not None and [u.message_id for u in job.updates] == ["ok1", "ok2"]
+    assert job.resolved_at == (T0 + timedelta(minutes=14)).isoformat()
+
+
 def test_a_held_resolution_older_than_the_alarm_belongs_to_an_earlier_episode(tmp_path: Path) -> None:
     queue = _queue(tmp_path)
 
