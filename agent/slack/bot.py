@@ -1,9 +1,9 @@
 """The Slack bot: ``/sleuth investigate``, ``@sleuth`` mentions, buttons and feedback.
 
 Listeners validate, check the channel/user allow-list, enqueue and acknowledge; everything that
-talks to Slack or drafts a report happens after the acknowledgement (slack_bolt runs listeners
-in its thread pool and answers as soon as ``ack`` is called), so a slow Slack API never makes a
-slash command miss Slack's 3-second limit. Investigations run in the worker pool and report
+talks to Slack or drafts a report happens after the acknowledgement, in a separate follow-up pool
+(slack_bolt answers as soon as ``ack`` is called), so a slow Slack API never makes a slash command
+miss Slack's 3-second limit, however many clicks are waiting on it. Investigations run in the worker pool and report
 back through :class:`~agent.slack.notifier.SlackNotifier`. Requests are verified with the Slack
 signing secret (slack_bolt does it before any listener runs).
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -88,27 +88,32 @@ def parse_request(text: str) -> tuple[str, str | None]:
 
 
 class _BotIdentity:
-    """``auth.test`` once, then cached. Bolt would otherwise call it inside the first request; the
-    service warms it up in the background at startup, so no request waits on a slow Slack."""
+    """Who the bot is, for bolt's authorization step, without ever making a request wait.
+
+    Bolt would call ``auth.test`` inside the first request (on a slow Slack, the first slash
+    command would miss its 3 s). The service fetches it once in the background at startup; until
+    it arrives requests carry the token alone, which is all a single-workspace bot that listens
+    only to commands, mentions and buttons needs.
+    """
 
     def __init__(self, client: WebClient) -> None:
         self.client = client
         self._result: AuthorizeResult | None = None
-        self._lock = threading.Lock()
 
-    def result(self) -> AuthorizeResult:
-        with self._lock:
-            if self._result is None:
-                self._result = AuthorizeResult.from_auth_test_response(
-                    auth_test_response=self.client.auth_test(), bot_token=self.client.token
-                )
+    def result(self, enterprise_id: str | None = None, team_id: str | None = None) -> AuthorizeResult:
+        if self._result is not None:
             return self._result
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=self.client.token)
 
     def warm_up(self) -> None:
         try:
-            self.result()
-        except SlackClientError as exc:  # retried on the first request
-            log.warning("Slack auth.test failed at startup: %s", exc)
+            response = self.client.auth_test()
+        except SlackClientError as exc:
+            log.warning("Slack auth.test failed at startup (requests go on with the token alone): %s", exc)
+            return
+        self._result = AuthorizeResult.from_auth_test_response(
+            auth_test_response=response, bot_token=self.client.token
+        )
 
 
 class SleuthSlackBot:
@@ -135,19 +140,44 @@ class SleuthSlackBot:
         self.identity = _BotIdentity(client)
 
         def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
-            return self.identity.result()  # one workspace: the same identity for every request
+            return self.identity.result(enterprise_id, team_id)
 
+        # Listeners only acknowledge (and queue); anything that waits on Slack or drafts a report
+        # runs in the follow-up pool, so a slow Slack API never delays the next acknowledgement.
+        self._followups = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sleuth-slack")
         self.app = App(
             client=client,
             signing_secret=signing_secret,
             authorize=authorize,
             process_before_response=False,  # answer on ack; Slack API calls happen afterwards
+            listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="sleuth-bolt"),
         )
         self.app.command("/sleuth")(self._command)
-        self.app.event("app_mention")(self._mention)
-        self.app.action(re.compile(r"^sleuth_(accept|reject)$"))(self._verdict)
-        self.app.action("sleuth_draft_coe")(self._coe)
-        self.app.action(re.compile(r"^sleuth_feedback_(up|down)$"))(self._feedback)
+        self.app.event("app_mention")(self._on_mention)
+        self.app.action(re.compile(r"^sleuth_(accept|reject)$"))(self._on_button(self._verdict))
+        self.app.action("sleuth_draft_coe")(self._on_button(self._coe))
+        self.app.action(re.compile(r"^sleuth_feedback_(up|down)$"))(self._on_button(self._feedback))
+
+    def _defer(self, work: Callable[..., None], *args: Any) -> None:
+        def run() -> None:
+            try:
+                work(*args)
+            except Exception:  # the outermost handler of a follow-up: log, Slack already has its ack
+                log.exception("Slack follow-up %s failed", getattr(work, "__name__", work))
+
+        self._followups.submit(run)
+
+    def _on_button(
+        self, work: Callable[[dict[str, Any], dict[str, Any], Respond], None]
+    ) -> Callable[..., None]:
+        def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+            ack()
+            self._defer(work, body, action, respond)
+
+        return listener
+
+    def _on_mention(self, event: dict[str, Any], say: Any) -> None:
+        self._defer(self._mention, event, say)
 
     # ------------------------------------------------------------------------- requests
 
@@ -236,8 +266,7 @@ class SleuthSlackBot:
             return None
         return user or "someone"
 
-    def _verdict(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def _verdict(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         user = self._allowed(body, respond)
         if user is None:
             return
@@ -257,8 +286,7 @@ class SleuthSlackBot:
         if self.notifier is not None:
             self.notifier.refresh_summary(job_id, summary)
 
-    def _coe(self, ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def _coe(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         if self._allowed(body, respond) is None:
             return
         if self._draft_coe is None:
@@ -274,8 +302,7 @@ class SleuthSlackBot:
             job_id, f"COE draft for investigation `{escape(job_id)}`: <{link}|open the report>"
         )
 
-    def _feedback(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def _feedback(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         user = self._allowed(body, respond)
         if user is None:
             return

@@ -1,9 +1,10 @@
 """A fake Slack Web API on loopback that records every call and can hold calls to play slow.
 
 ``WebClient(base_url=api.base_url)`` (or ``SLACK_API_URL`` for ``sleuth serve``) talks to it;
-``response_url`` posts land on ``<base_url>respond``. :meth:`hold` makes matching calls wait,
-unanswered, until :meth:`release` (a Slack API that answers in minutes, for as long as a test
-needs); :meth:`wait_for` waits on recorded calls with a deadline.
+``response_url`` posts land on ``<base_url>respond``. ``delay`` makes every call slow;
+:meth:`hold` makes matching calls wait, unanswered, until :meth:`release` (a Slack API that
+answers in minutes, for as long as a test needs); :meth:`wait_for` waits on recorded calls with
+a deadline.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ Call = tuple[str, dict[str, Any]]  # (method, decoded body)
 
 
 class FakeSlackApi:
-    def __init__(self) -> None:
+    def __init__(self, *, delay: float = 0.0) -> None:
+        self.delay = delay  # seconds every call takes to answer (a slow Slack API, for benchmarks)
         self.calls: list[Call] = []
         self.held = 0  # calls waiting right now
         self._ts = 1000
@@ -86,6 +88,8 @@ class FakeSlackApi:
         self._released.set()
 
     def _serve(self, method: str, body: dict[str, Any]) -> None:
+        if self.delay:
+            threading.Event().wait(self.delay)
         if not self._hold(method, body):
             return
         with self._changed:

@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 from agent.service.payloads import AlarmEvent, AlarmSource, AlarmStatus
 from agent.service.queue import InvestigationQueue
 from agent.service.testing.fake_slack import FakeSlackApi
+from agent.service.testing.wait import eventually
 from agent.service.worker import Worker
 from agent.slack.bot import SlackAccess, SleuthSlackBot, parse_request
 from agent.slack.notifier import SlackNotifier
@@ -223,6 +224,7 @@ def test_feedback_is_stored_only_for_an_investigation_that_exists(setup: Setup) 
     setup.action("sleuth_feedback_down", "no-such-job")
 
     reply = setup.api.wait_for(lambda api: api.of("respond"), what="the refusal")[0]
+    eventually(lambda: setup.queue.satisfaction() == (1, 1), what="the vote stored")
     assert "does not exist" in reply["text"] and setup.queue.satisfaction() == (1, 1)
 
 

@@ -111,7 +111,8 @@ def service(tmp_path_factory: pytest.TempPathFactory, scenario_dir: Path) -> Ite
 def test_a_slash_command_investigates_the_named_service_over_the_named_window(service: Service) -> None:
     asked = datetime.now(UTC)
     response = service.command("investigate payments 30m", trigger="window-1")
-    job_id = response.text.split("investigation `")[1].split("`")[0]
+    with sqlite3.connect(service.server.queue) as con:
+        [job_id] = con.execute("SELECT job_id FROM deliveries WHERE message_id = 'slack:window-1'").fetchone()
 
     service.finished(job_id)
 
@@ -120,6 +121,7 @@ def test_a_slash_command_investigates_the_named_service_over_the_named_window(se
     assert result["trigger"]["service"] == "payments"
     assert (end - start).total_seconds() == 1800 and abs((end - asked).total_seconds()) < 60
     root = service.thread(job_id)[0][1]
+    assert response.status_code == 200 and job_id in response.text
     assert root["channel"] == "C42" and "over the last 30m" in root["text"]
 
 
