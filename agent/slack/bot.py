@@ -199,7 +199,7 @@ class SleuthSlackBot:
             status=AlarmStatus.FIRING,
             time=datetime.now(UTC),
             service=target if target in services else None,
-            reason=f"requested by <@{user}> in Slack" + (f" for the last {window}" if window else ""),
+            reason="requested in Slack" + (f" for the last {window}" if window else ""),
             labels={"target": target, **({"window": window} if window else {})},
             origin={"channel": channel, "user": user, **({"thread_ts": thread_ts} if thread_ts else {})},
         )

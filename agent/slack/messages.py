@@ -8,6 +8,7 @@ one line without buttons: nobody should be asked to accept a guess.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,6 +18,8 @@ MAX_HYPOTHESES = 3
 DEFAULT_CONFIDENCE_FLOOR = 0.2
 PROGRESS_LINES = 12
 _SECTION_LIMIT = 2900  # Slack's section text limit is 3000
+
+_SLACK_ID = re.compile(r"^[A-Z0-9]{2,32}$")
 
 ReportLink = Callable[[str], str | None]  # job id -> a link to its report, if there is one
 
@@ -35,9 +38,11 @@ def started_text(job_id: str, event: AlarmEvent) -> str:
     window = event.labels.get("window")
     span = f" over the last {escape(window)}" if window else ""
     reason = f" {escape(event.reason)}" if event.reason else ""
+    user = event.origin.get("user", "")
+    asked = f" Asked by <@{user}>." if _SLACK_ID.match(user) else ""  # a mention, so not escaped
     return (
         f":mag: Sleuth is investigating *{escape(event.alarm_name)}*{where}{span} "
-        f"(investigation `{escape(job_id)}`).{reason}"
+        f"(investigation `{escape(job_id)}`).{reason}{asked}"
     )
 
 
