@@ -143,6 +143,10 @@ def build_service(settings: ServeSettings, env: Mapping[str, str]) -> Service:
     backend = _open_backend(settings)
     results = ResultStore(settings.queue.parent / "results", backend)
     links = ReportLinks(settings.base_url(), settings.secret) if settings.secret else None
+    if settings.public_url is None and settings.host in ("0.0.0.0", "::"):
+        log.warning(
+            "report links will name %s: set --public-url to the address people use", settings.base_url()
+        )
     certificates = CertificateSource()
     if settings.sns_test_cert is not None:
         try:
@@ -237,9 +241,9 @@ def _slack(
     )
 
     def draft_coe(job_id: str) -> str:
-        results.draft(job_id)
         if links is None:
             raise SleuthError("report links need the shared secret (SLEUTH_WEBHOOK_SECRET)")
+        results.draft(job_id)
         return links.url(job_id)
 
     channels = settings.slack_allow_channels or ([settings.slack_channel] if settings.slack_channel else [])

@@ -64,11 +64,14 @@ class Service:
         return dict(httpx.get(self.server.url(f"/investigations/{job_id}"), headers=AUTH, timeout=30).json())
 
     def finished(self, job_id: str) -> dict[str, Any]:
-        return eventually(
+        """The finished job, once its summary is in Slack too (the worker posts it after storing)."""
+        job = eventually(
             lambda: (job := self.job(job_id))["status"] == "done" and job,
             timeout=60,
             what=f"investigation {job_id} finishing",
         )
+        eventually(lambda: self._summaries(job_id), timeout=30, what=f"the summary of {job_id} in Slack")
+        return dict(job)
 
     def thread(self, job_id: str) -> list[tuple[str, dict[str, Any]]]:
         """Every Slack call about this investigation's thread, in order."""
@@ -85,8 +88,11 @@ class Service:
         assert all(body.get("channel") == channel for _, body in out)
         return out
 
+    def _summaries(self, job_id: str) -> list[dict[str, Any]]:
+        return [b for m, b in self.thread(job_id) if m == "chat.postMessage" and b.get("blocks")]
+
     def summary(self, job_id: str) -> dict[str, Any]:
-        [summary] = [b for m, b in self.thread(job_id) if m == "chat.postMessage" and b.get("blocks")]
+        [summary] = self._summaries(job_id)
         return summary
 
 
