@@ -1,4 +1,5 @@
-"""A fake Slack Web API on loopback that records every call and can hold calls to play slow.
+"""A fake Slack Web API on loopback that records every call (any JSON or form POST: it doubles as a
+webhook receiver) and can hold calls to play slow.
 
 ``WebClient(base_url=api.base_url)`` (or ``SLACK_API_URL`` for ``sleuth serve``) talks to it;
 ``response_url`` posts land on ``<base_url>respond``. ``delay`` makes every call slow;

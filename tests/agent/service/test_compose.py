@@ -52,7 +52,7 @@ def test_serve_names_a_bad_allow_list_entry_in_one_line(tmp_path: Path) -> None:
     from agent.cli import build_app
 
     result = CliRunner().invoke(
-        build_app(),
+        build_app(["agent.commands.serve"]),
         ["serve", "--workers", "0", "--queue", str(tmp_path / "q.sqlite"), "--sns-topic", "prod-alarms"],
     )
 

@@ -16,6 +16,18 @@ from agent.service.worker import Worker
 from mcp_server.backends.local import LocalBackend
 
 
+def _frontend_alarm() -> AlarmEvent:
+    return AlarmEvent(
+        source=AlarmSource.EVENTBRIDGE,
+        message_id="e1",
+        alarm_name="frontend-5xx",
+        status=AlarmStatus.FIRING,
+        time=datetime(2026, 3, 2, 10, 20, tzinfo=UTC),
+        service="frontend",
+        reason="5xx above 1%",
+    )
+
+
 def _run(
     backend: LocalBackend, tmp_path: Path, event: AlarmEvent, progress: list[str] | None = None
 ) -> tuple[InvestigationQueue, str]:
@@ -35,17 +47,8 @@ def test_an_alarm_in_the_queue_is_investigated_by_the_graph_and_its_result_store
 ) -> None:
     monkeypatch.setenv("SLEUTH_DATA_DIR", str(tmp_path / "data"))
     progress: list[str] = []
-    event = AlarmEvent(
-        source=AlarmSource.EVENTBRIDGE,
-        message_id="e1",
-        alarm_name="frontend-5xx",
-        status=AlarmStatus.FIRING,
-        time=datetime(2026, 3, 2, 10, 20, tzinfo=UTC),
-        service="frontend",
-        reason="5xx above 1%",
-    )
 
-    queue, job_id = _run(backend, tmp_path, event, progress)
+    queue, job_id = _run(backend, tmp_path, _frontend_alarm(), progress)
 
     job = queue.get(job_id)
     assert job is not None and job.status == JobStatus.DONE and job.result is not None
@@ -83,15 +86,7 @@ def test_rejecting_the_top_hypothesis_reranks_the_stored_summary(
     backend: LocalBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SLEUTH_DATA_DIR", str(tmp_path / "data"))
-    event = AlarmEvent(
-        source=AlarmSource.EVENTBRIDGE,
-        message_id="e1",
-        alarm_name="frontend-5xx",
-        status=AlarmStatus.FIRING,
-        time=datetime(2026, 3, 2, 10, 20, tzinfo=UTC),
-        service="frontend",
-    )
-    queue, job_id = _run(backend, tmp_path, event)
+    queue, job_id = _run(backend, tmp_path, _frontend_alarm())
     job = queue.get(job_id)
     assert job is not None and job.result is not None
     top = job.result["hypotheses"][0]

@@ -35,6 +35,7 @@ SLACK_SECRET = "slack-signing-secret"
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:sleuth-alarms"
 ATTACKER_TOPIC = "arn:aws:sns:eu-west-1:999999999999:attacker-topic"
 AUTH = {"authorization": f"Bearer {SECRET}"}
+ALARM_COMMANDS = "agent.commands.test_alarm"
 
 
 class Intake:
@@ -62,7 +63,9 @@ class Intake:
 @pytest.fixture(scope="module")
 def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Intake]:
     workdir = tmp_path_factory.mktemp("intake")
-    keygen = CliRunner().invoke(build_app(), ["test-alarm", "keygen", str(workdir / "test-key")])
+    keygen = CliRunner().invoke(
+        build_app([ALARM_COMMANDS]), ["test-alarm", "keygen", str(workdir / "test-key")]
+    )
     assert keygen.exit_code == 0, keygen.output
     with FakeSnsHost(workdir / "sns") as sns, FakeSlackApi() as slack:
         env = {
@@ -195,7 +198,7 @@ def test_a_captured_sns_message_replayed_hours_later_is_refused(intake: Intake) 
 def test_an_operator_sends_a_signed_test_alarm_with_the_local_test_key(intake: Intake) -> None:
     command = ["test-alarm", "send", "--key", str(intake.test_key), "--topic", TOPIC]
     command += ["--alarm", "sleuth-test-alarm", "--service", "visits", "--url", intake.server.base_url]
-    sent = CliRunner().invoke(build_app(), command)
+    sent = CliRunner().invoke(build_app([ALARM_COMMANDS]), command)
 
     assert sent.exit_code == 0, sent.output
     assert "202" in sent.output and "created" in sent.output

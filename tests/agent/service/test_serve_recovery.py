@@ -19,7 +19,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -95,40 +94,6 @@ def burst(signer: SnsSigner, seed: int = 17) -> list[Note]:
     return notes
 
 
-class WebhookRecorder:
-    """Counts the finished-investigation webhooks per investigation."""
-
-    def __init__(self) -> None:
-        self.finished: Counter[str] = Counter()
-        recorder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                recorder.finished[body["job"]] += 1
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/finished"
-
-    def __enter__(self) -> WebhookRecorder:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def store(tmp_path: Path, scenario_dir: Path) -> Iterator[Path]:
     path = tmp_path / "store.duckdb"
@@ -148,12 +113,13 @@ def test_a_burst_with_redeliveries_and_a_sigkill_loses_nothing_doubles_nothing_a
     signer = SnsSigner()
     (tmp_path / "test-cert.pem").write_bytes(signer.certificate_pem())
     notes = burst(signer)
-    with FakeSlackApi() as slack, WebhookRecorder() as webhook:
+    # The fake Slack API records any JSON POST: a second one stands in for the webhook receiver.
+    with FakeSlackApi() as slack, FakeSlackApi() as webhook:
         env = {"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": slack.base_url}
         args = ["--workers", "2", "--lease-seconds", str(LEASE), "--store", str(store), "--secret", SECRET]
         args += ["--no-draft-report", "--reasoner", "offline", "--slack-channel", "C-ONCALL"]
         args += ["--sns-topic", TOPIC, "--sns-test-cert", str(tmp_path / "test-cert.pem")]
-        args += ["--notify-webhook", webhook.url]
+        args += ["--notify-webhook", webhook.base_url + "finished"]
         server = ServeProcess(tmp_path / "serve", args, env=env).start()
         try:
             killed_at, running, renewals = _send_with_a_crash(server, slack, notes)
@@ -173,6 +139,7 @@ def test_a_burst_with_redeliveries_and_a_sigkill_loses_nothing_doubles_nothing_a
         summaries = Counter(
             body["thread_ts"] for body in slack.posted() if body.get("blocks") and body.get("thread_ts")
         )
+        finished = Counter(body["job"] for body in webhook.of("finished"))
 
     # every notification accounted for: each distinct delivery recorded once, none left waiting
     assert sorted(d["message_id"] for d in deliveries) == sorted({n.message_id for n in notes})
@@ -185,13 +152,13 @@ def test_a_burst_with_redeliveries_and_a_sigkill_loses_nothing_doubles_nothing_a
     assert all(j["resolved_at"] for j in jobs)
     # investigated to the end once: a result each, announced at most once
     assert all(json.loads(j["result"])["headline"] for j in jobs)
-    assert max(webhook.finished.values()) == 1 and max(summaries.values()) == 1
-    assert sum(webhook.finished.values()) >= ALARMS - len(running)
+    assert max(finished.values()) == 1 and max(summaries.values()) == 1
+    assert sum(finished.values()) >= ALARMS - len(running)
     # the lease was renewed while the blocked worker lived, and taken over soon after the kill
     assert renewals >= 4 and running
     for job_id, lease_until in running.items():
         [job] = [j for j in jobs if j["id"] == job_id]
-        assert job["attempts"] == 2 and webhook.finished[job_id] == 1
+        assert job["attempts"] == 2 and finished[job_id] == 1
         assert job["claimed_at"] - lease_until <= 5.0, "stuck longer than its lease"
         assert job["claimed_at"] - killed_at <= 60.0
 
