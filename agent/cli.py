@@ -27,7 +27,8 @@ COMMANDS: dict[str, str] = {
     "knowledge": "agent.commands.knowledge",
     "mcp": "agent.commands.mcp",
     "serve": "agent.commands.serve",
-    "dlq": "agent.commands.serve",
+    "dlq": "agent.commands.dlq",
+    "test-alarm": "agent.commands.test_alarm",
     "aws": "agent.commands.aws",
 }
 

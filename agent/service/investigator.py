@@ -1,8 +1,11 @@
 """The production :class:`~agent.service.worker.Investigator`: the LangGraph investigation.
 
-An alarm becomes a trigger (kind alarm, its service and time); the graph runs with the shared
-backend and knowledge store; progress events go to the notifiers; the result is stored as JSON
-next to the queue and summarised for Slack and webhooks.
+An alarm becomes a trigger (kind alarm, its service and time) and, when a person asked for one
+(``/sleuth investigate visits 30m``), a window ending at the request; the graph runs with the
+shared backend and knowledge store; progress events go to the notifiers; the result is stored as
+JSON next to the queue (``<results>/<job id>/result.json``, the drafted report beside it) and
+summarised for Slack and webhooks. Summaries name the report file, never a server path: people
+reach it through ``sleuth serve`` (:class:`~agent.service.auth.ReportLinks`).
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from agent.events import EventKind
-from agent.service.payloads import AlarmEvent
+from agent.service.payloads import AlarmEvent, parse_duration
 from agent.service.worker import Progress
 from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.scenario import Trigger, TriggerKind
+from mcp_server.telemetry import TimeWindow
 
 _PROGRESS_KINDS = {EventKind.STEP_FINISHED, EventKind.NOTE, EventKind.FALLBACK}
 
@@ -29,6 +33,18 @@ def trigger_for(event: AlarmEvent) -> Trigger:
         time=event.time,
         alarm=event.alarm_name,
     )
+
+
+def window_for(event: AlarmEvent) -> TimeWindow | None:
+    """The window a person asked for (``labels["window"]``, e.g. 30m), ending at the request."""
+    asked = event.labels.get("window")
+    if not asked:
+        return None
+    try:
+        span = parse_duration(asked)
+    except ValueError:
+        return None
+    return TimeWindow(start=event.time - span, end=event.time)
 
 
 def summarise(result: InvestigationResult, report: str | None) -> dict[str, Any]:
@@ -95,7 +111,10 @@ class GraphInvestigator:
             if progress_event.kind in _PROGRESS_KINDS and progress_event.message:
                 progress(progress_event.message)
 
-        result = collect(stream_investigation(trigger_for(event), deps, question=event.question), forward)
+        events = stream_investigation(
+            trigger_for(event), deps, question=event.question, window=window_for(event)
+        )
+        result = collect(events, forward)
         (report_dir / "result.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
         reports = sorted(report_dir.glob("*.html"))
-        return summarise(result, str(reports[0].resolve()) if reports else None)
+        return summarise(result, reports[0].name if reports else None)

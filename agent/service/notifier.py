@@ -25,7 +25,10 @@ class Notifier(Protocol):
 
 
 class WebhookNotifier:
-    """POSTs the summary JSON to a URL when an investigation finishes."""
+    """POSTs the summary JSON to a URL when an investigation finishes.
+
+    The body is the summary plus ``job`` (the id ``GET /investigations/{id}`` takes) and ``alarm``.
+    """
 
     def __init__(self, url: str, client: httpx.Client | None = None) -> None:
         self.url = url
@@ -38,9 +41,7 @@ class WebhookNotifier:
         return None
 
     def finished(self, job_id: str, event: AlarmEvent, summary: dict[str, Any]) -> None:
-        response = self._client.post(
-            self.url, json={"investigation": job_id, "alarm": event.alarm_name, **summary}
-        )
+        response = self._client.post(self.url, json={**summary, "job": job_id, "alarm": event.alarm_name})
         response.raise_for_status()
 
 

@@ -6,12 +6,14 @@ Only ALARM / firing transitions start investigations; OK / resolved update a run
 
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import UTC, datetime
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from mcp_server.errors import SleuthError
 
@@ -48,7 +50,18 @@ class AlarmEvent(BaseModel):
     reason: str = ""
     metric: str | None = None
     region: str | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
+    account: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)  # dimensions / alert labels: part of the identity
+    # Where a person asked for it (Slack channel, thread, user): not part of the identity.
+    origin: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def identity(self) -> str:
+        """Which alarm this is: source + account + region + name + labels. Deduplication keys on it,
+        so the same alert name for two services (or two dimension sets) is two alarms."""
+        parts = [self.source.value, self.account or "", self.region or "", self.alarm_name]
+        parts += [f"{k}={v}" for k, v in sorted(self.labels.items())]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
     @property
     def question(self) -> str:
@@ -59,7 +72,7 @@ class AlarmEvent(BaseModel):
 _SERVICE_KEYS = ("service", "Service", "ServiceName", "service_name", "service.name", "app", "job")
 
 
-def _service_from(mapping: dict[str, Any]) -> str | None:
+def _service_from(mapping: dict[str, str]) -> str | None:
     for key in _SERVICE_KEYS:
         value = mapping.get(key)
         if value:
@@ -79,6 +92,18 @@ def _parse_time(text: str | None) -> datetime:
     except ValueError:
         raise PayloadError(f"unreadable timestamp {text!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+_DURATION = re.compile(r"^(\d{1,5})([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30m`` -> 30 minutes (units s, m, h, d); raises ValueError otherwise."""
+    match = _DURATION.match(text.strip())
+    if match is None or int(match[1]) == 0:
+        raise ValueError(f"{text!r} is not a duration like 30m, 2h or 1d")
+    return timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])
 
 
 def _status_from_state(state: str) -> AlarmStatus:
@@ -107,12 +132,47 @@ class SnsEnvelope(BaseModel):
     UnsubscribeURL: str | None = None
 
 
+class CloudWatchDimension(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    name: str = Field(default="", validation_alias=AliasChoices("name", "Name"))
+    value: str = Field(default="", validation_alias=AliasChoices("value", "Value"))
+
+
+class CloudWatchMetric(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    MetricName: str | None = None
+    Namespace: str | None = None
+    Dimensions: list[CloudWatchDimension] | None = None
+
+
+class CloudWatchMetricStat(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    Metric: CloudWatchMetric | None = None
+
+
+class CloudWatchMetricQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    MetricStat: CloudWatchMetricStat | None = None
+
+
 class CloudWatchTrigger(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     MetricName: str | None = None
     Namespace: str | None = None
-    Dimensions: list[dict[str, str]] = Field(default_factory=list)
+    Dimensions: list[CloudWatchDimension] | None = None
+    Metrics: list[CloudWatchMetricQuery] | None = None  # metric-math alarms
+
+    def metrics(self) -> list[CloudWatchMetric]:
+        own = CloudWatchMetric(
+            MetricName=self.MetricName, Namespace=self.Namespace, Dimensions=self.Dimensions
+        )
+        nested = [q.MetricStat.Metric for q in self.Metrics or [] if q.MetricStat and q.MetricStat.Metric]
+        return [own, *nested]
 
 
 class CloudWatchAlarmMessage(BaseModel):
@@ -125,6 +185,8 @@ class CloudWatchAlarmMessage(BaseModel):
     NewStateReason: str = ""
     StateChangeTime: str | None = None
     Region: str | None = None
+    AlarmArn: str | None = None
+    AWSAccountId: str | None = None
     AlarmDescription: str | None = None
     Trigger: CloudWatchTrigger | None = None
 
@@ -136,6 +198,14 @@ def parse_sns_envelope(body: bytes) -> SnsEnvelope:
         raise PayloadError(f"not an SNS message: {_first_error(exc)}") from None
 
 
+def arn_parts(arn: str) -> tuple[str, str, str, str, str]:
+    """(partition, service, region, account, resource) of an ARN; raises PayloadError."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        raise PayloadError(f"{arn!r} is not an ARN")
+    return parts[1], parts[2], parts[3], parts[4], parts[5]
+
+
 def alarm_from_sns(envelope: SnsEnvelope) -> AlarmEvent:
     try:
         message = CloudWatchAlarmMessage.model_validate_json(envelope.Message)
@@ -143,9 +213,9 @@ def alarm_from_sns(envelope: SnsEnvelope) -> AlarmEvent:
         raise PayloadError(
             f"SNS Message is not a CloudWatch alarm notification: {_first_error(exc)}"
         ) from None
-    dimensions = {
-        d.get("name", d.get("Name", "")): d.get("value", d.get("Value", "")) for d in _dims(message)
-    }
+    metrics = message.Trigger.metrics() if message.Trigger else []
+    dimensions = {d.name: d.value for m in metrics for d in m.Dimensions or [] if d.name}
+    _, _, region, account, _ = arn_parts(message.AlarmArn or envelope.TopicArn)
     return AlarmEvent(
         source=AlarmSource.SNS,
         message_id=envelope.MessageId,
@@ -154,14 +224,11 @@ def alarm_from_sns(envelope: SnsEnvelope) -> AlarmEvent:
         time=_parse_time(message.StateChangeTime or envelope.Timestamp),
         service=_service_from(dimensions),
         reason=message.NewStateReason,
-        metric=message.Trigger.MetricName if message.Trigger else None,
-        region=message.Region,
+        metric=next((m.MetricName for m in metrics if m.MetricName), None),
+        region=region or None,
+        account=message.AWSAccountId or account or None,
         labels=dimensions,
     )
-
-
-def _dims(message: CloudWatchAlarmMessage) -> list[dict[str, str]]:
-    return message.Trigger.Dimensions if message.Trigger else []
 
 
 # ----------------------------------------------------------------------------- EventBridge
@@ -175,13 +242,39 @@ class EventBridgeState(BaseModel):
     timestamp: str | None = None
 
 
+class EventBridgeMetric(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = None
+    namespace: str | None = None
+    dimensions: dict[str, str] | None = None
+
+
+class EventBridgeMetricStat(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    metric: EventBridgeMetric | None = None
+
+
+class EventBridgeMetricQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    metricStat: EventBridgeMetricStat | None = None  # null for expressions (metric math)
+
+
+class EventBridgeConfiguration(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    metrics: list[EventBridgeMetricQuery | None] | None = None
+
+
 class EventBridgeDetail(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     alarmName: str
     state: EventBridgeState
     previousState: EventBridgeState | None = None
-    configuration: dict[str, Any] = Field(default_factory=dict)
+    configuration: EventBridgeConfiguration | None = None
 
 
 class EventBridgeEvent(BaseModel):
@@ -190,6 +283,7 @@ class EventBridgeEvent(BaseModel):
     id: str
     detail_type: str = Field(alias="detail-type")
     source: str
+    account: str | None = None
     time: str | None = None
     region: str | None = None
     detail: EventBridgeDetail
@@ -202,12 +296,9 @@ def alarm_from_eventbridge(body: bytes) -> AlarmEvent:
         raise PayloadError(f"not a CloudWatch Alarm State Change event: {_first_error(exc)}") from None
     if event.detail_type != "CloudWatch Alarm State Change":
         raise PayloadError(f"unsupported EventBridge detail-type {event.detail_type!r}")
-    dimensions: dict[str, str] = {}
-    metric = None
-    for entry in event.detail.configuration.get("metrics", []) or []:
-        stat = (entry or {}).get("metricStat", {}).get("metric", {})
-        metric = metric or stat.get("name")
-        dimensions.update({str(k): str(v) for k, v in (stat.get("dimensions") or {}).items()})
+    queries = (event.detail.configuration.metrics if event.detail.configuration else None) or []
+    metrics = [q.metricStat.metric for q in queries if q and q.metricStat and q.metricStat.metric]
+    dimensions = {k: v for m in metrics for k, v in (m.dimensions or {}).items()}
     return AlarmEvent(
         source=AlarmSource.EVENTBRIDGE,
         message_id=event.id,
@@ -216,8 +307,9 @@ def alarm_from_eventbridge(body: bytes) -> AlarmEvent:
         time=_parse_time(event.detail.state.timestamp or event.time),
         service=_service_from(dimensions),
         reason=event.detail.state.reason,
-        metric=metric,
+        metric=next((m.name for m in metrics if m.name), None),
         region=event.region,
+        account=event.account,
         labels=dimensions,
     )
 
@@ -246,33 +338,47 @@ class AlertmanagerWebhook(BaseModel):
     commonLabels: dict[str, str] = Field(default_factory=dict)
 
 
-def alarms_from_alertmanager(body: bytes) -> list[AlarmEvent]:
-    """One event per alert in the group; each alert keeps its own firing/resolved status."""
+@dataclass(frozen=True)
+class Rejected:
+    """One alert of a group that cannot be taken: the rest of the group still is."""
+
+    alarm: str
+    reason: str
+
+
+def alarms_from_alertmanager(body: bytes) -> list[AlarmEvent | Rejected]:
+    """One event per alert in the group; each alert keeps its own status and is judged on its own."""
     try:
         hook = AlertmanagerWebhook.model_validate_json(body)
     except ValidationError as exc:
         raise PayloadError(f"not an Alertmanager webhook: {_first_error(exc)}") from None
-    events = []
-    for alert in hook.alerts:
+    out: list[AlarmEvent | Rejected] = []
+    for index, alert in enumerate(hook.alerts):
         labels = {**hook.commonLabels, **alert.labels}
         name = labels.get("alertname")
         if not name:
-            raise PayloadError("Alertmanager alert without an alertname label")
+            out.append(Rejected(f"alerts[{index}]", "alert without an alertname label"))
+            continue
         status = AlarmStatus.FIRING if alert.status == "firing" else AlarmStatus.RESOLVED
         identity = alert.fingerprint or json.dumps(sorted(labels.items()))
-        events.append(
+        try:
+            when = _parse_time(alert.startsAt if status == AlarmStatus.FIRING else alert.endsAt)
+        except PayloadError as exc:
+            out.append(Rejected(name, str(exc)))
+            continue
+        out.append(
             AlarmEvent(
                 source=AlarmSource.ALERTMANAGER,
                 message_id=f"{identity}:{alert.startsAt}:{alert.status}",
                 alarm_name=name,
                 status=status,
-                time=_parse_time(alert.startsAt if status == AlarmStatus.FIRING else alert.endsAt),
+                time=when,
                 service=_service_from(labels),
                 reason=alert.annotations.get("summary") or alert.annotations.get("description", ""),
                 labels=labels,
             )
         )
-    return events
+    return out
 
 
 def _first_error(exc: ValidationError) -> str:

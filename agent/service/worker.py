@@ -1,7 +1,10 @@
 """Workers: claim jobs from the durable queue, investigate, store and announce the result.
 
 The investigation itself is injected (:class:`Investigator`), so the same worker runs the
-LangGraph investigation in production and a scripted one in tests.
+LangGraph investigation in production and a scripted one in tests. While a job runs, a
+heartbeat renews its lease every third of the lease; a worker that dies stops renewing and
+another takes the job within one lease. A worker that lost its lease (it stalled past it and
+another worker took over) neither stores its result nor announces it.
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from agent.service.jobs import Job, WorkQueue
 from agent.service.notifier import Notifier, notify_all
 from agent.service.payloads import AlarmEvent
-from agent.service.queue import InvestigationQueue, Job
 
 log = logging.getLogger(__name__)
 
@@ -22,35 +25,73 @@ Progress = Callable[[str], None]
 
 class Investigator(Protocol):
     def __call__(self, job_id: str, event: AlarmEvent, progress: Progress) -> dict[str, Any]:
-        """Investigate the alarm; return a JSON-able summary (top hypotheses, report paths)."""
+        """Investigate the alarm; return a JSON-able summary (top hypotheses, report file)."""
         ...
+
+
+class _Heartbeat:
+    """Renews one job's lease in the background until stopped (or until the lease is lost)."""
+
+    def __init__(self, queue: WorkQueue, job: Job) -> None:
+        self.queue = queue
+        self.job = job
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"sleuth-lease-{job.id}", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        interval = max(0.05, self.queue.lease_seconds / 3)
+        while not self._stop.wait(interval):
+            try:
+                renewed = self.queue.renew(self.job)
+            except Exception as exc:  # a locked database now and then must not end the heartbeat
+                log.warning("could not renew the lease of %s: %s", self.job.id, exc)
+                continue
+            if not renewed:
+                log.warning("investigation %s: lease lost to another worker", self.job.id)
+                self.lost.set()
+                return
 
 
 class Worker:
     def __init__(
-        self, queue: InvestigationQueue, investigate: Investigator, notifiers: list[Notifier] | None = None
+        self, queue: WorkQueue, investigate: Investigator, notifiers: list[Notifier] | None = None
     ) -> None:
         self.queue = queue
         self.investigate = investigate
         self.notifiers = notifiers or []
 
     def run_once(self) -> Job | None:
-        """Claim and run one job; return it (or None when nothing is due)."""
+        """Claim and run one job; return it as the worker left it (or None when nothing is due)."""
         job = self.queue.claim()
         if job is None:
             return None
-        notify_all(self.notifiers, "started", job.id, job.event)
-        try:
-            summary = self.investigate(
-                job.id, job.event, lambda msg: notify_all(self.notifiers, "progress", job.id, msg)
-            )
-        except Exception as exc:  # the worker loop is the outermost handler for one job
-            status = self.queue.fail(job.id, f"{type(exc).__name__}: {exc}")
-            log.warning("investigation %s failed (attempt %d): %s -> %s", job.id, job.attempts, exc, status)
-            return self.queue.get(job.id)
-        self.queue.complete(job.id, summary)
+        with _Heartbeat(self.queue, job):
+            notify_all(self.notifiers, "started", job.id, job.event)
+            try:
+                summary = self.investigate(
+                    job.id, job.event, lambda msg: notify_all(self.notifiers, "progress", job.id, msg)
+                )
+            except Exception as exc:  # the worker loop is the outermost handler for one job
+                status = self.queue.fail(job, f"{type(exc).__name__}: {exc}")
+                log.warning(
+                    "investigation %s failed (attempt %d): %s -> %s", job.id, job.attempts, exc, status
+                )
+                return job
+            stored = self.queue.complete(job, summary)
+        if not stored:
+            log.warning("investigation %s finished after its lease was lost; result dropped", job.id)
+            return job
         notify_all(self.notifiers, "finished", job.id, job.event, summary)
-        return self.queue.get(job.id)
+        return job
 
     def drain(self, limit: int = 10_000) -> int:
         """Run due jobs until none is left (tests and one-shot processing)."""

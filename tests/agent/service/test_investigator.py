@@ -10,35 +10,91 @@ import pytest
 from agent.service.investigator import GraphInvestigator
 from agent.service.payloads import AlarmEvent, AlarmSource, AlarmStatus
 from agent.service.queue import InvestigationQueue, JobStatus
+from agent.service.reports import ResultStore
+from agent.service.review import ReviewDesk
 from agent.service.worker import Worker
 from mcp_server.backends.local import LocalBackend
+
+
+def _frontend_alarm() -> AlarmEvent:
+    return AlarmEvent(
+        source=AlarmSource.EVENTBRIDGE,
+        message_id="e1",
+        alarm_name="frontend-5xx",
+        status=AlarmStatus.FIRING,
+        time=datetime(2026, 3, 2, 10, 20, tzinfo=UTC),
+        service="frontend",
+        reason="5xx above 1%",
+    )
+
+
+def _run(
+    backend: LocalBackend, tmp_path: Path, event: AlarmEvent, progress: list[str] | None = None
+) -> tuple[InvestigationQueue, str]:
+    queue = InvestigationQueue(tmp_path / "q.sqlite", rng=random.Random(0))
+    _, job_id = queue.enqueue(event)
+    assert job_id is not None
+    investigator = GraphInvestigator(
+        backend, results_dir=tmp_path / "results", reasoner="offline", draft_report=False
+    )
+    sink = progress if progress is not None else []
+    Worker(queue, lambda job, ev, _: investigator(job, ev, sink.append)).drain()
+    return queue, job_id
 
 
 def test_an_alarm_in_the_queue_is_investigated_by_the_graph_and_its_result_stored(
     backend: LocalBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SLEUTH_DATA_DIR", str(tmp_path / "data"))
-    queue = InvestigationQueue(tmp_path / "q.sqlite", rng=random.Random(0))
-    queue.enqueue(
-        AlarmEvent(
-            source=AlarmSource.EVENTBRIDGE,
-            message_id="e1",
-            alarm_name="frontend-5xx",
-            status=AlarmStatus.FIRING,
-            time=datetime(2026, 3, 2, 10, 20, tzinfo=UTC),
-            service="frontend",
-            reason="5xx above 1%",
-        )
-    )
     progress: list[str] = []
-    investigator = GraphInvestigator(
-        backend, results_dir=tmp_path / "results", reasoner="offline", draft_report=False
-    )
 
-    job = Worker(queue, lambda job_id, event, _: investigator(job_id, event, progress.append)).run_once()
+    queue, job_id = _run(backend, tmp_path, _frontend_alarm(), progress)
 
+    job = queue.get(job_id)
     assert job is not None and job.status == JobStatus.DONE and job.result is not None
     assert job.result["hypotheses"][0]["service"] == "payments"
     assert job.result["hypotheses"][0]["fault_type"] == "dependency_throttling"
     stored = json.loads((tmp_path / "results" / job.id / "result.json").read_text())
     assert stored["hypotheses"][0]["service"] == "payments" and progress
+
+
+def test_a_window_asked_for_in_slack_bounds_the_investigation_and_the_service_is_its_focus(
+    backend: LocalBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLEUTH_DATA_DIR", str(tmp_path / "data"))
+    event = AlarmEvent(
+        source=AlarmSource.SLACK,
+        message_id="slack:t1",
+        alarm_name="slack:payments",
+        status=AlarmStatus.FIRING,
+        time=datetime(2026, 3, 2, 10, 25, tzinfo=UTC),
+        service="payments",
+        labels={"target": "payments", "window": "20m"},
+    )
+
+    _, job_id = _run(backend, tmp_path, event)
+
+    result = ResultStore(tmp_path / "results").result(job_id)
+    assert result.trigger["service"] == "payments"
+    assert (result.window["start"].isoformat(), result.window["end"].isoformat()) == (
+        "2026-03-02T10:05:00+00:00",
+        "2026-03-02T10:25:00+00:00",
+    )
+
+
+def test_rejecting_the_top_hypothesis_reranks_the_stored_summary(
+    backend: LocalBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLEUTH_DATA_DIR", str(tmp_path / "data"))
+    queue, job_id = _run(backend, tmp_path, _frontend_alarm())
+    job = queue.get(job_id)
+    assert job is not None and job.result is not None
+    top = job.result["hypotheses"][0]
+    key = f"{top['service']}/{top['fault_type']}"
+
+    summary = ReviewDesk(queue, ResultStore(tmp_path / "results")).review(job_id, key, False, "U9")
+
+    assert f"{summary['hypotheses'][0]['service']}/{summary['hypotheses'][0]['fault_type']}" != key
+    assert summary["verdicts"] == {key: {"accepted": False, "user": "U9"}}
+    stored = queue.get(job_id)
+    assert stored is not None and stored.result == summary

@@ -1,0 +1,87 @@
+"""Sample notifications as each source sends them."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+ALERTMANAGER: dict[str, Any] = {
+    "version": "4",
+    "status": "firing",
+    "groupKey": '{}:{alertname="HighErrorRate"}',
+    "commonLabels": {"alertname": "HighErrorRate"},
+    "alerts": [
+        {
+            "status": "firing",
+            "labels": {"service": "visits"},
+            "annotations": {"summary": "5xx above 2%"},
+            "startsAt": "2026-01-01T10:05:00Z",
+            "fingerprint": "a1",
+        },
+        {
+            "status": "firing",
+            "labels": {"service": "billing", "alertname": "BillingLatency"},
+            "annotations": {"summary": "p99 above 2s"},
+            "startsAt": "2026-01-01T10:06:00Z",
+            "fingerprint": "b2",
+        },
+    ],
+}
+
+EVENTBRIDGE: dict[str, Any] = {
+    "version": "0",
+    "id": "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92",
+    "detail-type": "CloudWatch Alarm State Change",
+    "source": "aws.cloudwatch",
+    "account": "123456789012",
+    "time": "2026-01-01T10:05:00Z",
+    "region": "eu-west-1",
+    "resources": ["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:visits-availability"],
+    "detail": {
+        "alarmName": "visits-availability",
+        "state": {
+            "value": "ALARM",
+            "reason": "Threshold Crossed",
+            "timestamp": "2026-01-01T10:05:00.000+0000",
+        },
+        "previousState": {"value": "OK", "reason": ""},
+        "configuration": {
+            "metrics": [
+                {
+                    "id": "m1",
+                    "metricStat": {
+                        "metric": {
+                            "namespace": "AWS/ApplicationSignals",
+                            "name": "Fault",
+                            "dimensions": {"Service": "visits"},
+                        }
+                    },
+                }
+            ]
+        },
+    },
+}
+
+
+def eventbridge(
+    event_id: str,
+    alarm: str,
+    *,
+    state: str = "ALARM",
+    at: datetime | None = None,
+    service: str = "visits",
+    reason: str = "Threshold Crossed",
+) -> bytes:
+    doc = copy.deepcopy(EVENTBRIDGE)
+    when = (at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    doc["id"] = event_id
+    doc["detail"]["alarmName"] = alarm
+    doc["detail"]["state"] = {"value": state, "reason": reason, "timestamp": when}
+    doc["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"] = {"Service": service}
+    return json.dumps(doc).encode()
+
+
+def alertmanager(alerts: list[dict[str, Any]], status: str = "firing") -> bytes:
+    return json.dumps({"version": "4", "status": status, "groupKey": "g", "alerts": alerts}).encode()
