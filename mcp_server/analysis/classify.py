@@ -162,6 +162,8 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
     ]
     if new_errors:
         return FaultType.ERROR_EXCEPTION, "new error messages in the service's own logs"
+    if any(sig.strength >= 0.3 for sig in s.of(SignalKind.ERROR_RATE)):
+        return FaultType.ERROR_EXCEPTION, "its own requests fail more often"
     if s.of(SignalKind.LATENCY):
         return FaultType.NETWORK_DELAY, "latency without errors"
     return FaultType.UNKNOWN, "no signal matches a known fault"

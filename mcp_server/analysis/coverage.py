@@ -19,20 +19,20 @@ Signal = Literal["spans", "logs"]
 
 
 def observed_minutes(backend: TelemetryBackend, window: TimeWindow, signal: Signal) -> float:
-    """Minutes of ``window`` in buckets that hold any span (or log record) at all: the exposure
-    a count in that window should be divided by. At least a tenth of a bucket, never zero."""
+    """Minutes of ``window`` between the first and the last bucket holding any span (or log
+    record): the exposure a count in that window should be divided by. Collectors keep a
+    contiguous stretch, so quiet buckets inside it (sparse traffic) count as observed."""
     width = fine_bucket_seconds(window)
     try:
         if signal == "spans":
             rows = backend.span_stats(SpanStatsQuery(window=window, bucket_seconds=width, group_by=[]))
-            buckets = {r.bucket_start for r in rows if r.count > 0}
+            buckets = [r.bucket_start for r in rows if r.count > 0]
         else:
-            buckets = {c.bucket_start for c in backend.log_counts(window, width) if c.count > 0}
+            buckets = [c.bucket_start for c in backend.log_counts(window, width) if c.count > 0]
     except QueryError:
         return max(window.duration.total_seconds() / 60.0, 1e-6)
-    seconds = 0.0
-    for start in buckets:
-        lo = max(start.timestamp(), window.start.timestamp())
-        hi = min(start.timestamp() + width, window.end.timestamp())
-        seconds += max(0.0, hi - lo)
-    return max(seconds, width / 10) / 60.0
+    if not buckets:
+        return max(window.duration.total_seconds() / 60.0, 1e-6)
+    lo = max(min(buckets).timestamp(), window.start.timestamp())
+    hi = min(max(buckets).timestamp() + width, window.end.timestamp())
+    return max(hi - lo, width / 10) / 60.0
