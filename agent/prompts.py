@@ -8,7 +8,7 @@ from typing import Any
 
 from agent.reasoners.base import ReasoningRequest
 from mcp_server.analysis.models import Evidence, Hypothesis
-from mcp_server.analysis.taxonomy import FAULT_DESCRIPTIONS, FaultType
+from mcp_server.taxonomy import FAULT_DESCRIPTIONS, FaultType
 
 SUBMIT_TOOL = "submit_hypotheses"
 

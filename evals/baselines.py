@@ -25,10 +25,10 @@ import numpy as np
 
 from evals.recording import RecordingConfig
 from mcp_server.analysis.models import Evidence, EvidenceKind, Hypothesis, InvestigationResult
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.base import MetricQuery, SpanStatsQuery, TelemetryBackend
 from mcp_server.errors import SleuthError
 from mcp_server.scenario import ScenarioSpec
+from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import MetricKind, Severity, TimeWindow
 
 

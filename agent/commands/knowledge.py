@@ -13,8 +13,8 @@ from agent.commands.common import EXIT_USER_ERROR, cli_console, error_console, f
 from knowledge.documents import CoeDocument, DocumentType, load_document
 from knowledge.ingest import add_report_as_coe, bundled_paths, ingest_paths
 from knowledge.store import DEFAULT_K, default_data_dir, open_store
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.errors import InputFileError, SleuthError
+from mcp_server.taxonomy import FaultType
 
 console = cli_console()
 knowledge_app = typer.Typer(

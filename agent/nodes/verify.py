@@ -21,8 +21,8 @@ from agent.nodes.common import budget_use, deps_of, emit
 from agent.reasoners.offline import REVIEWER_REJECTED, rerank
 from agent.state import InvestigationState, Scope, hypothesis_key
 from mcp_server.analysis.models import Evidence, EvidenceKind, Hypothesis
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.base import TelemetryBackend
+from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import TimeWindow
 
 STEP = "verify"

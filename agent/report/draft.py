@@ -30,8 +30,8 @@ from agent.report.skew import ComponentSkew, measure_component_skew
 from agent.report.timeline import build_response_analysis, build_timeline
 from knowledge.documents import CoeDocument, dump_coe_json
 from mcp_server.analysis.models import InvestigationResult
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.base import TelemetryBackend
+from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import TimeWindow
 
 

@@ -33,7 +33,7 @@ from agent.report.skew import ComponentSkew
 from knowledge.documents import ActionItem, ActionStatus, ActionTerm, CoeDocument, WhyBranch, WhyNode
 from mcp_server.analysis.models import EvidenceKind as K
 from mcp_server.analysis.models import Hypothesis, InvestigationResult
-from mcp_server.analysis.taxonomy import FaultType as F
+from mcp_server.taxonomy import FaultType as F
 
 SHARE_RISE = 1.15  # a component's traffic share this much above baseline counts as "more than its share"
 SLOW_DETECTION_SECONDS = 120

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
 from mcp_server.analysis.engine import investigate
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.local import LocalBackend
 from mcp_server.scenario import load_scenario_spec
+from mcp_server.taxonomy import FaultType
 
 ROOT = Path(__file__).resolve().parents[2] / "build" / "bench" / "engine"
 

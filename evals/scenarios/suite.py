@@ -18,8 +18,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
-from mcp_server.analysis.taxonomy import FaultType as F
 from mcp_server.config import data_dir
+from mcp_server.taxonomy import FaultType as F
 
 # Bump to force regeneration; source changes of evals/simulator are picked up automatically.
 SIMULATOR_VERSION = "1"

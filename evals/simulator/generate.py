@@ -34,7 +34,6 @@ from evals.simulator.metrics import METRIC_INFO, MetricRecorder
 from evals.simulator.otlp import JsonlWriter
 from evals.simulator.records import Resources
 from evals.simulator.topology import Topology, load_topology
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.scenario import (
     ALARMS_FILE,
     CHANGES_FILE,
@@ -48,6 +47,7 @@ from mcp_server.scenario import (
     Trigger,
     TriggerKind,
 )
+from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import Alarm, ChangeEvent, SloDefinition, from_nanos, to_nanos
 
 # entry requests per minute; spans per request average about 11

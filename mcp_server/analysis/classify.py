@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from mcp_server.analysis.signals import Signal, SignalKind
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.taxonomy import FaultType
 
 THROTTLE = re.compile(
     r"throttl|provisionedthroughputexceeded|rate exceeded|too ?many ?requests|requestlimitexceeded|"

@@ -6,9 +6,9 @@ from agent.analysis import AnalysisSteps
 from agent.nodes.verify import check_hypothesis
 from agent.state import Scope
 from mcp_server.analysis.models import Hypothesis
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.scenario import ScenarioSpec
+from mcp_server.taxonomy import FaultType
 
 
 @pytest.fixture(scope="module")

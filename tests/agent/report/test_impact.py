@@ -5,8 +5,8 @@ from pathlib import Path
 
 from agent.report import IncidentReport, draft_report
 from agent.report.model import TimelinePhase
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.local import LocalBackend
+from mcp_server.taxonomy import FaultType
 from tests.agent.report.incident_fixtures import ONSET, RECOVERY, alarm_dump, result_for, write_scenario
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from evals.scenarios.demo import DEMO_PLAN
 from evals.scenarios.suite import FINGERPRINT_FILE, _prune, ensure_plans, quick_plans, renamed, suite_plans
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.scenario import load_ground_truth, load_scenario_spec
+from mcp_server.taxonomy import FaultType
 from tests.evals.simulator.reading import read_points, read_spans
 
 

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from mcp_server.analysis.engine import investigate
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.scenario import load_scenario_spec
+from mcp_server.taxonomy import FaultType
 from tests.mcp_server.analysis.synthetic import Fault, Options
 
 THROTTLED = "ProvisionedThroughputExceededException: rate of requests exceeds the allowed throughput"

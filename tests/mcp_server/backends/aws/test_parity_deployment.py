@@ -9,10 +9,10 @@ import pytest
 from moto import mock_aws
 
 from mcp_server.analysis.engine import investigate
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.aws.testing.scenario_loader import load_scenario
 from mcp_server.backends.local import LocalBackend
 from mcp_server.scenario import load_scenario_spec
+from mcp_server.taxonomy import FaultType
 
 from .conftest import simulate
 
