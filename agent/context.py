@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from agent.analysis import AnalysisSteps
     from agent.reasoners.base import Reasoner
-    from knowledge.store import KnowledgeStore
+    from knowledge.base import KnowledgeStore
 
 
 @dataclass(frozen=True)

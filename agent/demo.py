@@ -24,7 +24,7 @@ console = cli_console()
 
 def _open_knowledge() -> None:
     try:
-        from knowledge.store import open_store
+        from knowledge.persistent import open_store
 
         open_store()
     except Exception:  # the investigation opens it again and says what went wrong

@@ -21,7 +21,7 @@ from mcp_server.scenario import ScenarioSpec
 def knowledge_store(auto_ingest: bool = False) -> Any:
     """One knowledge store per process; None when it cannot be opened (the run says so in its notes)."""
     try:
-        from knowledge.store import open_store
+        from knowledge.persistent import open_store
 
         return open_store(auto_ingest=auto_ingest)
     except Exception:  # optional dependency: the investigation runs without knowledge, as the CLI does

@@ -77,7 +77,7 @@ def open_knowledge(enabled: bool) -> Any:
     if not enabled:
         return None
     try:
-        from knowledge.store import open_store
+        from knowledge.persistent import open_store
 
         with console.status("opening the knowledge base (the first run indexes the bundled SOPs and COEs)"):
             return open_store()

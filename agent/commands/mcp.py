@@ -115,7 +115,7 @@ def open_knowledge(enabled: bool, wait_seconds: float = 5.0) -> BackgroundKnowle
         return None
 
     def opener() -> Any:
-        from knowledge.store import open_store
+        from knowledge.persistent import open_store
 
         return open_store()
 

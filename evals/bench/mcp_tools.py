@@ -62,7 +62,7 @@ def build(store: Path, knowledge: bool, root: Path) -> MCPServer[Any]:
     backend = LocalBackend(store, read_only=True)
     knowledge_store = None
     if knowledge:
-        from knowledge.store import open_store
+        from knowledge.persistent import open_store
 
         knowledge_store = open_store(root / "knowledge")
     spec = backend.scenario_spec()

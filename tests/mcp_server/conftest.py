@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 from mcp.server import MCPServer
 
+from knowledge.base import KnowledgeStore
 from knowledge.embeddings import HashingEmbedder
 from knowledge.ingest import bundled_paths, ingest_paths
-from knowledge.store import InMemoryKnowledgeStore, KnowledgeStore
+from knowledge.store import InMemoryKnowledgeStore
 from mcp_server.analysis import engine
 from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.local import LocalBackend
