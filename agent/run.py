@@ -1,5 +1,6 @@
 """The one entry point every front end calls: run (or stream) an investigation.
 
+    deps = wiring.investigation_deps(backend, ...)                 # agent/wiring.py, for every entry point
     result = run_investigation(trigger, deps)                      # CLI, eval harness
     for event in stream_investigation(trigger, deps): ...           # Rich display, Slack, MCP progress
     result = resume_investigation(investigation_id, deps, answer)   # after a crash or a review pause
@@ -11,7 +12,7 @@ otherwise); the investigation id is the checkpoint thread id.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,52 +22,14 @@ from langgraph.types import Command, Interrupt
 
 from agent.checkpoints import close_checkpointer, open_checkpointer
 from agent.context import InvestigationDeps
+from agent.errors import AwaitingReview, UnknownInvestigationError
 from agent.events import EventKind, ProgressEvent
 from agent.graph import build_graph
 from agent.state import InvestigationState
 from mcp_server.analysis.models import InvestigationResult
-from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import SleuthError
 from mcp_server.scenario import Trigger
 from mcp_server.telemetry import TimeWindow
-
-
-class AwaitingReview(SleuthError):
-    """The investigation paused for a person; resume it with :func:`resume_investigation`."""
-
-    def __init__(self, investigation_id: str, payload: Any) -> None:
-        self.investigation_id = investigation_id
-        self.payload = payload
-        super().__init__(
-            f"investigation {investigation_id} is waiting for review; resume it with --resume {investigation_id}"
-        )
-
-
-class UnknownInvestigationError(SleuthError):
-    def __init__(self, investigation_id: str) -> None:
-        self.investigation_id = investigation_id
-        super().__init__(f"no checkpointed investigation with id {investigation_id!r}")
-
-
-def investigation_deps(
-    backend: TelemetryBackend,
-    *,
-    reasoner: str | None = None,
-    env: Mapping[str, str] | None = None,
-    reasoner_options: dict[str, Any] | None = None,
-    **fields: Any,
-) -> InvestigationDeps:
-    """Dependencies for one investigation: the default analysis steps and the chosen reasoner.
-
-    ``fields`` are the other :class:`InvestigationDeps` fields (knowledge, spec, checkpointer...).
-    Every entry point builds its dependencies here, so they all investigate the same way.
-    """
-    from agent.analysis import default_analysis
-    from agent.reasoners.select import choose_reasoner
-
-    analysis = default_analysis()
-    chosen = choose_reasoner(reasoner, analysis, env, **(reasoner_options or {}))
-    return InvestigationDeps(backend=backend, reasoner=chosen, analysis=analysis, **fields)
 
 
 def new_investigation_id() -> str:
@@ -107,9 +70,9 @@ def _events(
             message="investigation finished",
             data={
                 "id": investigation_id,
-                "result": result.model_dump(mode="json"),
                 "report": dict(snapshot.values.get("report") or {}),  # format -> path of a drafted COE
             },
+            result=result,
         )
 
 
@@ -185,8 +148,8 @@ def collect(events: Iterator[ProgressEvent], on_event: Any = None) -> Investigat
         for event in events:
             if on_event is not None:
                 on_event(event)
-            if event.kind is EventKind.RESULT:
-                return InvestigationResult.model_validate(event.data["result"])
+            if event.kind is EventKind.RESULT and event.result is not None:
+                return event.result
             if event.kind is EventKind.INTERRUPT:
                 raise AwaitingReview(event.data["id"], event.data.get("payload"))
     finally:

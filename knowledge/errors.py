@@ -16,3 +16,7 @@ class KnowledgeUnavailableError(BackendUnavailableError):
 
 class EmbedderMismatchError(SleuthError):
     """The stored vectors were made by another embedder; mixing the two spaces would rank nonsense."""
+
+
+class EmbeddingError(SleuthError):
+    """The embedding model could not be loaded or exported."""

@@ -22,7 +22,7 @@ from agent.service.notifier import Notifier, WebhookNotifier
 from agent.service.queue import InvestigationQueue
 from agent.service.sns import SnsVerifier, check_sns_url
 from agent.service.worker import Worker, WorkerPool
-from mcp_server.config import data_dir, default_store_path
+from mcp_server.config import data_dir
 from mcp_server.errors import SleuthError
 
 console = Console()
@@ -102,7 +102,7 @@ def serve(
     import uvicorn
 
     from agent.service.investigator import GraphInvestigator
-    from mcp_server.backends.local import LocalBackend
+    from agent.wiring import open_telemetry
 
     queue_path = queue_path or default_queue_path()
     queue = InvestigationQueue(queue_path, max_attempts=max_attempts)
@@ -130,7 +130,7 @@ def serve(
     )
     app = build_app(deps)
     if workers > 0:
-        backend = LocalBackend(store or default_store_path(), read_only=True)
+        backend = open_telemetry(store=store).backend
         investigator = GraphInvestigator(
             backend, results_dir=queue_path.parent / "results", reasoner=reasoner
         )

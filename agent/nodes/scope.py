@@ -21,11 +21,9 @@ def scope_node(state: InvestigationState, runtime: Runtime[InvestigationDeps]) -
     emit(step_started(STEP, "fixing services, window and baseline"))
     began = time.perf_counter()
     scope = deps.analysis.scope(deps.backend, deps.spec, state.trigger, state.window)
-    if not scope.question:
-        scope = scope.model_copy(update={"question": state.question or state.trigger.text})
     seconds = time.perf_counter() - began
     window = f"{scope.window.start:%Y-%m-%d %H:%M}–{scope.window.end:%H:%M} UTC"
-    services = ", ".join(scope.services) or "not named; searching all services"
+    services = ", ".join(scope.named_services) or "not named; searching all services"
     emit(finding(STEP, f"window {window}; services: {services}", onset=str(scope.onset or "")))
     emit(step_finished(STEP, seconds=round(seconds, 3)))
     update: dict[str, Any] = {"scope": scope, "timings": {STEP: seconds}, "notes": list(scope.notes)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.service.payloads import AlarmEvent
+from mcp_server.analysis.models import HypothesisView
 
 MAX_HYPOTHESES = 3
 
@@ -26,19 +27,20 @@ def summary_blocks(job_id: str, summary: dict[str, Any]) -> list[dict[str, Any]]
             "text": {"type": "mrkdwn", "text": f"*{summary.get('headline', 'Investigation finished')}*"},
         }
     ]
-    for hypothesis in summary.get("hypotheses", [])[:MAX_HYPOTHESES]:
-        evidence = "\n".join(f"• {line}" for line in hypothesis.get("evidence", [])[:3])
+    for item in summary.get("hypotheses", [])[:MAX_HYPOTHESES]:
+        hypothesis = HypothesisView.model_validate(item)
+        evidence = "\n".join(f"• {e.description}" for e in hypothesis.evidence[:3])
         text = (
-            f"*#{hypothesis['rank']} {hypothesis['service']} — {hypothesis['fault_type']}* "
-            f"(confidence {hypothesis['confidence']:.0%})\n{hypothesis['summary']}\n{evidence}"
+            f"*#{hypothesis.rank} {hypothesis.service} — {hypothesis.fault_type}* "
+            f"(confidence {hypothesis.confidence:.0%})\n{hypothesis.summary}\n{evidence}"
         )
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}})
         blocks.append(
             {
                 "type": "actions",
                 "elements": [
-                    _button("Accept", "sleuth_accept", f"{job_id}:{hypothesis['rank']}", "primary"),
-                    _button("Reject", "sleuth_reject", f"{job_id}:{hypothesis['rank']}", "danger"),
+                    _button("Accept", "sleuth_accept", f"{job_id}:{hypothesis.rank}", "primary"),
+                    _button("Reject", "sleuth_reject", f"{job_id}:{hypothesis.rank}", "danger"),
                 ],
             }
         )

@@ -131,7 +131,13 @@ def test_progress_and_the_summary_are_posted_in_the_investigation_thread(setup: 
                     "fault_type": "dependency_throttling",
                     "confidence": 0.86,
                     "summary": "Throttled",
-                    "evidence": ["412 ProvisionedThroughputExceededException"],
+                    "evidence": [
+                        {
+                            "id": "traces-1",
+                            "kind": "error_origin",
+                            "description": "412 ProvisionedThroughputExceededException",
+                        }
+                    ],
                 }
             ],
             "mitigations": ["Roll back: no deployment on visits in the window", "Raise table capacity"],
