@@ -269,3 +269,19 @@ def test_no_module_passes_the_size_where_it_mixes_concepts() -> None:
         if lines > MAX_LINES and relative not in PENDING_SPLITS:
             too_long.append(f"{relative}: {lines} lines")
     assert too_long == []
+
+
+def test_exactly_one_place_builds_an_investigation_result() -> None:
+    builders = sorted(
+        {
+            module.name
+            for module in load_modules().values()
+            for node in ast.walk(module.tree)
+            if isinstance(node, ast.Call)
+            and (
+                (isinstance(node.func, ast.Name) and node.func.id == "InvestigationResult")
+                or (isinstance(node.func, ast.Attribute) and node.func.attr == "InvestigationResult")
+            )
+        }
+    )
+    assert builders == ["agent.nodes.report"]
