@@ -94,15 +94,22 @@ def open_telemetry(
 # ------------------------------------------------------------------------------------ knowledge
 
 
-def open_knowledge(enabled: bool = True, *, on_error: Warn | None = None, auto_ingest: bool = True) -> Any:
+def open_knowledge(
+    enabled: bool = True,
+    *,
+    on_error: Warn | None = None,
+    auto_ingest: bool = True,
+    data_dir: Path | None = None,
+) -> KnowledgeStore | None:
     """The persistent knowledge store (the first open embeds the bundled SOPs and COEs), or None
-    when it is switched off or cannot open; ``on_error`` hears why."""
+    when it is switched off or cannot open; ``on_error`` hears why. ``data_dir`` defaults to
+    ``$SLEUTH_DATA_DIR/knowledge``."""
     if not enabled:
         return None
     try:
         from knowledge.persistent import open_store
 
-        return open_store(auto_ingest=auto_ingest)
+        return open_store(data_dir, auto_ingest=auto_ingest)
     except Exception as exc:  # the knowledge base is optional: investigate without it, and say so
         if on_error is not None:
             on_error(f"{type(exc).__name__}: {exc}")
@@ -208,7 +215,7 @@ def investigation_deps(
     reasoner: str | None = None,
     env: Mapping[str, str] | None = None,
     reasoner_options: Mapping[str, Any] | None = None,
-    knowledge: KnowledgeStore | Any = None,
+    knowledge: KnowledgeStore | None = None,
     spec: ScenarioSpec | None = None,
     report_dir: str | None = None,
     **fields: Any,

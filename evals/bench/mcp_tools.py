@@ -54,16 +54,16 @@ def prepare_store(size: str, root: Path) -> Path:
 
 
 def build(store: Path, knowledge: bool, root: Path) -> MCPServer[Any]:
-    from agent.wiring import mcp_investigator, mcp_report_drafter, open_telemetry
+    from agent.wiring import mcp_investigator, mcp_report_drafter, open_knowledge, open_telemetry
     from mcp_server.deps import ServerDeps
     from mcp_server.server import build_server
 
     telemetry = open_telemetry(store=store)
-    knowledge_store = None
-    if knowledge:
-        from knowledge.persistent import open_store
-
-        knowledge_store = open_store(root / "knowledge")
+    knowledge_store = open_knowledge(
+        knowledge,
+        data_dir=root / "knowledge",
+        on_error=lambda reason: print(f"knowledge base unavailable ({reason})", file=sys.stderr),
+    )
     return build_server(
         ServerDeps(
             backend=telemetry.backend,
