@@ -24,5 +24,16 @@ class UnknownInvestigationError(SleuthError):
         super().__init__(f"no checkpointed investigation with id {investigation_id!r}")
 
 
+class IncompatibleCheckpointError(SleuthError):
+    """The checkpoint was written by a version of Sleuth whose investigation state this one cannot read."""
+
+    def __init__(self, investigation_id: str, problem: str) -> None:
+        self.investigation_id = investigation_id
+        super().__init__(
+            f"investigation {investigation_id} was checkpointed by another version of Sleuth and cannot be "
+            f"resumed by this one ({problem}); start it again"
+        )
+
+
 class ModelUnavailableError(SleuthError):
     """The model API kept failing after every retry; the caller falls back to the offline reasoner."""

@@ -19,10 +19,11 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command, Interrupt
+from pydantic import ValidationError
 
 from agent.checkpoints import close_checkpointer, open_checkpointer
 from agent.context import InvestigationDeps
-from agent.errors import AwaitingReview, UnknownInvestigationError
+from agent.errors import AwaitingReview, IncompatibleCheckpointError, UnknownInvestigationError
 from agent.events import EventKind, ProgressEvent
 from agent.graph import build_graph
 from agent.state import InvestigationState
@@ -118,9 +119,10 @@ def stream_resume(
     checkpointer, owned = _with_checkpointer(deps)
     try:
         graph = build_graph(checkpointer)
-        snapshot = graph.get_state(_config(investigation_id))
+        snapshot = _snapshot(graph, investigation_id)
         if not snapshot.values:
             raise UnknownInvestigationError(investigation_id)
+        _readable(investigation_id, snapshot.values)
         waiting = any(task.interrupts for task in snapshot.tasks)
         graph_input: Any = Command(resume=answer if answer is not None else {}) if waiting else None
         yield from _events(graph, graph_input, investigation_id, deps)
@@ -135,11 +137,33 @@ def saved_state(
     """The last checkpointed state of an investigation (to find its data directory on resume)."""
     saver = checkpointer or open_checkpointer()
     try:
-        snapshot = build_graph(saver).get_state(_config(investigation_id))
-        return InvestigationState.model_validate(snapshot.values) if snapshot.values else None
+        snapshot = _snapshot(build_graph(saver), investigation_id)
+        return _readable(investigation_id, snapshot.values) if snapshot.values else None
     finally:
         if checkpointer is None:
             close_checkpointer(saver)
+
+
+def _snapshot(graph: Any, investigation_id: str) -> Any:
+    """The graph's last checkpoint of an investigation; LangGraph reads it into this version's state model."""
+    try:
+        return graph.get_state(_config(investigation_id))
+    except ValidationError as exc:
+        raise _incompatible(investigation_id, exc) from None
+
+
+def _readable(investigation_id: str, values: Any) -> InvestigationState:
+    """The checkpointed state as this version's model, or a clear error when another version wrote it."""
+    try:
+        return InvestigationState.model_validate(values)
+    except ValidationError as exc:
+        raise _incompatible(investigation_id, exc) from None
+
+
+def _incompatible(investigation_id: str, exc: ValidationError) -> IncompatibleCheckpointError:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return IncompatibleCheckpointError(investigation_id, f"{where}: {first['msg']}")
 
 
 def collect(events: Iterator[ProgressEvent], on_event: Any = None) -> InvestigationResult:

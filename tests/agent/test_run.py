@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
+from langgraph.graph import END, START, StateGraph
 
 from agent.checkpoints import close_checkpointer, open_checkpointer, sqlite_checkpointer
-from agent.errors import AwaitingReview
+from agent.errors import AwaitingReview, IncompatibleCheckpointError
 from agent.events import EventKind
 from agent.reasoners.base import ReasoningReply, ReasoningRequest
 from agent.reasoners.offline import OfflineReasoner
@@ -244,3 +245,23 @@ def test_evidence_ids_are_given_once_by_the_gather_steps_and_cited_as_given(
     for h in result.hypotheses:
         for cited in h.evidence:
             assert by_id[cited.id] == cited
+
+
+def test_a_checkpoint_another_version_wrote_is_refused_with_one_clear_line(make_deps: DepsFactory) -> None:
+    class OldState(TypedDict, total=False):
+        id: str
+        scope: dict[str, Any]
+
+    saver = sqlite_checkpointer(":memory:")
+    old = StateGraph(OldState)
+    old.add_node("scope", lambda state: {"scope": {"question": "q", "payload": {"engine": "scope"}}})
+    old.add_edge(START, "scope")
+    old.add_edge("scope", END)
+    old.compile(checkpointer=saver).invoke({"id": "inv-old"}, {"configurable": {"thread_id": "inv-old"}})
+
+    with pytest.raises(
+        IncompatibleCheckpointError, match=r"inv-old was checkpointed by another version .*scope\.window"
+    ):
+        saved_state("inv-old", saver)
+    with pytest.raises(IncompatibleCheckpointError):
+        resume_investigation("inv-old", make_deps(checkpointer=saver), {"accept": [1]})
