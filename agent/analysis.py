@@ -1,25 +1,24 @@
-"""The agent's port onto the analysis engine: scope, one gather step per source, rank, mitigate.
+"""The agent's port onto the analysis engine: scope, one gather step per source, rank, check, mitigate.
 
-:class:`EngineAnalysis` runs ``mcp_server.analysis.engine``'s own steps in the same order as
-``engine.investigate`` (only in parallel branches, with checkpoints in between), so the offline
-graph reaches the engine's accuracy. Engine objects cross checkpoints as JSON payloads.
+:class:`EngineAnalysis` hands the graph ``mcp_server.analysis``'s public functions as they are:
+the engine's :class:`Scope` and :class:`StepResult` travel through graph state unchanged, and
+the evidence ids the gather steps give are the ones every later step cites.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from agent.state import Scope, Source, SourceFindings
+from agent.state import Source
 from mcp_server.analysis import engine
+from mcp_server.analysis.detection import detect
 from mcp_server.analysis.mitigation import recommend_mitigations
-from mcp_server.analysis.models import Detection, Evidence, EvidenceKind, Hypothesis, KnowledgeRef, Mitigation
-from mcp_server.analysis.signals import Scope as EngineScope
-from mcp_server.analysis.signals import SignalKind, StepResult
-from mcp_server.backends.base import LogQuery, TelemetryBackend
+from mcp_server.analysis.models import Detection, Evidence, Hypothesis, KnowledgeRef, Mitigation
+from mcp_server.analysis.signals import Scope, StepResult
+from mcp_server.analysis.verification import Check, check_hypothesis, look_in_logs
+from mcp_server.backends.base import TelemetryBackend
 from mcp_server.scenario import ScenarioSpec, Trigger
 from mcp_server.telemetry import TimeWindow
-
-LOOK_LIMIT = 20
 
 
 @runtime_checkable
@@ -35,54 +34,33 @@ class AnalysisSteps(Protocol):
         window: TimeWindow | None,
     ) -> Scope: ...
 
-    def gather(self, source: Source, backend: TelemetryBackend, scope: Scope) -> SourceFindings: ...
+    def gather(self, source: Source, backend: TelemetryBackend, scope: Scope) -> StepResult: ...
 
-    def rank(self, scope: Scope, findings: list[SourceFindings]) -> list[Hypothesis]: ...
+    def rank(self, scope: Scope, findings: list[StepResult]) -> list[Hypothesis]: ...
 
-    def affected(self, findings: list[SourceFindings]) -> list[str]:
+    def affected(self, findings: list[StepResult]) -> list[str]:
         """Services that show any anomaly (not only the ranked causes)."""
         ...
 
-    def detection(
-        self, scope: Scope, hypotheses: list[Hypothesis], findings: list[SourceFindings]
-    ) -> Detection | None:
+    def detection(self, scope: Scope, hypotheses: list[Hypothesis], findings: list[StepResult]) -> Detection:
         """When the problem began versus when an alarm fired."""
+        ...
+
+    def check(self, backend: TelemetryBackend, scope: Scope, hypothesis: Hypothesis) -> Check:
+        """One targeted check of a hypothesis against the data."""
         ...
 
     def mitigate(
         self,
         scope: Scope,
         hypotheses: list[Hypothesis],
-        findings: list[SourceFindings],
+        findings: list[StepResult],
         knowledge: list[KnowledgeRef],
     ) -> list[Mitigation]: ...
 
     def look(self, backend: TelemetryBackend, scope: Scope, service: str | None, text: str) -> list[Evidence]:
         """Evidence for a person's request ("also look at payments logs for 'timeout'")."""
         ...
-
-
-def _evidence_key(ev: Evidence) -> tuple[str, str | None, str, str]:
-    return (ev.kind.value, ev.service, ev.description, ev.source_query)
-
-
-def look_in_logs(backend: TelemetryBackend, scope: Scope, service: str | None, text: str) -> list[Evidence]:
-    """Log lines matching a person's request, as one evidence item with the first line quoted."""
-    query = LogQuery(window=scope.window, service=service, text=text or None, limit=LOOK_LIMIT)
-    records = backend.query_logs(query)
-    where = service or "all services"
-    description = f"{len(records)} log lines in {where} matching {text!r}" + (
-        f"; first: {records[0].body[:200]}" if records else ""
-    )
-    return [
-        Evidence(
-            kind=EvidenceKind.NOTE,
-            service=service,
-            description=description,
-            value=float(len(records)),
-            source_query=f"query_logs(service={service!r}, text={text!r})",
-        )
-    ]
 
 
 class EngineAnalysis:
@@ -95,20 +73,11 @@ class EngineAnalysis:
         Source.LOGS,
         Source.CHANGES,
         Source.SLOS_ALARMS,
+        Source.PLATFORM,
     )
 
-    def __init__(self, max_hypotheses: int = 20) -> None:
+    def __init__(self, max_hypotheses: int = engine.MAX_HYPOTHESES) -> None:
         self.max_hypotheses = max_hypotheses
-
-    @staticmethod
-    def _engine_scope(scope: Scope) -> EngineScope:
-        return EngineScope.model_validate(scope.payload)
-
-    @staticmethod
-    def _step_results(findings: list[SourceFindings]) -> list[StepResult]:
-        return [
-            StepResult.model_validate(f.payload["step"]) for f in findings if f.ok and "step" in f.payload
-        ]
 
     def scope(
         self,
@@ -117,65 +86,28 @@ class EngineAnalysis:
         trigger: Trigger,
         window: TimeWindow | None,
     ) -> Scope:
-        sc = engine.scope(backend, spec, trigger=trigger, window=window)
-        return Scope(
-            question=trigger.text,
-            symptom=trigger.text,
-            services=[sc.focus_service] if sc.focus_service else [],
-            window=sc.window,
-            baseline=sc.baseline,
-            onset=sc.onset,
-            known_services=sc.services,
-            notes=sc.notes,
-            payload=sc.model_dump(mode="json"),
-        )
+        return engine.scope(backend, spec, trigger=trigger, window=window)
 
-    def gather(self, source: Source, backend: TelemetryBackend, scope: Scope) -> SourceFindings:
-        step = engine.GATHER_STEPS[source.value]
-        result = step(backend, self._engine_scope(scope))
-        evidence = [sig.evidence for sig in result.signals] + list(result.evidence)
-        numbered = [
-            ev.model_copy(update={"id": f"{source.value}-{i}"}) for i, ev in enumerate(evidence, start=1)
-        ]
-        payload: dict[str, Any] = {"step": result.model_dump(mode="json"), **result.data}
-        return SourceFindings(source=source, evidence=numbered, notes=result.notes, payload=payload)
+    def gather(self, source: Source, backend: TelemetryBackend, scope: Scope) -> StepResult:
+        return engine.GATHER_STEPS[source.value](backend, scope)
 
-    def rank(self, scope: Scope, findings: list[SourceFindings]) -> list[Hypothesis]:
-        ranking = engine.rank(self._engine_scope(scope), self._step_results(findings), self.max_hypotheses)
-        # The engine numbers evidence "ev-N"; cite the ids the gather branches gave the same items.
-        ids = {_evidence_key(ev): ev.id for f in findings for ev in f.evidence}
-        return [
-            h.model_copy(
-                update={
-                    "evidence": [
-                        ev.model_copy(update={"id": ids.get(_evidence_key(ev), ev.id)}) for ev in h.evidence
-                    ]
-                }
-            )
-            for h in ranking.hypotheses
-        ]
+    def rank(self, scope: Scope, findings: list[StepResult]) -> list[Hypothesis]:
+        return engine.rank(scope, findings, self.max_hypotheses)
 
-    def affected(self, findings: list[SourceFindings]) -> list[str]:
-        return sorted(
-            {
-                sig.service
-                for r in self._step_results(findings)
-                for sig in r.signals
-                if sig.kind != SignalKind.CHANGE
-            }
-        )
+    def affected(self, findings: list[StepResult]) -> list[str]:
+        return engine.affected_services(findings)
 
-    def detection(
-        self, scope: Scope, hypotheses: list[Hypothesis], findings: list[SourceFindings]
-    ) -> Detection | None:
-        data = {k: v for f in findings if f.ok for k, v in f.payload.items() if k != "step"}
-        return engine._detection(self._engine_scope(scope), hypotheses, data)
+    def detection(self, scope: Scope, hypotheses: list[Hypothesis], findings: list[StepResult]) -> Detection:
+        return detect(scope, hypotheses, findings)
+
+    def check(self, backend: TelemetryBackend, scope: Scope, hypothesis: Hypothesis) -> Check:
+        return check_hypothesis(backend, scope, hypothesis)
 
     def mitigate(
         self,
         scope: Scope,
         hypotheses: list[Hypothesis],
-        findings: list[SourceFindings],
+        findings: list[StepResult],
         knowledge: list[KnowledgeRef],
     ) -> list[Mitigation]:
         if not hypotheses:

@@ -1,16 +1,19 @@
 """What an investigation runs with: typed dependencies handed to every graph node.
 
-Nothing in the graph reaches for a global client. ``run_investigation`` builds the graph once
-with a checkpointer and passes an :class:`InvestigationDeps` as LangGraph's runtime context.
+Nothing in the graph reaches for a global client. ``agent/wiring.py`` builds the deps for every
+entry point; ``run_investigation`` builds the graph once with a checkpointer and passes an
+:class:`InvestigationDeps` as LangGraph's runtime context.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from os import PathLike
+from typing import TYPE_CHECKING, Any, Protocol
 
+from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.scenario import ScenarioSpec
 
@@ -19,7 +22,7 @@ if TYPE_CHECKING:
 
     from agent.analysis import AnalysisSteps
     from agent.reasoners.base import Reasoner
-    from knowledge.store import KnowledgeStore
+    from knowledge.base import KnowledgeStore
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,14 @@ class BudgetUse:
         return None
 
 
+class ReportDrafter(Protocol):
+    """Drafts the COE of a finished investigation into ``out_dir``; returns the files by format."""
+
+    def __call__(
+        self, result: InvestigationResult, backend: TelemetryBackend, out_dir: str, /
+    ) -> Mapping[str, str | PathLike[str]]: ...
+
+
 @dataclass
 class InvestigationDeps:
     backend: TelemetryBackend
@@ -60,7 +71,7 @@ class InvestigationDeps:
     spec: ScenarioSpec | None = None
     budgets: Budgets = field(default_factory=Budgets)
     human_review: bool = False  # pause after verification for a person to accept/reject/add evidence
-    draft_report: bool = True  # hand the result to the report drafter when it is installed
+    drafter: ReportDrafter | None = None  # drafts the COE into report_dir when both are given
     report_dir: str | None = None
     checkpointer: BaseCheckpointSaver[Any] | None = None  # None: SQLite under the data directory
     clock: Callable[[], float] = time.time

@@ -23,12 +23,9 @@ console = cli_console()
 
 
 def _open_knowledge() -> None:
-    try:
-        from knowledge.store import open_store
+    from agent.wiring import open_knowledge
 
-        open_store()
-    except Exception:  # the investigation opens it again and says what went wrong
-        return
+    open_knowledge()  # a failure is said by the investigation, which opens it again
 
 
 def main() -> None:

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mcp_server.analysis.models import InvestigationResult
+
 
 class EventKind(StrEnum):
     STEP_STARTED = "step_started"
@@ -20,7 +22,7 @@ class EventKind(StrEnum):
     NOTE = "note"  # a degraded source, a budget reached, a fallback
     FALLBACK = "fallback"  # the LLM reasoner failed and the offline reasoner took over
     INTERRUPT = "interrupt"  # waiting for a person: resume with Command(resume=...)
-    RESULT = "result"  # the investigation finished; ``data`` holds the result id
+    RESULT = "result"  # the investigation finished; ``result`` holds it, ``data`` its id and report files
 
 
 class ProgressEvent(BaseModel):
@@ -30,6 +32,7 @@ class ProgressEvent(BaseModel):
     step: str = ""
     message: str = ""
     data: dict[str, Any] = Field(default_factory=dict)
+    result: InvestigationResult | None = None  # on the RESULT event
     time: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 

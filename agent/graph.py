@@ -20,7 +20,7 @@ from agent.nodes.mitigate import mitigate_node
 from agent.nodes.report import report_node
 from agent.nodes.review import after_review, review_node
 from agent.nodes.scope import fan_out, scope_node
-from agent.nodes.verify import after_verify, verify_node
+from agent.nodes.verify import after_verify, before_verify, verify_node
 from agent.state import GatherTask, InvestigationState
 
 
@@ -42,7 +42,7 @@ def build_graph(
     builder.add_conditional_edges("scope", fan_out, ["gather"])
     builder.add_edge("gather", "consult")
     builder.add_edge("consult", "hypothesize")
-    builder.add_edge("hypothesize", "verify")
+    builder.add_conditional_edges("hypothesize", before_verify, ["verify", "review"])
     builder.add_conditional_edges("verify", after_verify, ["verify", "review"])
     builder.add_conditional_edges("review", after_review, ["hypothesize", "mitigate"])
     builder.add_edge("mitigate", "report")

@@ -8,7 +8,7 @@ from typing import Any
 
 from agent.reasoners.base import ReasoningRequest
 from mcp_server.analysis.models import Evidence, Hypothesis
-from mcp_server.analysis.taxonomy import FAULT_DESCRIPTIONS, FaultType
+from mcp_server.taxonomy import FAULT_DESCRIPTIONS, FaultType
 
 SUBMIT_TOOL = "submit_hypotheses"
 
@@ -95,15 +95,15 @@ def render_request(request: ReasoningRequest, baseline: list[Hypothesis], nonce:
     evidence = "\n".join(_evidence_line(ev) for ev in request.evidence()[:80])
     ranking = "\n".join(_hypothesis_line(h) for h in baseline[:8]) or "(the engine found no candidate)"
     parts = [
-        f"Question: {scope.question or scope.symptom or 'find the root cause of the incident'}",
+        f"Question: {scope.trigger.text or request.question or 'find the root cause of the incident'}",
         f"Window: {scope.window.start.isoformat()} to {scope.window.end.isoformat()}"
         + (f"; onset about {scope.onset.isoformat()}" if scope.onset else ""),
-        f"Services in the telemetry: {', '.join(scope.known_services) or 'unknown'}",
-        f"Services named by the trigger: {', '.join(scope.services) or 'none'}",
+        f"Services in the telemetry: {', '.join(scope.services) or 'unknown'}",
+        f"Services named by the trigger: {', '.join(scope.named_services) or 'none'}",
         "Offline ranking (statistical engine):\n" + ranking,
         "Evidence gathered so far:\n" + untrusted(evidence or "(none)", "gathered evidence", nonce),
     ]
-    failed = [f.source.value for f in request.findings if not f.ok]
+    failed = [f.step for f in request.findings if not f.ok]
     if failed:
         parts.append(f"Sources that failed (the evidence is partial): {', '.join(failed)}")
     if request.knowledge:

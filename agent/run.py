@@ -1,5 +1,6 @@
 """The one entry point every front end calls: run (or stream) an investigation.
 
+    deps = wiring.investigation_deps(backend, ...)                 # agent/wiring.py, for every entry point
     result = run_investigation(trigger, deps)                      # CLI, eval harness
     for event in stream_investigation(trigger, deps): ...           # Rich display, Slack, MCP progress
     result = resume_investigation(investigation_id, deps, answer)   # after a crash or a review pause
@@ -11,62 +12,25 @@ otherwise); the investigation id is the checkpoint thread id.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command, Interrupt
+from pydantic import ValidationError
 
 from agent.checkpoints import close_checkpointer, open_checkpointer
 from agent.context import InvestigationDeps
+from agent.errors import AwaitingReview, IncompatibleCheckpointError, UnknownInvestigationError
 from agent.events import EventKind, ProgressEvent
 from agent.graph import build_graph
 from agent.state import InvestigationState
 from mcp_server.analysis.models import InvestigationResult
-from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import SleuthError
 from mcp_server.scenario import Trigger
 from mcp_server.telemetry import TimeWindow
-
-
-class AwaitingReview(SleuthError):
-    """The investigation paused for a person; resume it with :func:`resume_investigation`."""
-
-    def __init__(self, investigation_id: str, payload: Any) -> None:
-        self.investigation_id = investigation_id
-        self.payload = payload
-        super().__init__(
-            f"investigation {investigation_id} is waiting for review; resume it with --resume {investigation_id}"
-        )
-
-
-class UnknownInvestigationError(SleuthError):
-    def __init__(self, investigation_id: str) -> None:
-        self.investigation_id = investigation_id
-        super().__init__(f"no checkpointed investigation with id {investigation_id!r}")
-
-
-def investigation_deps(
-    backend: TelemetryBackend,
-    *,
-    reasoner: str | None = None,
-    env: Mapping[str, str] | None = None,
-    reasoner_options: dict[str, Any] | None = None,
-    **fields: Any,
-) -> InvestigationDeps:
-    """Dependencies for one investigation: the default analysis steps and the chosen reasoner.
-
-    ``fields`` are the other :class:`InvestigationDeps` fields (knowledge, spec, checkpointer...).
-    Every entry point builds its dependencies here, so they all investigate the same way.
-    """
-    from agent.analysis import default_analysis
-    from agent.reasoners.select import choose_reasoner
-
-    analysis = default_analysis()
-    chosen = choose_reasoner(reasoner, analysis, env, **(reasoner_options or {}))
-    return InvestigationDeps(backend=backend, reasoner=chosen, analysis=analysis, **fields)
 
 
 def new_investigation_id() -> str:
@@ -107,9 +71,9 @@ def _events(
             message="investigation finished",
             data={
                 "id": investigation_id,
-                "result": result.model_dump(mode="json"),
                 "report": dict(snapshot.values.get("report") or {}),  # format -> path of a drafted COE
             },
+            result=result,
         )
 
 
@@ -155,9 +119,10 @@ def stream_resume(
     checkpointer, owned = _with_checkpointer(deps)
     try:
         graph = build_graph(checkpointer)
-        snapshot = graph.get_state(_config(investigation_id))
+        snapshot = _snapshot(graph, investigation_id)
         if not snapshot.values:
             raise UnknownInvestigationError(investigation_id)
+        _readable(investigation_id, snapshot.values)
         waiting = any(task.interrupts for task in snapshot.tasks)
         graph_input: Any = Command(resume=answer if answer is not None else {}) if waiting else None
         yield from _events(graph, graph_input, investigation_id, deps)
@@ -172,11 +137,33 @@ def saved_state(
     """The last checkpointed state of an investigation (to find its data directory on resume)."""
     saver = checkpointer or open_checkpointer()
     try:
-        snapshot = build_graph(saver).get_state(_config(investigation_id))
-        return InvestigationState.model_validate(snapshot.values) if snapshot.values else None
+        snapshot = _snapshot(build_graph(saver), investigation_id)
+        return _readable(investigation_id, snapshot.values) if snapshot.values else None
     finally:
         if checkpointer is None:
             close_checkpointer(saver)
+
+
+def _snapshot(graph: Any, investigation_id: str) -> Any:
+    """The graph's last checkpoint of an investigation; LangGraph reads it into this version's state model."""
+    try:
+        return graph.get_state(_config(investigation_id))
+    except ValidationError as exc:
+        raise _incompatible(investigation_id, exc) from None
+
+
+def _readable(investigation_id: str, values: Any) -> InvestigationState:
+    """The checkpointed state as this version's model, or a clear error when another version wrote it."""
+    try:
+        return InvestigationState.model_validate(values)
+    except ValidationError as exc:
+        raise _incompatible(investigation_id, exc) from None
+
+
+def _incompatible(investigation_id: str, exc: ValidationError) -> IncompatibleCheckpointError:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return IncompatibleCheckpointError(investigation_id, f"{where}: {first['msg']}")
 
 
 def collect(events: Iterator[ProgressEvent], on_event: Any = None) -> InvestigationResult:
@@ -185,8 +172,8 @@ def collect(events: Iterator[ProgressEvent], on_event: Any = None) -> Investigat
         for event in events:
             if on_event is not None:
                 on_event(event)
-            if event.kind is EventKind.RESULT:
-                return InvestigationResult.model_validate(event.data["result"])
+            if event.kind is EventKind.RESULT and event.result is not None:
+                return event.result
             if event.kind is EventKind.INTERRUPT:
                 raise AwaitingReview(event.data["id"], event.data.get("payload"))
     finally:

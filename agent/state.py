@@ -1,14 +1,14 @@
 """The investigation state: pydantic models that LangGraph checkpoints after every step.
 
 Fields that parallel branches write (the gather fan-out) carry reducers, so branches add to them
-instead of overwriting each other. Everything here must survive a checkpoint round trip: plain
+instead of overwriting each other. The scope and the gather findings are the analysis engine's own
+models (:class:`Scope`, :class:`StepResult`), carried as they are. Everything here must survive a checkpoint round trip: plain
 data and pydantic models only (the checkpointer's allowlist is built from these annotations).
 """
 
 from __future__ import annotations
 
 import operator
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -21,6 +21,7 @@ from mcp_server.analysis.models import (
     KnowledgeRef,
     Mitigation,
 )
+from mcp_server.analysis.signals import Scope, StepResult
 from mcp_server.scenario import Trigger
 from mcp_server.telemetry import TimeWindow
 
@@ -44,38 +45,8 @@ class Source(StrEnum):
     TRACES = "traces"
     CHANGES = "changes"
     SLOS_ALARMS = "slos_alarms"
+    PLATFORM = "platform"  # the platform's own detectors (AWS Application Signals, anomaly bands...)
     DEPENDENCIES = "dependencies"
-
-
-class Scope(BaseModel):
-    """What the investigation is about: fixed by the scope step from the trigger and the data."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    question: str = ""
-    symptom: str = ""
-    services: list[str] = Field(default_factory=list)  # named by the trigger or found affected
-    window: TimeWindow
-    baseline: TimeWindow | None = None
-    onset: datetime | None = None
-    known_services: list[str] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
-    payload: dict[str, Any] = Field(default_factory=dict)  # the analysis engine's own scope, dumped
-
-
-class SourceFindings(BaseModel):
-    """One gather branch's output. A failed branch still reports, with ``ok=False``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    source: Source
-    ok: bool = True
-    error: str = ""
-    evidence: list[Evidence] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)  # degraded analyses the source still answered
-    payload: dict[str, Any] = Field(default_factory=dict)  # the engine step's output, dumped
-    seconds: float = 0.0
-    tool_calls: int = 0
 
 
 class GatherTask(BaseModel):
@@ -129,7 +100,7 @@ class InvestigationState(BaseModel):
     started_at: float = 0.0  # wall clock (epoch seconds) at the first step
 
     scope: Scope | None = None
-    findings: Annotated[list[SourceFindings], operator.add] = Field(default_factory=list)
+    findings: Annotated[list[StepResult], operator.add] = Field(default_factory=list)  # one per gather branch
     extra_evidence: Annotated[list[Evidence], operator.add] = Field(default_factory=list)
     knowledge: list[KnowledgeRef] = Field(default_factory=list)
     hypotheses: list[Hypothesis] = Field(default_factory=list)
@@ -153,12 +124,12 @@ class InvestigationState(BaseModel):
         """Gathered evidence followed by what verification and people added, ids unique."""
         seen: set[str] = set()
         out: list[Evidence] = []
-        for item in [ev for f in self.findings for ev in f.evidence] + list(self.extra_evidence):
+        for item in [ev for f in self.findings for ev in f.all_evidence()] + list(self.extra_evidence):
             if item.id and item.id in seen:
                 continue
             seen.add(item.id)
             out.append(item)
         return out
 
-    def failed_sources(self) -> list[SourceFindings]:
+    def failed_sources(self) -> list[StepResult]:
         return [f for f in self.findings if not f.ok]

@@ -1,18 +1,23 @@
-"""Runs the full investigation (the agent graph, knowledge, reasoner, report) for the eval harness.
+"""The methods that run Sleuth's own investigation graph for the eval harness.
 
-Kept apart from :mod:`evals.baselines` so the baselines load without the agent's dependencies.
-Each run gets an in-memory checkpointer (evals must not fill the user's checkpoint database) and
-no report directory: the harness drafts the report in memory to score it.
+- ``engine`` (c): the analysis engine alone: offline ranking, no knowledge base, no verification.
+- ``sleuth`` (d): the full investigation (agent graph, knowledge, reasoner, report).
+
+Both get their dependencies from the composition root (``agent/wiring.py``), exactly as the CLI
+does. Each run gets an in-memory checkpointer (evals must not fill the user's checkpoint database)
+and no report directory: the harness drafts the report in memory to score it.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from dataclasses import dataclass, field
 from typing import Any
 
-from evals.baselines import Outcome
+from evals.outcome import Outcome
 from evals.recording import RecordingConfig, ReplayTransport, http_client_for, transport_for
+from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.scenario import ScenarioSpec
 
@@ -20,12 +25,9 @@ from mcp_server.scenario import ScenarioSpec
 @functools.cache
 def knowledge_store(auto_ingest: bool = False) -> Any:
     """One knowledge store per process; None when it cannot be opened (the run says so in its notes)."""
-    try:
-        from knowledge.store import open_store
+    from agent.wiring import open_knowledge
 
-        return open_store(auto_ingest=auto_ingest)
-    except Exception:  # optional dependency: the investigation runs without knowledge, as the CLI does
-        return None
+    return open_knowledge(auto_ingest=auto_ingest)
 
 
 def prepare_knowledge() -> bool:
@@ -33,22 +35,47 @@ def prepare_knowledge() -> bool:
     return knowledge_store(auto_ingest=True) is not None
 
 
-def _draft(result: Any, backend: TelemetryBackend) -> tuple[list[str] | None, float | None]:
-    try:
-        from agent.report.completeness import report_completeness
-        from agent.report.draft import draft_report
-    except ImportError:
-        return None, None
+def _draft(result: InvestigationResult, backend: TelemetryBackend) -> tuple[list[str], float]:
+    from agent.report.completeness import report_completeness
+    from agent.report.draft import draft_report
+
     report = draft_report(result, backend)
     nodes = [f"{node.question} {node.answer}" for node in report.five_whys.walk()]
     return nodes, report_completeness(report)
 
 
+@dataclass(frozen=True)
+class EngineOnly:
+    """Method (c): the analysis engine, offline, without the knowledge base or verification."""
+
+    name: str = "engine"
+
+    def run(self, backend: TelemetryBackend, spec: ScenarioSpec) -> Outcome:
+        from agent.wiring import investigate_engine_only
+
+        return Outcome.of(investigate_engine_only(backend, spec))
+
+
+@dataclass(frozen=True)
+class FullInvestigation:
+    """Method (d): the whole investigation (agent graph with knowledge, mitigation and report)."""
+
+    name: str = "sleuth"
+    reasoner: str = "offline"
+    recording: RecordingConfig = field(default_factory=RecordingConfig)
+
+    def run(self, backend: TelemetryBackend, spec: ScenarioSpec) -> Outcome:
+        return run_full_investigation(backend, spec, reasoner=self.reasoner, recording=self.recording)
+
+    def prepare(self) -> None:
+        """Open the knowledge base once in the parent, so worker processes only read it."""
+        prepare_knowledge()
+
+
 def run_full_investigation(
     backend: TelemetryBackend, spec: ScenarioSpec, *, reasoner: str, recording: RecordingConfig
 ) -> Outcome:
-    from agent.checkpoints import close_checkpointer, sqlite_checkpointer
-    from agent.run import investigation_deps, run_investigation
+    from agent.wiring import investigation_deps, run_in_memory
 
     claude_options: dict[str, Any] = {}
     transport = transport_for(recording, spec.name)
@@ -60,7 +87,6 @@ def run_full_investigation(
         # Replayed answers need no credentials; the SDK only wants something to sign with.
         for key in ("ANTHROPIC_API_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             env.setdefault(key, "replay-without-credentials")
-    checkpointer = sqlite_checkpointer(":memory:")
     deps = investigation_deps(
         backend,
         reasoner=reasoner,
@@ -68,16 +94,11 @@ def run_full_investigation(
         reasoner_options=claude_options,
         knowledge=knowledge_store(),
         spec=spec,
-        draft_report=False,
-        checkpointer=checkpointer,
     )
     try:
         # A fixed id: it may appear in prompts, and a recorded run must ask the same questions again.
-        result = run_investigation(
-            spec.trigger.model_copy(), deps, scenario=spec.name, investigation_id=f"eval-{spec.name}"
-        )
+        result = run_in_memory(deps, spec.trigger.model_copy(), investigation_id=f"eval-{spec.name}")
     finally:
-        close_checkpointer(checkpointer)
         if client is not None:
             client.close()
     notes: list[str] = []
@@ -88,4 +109,4 @@ def run_full_investigation(
     except Exception as exc:  # a drafter bug costs the report its score, not the investigation its ranks
         notes.append(f"report drafting failed: {type(exc).__name__}: {str(exc).splitlines()[0]}")
         nodes, completeness = [], 0.0
-    return Outcome(result=result, five_whys_nodes=nodes, report_completeness=completeness, notes=notes)
+    return Outcome.of(result, five_whys_nodes=nodes, report_completeness=completeness, notes=notes)

@@ -18,7 +18,8 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from datetime import UTC, datetime
 from pathlib import Path
 
-from evals.baselines import Method, Outcome, available
+from evals.methods import available
+from evals.outcome import Method, Outcome
 from evals.results import DataSize, EvalRun, MethodRun, ScenarioResult, TruthSummary
 from evals.scorers import Embed, score_case, summarize_method, top_guesses
 from mcp_server.backends.local import LocalBackend
@@ -140,15 +141,14 @@ def evaluate_scenario(directory: Path, methods: Sequence[Method]) -> ScenarioRes
             cpu_seconds=round(cpu_seconds, 4),
         )
         if outcome is not None:
-            investigation = outcome.result
-            run.top = top_guesses(investigation)
-            run.tool_calls = investigation.tool_calls
-            run.tokens = dict(investigation.tokens)
+            run.top = top_guesses(outcome)
+            run.tool_calls = outcome.tool_calls
+            run.tokens = dict(outcome.tokens)
             run.notes = list(outcome.notes)
-            run.reasoner = investigation.reasoner
+            run.reasoner = outcome.reasoner
             if truth is not None:
                 run.score = score_case(
-                    investigation,
+                    outcome,
                     truth,
                     five_whys_nodes=outcome.five_whys_nodes,
                     report_completeness=outcome.report_completeness,

@@ -25,12 +25,12 @@ import re
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from evals.results import CaseScore, FaultTypeSummary, MethodRun, MethodSummary, RankedGuess, ScenarioResult
-from mcp_server.analysis.models import Hypothesis, InvestigationResult
+from mcp_server.analysis.models import Hypothesis
 from mcp_server.scenario import GroundTruth, RootCause
 
 _STOPWORDS = {
@@ -43,7 +43,14 @@ FACTOR_MATCH_COSINE = 0.45
 Embed = Callable[[list[str]], Any]  # texts -> an (n, d) array of embeddings
 
 
-def ordered_hypotheses(result: InvestigationResult) -> list[Hypothesis]:
+class Ranked(Protocol):
+    """What is scored: a ranking (an investigation's result, or a method's outcome)."""
+
+    @property
+    def hypotheses(self) -> list[Hypothesis]: ...
+
+
+def ordered_hypotheses(result: Ranked) -> list[Hypothesis]:
     """Hypotheses in rank order (ties keep the order the method listed them in)."""
     indexed = list(enumerate(result.hypotheses))
     indexed.sort(key=lambda pair: (pair[1].rank, pair[0]))
@@ -141,7 +148,7 @@ def red_herring_first(first: Hypothesis | None, truth: GroundTruth) -> bool:
 
 
 def score_case(
-    result: InvestigationResult,
+    result: Ranked,
     truth: GroundTruth,
     *,
     five_whys_nodes: Sequence[str] | None = None,
@@ -171,7 +178,7 @@ def score_case(
     )
 
 
-def top_guesses(result: InvestigationResult, limit: int = 5) -> list[RankedGuess]:
+def top_guesses(result: Ranked, limit: int = 5) -> list[RankedGuess]:
     return [
         RankedGuess(
             rank=position,

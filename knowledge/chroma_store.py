@@ -16,19 +16,16 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field, TypeAdapter, ValidationError
 
+from knowledge.base import DEFAULT_K, SearchHit
 from knowledge.chunks import Chunk
 from knowledge.documents import Document, DocumentType
 from knowledge.embeddings import Embedder, Vectors
-from knowledge.store import DEFAULT_K, HybridStoreBase, SearchHit
-from mcp_server.errors import BackendUnavailableError, SleuthError
+from knowledge.errors import EmbedderMismatchError, KnowledgeUnavailableError
+from knowledge.store import HybridStoreBase
 
 CHUNKS = "sleuth_chunks"
 DOCUMENTS = "sleuth_documents"
 _DOCUMENT = TypeAdapter(Annotated[Document, Field(discriminator="type")])
-
-
-class EmbedderMismatchError(SleuthError):
-    pass
 
 
 def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
@@ -98,7 +95,7 @@ class ChromaKnowledgeStore(HybridStoreBase):
                 DOCUMENTS, embedding_function=None, metadata=info
             )
         except Exception as exc:  # chromadb raises many types for an unreachable or broken store
-            raise BackendUnavailableError(f"cannot open the knowledge store at {where}: {exc}") from exc
+            raise KnowledgeUnavailableError(f"cannot open the knowledge store at {where}: {exc}") from exc
         stored = self._chunks_col.metadata or {}
         if stored.get("embedder") not in (None, embedder.name) or stored.get("dimension") not in (
             None,
@@ -130,7 +127,9 @@ class ChromaKnowledgeStore(HybridStoreBase):
         try:
             client = chromadb.HttpClient(host=host, port=port, settings=Settings(anonymized_telemetry=False))
         except Exception as exc:  # connection refused, DNS, TLS... all mean the same to the user
-            raise BackendUnavailableError(f"cannot reach the Chroma server at {host}:{port}: {exc}") from exc
+            raise KnowledgeUnavailableError(
+                f"cannot reach the Chroma server at {host}:{port}: {exc}"
+            ) from exc
         return cls(client, embedder, remote=True, where=f"http://{host}:{port}", reset=reset)
 
     def _load_mirror(self) -> None:

@@ -14,7 +14,7 @@ import re
 from pydantic import BaseModel, ConfigDict
 
 from knowledge.documents import CoeDocument, Document, DocumentType, SopDocument, WhyNode
-from mcp_server.analysis.taxonomy import FAULT_DESCRIPTIONS, FaultType
+from mcp_server.taxonomy import FAULT_DESCRIPTIONS, FaultType
 
 MAX_CHUNK_CHARS = 1200  # about 256 word pieces, the embedding model's window
 ABOUT_SECTION = "about"

@@ -25,8 +25,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.errors import InputFileError
+from mcp_server.taxonomy import FaultType
 
 DOC_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 SOP_SUFFIXES = (".md", ".markdown")

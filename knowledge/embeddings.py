@@ -25,7 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from mcp_server.errors import SleuthError
+from knowledge.errors import EmbeddingError
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSION = 384
@@ -33,10 +33,6 @@ MAX_TOKENS = 256  # the model was trained on sequences up to 256 word pieces
 _EXPORT_FORMAT = "1"  # bump when the exported graph changes (inputs, pooling)
 
 Vectors = npt.NDArray[np.float32]
-
-
-class EmbeddingError(SleuthError):
-    """The embedding model could not be loaded or exported."""
 
 
 @runtime_checkable

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from knowledge.base import KnowledgeStore, UpsertResult
 from knowledge.documents import (
     COE_SUFFIXES,
     SOP_SUFFIXES,
@@ -22,7 +23,6 @@ from knowledge.documents import (
     dump_coe_json,
     load_document,
 )
-from knowledge.store import KnowledgeStore, UpsertResult
 from mcp_server.errors import InputFileError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

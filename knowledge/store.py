@@ -1,107 +1,28 @@
-"""The knowledge store port, its in-memory implementation, and :func:`open_store` (the entry point).
+"""The hybrid store's shared bookkeeping (:class:`HybridStoreBase`) and its in-memory implementation.
 
 A store holds SOP and COE documents cut into section chunks and answers hybrid searches (dense
 embeddings fused with BM25, see :mod:`knowledge.ranking`). Every implementation keeps a mirror of its
 chunks in memory for the lexical side and for filters; only the dense search differs (numpy here,
-chromadb in :mod:`knowledge.chroma_store`).
-
-    store = open_store()                      # .data/knowledge, bundled SOPs and COEs ingested if empty
-    hits = store.search("visits 5xx ProvisionedThroughputExceededException", type="sop", k=3)
+chromadb in :mod:`knowledge.chroma_store`). The port itself is :mod:`knowledge.base`.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
+from knowledge.base import DEFAULT_K, SearchHit, UpsertResult, check_type, chunk_matches
 from knowledge.chunks import ABOUT_SECTION, Chunk, chunk_document
 from knowledge.documents import Document, DocumentType
 from knowledge.embeddings import Embedder, Vectors, default_embedder
+from knowledge.errors import KnowledgeQueryError
 from knowledge.lexical import Bm25Index
 from knowledge.ranking import best_chunk, fuse, snippet
-from mcp_server.config import data_dir
-from mcp_server.errors import QueryError
 
-DEFAULT_K = 5
 DENSE_CANDIDATES = 60
 QUERY_CACHE_SIZE = 256
-
-
-class SearchHit(BaseModel):
-    """One document that matches a query, shown through its best-matching section."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    doc_id: str
-    title: str
-    type: DocumentType
-    section: str
-    snippet: str
-    score: float  # fused rank score; only the order is meaningful
-    similarity: float | None = None  # cosine similarity of the best dense chunk
-    exact_terms: list[str] = []  # identifiers from the query found verbatim
-    services: list[str] = []
-    fault_types: list[str] = []
-    chunk_id: str
-
-
-class UpsertResult(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    doc_id: str
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
-
-
-@runtime_checkable
-class KnowledgeStore(Protocol):
-    def search(
-        self,
-        query: str,
-        *,
-        type: DocumentType | str | None = None,
-        service: str | None = None,
-        fault_types: Sequence[str] | None = None,
-        k: int = DEFAULT_K,
-    ) -> list[SearchHit]: ...
-
-    def upsert_document(self, doc: Document) -> UpsertResult: ...
-
-    def delete_document(self, doc_id: str) -> int: ...
-
-    def document_ids(self) -> list[str]: ...
-
-    def get_document(self, doc_id: str) -> Document | None: ...
-
-    def chunk_count(self) -> int: ...
-
-
-def _check_type(type: DocumentType | str | None) -> DocumentType | None:
-    if type is None:
-        return None
-    try:
-        return DocumentType(type)
-    except ValueError:
-        raise QueryError(f"unknown document type {type!r}; expected 'sop' or 'coe'") from None
-
-
-def chunk_matches(
-    chunk: Chunk, type: DocumentType | None, service: str | None, fault_types: Sequence[str] | None
-) -> bool:
-    """Filters: a document without services applies to every service; fault types match any of them."""
-    if type is not None and chunk.type != type:
-        return False
-    if service is not None and chunk.services and service not in chunk.services:
-        return False
-    return not (fault_types and not set(fault_types) & set(chunk.fault_types))
 
 
 class HybridStoreBase:
@@ -214,10 +135,10 @@ class HybridStoreBase:
         k: int = DEFAULT_K,
     ) -> list[SearchHit]:
         if not query.strip():
-            raise QueryError("empty search query: describe the symptom, error or service")
+            raise KnowledgeQueryError("empty search query: describe the symptom, error or service")
         if k < 1:
-            raise QueryError(f"k must be at least 1 (got {k})")
-        doc_type = _check_type(type)
+            raise KnowledgeQueryError(f"k must be at least 1 (got {k})")
+        doc_type = check_type(type)
         vector = self._query_vector(query)
         with self._lock:
             allowed = {
@@ -275,50 +196,3 @@ class InMemoryKnowledgeStore(HybridStoreBase):
         sims = matrix @ vector[0]
         top = np.argsort(-sims)[:n]
         return {ids[i]: float(sims[i]) for i in top}
-
-
-def _warm_up(embedder: Embedder) -> None:
-    try:
-        embedder.embed(["warm up"])
-    except Exception:  # a real failure (model missing) is raised again, with context, by the first search
-        return
-
-
-def default_data_dir() -> Path:
-    """``$SLEUTH_DATA_DIR/knowledge``, or ``.data/knowledge`` under the working directory."""
-    return data_dir() / "knowledge"
-
-
-def open_store(
-    data_dir: Path | str | None = None,
-    *,
-    host: str | None = None,
-    port: int | None = None,
-    embedder: Embedder | None = None,
-    auto_ingest: bool = True,
-    reset: bool = False,
-) -> KnowledgeStore:
-    """Open the chromadb-backed store (embedded under ``data_dir``, or a Chroma server at host:port).
-
-    The server comes from the arguments or ``SLEUTH_CHROMA_HOST``/``SLEUTH_CHROMA_PORT``. With
-    ``auto_ingest`` the bundled SOPs and COEs are ingested when the store is empty or when the bundled
-    files changed since the last ingest (unchanged sections are not re-embedded). ``reset`` drops the
-    stored collections first (to rebuild, e.g. with another embedder).
-    """
-    embedder = embedder or default_embedder()
-    # Load the model while chromadb imports and opens (the two largest parts of a cold start).
-    threading.Thread(target=_warm_up, args=(embedder,), name="embedder-warm-up", daemon=True).start()
-    from knowledge.chroma_store import ChromaKnowledgeStore
-    from knowledge.ingest import sync_bundled_documents
-
-    host = host or os.environ.get("SLEUTH_CHROMA_HOST") or None
-    if host and port is None:
-        port = int(os.environ.get("SLEUTH_CHROMA_PORT") or 8000)
-    directory = Path(data_dir) if data_dir is not None else default_data_dir()
-    if host:
-        store = ChromaKnowledgeStore.connect(host, port or 8000, embedder, reset=reset)
-    else:
-        store = ChromaKnowledgeStore.persistent(directory, embedder, reset=reset)
-    if auto_ingest:
-        sync_bundled_documents(store, state_dir=None if host else directory)
-    return store

@@ -24,8 +24,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.errors import InputFileError
+from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import TimeWindow
 
 SCENARIO_FILE = "scenario.yaml"

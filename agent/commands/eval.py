@@ -12,8 +12,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agent.commands.common import fail_on_sleuth_error
-from evals.baselines import BASELINE_NAMES, build_methods
 from evals.harness import default_workers, discover_scenarios, quick_subset, run_suite, usable_methods
+from evals.methods import BASELINE_NAMES, build_methods
 from evals.recording import RecordingConfig, RecordingMode
 from evals.render import print_comparison, print_summary, read_json, write_html, write_json, write_markdown
 from evals.results import ScenarioResult

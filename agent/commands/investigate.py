@@ -26,13 +26,13 @@ from agent.commands.aws_options import (
 from agent.commands.common import cli_console, fail_on_sleuth_error, print_error
 from agent.context import InvestigationDeps
 from agent.events import EventKind, ProgressEvent
-from agent.run import investigation_deps, saved_state, stream_investigation, stream_resume
-from mcp_server.analysis.models import InvestigationResult, MitigationKind
+from agent.run import saved_state, stream_investigation, stream_resume
+from agent.wiring import Telemetry, investigation_deps, open_knowledge, open_telemetry
+from mcp_server.analysis.models import HypothesisView, InvestigationResult, MitigationKind
 from mcp_server.backends.base import TelemetryBackend
-from mcp_server.backends.local import LocalBackend
 from mcp_server.config import default_store_path
 from mcp_server.errors import SleuthError
-from mcp_server.scenario import ScenarioSpec, Trigger, TriggerKind, load_scenario_spec
+from mcp_server.scenario import Trigger, TriggerKind
 
 console = cli_console()
 STEP_COLOURS = {EventKind.NOTE: "yellow", EventKind.FALLBACK: "bold yellow", EventKind.FINDING: "cyan"}
@@ -40,23 +40,6 @@ STEP_COLOURS = {EventKind.NOTE: "yellow", EventKind.FALLBACK: "bold yellow", Eve
 
 def register(app: typer.Typer) -> None:
     app.command("investigate")(investigate)
-
-
-def open_backend(data: Path | None, store: Path | None) -> tuple[TelemetryBackend, ScenarioSpec | None]:
-    """A scenario directory (imported into memory, or into ``store``) or an existing local store."""
-    if data is not None:
-        spec = load_scenario_spec(data)
-        if store is not None and store.exists():
-            with LocalBackend(store, read_only=True) as existing:
-                held = existing.scenario_spec()
-            if held is not None and held.name == spec.name:
-                raise SleuthError(
-                    f"scenario {spec.name!r} is already in {store}; drop --data to investigate the store "
-                    "(importing it again would count every span twice)"
-                )
-        return LocalBackend.from_scenario(data, store), spec
-    backend = LocalBackend(store or default_store_path(), read_only=True)
-    return backend, backend.scenario_spec()
 
 
 def check_outputs(json_out: Path | None, report_dir: Path | None) -> None:
@@ -84,21 +67,10 @@ def check_service(backend: TelemetryBackend, service: str, source: Path | str) -
         raise SleuthError(f"--service {service!r} is not in {source}; {hint}services: {', '.join(known)}")
 
 
-def open_knowledge(enabled: bool) -> Any:
-    if not enabled:
-        return None
-    try:
-        from knowledge.store import open_store
-
-        with console.status("opening the knowledge base (the first run indexes the bundled SOPs and COEs)"):
-            return open_store()
-    except Exception as exc:  # the knowledge base is optional: say so and investigate without it
-        console.print(
-            f"[yellow]knowledge base unavailable ({type(exc).__name__}: {escape(str(exc))}); "
-            "continuing without it[/]",
-            highlight=False,
-        )
-        return None
+def warn_knowledge_unavailable(reason: str) -> None:
+    console.print(
+        f"[yellow]knowledge base unavailable ({escape(reason)}); continuing without it[/]", highlight=False
+    )
 
 
 def parse_review_answer(text: str) -> dict[str, Any]:
@@ -136,27 +108,32 @@ def render_event(event: ProgressEvent) -> None:
 VERIFIED_WORDS = {True: "[green]verified[/]", False: "[red]refuted[/]", None: "[dim]untested[/]"}
 
 
-def print_hypotheses(hypotheses: list[dict[str, Any]]) -> None:
+def print_hypotheses(hypotheses: list[HypothesisView]) -> None:
     """One aligned line per hypothesis (rank, service, fault type, confidence, verified), then its evidence."""
-    service_width = max((len(h["service"]) for h in hypotheses), default=0)
-    fault_width = max((len(h["fault_type"]) for h in hypotheses), default=0)
+    service_width = max((len(h.service) for h in hypotheses), default=0)
+    fault_width = max((len(h.fault_type) for h in hypotheses), default=0)
     for h in hypotheses:
         row = escape(
-            f"#{h['rank']} {h['service']:<{service_width}}  {h['fault_type']:<{fault_width}}  {h['confidence']:.2f}"
+            f"#{h.rank} {h.service:<{service_width}}  {h.fault_type:<{fault_width}}  {h.confidence:.2f}"
         )
-        verified = VERIFIED_WORDS[h.get("verified")]
+        verified = VERIFIED_WORDS[h.verified]
         console.print(
-            f"  [bold]{row}[/]  {verified}" if h["rank"] == 1 else f"  {row}  {verified}", highlight=False
+            f"  [bold]{row}[/]  {verified}" if h.rank == 1 else f"  {row}  {verified}", highlight=False
         )
-        line = headline(h["service"], h.get("summary") or "")
+        line = headline(h.service, h.summary)
         if line:
             console.print(f"     {line}", markup=False, highlight=False, overflow="ellipsis", no_wrap=True)
+
+
+def review_views(payload: dict[str, Any]) -> list[HypothesisView]:
+    """The hypotheses of a review pause (checkpointed as JSON) read back."""
+    return [HypothesisView.model_validate(h) for h in payload.get("hypotheses", [])]
 
 
 def render_review(payload: dict[str, Any]) -> None:
     console.print()
     console.print("[bold]Review the hypotheses[/] (accept what the evidence shows, reject what it does not):")
-    print_hypotheses(payload.get("hypotheses", []))
+    print_hypotheses(review_views(payload))
 
 
 def check_ranks(answer: dict[str, Any], ranks: list[int]) -> dict[str, Any]:
@@ -188,7 +165,7 @@ def render_summary(result: InvestigationResult, reports: dict[str, str] | None =
     console.print(
         f"[bold]Investigation {result.id}[/] ({result.reasoner} reasoner) — likely causes:", highlight=False
     )
-    print_hypotheses([h.model_dump(mode="json") for h in result.hypotheses[:5]])
+    print_hypotheses([HypothesisView.of(h) for h in result.hypotheses[:5]])
     applicable = [m for m in result.mitigations if m.applicable]
     if applicable:
         console.print("[bold]Mitigate, in this order:[/]")
@@ -220,9 +197,9 @@ def consume(events: Any) -> tuple[InvestigationResult | None, ProgressEvent | No
             if event.kind is EventKind.STEP_STARTED:
                 status.update(f"[bold]{escape(event.step)}[/]: {escape(event.message)}")
             render_event(event)
-            if event.kind is EventKind.RESULT:
+            if event.kind is EventKind.RESULT and event.result is not None:
                 reports = {str(fmt): str(path) for fmt, path in (event.data.get("report") or {}).items()}
-                return InvestigationResult.model_validate(event.data["result"]), None, reports
+                return event.result, None, reports
             if event.kind is EventKind.INTERRUPT:
                 return None, event, {}
     raise SleuthError("the investigation ended without a result")
@@ -257,7 +234,7 @@ def drive(
             )
             console.print("  (or --answer 'reject N', 'look SERVICE TEXT', or JSON)", highlight=False)
             return None, {}
-        ranks = [int(h["rank"]) for h in (paused.data.get("payload") or {}).get("hypotheses", [])]
+        ranks = [h.rank for h in review_views(paused.data.get("payload") or {})]
         events = stream_resume(investigation_id, deps, ask_for_answer(ranks))
 
 
@@ -292,7 +269,7 @@ def investigate(
         raise SleuthError("--answer goes with --resume ID (the paused investigation to answer)")
     check_outputs(json_out, report_dir)
     checkpointer = open_checkpointer(checkpoints)
-    backend: TelemetryBackend | None = None
+    telemetry: Telemetry | None = None
     try:
         previous = saved_state(resume, checkpointer) if resume else None
         if resume and previous is None:
@@ -305,13 +282,23 @@ def investigate(
             raise SleuthError("--start and --end choose a live window; they go with --backend aws")
         if previous is not None and live is None and data is None and store is None and previous.data_dir:
             data = Path(previous.data_dir)
-        backend, spec = (live, None) if live is not None else open_backend(data, store)
+        telemetry = (
+            Telemetry(live, None, "aws backend")
+            if live is not None
+            else open_telemetry(data=data, store=store)
+        )
+        backend, spec = telemetry.backend, telemetry.spec
         window = live_window(start, end) if live is not None else None
         if service:
             check_service(
                 backend, service, data or store or ("the AWS account" if live else default_store_path())
             )
-        store_for_knowledge = open_knowledge(knowledge)
+        store_for_knowledge = None
+        if knowledge:
+            with console.status(
+                "opening the knowledge base (the first run indexes the bundled SOPs and COEs)"
+            ):
+                store_for_knowledge = open_knowledge(on_error=warn_knowledge_unavailable)
         deps = investigation_deps(
             backend,
             reasoner=reasoner,
@@ -342,9 +329,8 @@ def investigate(
         result, reports = drive(events, deps, interactive=review and sys.stdin.isatty())
     finally:
         close_checkpointer(checkpointer)
-        close = getattr(backend, "close", None)
-        if close is not None:  # release the store file for the next command in this process
-            close()
+        if telemetry is not None:  # release the store file for the next command in this process
+            telemetry.close()
     if result is None:
         return
     render_summary(result, reports)

@@ -10,11 +10,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from agent.commands.common import EXIT_USER_ERROR, cli_console, error_console, fail_on_sleuth_error
+from knowledge.base import DEFAULT_K
 from knowledge.documents import CoeDocument, DocumentType, load_document
 from knowledge.ingest import add_report_as_coe, bundled_paths, ingest_paths
-from knowledge.store import DEFAULT_K, default_data_dir, open_store
-from mcp_server.analysis.taxonomy import FaultType
+from knowledge.persistent import default_data_dir, open_store
 from mcp_server.errors import InputFileError, SleuthError
+from mcp_server.taxonomy import FaultType
 
 console = cli_console()
 knowledge_app = typer.Typer(

@@ -5,9 +5,7 @@ Nothing but MCP messages may reach stdout on the stdio transport, so every notic
 
 from __future__ import annotations
 
-import functools
 import threading
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,15 +14,10 @@ import typer
 from rich.console import Console
 
 from agent.commands.common import fail_on_sleuth_error
-from mcp_server.analysis.models import InvestigationResult
-from mcp_server.backends.base import TelemetryBackend
-from mcp_server.backends.local import LocalBackend
-from mcp_server.config import default_store_path
+from agent.wiring import mcp_investigator, mcp_report_drafter, open_knowledge_in_background, open_telemetry
 from mcp_server.deps import ServerDeps, ServerLimits
 from mcp_server.errors import SleuthError
 from mcp_server.redaction import RedactionConfig, Redactor
-from mcp_server.scenario import ScenarioSpec, Trigger
-from mcp_server.telemetry import TimeWindow
 
 notices = Console(stderr=True)
 TRANSPORTS = ("stdio", "http")
@@ -32,150 +25,6 @@ TRANSPORTS = ("stdio", "http")
 
 def register(app: typer.Typer) -> None:
     app.command("mcp")(mcp)
-
-
-def open_backend(
-    kind: str, data: Path | None, store: Path | None, aws: dict[str, Any]
-) -> tuple[TelemetryBackend, str]:
-    """A scenario directory imported in memory, a local store opened read-only, or AWS."""
-    if kind != "local":
-        if data is not None or store is not None:
-            raise SleuthError("--data and --store serve the local backend; leave them out with --backend aws")
-        from mcp_server.backends.factory import open_backend as open_named_backend
-
-        options = {k: v for k, v in aws.items() if v is not None}
-        return open_named_backend(
-            kind, **options
-        ), f"{kind} backend ({aws.get('region') or 'default region'})"
-    if data is not None and store is not None:
-        raise SleuthError("give either --data DIR or --store PATH, not both")
-    if data is not None:
-        backend = LocalBackend.from_scenario(data)
-        return backend, f"scenario directory {data}"
-    path = store or default_store_path()
-    backend = LocalBackend(path, read_only=True)
-    return backend, f"local store {path}"
-
-
-class BackgroundKnowledge:
-    """The knowledge store, opened in a background thread so the MCP server answers at once.
-
-    The first start embeds the bundled runbooks and reviews, which can take a minute; an IDE
-    gives up on a server that does not answer its handshake within seconds. Until the store is
-    open, the knowledge tools say so; ``loaded()`` gives the investigator the store only once ready.
-    """
-
-    def __init__(self, opener: Callable[[], Any], wait_seconds: float = 5.0) -> None:
-        self.wait_seconds = wait_seconds
-        self._opener = opener
-        self._done = threading.Event()
-        self._store: Any = None
-        self._error: Exception | None = None
-
-    def start(self) -> BackgroundKnowledge:
-        """Begin opening (call once the server itself is built, so the two do not compete)."""
-
-        def open_it() -> None:
-            try:
-                self._store = self._opener()
-            except Exception as exc:  # outermost handler of the thread: reported by every later call
-                self._error = exc
-                notices.print(f"[yellow]knowledge base unavailable ({type(exc).__name__}: {exc})[/]")
-            finally:
-                self._done.set()
-
-        threading.Thread(target=open_it, name="knowledge-open", daemon=True).start()
-        return self
-
-    def loaded(self) -> Any:
-        return self._store if self._done.is_set() else None
-
-    def _ready(self) -> Any:
-        if not self._done.wait(self.wait_seconds):
-            raise SleuthError(
-                "the knowledge base is still loading (its first start embeds the bundled runbooks); "
-                "try again in a minute"
-            )
-        if self._error is not None:
-            raise SleuthError(
-                f"the knowledge base could not open: {type(self._error).__name__}: {self._error}"
-            )
-        return self._store
-
-    def search(self, query: str, **options: Any) -> Any:
-        return self._ready().search(query, **options)
-
-    def get_document(self, doc_id: str) -> Any:
-        return self._ready().get_document(doc_id)
-
-
-def open_knowledge(enabled: bool, wait_seconds: float = 5.0) -> BackgroundKnowledge | None:
-    """The knowledge store opening in the background, or None when it is switched off."""
-    if not enabled:
-        return None
-
-    def opener() -> Any:
-        from knowledge.store import open_store
-
-        return open_store()
-
-    return BackgroundKnowledge(opener, wait_seconds)
-
-
-def make_investigator(
-    backend: TelemetryBackend, spec: ScenarioSpec | None, knowledge: Callable[[], Any] = lambda: None
-) -> Any:
-    """The agent graph with the offline reasoner, checkpointed in memory: deterministic and local.
-
-    ``knowledge()`` gives the knowledge store when it is ready (None until then or without one).
-    The graph is imported on the first investigation, not at start-up: an IDE waits for the
-    server's handshake, and LangGraph takes seconds to import on a busy machine.
-    """
-
-    @functools.cache
-    def parts() -> tuple[Any, ...]:
-        from langgraph.checkpoint.memory import InMemorySaver
-
-        from agent.checkpoints import serializer
-        from agent.run import investigation_deps, run_investigation
-
-        return InMemorySaver(serde=serializer()), investigation_deps, run_investigation
-
-    def investigate(trigger: Trigger | None, window: TimeWindow | None) -> InvestigationResult:
-        checkpointer, investigation_deps, run_investigation = parts()
-        deps = investigation_deps(
-            backend,
-            reasoner="offline",
-            knowledge=knowledge(),
-            spec=spec,
-            draft_report=False,
-            checkpointer=checkpointer,
-        )
-        chosen = trigger or (spec.trigger if spec else Trigger())
-        result: InvestigationResult = run_investigation(chosen, deps, window=window)
-        return result
-
-    return investigate
-
-
-def make_report_drafter(backend: TelemetryBackend) -> Any:
-    """The COE drafter, imported on first use (it brings matplotlib for the charts)."""
-
-    @functools.cache
-    def parts() -> tuple[Any, ...]:
-        from agent.report import draft_report
-        from agent.report.past_coes import load_past_coes
-        from agent.report.render_markdown import render_markdown
-
-        past, _problems = load_past_coes()
-        return draft_report, render_markdown, past
-
-    def draft(result: InvestigationResult) -> tuple[str, str]:
-        draft_report, render_markdown, past = parts()
-        report = draft_report(result, backend, past_coes=past)
-        return str(report.title), str(render_markdown(report))
-
-    return draft
 
 
 def _in_background(work: Any, what: str) -> None:
@@ -221,20 +70,26 @@ def mcp(
         raise SleuthError("--timeout and --max-window-hours must be positive")
     redactor = Redactor(RedactionConfig.from_options(redact, keep, redact_pattern))
     aws = {"config_path": aws_config, "region": region, "profile": profile}
-    backend, description = open_backend(backend_kind, data, store, aws)
-    recorded = isinstance(backend, LocalBackend)
+    if backend_kind == "local" and data is not None and store is not None:
+        raise SleuthError("give either --data DIR or --store PATH, not both")
+    telemetry = open_telemetry(backend_kind, data=data, store=store, aws=aws)
+    backend, spec, description = telemetry.backend, telemetry.spec, telemetry.description
+    recorded = backend_kind == "local"
     try:
-        spec = backend.scenario_spec() if isinstance(backend, LocalBackend) else None
-        knowledge_store = open_knowledge(knowledge, knowledge_wait)
+        knowledge_store = open_knowledge_in_background(
+            knowledge,
+            wait_seconds=knowledge_wait,
+            on_error=lambda reason: notices.print(f"[yellow]knowledge base unavailable ({reason})[/]"),
+        )
         deps = ServerDeps(
             backend=backend,
             knowledge=knowledge_store,
-            investigator=make_investigator(
+            investigator=mcp_investigator(
                 backend, spec, knowledge_store.loaded if knowledge_store else lambda: None
             )
             if investigate
             else None,
-            report_drafter=make_report_drafter(backend) if investigate else None,
+            report_drafter=mcp_report_drafter(backend) if investigate else None,
             redactor=redactor,
             limits=ServerLimits(
                 max_output_chars=max_output_chars,
@@ -264,6 +119,4 @@ def mcp(
                 )
             server.run("streamable-http", host=host, port=port)
     finally:
-        close = getattr(backend, "close", None)
-        if callable(close):
-            close()
+        telemetry.close()

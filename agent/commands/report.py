@@ -22,10 +22,9 @@ from agent.commands.aws_options import (
 from agent.commands.common import fail_on_sleuth_error
 from agent.report import Narrator, assess_completeness, draft_report, write_report
 from agent.report.past_coes import BUNDLED_COES, load_past_coes
+from agent.wiring import Telemetry, investigation_deps, open_knowledge, open_telemetry
 from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.base import TelemetryBackend
-from mcp_server.backends.local import LocalBackend
-from mcp_server.config import default_store_path
 from mcp_server.errors import InputFileError, SleuthError
 from mcp_server.scenario import Trigger, load_scenario_spec
 from mcp_server.telemetry import TimeWindow
@@ -56,20 +55,16 @@ def read_result(path: Path) -> InvestigationResult:
 
 
 def investigate(
-    data: Path, backend: TelemetryBackend, reasoner: str | None, knowledge: bool
+    data: Path, telemetry: Telemetry, reasoner: str | None, knowledge: bool
 ) -> InvestigationResult:
     """Run the investigation the way ``sleuth investigate`` does, without drafting from inside the graph."""
-    from agent.commands.investigate import open_knowledge
-    from agent.run import investigation_deps, run_investigation
+    from agent.commands.investigate import warn_knowledge_unavailable
+    from agent.run import run_investigation
 
-    spec = load_scenario_spec(data)
-    deps = investigation_deps(
-        backend,
-        reasoner=reasoner,
-        knowledge=open_knowledge(knowledge),
-        spec=spec,
-        draft_report=False,
-    )
+    spec = telemetry.spec or load_scenario_spec(data)
+    with console.status("opening the knowledge base"):
+        store = open_knowledge(knowledge, on_error=warn_knowledge_unavailable)
+    deps = investigation_deps(telemetry.backend, reasoner=reasoner, knowledge=store, spec=spec)
     with console.status("investigating…"):
         return run_investigation(spec.trigger.model_copy(), deps, data_dir=str(data.resolve()))
 
@@ -78,12 +73,11 @@ def investigate_live(
     backend: TelemetryBackend, reasoner: str | None, knowledge: bool, window: TimeWindow | None
 ) -> InvestigationResult:
     """Investigate a live backend's window (its default lookback when none is given)."""
-    from agent.commands.investigate import open_knowledge
-    from agent.run import investigation_deps, run_investigation
+    from agent.commands.investigate import warn_knowledge_unavailable
+    from agent.run import run_investigation
 
-    deps = investigation_deps(
-        backend, reasoner=reasoner, knowledge=open_knowledge(knowledge), spec=None, draft_report=False
-    )
+    store = open_knowledge(knowledge, on_error=warn_knowledge_unavailable)
+    deps = investigation_deps(backend, reasoner=reasoner, knowledge=store, spec=None)
     with console.status("investigating…"):
         return run_investigation(Trigger(), deps, window=window)
 
@@ -130,16 +124,17 @@ def report(
     narrate = _narrator(narrator)
     saved = read_result(result_file) if result_file is not None else None
     if live is not None:
-        backend: TelemetryBackend = live
+        telemetry = Telemetry(live, None, "aws backend")
         result = saved or investigate_live(live, reasoner, knowledge, live_window(start, end))
     elif data is not None:
         if not data.is_dir():
             raise InputFileError(data, None, None, "not a directory (expected a scenario directory)")
-        backend = LocalBackend.from_scenario(data)
-        result = saved or investigate(data, backend, reasoner, knowledge)
+        telemetry = open_telemetry(data=data)
+        result = saved or investigate(data, telemetry, reasoner, knowledge)
     elif saved is not None:
-        backend = LocalBackend(store or default_store_path(), read_only=True)
+        telemetry = open_telemetry(store=store)
         result = saved
+    backend = telemetry.backend
     past, errors = load_past_coes([BUNDLED_COES, *coes])
     for line in errors:
         console.print(f"[yellow]skipped past COE: {line}[/]", highlight=False)

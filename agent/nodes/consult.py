@@ -22,12 +22,11 @@ def knowledge_query(state: InvestigationState) -> tuple[str, str | None]:
     """A search query from the symptom and the strongest evidence, and the likeliest service."""
     evidence = [ev for ev in state.all_evidence() if ev.kind in _QUERY_KINDS]
     evidence.sort(key=lambda ev: -(ev.value or 0.0))
-    parts = [state.scope.symptom if state.scope else state.question]
+    parts = [state.scope.trigger.text if state.scope else state.question]
     parts += [ev.description[:160] for ev in evidence[:4]]
     origins = [ev.service for ev in evidence if ev.kind is EvidenceKind.ERROR_ORIGIN and ev.service]
-    service = (
-        origins[0] if origins else (state.scope.services[0] if state.scope and state.scope.services else None)
-    )
+    named = state.scope.named_services if state.scope else []
+    service = origins[0] if origins else (named[0] if named else None)
     return " ".join(p for p in parts if p), service
 
 

@@ -1,4 +1,7 @@
-"""Hypothesize: the reasoner ranks causes from the findings; every hypothesis cites evidence."""
+"""Hypothesize: the reasoner ranks causes from the findings; every hypothesis cites evidence.
+
+A person's earlier verdicts are applied to whatever the reasoner returns (:mod:`agent.reranking`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from agent.context import InvestigationDeps
 from agent.events import EventKind, ProgressEvent, finding, note, step_finished, step_started
 from agent.nodes.common import budget_use, deps_of, emit
 from agent.reasoners.base import ReasoningContext, ReasoningRequest
+from agent.reranking import apply_feedback
 from agent.state import InvestigationState
 
 STEP = "hypothesize"
@@ -25,6 +29,7 @@ def hypothesize_node(state: InvestigationState, runtime: Runtime[InvestigationDe
     began = time.perf_counter()
     used = budget_use(state, deps)
     request = ReasoningRequest(
+        question=state.question,
         scope=state.scope,
         findings=state.findings,
         extra_evidence=state.extra_evidence,
@@ -40,15 +45,16 @@ def hypothesize_node(state: InvestigationState, runtime: Runtime[InvestigationDe
         backend=deps.backend, knowledge=deps.knowledge, progress=lambda message: writer(note(STEP, message))
     )
     reply = deps.reasoner.hypothesize(request, context)
+    hypotheses = apply_feedback(reply.hypotheses, state.feedback)
     if reply.fell_back:
         emit(ProgressEvent(kind=EventKind.FALLBACK, step=STEP, message="; ".join(reply.notes[-1:])))
-    for h in reply.hypotheses[:3]:
+    for h in hypotheses[:3]:
         emit(finding(STEP, f"#{h.rank} {h.service}: {h.fault_type.value} ({h.confidence:.2f})",
                      service=h.service, fault_type=h.fault_type.value, confidence=h.confidence))  # fmt: skip
     seconds = time.perf_counter() - began
-    emit(step_finished(STEP, f"{len(reply.hypotheses)} hypotheses", seconds=round(seconds, 3)))
+    emit(step_finished(STEP, f"{len(hypotheses)} hypotheses", seconds=round(seconds, 3)))
     return {
-        "hypotheses": reply.hypotheses,
+        "hypotheses": hypotheses,
         "extra_evidence": reply.new_evidence,
         "notes": reply.notes,
         "reasoner": reply.reasoner,

@@ -16,29 +16,20 @@ from pydantic import ValidationError
 from agent.context import InvestigationDeps
 from agent.events import finding, note
 from agent.nodes.common import deps_of, emit
-from agent.reasoners.offline import apply_feedback
+from agent.reranking import apply_feedback
 from agent.state import HumanFeedback, InvestigationState, hypothesis_key
-from mcp_server.analysis.models import Evidence
+from mcp_server.analysis.models import Evidence, HypothesisView
 from mcp_server.errors import SleuthError
 
 STEP = "review"
 
 
 def review_payload(state: InvestigationState) -> dict[str, Any]:
-    """What the person sees: the ranking and how to answer."""
+    """What the person sees: the ranking and how to answer. It is checkpointed with the pause, so
+    it is plain JSON (the process edge); :class:`HypothesisView` reads each hypothesis back."""
     return {
         "investigation": state.id,
-        "hypotheses": [
-            {
-                "rank": h.rank,
-                "service": h.service,
-                "fault_type": h.fault_type.value,
-                "confidence": h.confidence,
-                "verified": h.verified,
-                "summary": h.summary,
-            }
-            for h in state.hypotheses[:5]
-        ],
+        "hypotheses": [HypothesisView.of(h).model_dump(mode="json") for h in state.hypotheses[:5]],
         "answer_with": {
             "accept": "[ranks]",
             "reject": "[ranks]",

@@ -23,11 +23,9 @@ def scope_node(state: InvestigationState, runtime: Runtime[InvestigationDeps]) -
     began = time.perf_counter()
     watch = NoteWatch(deps.backend)
     scope = deps.analysis.scope(deps.backend, deps.spec, state.trigger, state.window)
-    if not scope.question:
-        scope = scope.model_copy(update={"question": state.question or state.trigger.text})
     seconds = time.perf_counter() - began
     window = f"{scope.window.start:%Y-%m-%d %H:%M}–{scope.window.end:%H:%M} UTC"
-    services = ", ".join(scope.services) or "not named; searching all services"
+    services = ", ".join(scope.named_services) or "not named; searching all services"
     emit(finding(STEP, f"window {window}; services: {services}", onset=str(scope.onset or "")))
     emit(step_finished(STEP, seconds=round(seconds, 3)))
     notes = [*scope.notes, *watch.messages()]

@@ -8,16 +8,18 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.state import HumanFeedback, Scope, SourceFindings
+from agent.state import HumanFeedback
 from mcp_server.analysis.models import Evidence, Hypothesis, KnowledgeRef
+from mcp_server.analysis.signals import Scope, StepResult
 from mcp_server.backends.base import TelemetryBackend
 
 
 class ReasoningRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    question: str = ""
     scope: Scope
-    findings: list[SourceFindings]
+    findings: list[StepResult]
     extra_evidence: list[Evidence] = Field(default_factory=list)
     knowledge: list[KnowledgeRef] = Field(default_factory=list)
     feedback: list[HumanFeedback] = Field(default_factory=list)
@@ -27,7 +29,7 @@ class ReasoningRequest(BaseModel):
     seconds_left: float = 0.0
 
     def evidence(self) -> list[Evidence]:
-        return [ev for f in self.findings for ev in f.evidence] + list(self.extra_evidence)
+        return [ev for f in self.findings for ev in f.all_evidence()] + list(self.extra_evidence)
 
 
 class ReasoningReply(BaseModel):

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from mcp_server.analysis.models import Evidence, Hypothesis
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.taxonomy import FaultType
 
 FROM_OFFLINE_FLAG = "from the offline ranking"
 

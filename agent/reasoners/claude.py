@@ -21,6 +21,7 @@ import anthropic
 import anyio
 from pydantic import ValidationError
 
+from agent.errors import ModelUnavailableError
 from agent.prompts import (
     SUBMIT_TOOL,
     SYSTEM_PROMPT,
@@ -33,14 +34,8 @@ from agent.reasoners.base import ReasoningContext, ReasoningReply, ReasoningRequ
 from agent.reasoners.citations import merge_with_baseline, validate_submission
 from agent.reasoners.compact import compact_text
 from agent.reasoners.offline import OfflineReasoner
-from agent.reasoners.retry import ModelUnavailableError, RetryPolicy, describe
-from agent.reasoners.toolbox import (
-    SERVERS_ENV,
-    ExternalServer,
-    McpToolbox,
-    builtin_server,
-    load_external_servers,
-)
+from agent.reasoners.retry import RetryPolicy, describe
+from agent.reasoners.toolbox import SERVERS_ENV, ExternalServer, McpToolbox, load_external_servers
 from mcp_server.analysis.models import Evidence, EvidenceKind
 
 T = TypeVar("T")
@@ -71,7 +66,11 @@ def _assistant_blocks(content: list[Any]) -> list[dict[str, Any]]:
 
 
 class ClaudeReasoner:
-    """``name`` is "anthropic" or "bedrock"; ``client`` an ``Anthropic`` or ``AnthropicBedrock``."""
+    """``name`` is "anthropic" or "bedrock"; ``client`` an ``Anthropic`` or ``AnthropicBedrock``.
+
+    ``builtin_tools(context)`` gives Sleuth's own MCP server over the investigation's backend (the
+    composition root passes it); ``toolbox`` replaces the whole tool session (tests pass one).
+    """
 
     def __init__(
         self,
@@ -79,6 +78,7 @@ class ClaudeReasoner:
         *,
         offline: OfflineReasoner,
         toolbox: Callable[[ReasoningContext], McpToolbox] | None = None,
+        builtin_tools: Callable[[ReasoningContext], Any] | None = None,
         external_servers: list[ExternalServer] | None = None,
         name: str = "anthropic",
         model: str = DEFAULT_MODEL,
@@ -91,6 +91,7 @@ class ClaudeReasoner:
         self.client = client
         self.offline = offline
         self.toolbox = toolbox or self._default_toolbox
+        self.builtin_tools = builtin_tools
         self.external_servers = external_servers or []
         self.name = name
         self.model = model
@@ -138,7 +139,7 @@ class ClaudeReasoner:
 
     def _default_toolbox(self, context: ReasoningContext) -> McpToolbox:
         """Sleuth's own MCP server over the investigation's backend, plus the configured extra servers."""
-        builtin = builtin_server(context.backend, context.knowledge) if context.backend is not None else None
+        builtin = self.builtin_tools(context) if self.builtin_tools is not None else None
         return McpToolbox(builtin, self.external_servers)
 
     # -- the Reasoner protocol ---------------------------------------------------------------------
@@ -238,7 +239,7 @@ class ClaudeReasoner:
                             hypotheses, dropped = validate_submission(
                                 use.input,
                                 {**known, **{e.id: e for e in new_evidence}},
-                                request.scope.known_services,
+                                request.scope.services,
                             )
                         except ValidationError as exc:
                             problem = "; ".join(

@@ -15,14 +15,10 @@ from typing import TypeVar
 
 import anthropic
 
-from mcp_server.errors import SleuthError
+from agent.errors import ModelUnavailableError
 
 T = TypeVar("T")
 RETRIED_STATUS = {408, 409, 429}
-
-
-class ModelUnavailableError(SleuthError):
-    """The model API kept failing after every retry; the caller falls back to the offline reasoner."""
 
 
 def is_retryable(exc: BaseException) -> bool:

@@ -1,6 +1,7 @@
 """The model's tools: MCP tools reached through MCP client sessions.
 
-The built-in Sleuth server runs in-process; servers a user adds (Grafana, AWS...) are reached
+The built-in Sleuth server runs in-process (the composition root, ``agent/wiring.py``, builds it
+for each investigation's backend); servers a user adds (Grafana, AWS...) are reached
 over stdio or streamable HTTP, listed in a JSON file in the common ``{"mcpServers": {...}}``
 shape (``SLEUTH_MCP_SERVERS`` names it). Only tools annotated read-only are offered, and never
 the investigator's own entry points, so the agent can neither mutate anything nor recurse.
@@ -90,14 +91,6 @@ def load_external_servers(path: Path | str) -> list[ExternalServer]:
             )
         )
     return out
-
-
-def builtin_server(backend: Any, knowledge: Any = None) -> Any:
-    """Sleuth's own MCP server over ``backend``, for in-process use."""
-    from mcp_server.deps import ServerDeps
-    from mcp_server.server import build_server
-
-    return build_server(ServerDeps(backend=backend, knowledge=knowledge))
 
 
 def _read_only(tool: Any) -> bool:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.report.model import IncidentReport
 from knowledge.documents import WhyBranch
-from mcp_server.analysis.taxonomy import FaultType as F
+from mcp_server.taxonomy import FaultType as F
 
 WHY_IT_HAPPENED = {
     F.SINGLE_HOST_FAILURE: "One of the servers handling these requests failed, and traffic kept being sent to it.",

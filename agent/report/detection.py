@@ -10,17 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import TypeAdapter
-
-from agent.report import inputs
 from agent.report.evidence_book import EvidenceBook
 from agent.report.impact import Measurements
 from mcp_server.analysis.models import Detection, EvidenceKind, InvestigationResult
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import SleuthError
+from mcp_server.scenario import TriggerKind
 from mcp_server.telemetry import Alarm, AlarmState
 
-_DATETIME = TypeAdapter(datetime)
 EARLY_ALARM = timedelta(minutes=5)  # an alarm this long before the estimated onset still counts
 
 
@@ -47,7 +44,7 @@ def fired_alarms(
     result: InvestigationResult, backend: TelemetryBackend, m: Measurements
 ) -> list[tuple[Alarm, datetime]]:
     """Alarms on the affected services that went to ALARM during the incident, earliest first."""
-    known = inputs.alarms(result)
+    known = list(result.alarms)
     try:
         stored = backend.list_alarms()
     except SleuthError:
@@ -92,11 +89,12 @@ def enrich_detection(
     for alarm, moment in fired:
         _alarm_evidence(book, alarm.name, alarm.service, moment, _rule(alarm))
     existing = result.detection
+    trigger = result.trigger
     # the engine's answer; else the first alarm on the customer-facing or the failing service; else the
     # alarm that paged (the trigger); else the first alarm anywhere on the affected path
     relevant = {m.impact.entry_service, *(h.service for h in result.hypotheses[:1])} - {None}
     on_path = [(a.name, t) for a, t in fired if a.service in relevant]
-    services = {a.name: a.service for a in [*inputs.alarms(result), *(a for a, _ in fired)]}
+    services = {a.name: a.service for a in [*result.alarms, *(a for a, _ in fired)]}
     engine: tuple[str, datetime] | None = None
     if existing is not None and existing.first_alarm and existing.first_alarm_time is not None:
         engine = (existing.first_alarm, existing.first_alarm_time)
@@ -105,15 +103,14 @@ def enrich_detection(
         first = engine
     elif on_path:
         first = on_path[0]
-    elif result.trigger.get("kind") == "alarm" and result.trigger.get("alarm") and result.trigger.get("time"):
-        moment = _DATETIME.validate_python(result.trigger["time"])
-        first = (str(result.trigger["alarm"]), moment)
-        _alarm_evidence(book, first[0], result.trigger.get("service"), moment, "")
+    elif trigger.kind is TriggerKind.ALARM and trigger.alarm and trigger.time is not None:
+        first = (trigger.alarm, trigger.time)
+        _alarm_evidence(book, first[0], trigger.service, trigger.time, "")
     else:
         first = engine or ((fired[0][0].name, fired[0][1]) if fired else None)
     update: dict[str, object] = {}
     if not result.alarms and fired:
-        update["alarms"] = [a.model_dump(mode="json") for a, _ in fired]
+        update["alarms"] = [a for a, _ in fired]
     if first is not None and (existing is None or (existing.first_alarm, existing.first_alarm_time) != first):
         onset = m.onset or (existing.onset if existing else None)
         update["detection"] = Detection(

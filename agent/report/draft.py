@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from agent.report import inputs
 from agent.report.action_items import finalize_action_items
 from agent.report.charts import build_charts, incident_markers
 from agent.report.customer_rca import render_customer_markdown
@@ -30,8 +29,8 @@ from agent.report.skew import ComponentSkew, measure_component_skew
 from agent.report.timeline import build_response_analysis, build_timeline
 from knowledge.documents import CoeDocument, dump_coe_json
 from mcp_server.analysis.models import InvestigationResult
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.base import TelemetryBackend
+from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import TimeWindow
 
 
@@ -60,7 +59,7 @@ def _skew(
         return None
     baseline = None
     if result.baseline_window is not None:
-        baseline = TimeWindow(start=result.baseline_window["start"], end=result.baseline_window["end"])
+        baseline = result.baseline_window
     elif m.onset > m.window.start:
         baseline = TimeWindow(start=m.window.start, end=m.onset)
     return measure_component_skew(
@@ -84,7 +83,6 @@ def _assessment(result: InvestigationResult, report: IncidentReport, m: Measurem
         missing.append("The leading hypothesis was not verified by a targeted check.")
     if m.recovery is None:
         missing.append("Recovery is not visible in the data.")
-    missing.extend(inputs.input_problems(result))
     missing.extend(result.notes)
     placeholders = [f"Timeline: {e.event}" for e in report.timeline if e.placeholder]
     placeholders += [
@@ -119,7 +117,7 @@ def draft_report(
     tree, tree_items = build_five_whys(
         WhyInputs(result=result, book=book, measurements=m, skew=skew, past_coes=past)
     )
-    changes = [(c.label(), c.time) for c in inputs.changes(result)]
+    changes = [(f"{c.service} {c.version or c.kind}", c.time) for c in result.changes]
     first_alarm = result.detection.first_alarm_time if result.detection else None
     markers = incident_markers(
         m,

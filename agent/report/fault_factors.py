@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from knowledge.documents import ActionTerm
 from mcp_server.analysis.models import EvidenceKind
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.errors import InputFileError
+from mcp_server.taxonomy import FaultType
 
 TABLE = Path(__file__).with_name("fault_factors.yaml")
 

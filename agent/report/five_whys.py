@@ -33,7 +33,8 @@ from agent.report.skew import ComponentSkew
 from knowledge.documents import ActionItem, ActionStatus, ActionTerm, CoeDocument, WhyBranch, WhyNode
 from mcp_server.analysis.models import EvidenceKind as K
 from mcp_server.analysis.models import Hypothesis, InvestigationResult
-from mcp_server.analysis.taxonomy import FaultType as F
+from mcp_server.taxonomy import FaultType as F
+from mcp_server.telemetry import Alarm
 
 SHARE_RISE = 1.15  # a component's traffic share this much above baseline counts as "more than its share"
 SLOW_DETECTION_SECONDS = 120
@@ -232,16 +233,15 @@ def _blast_branch(inputs: WhyInputs, top: Hypothesis | None) -> Why | None:
     )
 
 
-def _alarm(inputs: WhyInputs, name: str) -> dict[str, object] | None:
-    return next((a for a in inputs.result.alarms if a.get("name") == name), None)
+def _alarm(inputs: WhyInputs, name: str) -> Alarm | None:
+    return next((a for a in inputs.result.alarms if a.name == name), None)
 
 
-def _alarm_rule(alarm: dict[str, object]) -> str:
-    periods = int(str(alarm.get("evaluation_periods", 1)))
-    seconds = int(str(alarm.get("period_seconds", 60)))
+def _alarm_rule(alarm: Alarm) -> str:
+    periods, seconds = alarm.evaluation_periods, alarm.period_seconds
     return (
-        f"It fires only when {alarm.get('metric')} ({alarm.get('statistic', 'avg')}) is {alarm.get('comparison', '>')} "
-        f"{alarm.get('threshold')} in {periods} of {periods} datapoints of {seconds}s, so it needs at least "
+        f"It fires only when {alarm.metric} ({alarm.statistic}) is {alarm.comparison} "
+        f"{alarm.threshold} in {periods} of {periods} datapoints of {seconds}s, so it needs at least "
         f"{_minutes(periods * seconds)} of failure before anyone is told."
     )
 
@@ -316,8 +316,8 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
                 ),
             )
         )
-    alarm_service = alarm.get("service") if alarm else None
-    if top is not None and isinstance(alarm_service, str) and alarm_service != top.service:
+    alarm_service = alarm.service if alarm else None
+    if top is not None and alarm_service and alarm_service != top.service:
         node.children.append(
             Why(
                 f"Why did the alarm point at {alarm_service} rather than {top.service}?",

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from agent.report import inputs
 from agent.report.evidence_book import EvidenceBook
 from agent.report.model import PLACEHOLDER, Claim, CustomerImpact
 from mcp_server.analysis.models import EvidenceKind, InvestigationResult
@@ -48,7 +47,7 @@ class Measurements:
 
 
 def result_window(result: InvestigationResult) -> TimeWindow:
-    return TimeWindow(start=result.window["start"], end=result.window["end"])
+    return result.window
 
 
 def incident_onset(result: InvestigationResult) -> datetime | None:
@@ -65,9 +64,8 @@ def bucket_seconds_for(window: TimeWindow) -> int:
 
 
 def _slo_statuses(result: InvestigationResult) -> list[SloStatus]:
-    statuses = inputs.slo_statuses(result)
     return sorted(
-        statuses,
+        result.slos,
         key=lambda s: (not s.breaching, s.definition.sli != SliKind.AVAILABILITY, -(s.burn_rate or 0.0)),
     )
 
@@ -100,11 +98,11 @@ def _primary_slo(
     if statuses:
         return statuses[0].definition
     definitions = backend.list_slo_definitions()
-    named = next((d for d in definitions if d.name == result.trigger.get("slo")), None)
+    named = next((d for d in definitions if d.name == result.trigger.slo), None)
     if named is not None:
         return named
     affected = set(result.affected_services) | {h.service for h in result.hypotheses}
-    trigger_service = result.trigger.get("service")
+    trigger_service = result.trigger.service
     candidates = [d for d in definitions if d.service in affected or d.service == trigger_service]
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
@@ -135,8 +133,8 @@ def entry_service(
     """The service customers talk to: the SLO's, the trigger's, or the topmost affected caller."""
     if slo is not None:
         return slo.service
-    trigger_service = result.trigger.get("service")
-    if isinstance(trigger_service, str) and trigger_service:
+    trigger_service = result.trigger.service
+    if trigger_service:
         return trigger_service
     affected = list(result.affected_services) or [h.service for h in result.hypotheses]
     if not affected:
@@ -171,11 +169,8 @@ def _in_baseline(moment: datetime, result: InvestigationResult, onset: datetime 
     """Before the incident: the result's baseline window, else buckets ending a bucket before onset
     (an onset estimate can be a minute late, and the first bad bucket must not count as baseline)."""
     if result.baseline_window is not None:
-        return (
-            result.baseline_window["start"]
-            <= moment
-            < result.baseline_window["end"] - timedelta(seconds=bucket)
-        )
+        baseline = result.baseline_window
+        return baseline.start <= moment < baseline.end - timedelta(seconds=bucket)
     return onset is not None and moment < onset - timedelta(seconds=bucket)
 
 

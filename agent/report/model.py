@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge.documents import ActionItem, CoeDocument, TimelineEntry, WhyNode
 from mcp_server.analysis.models import Evidence
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.taxonomy import FaultType
 
 PLACEHOLDER = "TBD"  # the marker a reviewer searches for
 

@@ -18,8 +18,8 @@ from agent.report.impact import Measurements
 from agent.report.model import PLACEHOLDER, Claim
 from knowledge.documents import CoeDocument, WhyBranch, WhyNode
 from mcp_server.analysis.models import Evidence, EvidenceKind, InvestigationResult
-from mcp_server.analysis.taxonomy import FAULT_DESCRIPTIONS
 from mcp_server.errors import SleuthError
+from mcp_server.taxonomy import FAULT_DESCRIPTIONS
 
 NARRATED_SECTIONS = ("summary", "lessons_learned")
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from agent.report import inputs
 from agent.report.evidence_book import EvidenceBook
 from agent.report.impact import Measurements
 from agent.report.model import PLACEHOLDER, Claim, ReportTimelineEntry, ResponseAnalysis, TimelinePhase
 from mcp_server.analysis.models import EvidenceKind, InvestigationResult
+from mcp_server.scenario import TriggerKind
 from mcp_server.telemetry import AlarmState
 
 P = TimelinePhase
@@ -48,7 +48,7 @@ def build_timeline(
     timed: list[ReportTimelineEntry] = []
     onset = m.onset
     implicated_services = {h.service for h in result.hypotheses[:1]}
-    for change in inputs.changes(result):
+    for change in result.changes:
         if onset is not None and not (onset - CHANGE_LOOKBACK <= change.time <= onset):
             continue
         cited = [
@@ -109,7 +109,7 @@ def build_timeline(
                 evidence=book.find([EvidenceKind.SLO], limit=1),
             )
         )
-    for alarm in inputs.alarms(result):
+    for alarm in result.alarms:
         fired = next(
             (
                 t.time
@@ -175,20 +175,20 @@ def build_timeline(
                 ][:1],
             )
         )
-    trigger_time = result.trigger.get("time")
-    if trigger_time is not None and result.trigger.get("kind") != "alarm":
+    trigger = result.trigger
+    if trigger.time is not None and trigger.kind is not TriggerKind.ALARM:
         timed.append(
             ReportTimelineEntry(
-                time=trigger_time,
+                time=trigger.time,
                 phase=P.DETECTION,
-                event=f"Investigation requested: {result.trigger.get('text') or 'manual trigger'}",
+                event=f"Investigation requested: {trigger.text or 'manual trigger'}",
                 source="trigger",
                 evidence=[
                     book.add(
                         EvidenceKind.NOTE,
                         "The investigation's trigger",
                         source_query="InvestigationResult.trigger",
-                        time=trigger_time,
+                        time=trigger.time,
                     )
                 ],
             )

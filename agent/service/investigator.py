@@ -17,7 +17,7 @@ from typing import Any
 from agent.events import EventKind
 from agent.service.payloads import AlarmEvent, parse_duration
 from agent.service.worker import Progress
-from mcp_server.analysis.models import InvestigationResult
+from mcp_server.analysis.models import HypothesisView, InvestigationResult
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.scenario import Trigger, TriggerKind
 from mcp_server.telemetry import TimeWindow
@@ -57,17 +57,7 @@ def summarise(result: InvestigationResult, report: str | None) -> dict[str, Any]
     return {
         "headline": headline,
         "investigation": result.id,
-        "hypotheses": [
-            {
-                "rank": h.rank,
-                "service": h.service,
-                "fault_type": h.fault_type.value,
-                "confidence": h.confidence,
-                "summary": h.summary,
-                "evidence": [e.description for e in h.evidence[:5]],
-            }
-            for h in result.hypotheses[:5]
-        ],
+        "hypotheses": [HypothesisView.of(h).model_dump(mode="json") for h in result.hypotheses[:5]],
         "mitigations": [m.action for m in sorted(result.mitigations, key=lambda m: m.order) if m.applicable],
         "notes": result.notes,
         "reasoner": result.reasoner,
@@ -95,7 +85,8 @@ class GraphInvestigator:
         self._lock = threading.Lock()
 
     def __call__(self, job_id: str, event: AlarmEvent, progress: Progress) -> dict[str, Any]:
-        from agent.run import collect, investigation_deps, stream_investigation
+        from agent.run import collect, stream_investigation
+        from agent.wiring import investigation_deps
 
         report_dir = self.results_dir / job_id
         report_dir.mkdir(parents=True, exist_ok=True)
@@ -103,8 +94,7 @@ class GraphInvestigator:
             self.backend,
             reasoner=self.reasoner,
             knowledge=self.knowledge,
-            draft_report=self.draft_report,
-            report_dir=str(report_dir),
+            report_dir=str(report_dir) if self.draft_report else None,
         )
 
         def forward(progress_event: Any) -> None:

@@ -2,7 +2,7 @@
 
 A verdict is stored per hypothesis (``service/fault_type``, which survives re-ranking) and the
 ranking is recomputed from the stored result with the same rule the graph's review step uses
-(:func:`agent.reasoners.offline.apply_feedback`): accepted hypotheses are marked verified,
+(:func:`agent.reranking.apply_feedback`): accepted hypotheses are marked verified,
 rejected ones drop below the rest. The summary in the queue is replaced, so Slack, webhooks and
 ``GET /investigations/{id}`` all show the reviewed ranking.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from agent.reasoners.offline import apply_feedback
+from agent.reranking import apply_feedback
 from agent.service.investigator import summarise
 from agent.service.jobs import JobReader, PeopleFeedback
 from agent.service.reports import ResultMissing, ResultStore

@@ -117,7 +117,11 @@ def _confident(hypothesis: dict[str, Any], floor: float) -> bool:
 
 
 def _hypothesis_text(hypothesis: dict[str, Any]) -> str:
-    evidence = "\n".join(f"• {escape(line)}" for line in hypothesis.get("evidence", [])[:3])
+    # evidence items are HypothesisView evidence (objects); summaries stored before were strings
+    lines = [
+        e.get("description", "") if isinstance(e, dict) else e for e in hypothesis.get("evidence", [])[:3]
+    ]
+    evidence = "\n".join(f"• {escape(line)}" for line in lines)
     text = (
         f"*#{hypothesis['rank']} {escape(hypothesis['service'])} — {escape(hypothesis['fault_type'])}* "
         f"(confidence {hypothesis['confidence']:.0%})\n{escape(hypothesis['summary'])}\n{evidence}"

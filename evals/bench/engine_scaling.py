@@ -1,8 +1,9 @@
 """Benchmark: how the offline investigation's time and memory grow with data size.
 
 Simulates one incident (DynamoDB throttling on ``visits``) at each size tier, imports it once into
-a DuckDB file under ``build/bench/engine`` (cached between runs), then times
-``engine.investigate`` (after import, best of ``--repeat``) and reports peak RSS. Sizes run smallest
+a DuckDB file under ``build/bench/engine`` (cached between runs), then times the engine-only
+investigation (the graph with the offline reasoner and no verification, after import, best of
+``--repeat``) and reports peak RSS. Sizes run smallest
 first, so the RSS printed for a tier is the peak up to and including it.
 
 Run: ``python -m evals.bench.engine_scaling --sizes tiny default S`` (add ``L`` for the 10x tier;
@@ -18,11 +19,11 @@ import resource
 import time
 from pathlib import Path
 
+from agent.wiring import investigate_engine_only, open_telemetry
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
-from mcp_server.analysis.engine import investigate
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.local import LocalBackend
 from mcp_server.scenario import load_scenario_spec
+from mcp_server.taxonomy import FaultType
 
 ROOT = Path(__file__).resolve().parents[2] / "build" / "bench" / "engine"
 
@@ -46,7 +47,8 @@ def prepare(size: str, root: Path) -> tuple[Path, Path]:
 
 def measure(size: str, root: Path, repeat: int) -> dict[str, object]:
     directory, store = prepare(size, root)
-    backend = LocalBackend(store, read_only=True)
+    telemetry = open_telemetry(store=store)
+    backend = telemetry.backend
     spec = load_scenario_spec(directory)
     spans = backend.count_spans()
     width = int(spec.window.duration.total_seconds()) + 1
@@ -55,11 +57,11 @@ def measure(size: str, root: Path, repeat: int) -> dict[str, object]:
     result = None
     for _ in range(repeat):
         start = time.perf_counter()
-        result = investigate(backend, spec)
+        result = investigate_engine_only(backend, spec)
         best = min(best, time.perf_counter() - start)
     assert result is not None
     top = result.hypotheses[0] if result.hypotheses else None
-    backend.close()
+    telemetry.close()
     return {
         "size": size,
         "spans": spans,

@@ -54,24 +54,22 @@ def prepare_store(size: str, root: Path) -> Path:
 
 
 def build(store: Path, knowledge: bool, root: Path) -> MCPServer[Any]:
-    from agent.commands.mcp import make_investigator, make_report_drafter
-    from mcp_server.backends.local import LocalBackend
+    from agent.wiring import mcp_investigator, mcp_report_drafter, open_knowledge, open_telemetry
     from mcp_server.deps import ServerDeps
     from mcp_server.server import build_server
 
-    backend = LocalBackend(store, read_only=True)
-    knowledge_store = None
-    if knowledge:
-        from knowledge.store import open_store
-
-        knowledge_store = open_store(root / "knowledge")
-    spec = backend.scenario_spec()
+    telemetry = open_telemetry(store=store)
+    knowledge_store = open_knowledge(
+        knowledge,
+        data_dir=root / "knowledge",
+        on_error=lambda reason: print(f"knowledge base unavailable ({reason})", file=sys.stderr),
+    )
     return build_server(
         ServerDeps(
-            backend=backend,
+            backend=telemetry.backend,
             knowledge=knowledge_store,
-            investigator=make_investigator(backend, spec, lambda: knowledge_store),
-            report_drafter=make_report_drafter(backend),
+            investigator=mcp_investigator(telemetry.backend, telemetry.spec, lambda: knowledge_store),
+            report_drafter=mcp_report_drafter(telemetry.backend),
         )
     )
 

@@ -21,11 +21,11 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from knowledge.base import KnowledgeStore
 from knowledge.chunks import chunk_document
 from knowledge.documents import Document
 from knowledge.ingest import bundled_paths, discover, load_documents
 from knowledge.lexical import tokenize
-from knowledge.store import KnowledgeStore
 from mcp_server.errors import InputFileError
 
 QUERIES_FILE = Path(__file__).resolve().parent / "queries.yaml"
@@ -134,7 +134,7 @@ def evaluate(store: KnowledgeStore, queries: list[LabelledQuery]) -> BenchmarkRe
 _COLD_START = """
 import sys, time
 start = time.perf_counter()
-from knowledge.store import open_store
+from knowledge.persistent import open_store
 store = open_store(sys.argv[1])
 hits = store.search("ProvisionedThroughputExceededException on the Visits table", k=3)
 print(time.perf_counter() - start, hits[0].doc_id)
@@ -154,7 +154,7 @@ def measure_cold_start(data_dir: Path) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from knowledge.store import open_store
+    from knowledge.persistent import open_store
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

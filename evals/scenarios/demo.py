@@ -11,7 +11,7 @@ from pathlib import Path
 
 from evals.scenarios.suite import default_root, ensure_plans
 from evals.simulator import FaultSpec, ScenarioPlan
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.taxonomy import FaultType
 
 DEMO_PLAN = ScenarioPlan(
     name="demo",

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
 from evals.simulator.quirks import Quirks
-from mcp_server.analysis.taxonomy import FaultType as F
 from mcp_server.config import data_dir
+from mcp_server.taxonomy import FaultType as F
 
 # Bump to force regeneration; source changes of evals/simulator are picked up automatically.
 SIMULATOR_VERSION = "1"

@@ -28,8 +28,8 @@ from evals.simulator.records import Resources
 from evals.simulator.topology import Topology, load_topology
 from evals.simulator.traffic import diurnal, poisson
 from evals.simulator.trouble import Trouble
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.scenario import LOGS_FILE, METRICS_FILE, TRACES_FILE, ScenarioSpec
+from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import Alarm, from_nanos, to_nanos
 
 # entry requests per minute; spans per request average about 11

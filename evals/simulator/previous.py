@@ -23,7 +23,7 @@ from evals.simulator.faults.base import (
     TrafficHooks,
 )
 from evals.simulator.topology import Dependency, Host, Operation, Service, Step, Topology
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import from_nanos
 
 # what the earlier incident was; the shapes fault injection leaves (see faults/pods.py)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from mcp_server.analysis.signals import Signal, SignalKind
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.taxonomy import FaultType
 
 THROTTLE = re.compile(
     r"throttl|provisionedthroughputexceeded|rate exceeded|too ?many ?requests|requestlimitexceeded|"

@@ -1,18 +1,17 @@
-"""The offline investigation: scope → gather (traces, metrics, logs, changes, SLOs/alarms) → rank.
+"""The analysis engine's steps: scope → gather (traces, metrics, logs, changes, SLOs/alarms) → rank.
 
-Each step is a function of (backend, scope) returning a :class:`StepResult`, so the agent graph can
-run them as parallel branches; :func:`investigate` runs them all (threads: the backend answers
-from several cursors) and returns an :class:`InvestigationResult`.
+Each gather step is a function of (backend, scope) returning a :class:`StepResult` whose evidence
+carries its final id (``traces-3``): ids are given here, once, and every later step cites them.
+The agent graph (``agent/graph.py``) is what runs the steps, as parallel branches with
+checkpoints between them; :mod:`mcp_server.analysis.detection` and
+:mod:`mcp_server.analysis.verification` hold the checks it makes after ranking.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-
-from pydantic import BaseModel, ConfigDict
 
 from mcp_server.analysis import (
     anomalies,
@@ -27,24 +26,16 @@ from mcp_server.analysis import (
     structure,
     topology,
 )
-from mcp_server.analysis.mitigation import recommend_mitigations
-from mcp_server.analysis.models import Detection, Evidence, EvidenceKind, Hypothesis, InvestigationResult
+from mcp_server.analysis.models import Evidence, EvidenceKind, Hypothesis
 from mcp_server.analysis.ranking import rank_hypotheses
-from mcp_server.analysis.signals import Scope, Signal, SignalKind, StepResult
+from mcp_server.analysis.signals import FirstAlarm, Scope, Signal, SignalKind, StepResult
 from mcp_server.analysis.slos import evaluate_slos
 from mcp_server.backends.base import TelemetryBackend
-from mcp_server.backends.notes import NoteWatch
 from mcp_server.errors import QueryError, SleuthError
 from mcp_server.scenario import ScenarioSpec, Trigger
 from mcp_server.telemetry import AlarmState, TimeWindow
 
-
-class InvestigateOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    parallel: bool = True
-    max_hypotheses: int = 20
-    mine_logs: bool = True
+MAX_HYPOTHESES = 20
 
 
 # ----------------------------------------------------------------------------------- scope
@@ -106,8 +97,20 @@ def _timed(step: str, fn: Callable[[StepResult], None]) -> StepResult:
         fn(result)
     except QueryError as exc:
         result.notes.append(f"{step}: degraded, the backend could not answer ({exc})")
+    number_evidence(result)
     result.seconds = round(time.perf_counter() - start, 4)
     return result
+
+
+def number_evidence(result: StepResult) -> None:
+    """Give every finding of a step its id for the whole investigation: ``{step}-{n}``, signals first."""
+    n = 0
+    for sig in result.signals:
+        n += 1
+        sig.evidence = sig.evidence.model_copy(update={"id": f"{result.step}-{n}"})
+    for i, ev in enumerate(result.evidence):
+        n += 1
+        result.evidence[i] = ev.model_copy(update={"id": f"{result.step}-{n}"})
 
 
 def gather_traces(backend: TelemetryBackend, sc: Scope) -> StepResult:
@@ -157,7 +160,7 @@ def gather_changes(backend: TelemetryBackend, sc: Scope) -> StepResult:
     def run(r: StepResult) -> None:
         found = changes.changes_near_onset(backend, sc)
         r.signals += changes.change_signals(found, sc)
-        r.data["changes"] = [c.model_dump(mode="json") for c in found]
+        r.changes = list(found)
 
     return _timed("changes", run)
 
@@ -165,7 +168,7 @@ def gather_changes(backend: TelemetryBackend, sc: Scope) -> StepResult:
 def gather_slos_alarms(backend: TelemetryBackend, sc: Scope) -> StepResult:
     def run(r: StepResult) -> None:
         statuses = evaluate_slos(backend, sc.window)
-        r.data["slos"] = [s.model_dump(mode="json") for s in statuses]
+        r.slos = list(statuses)
         for st in statuses:
             if not st.breaching:
                 continue
@@ -189,7 +192,6 @@ def gather_slos_alarms(backend: TelemetryBackend, sc: Scope) -> StepResult:
                     ),
                 )
             )
-        fired = []
         first: tuple[datetime, str] | None = None
         for alarm in backend.list_alarms():
             times = [
@@ -199,7 +201,7 @@ def gather_slos_alarms(backend: TelemetryBackend, sc: Scope) -> StepResult:
             ]
             if not times:
                 continue
-            fired.append(alarm.model_dump(mode="json"))
+            r.alarms.append(alarm)
             after = [t for t in times if t >= sc.onset - timedelta(seconds=sc.bucket_seconds)]
             if after and (first is None or min(after) < first[0]):
                 first = (min(after), alarm.name)
@@ -221,11 +223,16 @@ def gather_slos_alarms(backend: TelemetryBackend, sc: Scope) -> StepResult:
                         ),
                     )
                 )
-        r.data["alarms"] = fired
         if first is not None:
-            r.data["first_alarm"] = {"name": first[1], "time": first[0].isoformat()}
+            r.first_alarm = FirstAlarm(name=first[1], time=first[0])
 
     return _timed("slos_alarms", run)
+
+
+def gather_platform(backend: TelemetryBackend, sc: Scope) -> StepResult:
+    result = platform_findings.gather_platform(backend, sc)
+    number_evidence(result)
+    return result
 
 
 GATHER_STEPS: dict[str, Callable[[TelemetryBackend, Scope], StepResult]] = {
@@ -234,115 +241,32 @@ GATHER_STEPS: dict[str, Callable[[TelemetryBackend, Scope], StepResult]] = {
     "logs": gather_logs,
     "changes": gather_changes,
     "slos_alarms": gather_slos_alarms,
-    "platform": platform_findings.gather_platform,  # the platform's own detectors (AWS); empty locally
+    "platform": gather_platform,  # the platform's own detectors (AWS); empty locally
 }
 
 
 # ------------------------------------------------------------------------------------ rank
 
 
-class Ranking(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    hypotheses: list[Hypothesis]
-    evidence: list[Evidence]
-    affected_services: list[str]
+def ordered(results: list[StepResult]) -> list[StepResult]:
+    """Steps in :data:`GATHER_STEPS` order, whatever order the parallel branches finished in."""
+    order = list(GATHER_STEPS)
+    return sorted(results, key=lambda r: order.index(r.step) if r.step in order else len(order))
 
 
-def rank(sc: Scope, results: list[StepResult], max_hypotheses: int = 20) -> Ranking:
-    """Number every piece of evidence ("ev-N", in step order) and rank the suspects."""
-    evidence: list[Evidence] = []
+def rank(sc: Scope, results: list[StepResult], max_hypotheses: int = MAX_HYPOTHESES) -> list[Hypothesis]:
+    """The suspects, ranked, from every step that answered; each cites the steps' evidence by id."""
     signals: list[Signal] = []
     edges = []
-    for result in sorted(
-        results, key=lambda r: list(GATHER_STEPS).index(r.step) if r.step in GATHER_STEPS else 99
-    ):
-        for sig in result.signals:
-            sig.evidence.id = f"ev-{len(evidence) + 1}"
-            evidence.append(sig.evidence)
-            signals.append(sig)
-        for ev in result.evidence:
-            ev.id = f"ev-{len(evidence) + 1}"
-            evidence.append(ev)
+    for result in ordered(results):
+        if not result.ok:
+            continue
+        signals += result.signals
         edges += result.edges + result.baseline_edges
     graph = topology.call_graph(edges)
-    hypotheses = rank_hypotheses(signals, graph, sc, sc.services)[:max_hypotheses]
-    affected = sorted({s.service for s in signals if s.kind != SignalKind.CHANGE})
-    return Ranking(hypotheses=hypotheses, evidence=evidence, affected_services=affected)
+    return rank_hypotheses(signals, graph, sc, sc.services)[:max_hypotheses]
 
 
-# ----------------------------------------------------------------------------- investigate
-
-
-def investigate(
-    backend: TelemetryBackend,
-    spec: ScenarioSpec | None = None,
-    *,
-    trigger: Trigger | None = None,
-    window: TimeWindow | None = None,
-    options: InvestigateOptions | None = None,
-) -> InvestigationResult:
-    """Run every step and rank: the whole offline investigation."""
-    opts = options or InvestigateOptions()
-    timings: dict[str, float] = {}
-    watch = NoteWatch(backend)  # what the backend cut, sampled or skipped, for the result's notes
-    t0 = time.perf_counter()
-    sc = scope(backend, spec, trigger=trigger, window=window)
-    timings["scope"] = round(time.perf_counter() - t0, 4)
-    steps = dict(GATHER_STEPS)
-    if not opts.mine_logs:
-        steps.pop("logs")
-    if opts.parallel:
-        with ThreadPoolExecutor(max_workers=len(steps)) as pool:
-            futures = [pool.submit(fn, backend, sc) for fn in steps.values()]
-            results = [f.result() for f in futures]
-    else:
-        results = [fn(backend, sc) for fn in steps.values()]
-    for r in results:
-        timings[r.step] = r.seconds
-    t1 = time.perf_counter()
-    ranking = rank(sc, results, opts.max_hypotheses)
-    timings["rank"] = round(time.perf_counter() - t1, 4)
-    timings["total"] = round(time.perf_counter() - t0, 4)
-    data = {k: v for r in results for k, v in r.data.items()}
-    detection = _detection(sc, ranking.hypotheses, data)
-    return InvestigationResult(
-        scenario=spec.name if spec else None,
-        question=sc.trigger.text,
-        trigger=sc.trigger.model_dump(mode="json"),
-        window={"start": sc.window.start, "end": sc.window.end},
-        baseline_window={"start": sc.baseline.start, "end": sc.baseline.end},
-        onset=sc.onset,
-        affected_services=ranking.affected_services,
-        hypotheses=ranking.hypotheses,
-        evidence=ranking.evidence,
-        slos=data.get("slos", []),
-        alarms=data.get("alarms", []),
-        changes=data.get("changes", []),
-        detection=detection,
-        mitigations=recommend_mitigations(ranking.hypotheses[0]) if ranking.hypotheses else [],
-        notes=list(dict.fromkeys([*sc.notes, *(n for r in results for n in r.notes), *watch.messages()])),
-        reasoner="offline",
-        timings=timings,
-    )
-
-
-def _detection(sc: Scope, hypotheses: list[Hypothesis], data: dict) -> Detection:
-    start = hypotheses[0].onset if hypotheses and hypotheses[0].onset else sc.onset
-    start = min(start, sc.onset)
-    first = data.get("first_alarm")
-    breach = None
-    for slo in data.get("slos", []):
-        if slo.get("breaching"):
-            breach = sc.onset
-            break
-    if first:
-        at = datetime.fromisoformat(first["time"])
-        return Detection(
-            onset=start,
-            first_alarm=first["name"],
-            first_alarm_time=at,
-            detection_delay_seconds=round((at - start).total_seconds(), 1),
-            slo_breach_time=breach,
-        )
-    return Detection(onset=start, slo_breach_time=breach)
+def affected_services(results: list[StepResult]) -> list[str]:
+    """Services that show any anomaly (not only the ranked causes); a change alone is not one."""
+    return sorted({s.service for r in results if r.ok for s in r.signals if s.kind != SignalKind.CHANGE})

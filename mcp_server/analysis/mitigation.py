@@ -5,7 +5,7 @@ marked ``applicable=False`` so the report shows it was considered."""
 from __future__ import annotations
 
 from mcp_server.analysis.models import EvidenceKind, Hypothesis, Mitigation, MitigationKind
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.taxonomy import FaultType
 
 _SCALE = {
     FaultType.CPU_SATURATION,

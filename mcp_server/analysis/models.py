@@ -4,13 +4,16 @@ evals) reads. Keep field names stable; ``sleuth investigate --json`` writes thes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.scenario import Trigger
+from mcp_server.taxonomy import FaultType
+from mcp_server.telemetry import Alarm, ChangeEvent, SloStatus, TimeWindow
 
 
 class EvidenceKind(StrEnum):
@@ -59,6 +62,61 @@ class Hypothesis(BaseModel):
     scores: dict[str, float] = Field(default_factory=dict)  # the ranking's signal breakdown
     verified: bool | None = None  # set by the verify step: True confirmed, False refuted, None untested
     flags: list[str] = Field(default_factory=list)  # e.g. "uncited claim dropped", "offline fallback"
+
+
+class EvidenceView(BaseModel):
+    """One piece of cited evidence as it is shown, cut to a readable length."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    kind: str
+    service: str | None = None
+    description: str
+    source_query: str = Field(default="", description="The tool call that shows it.")
+
+
+class HypothesisView(BaseModel):
+    """A hypothesis as people and models see it: the CLI summary, the review pause, Slack and MCP."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rank: int
+    service: str
+    fault_type: str
+    confidence: float
+    summary: str
+    component: str | None = None
+    onset: datetime | None = None
+    verified: bool | None = None
+    evidence: list[EvidenceView] = Field(default_factory=list)
+
+    @classmethod
+    def of(
+        cls, h: Hypothesis, *, evidence: int = 4, known: Mapping[str, Evidence] | None = None
+    ) -> HypothesisView:
+        """The view of ``h`` with its first ``evidence`` citations (resolved through ``known`` by id)."""
+        cited = [known.get(e.id, e) if known and e.id else e for e in h.evidence][:evidence]
+        return cls(
+            rank=h.rank,
+            service=h.service,
+            fault_type=h.fault_type.value,
+            confidence=round(h.confidence, 3),
+            summary=h.summary[:600],
+            component=h.component,
+            onset=h.onset,
+            verified=h.verified,
+            evidence=[
+                EvidenceView(
+                    id=e.id,
+                    kind=e.kind.value,
+                    service=e.service,
+                    description=e.description[:400],
+                    source_query=e.source_query[:300],
+                )
+                for e in cited
+            ],
+        )
 
 
 class MitigationKind(StrEnum):
@@ -110,23 +168,26 @@ class Detection(BaseModel):
 
 
 class InvestigationResult(BaseModel):
-    """Everything one investigation found. ``sleuth investigate --json`` writes this model."""
+    """Everything one investigation found. ``sleuth investigate --json`` writes this model.
+
+    Built in one place, the graph's report step (``agent/nodes/report.py``).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     id: str = ""
     scenario: str | None = None
     question: str = ""
-    trigger: dict[str, Any] = Field(default_factory=dict)  # mcp_server.scenario.Trigger, dumped
-    window: dict[str, datetime]  # {"start": ..., "end": ...}
-    baseline_window: dict[str, datetime] | None = None
+    trigger: Trigger = Field(default_factory=Trigger)
+    window: TimeWindow
+    baseline_window: TimeWindow | None = None
     onset: datetime | None = None
     affected_services: list[str] = Field(default_factory=list)
     hypotheses: list[Hypothesis] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)  # everything gathered; hypotheses cite by id
-    slos: list[dict[str, Any]] = Field(default_factory=list)  # SloStatus, dumped
-    alarms: list[dict[str, Any]] = Field(default_factory=list)  # Alarm, dumped (those that fired)
-    changes: list[dict[str, Any]] = Field(default_factory=list)  # ChangeEvent, dumped
+    slos: list[SloStatus] = Field(default_factory=list)
+    alarms: list[Alarm] = Field(default_factory=list)  # those that fired in the window
+    changes: list[ChangeEvent] = Field(default_factory=list)  # those near the onset
     detection: Detection | None = None
     knowledge: list[KnowledgeRef] = Field(default_factory=list)
     mitigations: list[Mitigation] = Field(default_factory=list)

@@ -1,8 +1,9 @@
 """What the investigation steps hand each other: the scope and the per-service signals.
 
-Every gather step returns a :class:`StepResult` (pydantic, so graph state can carry it). A
+Every gather step returns a :class:`StepResult` (pydantic, so graph state carries it as it is). A
 :class:`Signal` says "service X looks wrong in this way, this strongly, since then" and carries
-the :class:`Evidence` that shows it; the ranking turns signals into hypotheses.
+the :class:`Evidence` that shows it; the ranking turns signals into hypotheses. The :class:`Scope`
+is the one description of where and when to look, for the engine, the MCP tools and the agent.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mcp_server.analysis.models import Evidence
 from mcp_server.scenario import Trigger
-from mcp_server.telemetry import ServiceEdge, TimeWindow
+from mcp_server.telemetry import Alarm, ChangeEvent, ServiceEdge, SloStatus, TimeWindow
 
 
 class Scope(BaseModel):
@@ -34,6 +35,11 @@ class Scope(BaseModel):
     trigger: Trigger = Field(default_factory=Trigger)
     notes: list[str] = Field(default_factory=list)
     clarity: float = Field(default=1.0, ge=0.0, le=1.0)  # how clearly the data shows an onset
+
+    @property
+    def named_services(self) -> list[str]:
+        """The services the trigger names and the data knows (empty: search them all)."""
+        return [self.focus_service] if self.focus_service else []
 
     def window_text(self, which: Literal["incident", "baseline", "window"] = "incident") -> str:
         w = {"incident": self.incident, "baseline": self.baseline, "window": self.window}[which]
@@ -66,14 +72,34 @@ class Signal(BaseModel):
     hints: dict[str, Any] = Field(default_factory=dict)  # for fault classification (peer, host, words...)
 
 
+class FirstAlarm(BaseModel):
+    """The first alarm that fired at or after the onset: when someone was told."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    time: datetime
+
+
 class StepResult(BaseModel):
+    """One gather step's findings. A step that failed says so (``ok=False``) and carries no signals."""
+
     model_config = ConfigDict(extra="forbid")
 
     step: str
+    ok: bool = True
+    error: str = ""
     signals: list[Signal] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)  # findings not tied to one service's signal
     edges: list[ServiceEdge] = Field(default_factory=list)  # the incident call graph (traces step)
     baseline_edges: list[ServiceEdge] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
-    data: dict[str, Any] = Field(default_factory=dict)  # step-specific extras (SLO statuses, alarms)
+    slos: list[SloStatus] = Field(default_factory=list)  # slos_alarms: every SLO's status in the window
+    alarms: list[Alarm] = Field(default_factory=list)  # slos_alarms: the alarms that fired in the window
+    first_alarm: FirstAlarm | None = None  # slos_alarms
+    changes: list[ChangeEvent] = Field(default_factory=list)  # changes: those near the onset
     seconds: float = 0.0
+
+    def all_evidence(self) -> list[Evidence]:
+        """The signals' evidence, then the step's other findings: the order their ids were given in."""
+        return [sig.evidence for sig in self.signals] + list(self.evidence)

@@ -1,8 +1,10 @@
-"""Open the telemetry backend a command asked for (``--backend local|aws``).
+"""Open the telemetry backend a command asked for (``--backend local|aws``): the one place a
+backend is constructed for an entry point (``agent/wiring.py`` calls it).
 
 open_backend("local")                          # the default store (.data/store.duckdb)
 open_backend("local", path="x.duckdb")         # a store file
 open_backend("local", scenario="scenarios/x")  # a scenario directory, imported in memory
+open_backend("local", scenario="scenarios/x", path="x.duckdb")  # ... imported into a store file
 open_backend("aws")                            # AWS_PROFILE / AWS_REGION / $SLEUTH_AWS_CONFIG
 open_backend("aws", region="eu-west-1", config_path="aws.yaml", session=boto3.Session(...))
 """
@@ -46,8 +48,18 @@ def _open_local(
 ) -> TelemetryBackend:
     from mcp_server.backends.local import LocalBackend
     from mcp_server.config import default_store_path
+    from mcp_server.scenario import load_scenario_spec
 
     if scenario is not None:
+        if path is not None and Path(path).exists():
+            name = load_scenario_spec(Path(scenario)).name
+            with LocalBackend(path, read_only=True) as existing:
+                held = existing.scenario_spec()
+            if held is not None and held.name == name:
+                raise SleuthError(
+                    f"scenario {name!r} is already in {path}; drop --data to investigate the store "
+                    "(importing it again would count every span twice)"
+                )
         return LocalBackend.from_scenario(Path(scenario), path)
     return LocalBackend(Path(path) if path is not None else default_store_path(), read_only=read_only)
 

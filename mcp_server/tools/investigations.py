@@ -12,11 +12,11 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from mcp_server.analysis.models import InvestigationResult
+from mcp_server.analysis.models import HypothesisView, InvestigationResult
 from mcp_server.deps import ServerDeps
 from mcp_server.scenario import Trigger, TriggerKind
 from mcp_server.tools.common import READ_ONLY, End, ServiceArg, Start, ToolKit, iso, parse_time
-from mcp_server.tools.models import EvidenceOut, HypothesisOut, InvestigationOut, MitigationOut, ReportOut
+from mcp_server.tools.models import InvestigationOut, MitigationOut, ReportOut
 
 KEPT_INVESTIGATIONS = 16
 HYPOTHESES_SHOWN = 5
@@ -53,31 +53,10 @@ class InvestigationLog:
 
 def investigation_out(key: str, result: InvestigationResult) -> InvestigationOut:
     by_id = {e.id: e for e in result.evidence}
-    hypotheses = []
-    for h in result.hypotheses[:HYPOTHESES_SHOWN]:
-        evidence = [by_id.get(e.id, e) if e.id else e for e in h.evidence][:EVIDENCE_PER_HYPOTHESIS]
-        hypotheses.append(
-            HypothesisOut(
-                rank=h.rank,
-                service=h.service,
-                fault_type=str(h.fault_type),
-                confidence=round(h.confidence, 3),
-                summary=h.summary[:600],
-                component=h.component,
-                onset=h.onset,
-                verified=h.verified,
-                evidence=[
-                    EvidenceOut(
-                        id=e.id,
-                        kind=str(e.kind),
-                        service=e.service,
-                        description=e.description[:400],
-                        source_query=e.source_query[:300],
-                    )
-                    for e in evidence
-                ],
-            )
-        )
+    hypotheses = [
+        HypothesisView.of(h, evidence=EVIDENCE_PER_HYPOTHESIS, known=by_id)
+        for h in result.hypotheses[:HYPOTHESES_SHOWN]
+    ]
     more = len(result.hypotheses) - HYPOTHESES_SHOWN
     return InvestigationOut(
         investigation_id=key,

@@ -8,8 +8,8 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.deps import ServerDeps
+from mcp_server.taxonomy import FaultType
 from mcp_server.tools.common import READ_ONLY, ToolKit
 from mcp_server.tools.models import KnowledgeHitOut, KnowledgeHits
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mcp_server.analysis.models import HypothesisView
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -393,26 +395,6 @@ class KnowledgeHits(ToolOutput):
 # -------------------------------------------------------------------------------- investigations
 
 
-class EvidenceOut(_Out):
-    id: str
-    kind: str
-    service: str | None = None
-    description: str
-    source_query: str = Field(default="", description="The tool call that shows it.")
-
-
-class HypothesisOut(_Out):
-    rank: int
-    service: str
-    fault_type: str
-    confidence: float
-    summary: str
-    component: str | None = None
-    onset: datetime | None = None
-    verified: bool | None = None
-    evidence: list[EvidenceOut]
-
-
 class MitigationOut(_Out):
     order: int
     kind: str
@@ -426,7 +408,7 @@ class InvestigationOut(ToolOutput):
     investigation_id: str
     onset: datetime | None
     affected_services: list[str]
-    hypotheses: list[HypothesisOut]
+    hypotheses: list[HypothesisView]
     mitigations: list[MitigationOut]
     detection: dict[str, Any] | None = None
     runbooks: list[str] = Field(default_factory=list, description="Matching SOP/COE ids.")

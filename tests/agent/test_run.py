@@ -1,23 +1,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
+from langgraph.graph import END, START, StateGraph
 
 from agent.checkpoints import close_checkpointer, open_checkpointer, sqlite_checkpointer
+from agent.errors import AwaitingReview, IncompatibleCheckpointError
 from agent.events import EventKind
 from agent.reasoners.base import ReasoningReply, ReasoningRequest
 from agent.reasoners.offline import OfflineReasoner
 from agent.run import (
-    AwaitingReview,
     resume_investigation,
     run_investigation,
     saved_state,
     stream_investigation,
 )
-from agent.state import SourceFindings
-from mcp_server.analysis import engine
+from agent.wiring import coe_drafter, investigate_engine_only
+from mcp_server.analysis.models import InvestigationResult
+from mcp_server.analysis.signals import Scope, StepResult
 from mcp_server.backends.base import LogQuery
 from mcp_server.backends.local import LocalBackend
 from mcp_server.errors import BackendUnavailableError, SleuthError
@@ -181,7 +183,8 @@ def test_checkpoints_revive_the_state_models_they_stored(
     close_checkpointer(reopened)
 
     assert state is not None and state.result is not None
-    assert isinstance(state.findings[0], SourceFindings)
+    assert isinstance(state.scope, Scope) and isinstance(state.findings[0], StepResult)
+    assert state.findings[0].signals and state.findings[0].signals[0].evidence.id
     assert state.result.hypotheses[0].service == "payments"
 
 
@@ -189,7 +192,7 @@ def test_the_report_step_hands_the_result_to_the_drafter_and_records_the_files(
     make_deps: DepsFactory, spec: ScenarioSpec, tmp_path: Path
 ) -> None:
     saver = sqlite_checkpointer(":memory:")
-    deps = make_deps(checkpointer=saver, report_dir=str(tmp_path / "report"))
+    deps = make_deps(checkpointer=saver, report_dir=str(tmp_path / "report"), drafter=coe_drafter())
     run_investigation(spec.trigger, deps, investigation_id="inv-report")
     state = saved_state("inv-report", saver)
 
@@ -201,7 +204,7 @@ def test_the_report_step_hands_the_result_to_the_drafter_and_records_the_files(
 def test_the_offline_graph_ranks_like_the_engine_except_what_verification_refutes(
     make_deps: DepsFactory, spec: ScenarioSpec, backend: LocalBackend
 ) -> None:
-    direct = engine.investigate(backend, spec)
+    direct = investigate_engine_only(backend, spec)
     graph = run_investigation(spec.trigger, make_deps())
 
     assert (graph.hypotheses[0].service, graph.hypotheses[0].fault_type) == (
@@ -217,3 +220,48 @@ def test_the_offline_graph_ranks_like_the_engine_except_what_verification_refute
     assert graph.onset == direct.onset
     assert graph.affected_services == direct.affected_services
     assert graph.detection == direct.detection
+
+
+def test_the_result_event_carries_the_result_itself(make_deps: DepsFactory, spec: ScenarioSpec) -> None:
+    events = list(stream_investigation(spec.trigger, make_deps()))
+
+    last = events[-1]
+    assert last.kind is EventKind.RESULT and isinstance(last.result, InvestigationResult)
+    assert last.result.id == last.data["id"] and "result" not in last.data
+
+
+def test_evidence_ids_are_given_once_by_the_gather_steps_and_cited_as_given(
+    make_deps: DepsFactory, spec: ScenarioSpec
+) -> None:
+    result = run_investigation(spec.trigger, make_deps())
+
+    gathered = [
+        e.id
+        for e in result.evidence
+        if e.id.split("-")[0] in {"traces", "metrics", "logs", "changes", "slos_alarms"}
+    ]
+    assert gathered and len(gathered) == len(set(gathered))
+    by_id = {e.id: e for e in result.evidence}
+    for h in result.hypotheses:
+        for cited in h.evidence:
+            assert by_id[cited.id] == cited
+
+
+def test_a_checkpoint_another_version_wrote_is_refused_with_one_clear_line(make_deps: DepsFactory) -> None:
+    class OldState(TypedDict, total=False):
+        id: str
+        scope: dict[str, Any]
+
+    saver = sqlite_checkpointer(":memory:")
+    old = StateGraph(OldState)
+    old.add_node("scope", lambda state: {"scope": {"question": "q", "payload": {"engine": "scope"}}})
+    old.add_edge(START, "scope")
+    old.add_edge("scope", END)
+    old.compile(checkpointer=saver).invoke({"id": "inv-old"}, {"configurable": {"thread_id": "inv-old"}})
+
+    with pytest.raises(
+        IncompatibleCheckpointError, match=r"inv-old was checkpointed by another version .*scope\.window"
+    ):
+        saved_state("inv-old", saver)
+    with pytest.raises(IncompatibleCheckpointError):
+        resume_investigation("inv-old", make_deps(checkpointer=saver), {"accept": [1]})

@@ -1,7 +1,6 @@
 import json
 
-from evals.agent_adapter import knowledge_store
-from evals.baselines import FullInvestigation
+from evals.agent_adapter import FullInvestigation, knowledge_store
 from evals.harness import evaluate_scenario, sentence_embedder
 from evals.recording import Exchange, RecordingConfig
 from tests.evals.scenario_fixtures import write_scenario

@@ -20,13 +20,13 @@ def test_most_errors_ranks_the_service_with_most_error_spans_and_logs_first(tmp_
     directory = write_scenario(tmp_path / "s")
     with LocalBackend.from_scenario(directory) as backend:
         outcome = MostErrors().run(backend, load_scenario_spec(directory))
-    assert [h.service for h in outcome.result.hypotheses] == ["orders", "frontend"]
-    assert outcome.result.hypotheses[0].evidence[0].description == "30 error spans and 30 error logs"
+    assert [h.service for h in outcome.hypotheses] == ["orders", "frontend"]
+    assert outcome.hypotheses[0].evidence[0].description == "30 error spans and 30 error logs"
 
 
 def test_largest_metric_change_ranks_the_service_whose_metric_jumped(tmp_path):
     directory = write_scenario(tmp_path / "s")
     with LocalBackend.from_scenario(directory) as backend:
         outcome = LargestMetricChange().run(backend, load_scenario_spec(directory))
-    assert outcome.result.hypotheses[0].service == "orders"
-    assert "db.connections" in outcome.result.hypotheses[0].summary
+    assert outcome.hypotheses[0].service == "orders"
+    assert "db.connections" in outcome.hypotheses[0].summary

@@ -2,8 +2,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from evals.baselines import MostErrors, Outcome
+from evals.baselines import MostErrors
 from evals.harness import discover_scenarios, evaluate_scenario, quick_subset, run_suite
+from evals.outcome import Outcome
 from mcp_server.backends.base import SpanQuery, TelemetryBackend
 from mcp_server.errors import SleuthError
 from mcp_server.scenario import ScenarioSpec

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from evals.baselines import EngineOnly, available
+from evals.agent_adapter import EngineOnly
 from evals.harness import run_suite
+from evals.methods import available
 from evals.render import write_json
 
 BARS = {"top1": 0.90, "top3": 0.98, "fault_type": 0.85}

@@ -3,8 +3,8 @@ from datetime import UTC, datetime
 from evals.results import MethodRun, ScenarioResult, TruthSummary
 from evals.scorers import five_whys_coverage, score_case, summarize_method
 from mcp_server.analysis.models import Evidence, EvidenceKind, Hypothesis, InvestigationResult
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.scenario import GroundTruth, RootCause
+from mcp_server.taxonomy import FaultType
 
 WINDOW = {"start": datetime(2026, 1, 1, 10, tzinfo=UTC), "end": datetime(2026, 1, 1, 11, tzinfo=UTC)}
 

@@ -1,8 +1,9 @@
 import pytest
 
-from knowledge.chroma_store import ChromaKnowledgeStore, EmbedderMismatchError
+from knowledge.chroma_store import ChromaKnowledgeStore
 from knowledge.documents import parse_coe, parse_sop_markdown
 from knowledge.embeddings import HashingEmbedder
+from knowledge.errors import EmbedderMismatchError
 from tests.knowledge.conftest import coe_data, sop_text
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from knowledge.documents import CoeDocument, SopDocument, WhyBranch
 from knowledge.ingest import BUNDLED_COES, BUNDLED_SOPS, discover, load_documents
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.taxonomy import FaultType
 
 SOPS = [d for d in load_documents(discover([BUNDLED_SOPS]))[0] if isinstance(d, SopDocument)]
 COES = [d for d in load_documents(discover([BUNDLED_COES]))[0] if isinstance(d, CoeDocument)]

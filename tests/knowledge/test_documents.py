@@ -12,8 +12,8 @@ from knowledge.documents import (
     parse_coe,
     split_markdown_sections,
 )
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.errors import InputFileError
+from mcp_server.taxonomy import FaultType
 from tests.knowledge.conftest import coe_data, sop_text
 
 

@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 from mcp.server import MCPServer
 
+from agent.wiring import investigate_engine_only
+from knowledge.base import KnowledgeStore
 from knowledge.embeddings import HashingEmbedder
 from knowledge.ingest import bundled_paths, ingest_paths
-from knowledge.store import InMemoryKnowledgeStore, KnowledgeStore
-from mcp_server.analysis import engine
+from knowledge.store import InMemoryKnowledgeStore
 from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.local import LocalBackend
 from mcp_server.deps import ServerDeps
@@ -44,7 +45,7 @@ def checkout_server(checkout_backend: LocalBackend, knowledge_store: KnowledgeSt
     spec = checkout_backend.scenario_spec()
 
     def investigator(trigger: Trigger | None, window: TimeWindow | None) -> InvestigationResult:
-        return engine.investigate(checkout_backend, spec, trigger=trigger, window=window)
+        return investigate_engine_only(checkout_backend, spec, trigger=trigger, window=window)
 
     def drafter(result: InvestigationResult) -> tuple[str, str]:
         top = result.hypotheses[0]

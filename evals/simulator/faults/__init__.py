@@ -1,4 +1,4 @@
-"""The fault library: one class per fault type of :mod:`mcp_server.analysis.taxonomy`."""
+"""The fault library: one class per fault type of :mod:`mcp_server.taxonomy`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from evals.simulator.faults.hosts import (
     SingleHostFailure,
 )
 from evals.simulator.faults.pods import CpuContention, NetworkDelayInbound
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.taxonomy import FaultType
 
 FAULT_CLASSES: dict[FaultType, type[Fault]] = {
     FaultType.DEPENDENCY_THROTTLING: DependencyThrottling,

@@ -15,9 +15,9 @@ from typing import ClassVar
 
 from evals.simulator.messages import Failure
 from evals.simulator.topology import Dependency, Host, Operation, Service, Step, Topology
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.errors import SleuthError
 from mcp_server.scenario import RootCause
+from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import ChangeEvent, from_nanos
 
 NS_PER_S = 1_000_000_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from evals.simulator.faults.base import NS_PER_S, Fault, FaultSetupError, ServerEffect
 from evals.simulator.messages import MODELS, UNHANDLED, Failure, spelled, stacktrace
 from evals.simulator.topology import Host, Operation, Service
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import ChangeEvent, ChangeKind, from_nanos
 
 

@@ -23,7 +23,7 @@ from evals.simulator.messages import (
     stacktrace,
 )
 from evals.simulator.topology import Dependency, Host, Operation, Service, Step
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.taxonomy import FaultType
 
 
 class SingleHostFailure(Fault):

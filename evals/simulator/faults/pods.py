@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from evals.simulator.faults.base import Fault, FaultSetupError, HostResources, ServerEffect
 from evals.simulator.topology import Host, Operation, Service
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.taxonomy import FaultType
 
 CFS_PERIOD_MS = 100.0
 HEAVY_RUNTIMES = ("python", "nodejs")  # one interpreter lock or event loop: every request queues

@@ -15,11 +15,11 @@ from agent.cli import build_app
 from agent.commands.aws_options import live_window
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
 from mcp_server.analysis.engine import investigate
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.aws.testing.environment import scenario_environment
 from mcp_server.backends.local import LocalBackend
 from mcp_server.errors import SleuthError
 from mcp_server.scenario import load_scenario_spec
+from mcp_server.taxonomy import FaultType
 
 runner = CliRunner()
 COMMANDS = {

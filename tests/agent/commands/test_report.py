@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from agent.cli import app
 from knowledge.documents import CoeDocument, load_document
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.taxonomy import FaultType
 from tests.agent.report.incident_fixtures import result_for, write_scenario
 
 runner = CliRunner()

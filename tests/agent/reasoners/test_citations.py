@@ -5,7 +5,7 @@ from pydantic import ValidationError
 
 from agent.reasoners.citations import FROM_OFFLINE_FLAG, merge_with_baseline, validate_submission
 from mcp_server.analysis.models import Evidence, EvidenceKind, Hypothesis
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.taxonomy import FaultType
 
 KNOWN = {
     "traces-1": Evidence(

@@ -13,13 +13,15 @@ import respx
 from agent.analysis import AnalysisSteps
 from agent.checkpoints import close_checkpointer, sqlite_checkpointer
 from agent.context import Budgets
+from agent.errors import AwaitingReview
 from agent.events import EventKind, ProgressEvent
 from agent.prompts import SYSTEM_PROMPT
 from agent.reasoners.claude import ClaudeReasoner, run_async
 from agent.reasoners.offline import OfflineReasoner
 from agent.reasoners.retry import RetryPolicy
-from agent.reasoners.toolbox import McpToolbox, builtin_server
-from agent.run import AwaitingReview, resume_investigation, run_investigation
+from agent.reasoners.toolbox import McpToolbox
+from agent.run import resume_investigation, run_investigation
+from agent.wiring import sleuth_tools_server
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.scenario import ScenarioSpec
 from tests.agent.conftest import DepsFactory
@@ -49,7 +51,7 @@ def claude(
     return ClaudeReasoner(
         scripted.client(),
         offline=OfflineReasoner(analysis),
-        toolbox=lambda context: McpToolbox(builtin_server(backend)),
+        toolbox=lambda context: McpToolbox(sleuth_tools_server(backend)),
         model="claude-scripted",
         retry=RetryPolicy(attempts=3, sleep=sleeps or Sleeps(), rand=lambda: 0.5),
     )
@@ -250,7 +252,7 @@ def test_claude_scripted_through_a_respx_route_retries_a_429_then_ranks(
     reasoner = ClaudeReasoner(
         client,
         offline=OfflineReasoner(analysis),
-        toolbox=lambda context: McpToolbox(builtin_server(backend)),
+        toolbox=lambda context: McpToolbox(sleuth_tools_server(backend)),
         retry=RetryPolicy(attempts=3, sleep=sleeps, rand=lambda: 0.5),
     )
 

@@ -9,7 +9,8 @@ import pytest
 from mcp.server import MCPServer
 from mcp.types import ToolAnnotations
 
-from agent.reasoners.toolbox import ExternalServer, McpToolbox, builtin_server, load_external_servers
+from agent.reasoners.toolbox import ExternalServer, McpToolbox, load_external_servers
+from agent.wiring import sleuth_tools_server
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import InputFileError
 
@@ -19,7 +20,7 @@ def test_the_builtin_server_offers_read_only_tools_and_never_the_investigator_it
 ) -> None:
     async def main() -> tuple[list[str], bool, str]:
         with anyio.fail_after(20):
-            async with McpToolbox(builtin_server(backend)) as box:
+            async with McpToolbox(sleuth_tools_server(backend)) as box:
                 outcome = await box.call("trace_hotspots", {})
                 return [s.name for s in box.specs], outcome.is_error, outcome.text
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from agent.report import IncidentReport, draft_report
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.local import LocalBackend
+from mcp_server.taxonomy import FaultType
 from tests.agent.report.incident_fixtures import past_coe, result_for, write_scenario
 
 

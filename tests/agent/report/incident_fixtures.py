@@ -23,7 +23,7 @@ from mcp_server.analysis.models import (
     Mitigation,
     MitigationKind,
 )
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.taxonomy import FaultType
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 ONSET = START + timedelta(minutes=30)

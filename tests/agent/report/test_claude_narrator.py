@@ -10,8 +10,8 @@ import httpx2
 
 from agent.report import draft_report
 from agent.report.claude_narrator import ClaudeNarrator
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.local import LocalBackend
+from mcp_server.taxonomy import FaultType
 from tests.agent.report.incident_fixtures import result_for
 
 

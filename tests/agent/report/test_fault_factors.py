@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from agent.report.fault_factors import KNOWLEDGE, load_fault_knowledge
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.errors import InputFileError
+from mcp_server.taxonomy import FaultType
 
 
 def test_the_bundled_table_covers_every_known_fault_type_with_a_trigger_and_a_blast_radius_factor() -> None:

@@ -5,8 +5,8 @@ import pytest
 from agent.report import IncidentReport, draft_report
 from agent.report.five_whys import leaves
 from knowledge.documents import WhyBranch
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.local import LocalBackend
+from mcp_server.taxonomy import FaultType
 from tests.agent.report.incident_fixtures import past_coe, result_for
 
 FAULT_CASES = [

@@ -5,8 +5,10 @@ from pathlib import Path
 
 from agent.report import IncidentReport, draft_report
 from agent.report.model import TimelinePhase
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.local import LocalBackend
+from mcp_server.scenario import Trigger, TriggerKind
+from mcp_server.taxonomy import FaultType
+from mcp_server.telemetry import Alarm, ChangeEvent, ChangeKind
 from tests.agent.report.incident_fixtures import ONSET, RECOVERY, alarm_dump, result_for, write_scenario
 
 
@@ -88,11 +90,12 @@ def test_a_change_to_a_service_the_investigation_did_not_implicate_is_context_no
     incident_backend: LocalBackend,
 ) -> None:
     result = result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2")
-    herring = {
-        "time": (ONSET - timedelta(minutes=10)).isoformat(),
-        "service": "customers",
-        "description": "deploy 1.7",
-    }
+    herring = ChangeEvent(
+        time=ONSET - timedelta(minutes=10),
+        service="customers",
+        kind=ChangeKind.DEPLOYMENT,
+        description="deploy 1.7",
+    )
     result = result.model_copy(update={"changes": [herring]})
 
     report = draft_report(result, incident_backend)
@@ -105,7 +108,7 @@ def test_a_change_to_a_service_the_investigation_did_not_implicate_is_context_no
 def test_without_slo_status_or_trigger_service_impact_is_measured_on_the_customer_facing_slo(
     incident_backend: LocalBackend,
 ) -> None:
-    question = {"kind": "question", "text": "customers report errors"}
+    question = Trigger(kind=TriggerKind.QUESTION, text="customers report errors")
     result = result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2", alarm=False)
     result = result.model_copy(update={"slos": [], "trigger": question})
 
@@ -126,7 +129,9 @@ def test_time_to_detect_ignores_an_earlier_alarm_on_a_service_outside_the_failur
     early = result.detection.model_copy(  # type: ignore[union-attr]
         update={"first_alarm": "notifications-queue-depth", "first_alarm_time": ONSET + timedelta(minutes=1)}
     )
-    result = result.model_copy(update={"alarms": [*result.alarms, noisy], "detection": early})
+    result = result.model_copy(
+        update={"alarms": [*result.alarms, Alarm.model_validate(noisy)], "detection": early}
+    )
 
     report = draft_report(result, incident_backend)
 

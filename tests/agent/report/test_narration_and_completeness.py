@@ -3,8 +3,8 @@ from __future__ import annotations
 from agent.report import IncidentReport, NarrationError, NarrationRequest, assess_completeness, draft_report
 from agent.report.completeness import report_completeness
 from agent.report.narrative import invented_numbers
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.local import LocalBackend
+from mcp_server.taxonomy import FaultType
 from tests.agent.report.incident_fixtures import result_for
 
 

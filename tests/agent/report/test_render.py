@@ -9,8 +9,8 @@ from agent.report.customer_rca import render_customer_markdown
 from agent.report.render_html import render_html
 from agent.report.render_markdown import render_markdown
 from knowledge.documents import CoeDocument, load_document
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.local import LocalBackend
+from mcp_server.taxonomy import FaultType
 from tests.agent.report.incident_fixtures import result_for
 
 SECTIONS = [

@@ -18,8 +18,8 @@ from evals.scenarios.suite import (
 )
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
 from evals.simulator.quirks import Quirks
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.scenario import load_ground_truth, load_scenario_spec
+from mcp_server.taxonomy import FaultType
 from tests.evals.simulator.reading import read_points, read_spans
 
 

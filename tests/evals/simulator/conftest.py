@@ -8,7 +8,7 @@ from typing import Protocol
 import pytest
 
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.taxonomy import FaultType
 
 
 class ScenarioFactory(Protocol):

@@ -11,8 +11,8 @@ from evals.simulator import FAULT_CLASSES
 from evals.simulator.faults import FaultSetupError
 from evals.simulator.faults.base import FaultSpec
 from evals.simulator.generate import ScenarioPlan, write_scenario
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.scenario import load_ground_truth
+from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import ChangeEvent, ChangeKind, to_nanos
 from tests.evals.simulator.conftest import ScenarioFactory
 from tests.evals.simulator.reading import SpanRow, read_logs, read_points, read_spans

@@ -15,8 +15,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.scenario import load_ground_truth, load_scenario_spec, read_yaml_list
+from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import Alarm, AlarmState, ChangeEvent, SloDefinition
 from tests.evals.simulator.conftest import ScenarioFactory
 from tests.evals.simulator.reading import read_logs, read_spans

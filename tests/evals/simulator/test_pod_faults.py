@@ -10,8 +10,8 @@ import pytest
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
 from evals.simulator.faults import FAULT_VARIANTS
 from evals.simulator.generate import ScenarioGenerationError
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.scenario import load_ground_truth
+from mcp_server.taxonomy import FaultType
 from tests.evals.simulator.reading import SpanRow, read_points, read_spans
 from tests.evals.simulator.test_faults import onset_ns, split
 

@@ -15,8 +15,8 @@ import pytest
 
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
 from evals.simulator.quirks import QuirkError, Quirks
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.scenario import load_ground_truth, load_scenario_spec
+from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import ChangeEvent, ChangeKind, to_nanos
 from tests.evals.simulator.reading import read_logs, read_points, read_spans
 from tests.evals.simulator.test_faults import onset_ns

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from mcp_server.analysis.engine import investigate
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.scenario import load_scenario_spec
+from mcp_server.taxonomy import FaultType
 from tests.mcp_server.analysis.synthetic import Fault, Options
+from tests.mcp_server.engine_run import run_engine
 
 THROTTLED = "ProvisionedThroughputExceededException: rate of requests exceeds the allowed throughput"
 
@@ -12,7 +12,7 @@ def test_throttled_dependency_ranks_its_caller_first_and_upstream_services_below
     directory, backend = scenario_factory(
         "throttle", Fault("dependency_errors", "inventory", message=THROTTLED)
     )
-    result = investigate(backend, load_scenario_spec(directory))
+    result = run_engine(backend, load_scenario_spec(directory))
     top = result.hypotheses[0]
     assert top.service == "inventory"
     assert top.fault_type == FaultType.DEPENDENCY_THROTTLING
@@ -20,13 +20,16 @@ def test_throttled_dependency_ranks_its_caller_first_and_upstream_services_below
     assert all(h.confidence < top.confidence for h in result.hypotheses[1:])
 
 
-def test_every_cited_evidence_has_an_id_and_a_source_query(scenario_factory):
+def test_every_finding_gets_its_id_once_in_its_step_and_hypotheses_cite_those_ids(scenario_factory):
     directory, backend = scenario_factory(
         "throttle", Fault("dependency_errors", "inventory", message=THROTTLED)
     )
-    result = investigate(backend, load_scenario_spec(directory))
+    result = run_engine(backend, load_scenario_spec(directory))
     ids = {e.id for e in result.evidence}
-    assert [e.id for e in result.evidence] == [f"ev-{i}" for i in range(1, len(result.evidence) + 1)]
+    for step in result.steps:
+        assert [e.id for e in step.all_evidence()] == [
+            f"{step.step}-{i}" for i in range(1, len(step.all_evidence()) + 1)
+        ]
     for h in result.hypotheses:
         for e in h.evidence:
             assert e.id in ids
@@ -37,9 +40,9 @@ def test_onset_is_found_without_a_trigger_time(scenario_factory):
     directory, backend = scenario_factory(
         "throttle", Fault("dependency_errors", "inventory", message=THROTTLED)
     )
-    result = investigate(backend, load_scenario_spec(directory))
-    assert result.onset is not None
-    assert abs((result.onset - result.window["start"]).total_seconds() - 11 * 60) <= 90
+    result = run_engine(backend, load_scenario_spec(directory))
+    assert result.scope.onset is not None
+    assert abs((result.scope.onset - result.scope.window.start).total_seconds() - 11 * 60) <= 90
 
 
 def test_renaming_services_and_metrics_does_not_change_the_ranking(scenario_factory):
@@ -55,14 +58,14 @@ def test_renaming_services_and_metrics_does_not_change_the_ranking(scenario_fact
     }
     d1, b1 = scenario_factory("plain", fault)
     d2, b2 = scenario_factory("renamed", fault, Options(rename=rename))
-    first = [(h.service, h.fault_type) for h in investigate(b1, load_scenario_spec(d1)).hypotheses]
-    second = [(h.service, h.fault_type) for h in investigate(b2, load_scenario_spec(d2)).hypotheses]
+    first = [(h.service, h.fault_type) for h in run_engine(b1, load_scenario_spec(d1)).hypotheses]
+    second = [(h.service, h.fault_type) for h in run_engine(b2, load_scenario_spec(d2)).hypotheses]
     assert [(rename[s], f) for s, f in first] == second
 
 
 def test_one_bad_host_is_named_as_a_single_host_failure(scenario_factory):
     directory, backend = scenario_factory("host", Fault("host_errors", "orders", rate=0.9))
-    top = investigate(backend, load_scenario_spec(directory)).hypotheses[0]
+    top = run_engine(backend, load_scenario_spec(directory)).hypotheses[0]
     assert top.service == "orders"
     assert top.fault_type == FaultType.SINGLE_HOST_FAILURE
     assert top.component == "orders-1"
@@ -71,7 +74,7 @@ def test_one_bad_host_is_named_as_a_single_host_failure(scenario_factory):
 def test_errors_are_found_without_span_status_or_trace_ids_in_logs(scenario_factory):
     options = Options(status_codes=False, trace_ids_in_logs=False)
     directory, backend = scenario_factory("no-status", Fault("errors", "inventory"), options)
-    top = investigate(backend, load_scenario_spec(directory)).hypotheses[0]
+    top = run_engine(backend, load_scenario_spec(directory)).hypotheses[0]
     assert (top.service, top.fault_type) == ("inventory", FaultType.ERROR_EXCEPTION)
 
 
@@ -79,7 +82,7 @@ def test_a_deployment_on_the_failing_service_makes_it_a_bad_deployment_and_an_un
     scenario_factory,
 ):
     directory, backend = scenario_factory("deploy", Fault("errors", "inventory", deploy=True))
-    result = investigate(backend, load_scenario_spec(directory))
+    result = run_engine(backend, load_scenario_spec(directory))
     assert (result.hypotheses[0].service, result.hypotheses[0].fault_type) == (
         "inventory",
         FaultType.BAD_DEPLOYMENT,
@@ -92,13 +95,13 @@ def test_a_deployment_on_the_failing_service_makes_it_a_bad_deployment_and_an_un
 
 def test_slow_service_is_ranked_by_its_own_added_time_not_its_callers(scenario_factory):
     directory, backend = scenario_factory("slow", Fault("latency", "users", extra_ms=200.0))
-    result = investigate(backend, load_scenario_spec(directory))
+    result = run_engine(backend, load_scenario_spec(directory))
     assert result.hypotheses[0].service == "users"
 
 
 def test_a_quiet_system_yields_no_confident_hypothesis(scenario_factory):
     directory, backend = scenario_factory("quiet", Fault("none", "orders"))
-    result = investigate(backend, load_scenario_spec(directory))
+    result = run_engine(backend, load_scenario_spec(directory))
     assert all(h.confidence < 0.3 for h in result.hypotheses)
 
 
@@ -110,9 +113,9 @@ def test_the_trigger_time_bounds_the_onset_search(scenario_factory):
     trigger = spec.trigger.model_copy(
         update={"time": spec.window.start + (spec.window.end - spec.window.start) * 0.75}
     )
-    result = investigate(backend, spec, trigger=trigger)
-    assert trigger.time is not None and result.onset is not None
-    assert result.onset <= trigger.time
+    result = run_engine(backend, spec, trigger=trigger)
+    assert trigger.time is not None
+    assert result.scope.onset <= trigger.time
     assert result.hypotheses[0].service == "inventory"
 
 
@@ -120,7 +123,7 @@ def test_without_traces_the_service_whose_errors_others_name_ranks_first(scenari
     directory, backend = scenario_factory(
         "logs-only", Fault("errors", "inventory"), Options(write_traces=False)
     )
-    result = investigate(backend, load_scenario_spec(directory))
+    result = run_engine(backend, load_scenario_spec(directory))
     assert (result.hypotheses[0].service, result.hypotheses[0].fault_type) == (
         "inventory",
         FaultType.ERROR_EXCEPTION,

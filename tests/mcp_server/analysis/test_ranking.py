@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.ranking import rank_hypotheses
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
-from mcp_server.analysis.taxonomy import FaultType
+from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import TimeWindow
 
 T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)

@@ -11,9 +11,9 @@ import pytest
 from moto import mock_aws
 
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.aws.testing.scenario_loader import LoadedScenario, load_scenario
 from mcp_server.backends.local import LocalBackend
+from mcp_server.taxonomy import FaultType
 
 
 @pytest.fixture(autouse=True)

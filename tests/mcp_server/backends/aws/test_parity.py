@@ -6,13 +6,13 @@ import math
 
 import pytest
 
-from mcp_server.analysis.engine import investigate
 from mcp_server.backends.aws.testing.responders import AwsErrorResponse
 from mcp_server.backends.aws.testing.scenario_loader import LoadedScenario
 from mcp_server.backends.base import LogQuery, MetricQuery, SpanQuery, SpanStatsQuery
 from mcp_server.backends.local import LocalBackend
 from mcp_server.scenario import load_scenario_spec
 from mcp_server.telemetry import Severity, SpanKind
+from tests.mcp_server.engine_run import run_engine
 
 
 def close(a: float | None, b: float | None, tolerance: float = 0.01) -> bool:
@@ -28,8 +28,8 @@ def test_the_same_investigation_on_aws_and_local_names_the_same_top_hypothesis(
     spec = load_scenario_spec(scenario_dir)
     aws = loaded.backend(insights_max_log_groups=50)
 
-    on_local = investigate(local_backend, spec)
-    on_aws = investigate(aws, spec)
+    on_local = run_engine(local_backend, spec)
+    on_aws = run_engine(aws, spec)
 
     top_local, top_aws = on_local.hypotheses[0], on_aws.hypotheses[0]
     assert (top_aws.service, top_aws.fault_type) == (top_local.service, top_local.fault_type)
@@ -206,7 +206,7 @@ def test_a_denied_x_ray_degrades_trace_evidence_and_the_investigation_still_comp
     xray = loaded.responders["xray"]
     xray.on("GetTraceSummaries", deny)
     try:
-        result = investigate(loaded.backend(), load_scenario_spec(scenario_dir))
+        result = run_engine(loaded.backend(), load_scenario_spec(scenario_dir))
     finally:
         xray.off("GetTraceSummaries")
 

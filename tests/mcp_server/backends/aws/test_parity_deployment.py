@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
-from mcp_server.analysis.engine import investigate
-from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.aws.testing.scenario_loader import load_scenario
 from mcp_server.backends.local import LocalBackend
 from mcp_server.scenario import load_scenario_spec
+from mcp_server.taxonomy import FaultType
+from tests.mcp_server.engine_run import run_engine
 
 from .conftest import simulate
 
@@ -30,10 +30,10 @@ def test_a_bad_deployment_ranks_the_same_on_aws_as_on_local(
 ) -> None:
     directory, local = deployment
     spec = load_scenario_spec(directory)
-    on_local = investigate(local, spec)
+    on_local = run_engine(local, spec)
     with mock_aws():
         loaded = load_scenario(directory, local=local)
-        on_aws = investigate(loaded.backend(insights_max_log_groups=50), spec)
+        on_aws = run_engine(loaded.backend(insights_max_log_groups=50), spec)
         for client in loaded.clients.all():
             client.close()
 

@@ -1,6 +1,6 @@
 """What one investigation costs on AWS: the requests it makes per API, on a scenario in moto.
 
-    python -m mcp_server.backends.aws.testing.costs SCENARIO_DIR [--no-transaction-search]
+    python -m evals.bench.aws_costs SCENARIO_DIR [--no-transaction-search]
 
 Runs the offline investigation (and the platform step) on the AWS backend fed the scenario through
 moto and responders, and prints the requests per IAM action (retries included), the Logs Insights
@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from agent.wiring import investigate_engine_only
 from mcp_server.analysis import engine
 from mcp_server.analysis.platform_findings import gather_platform
 from mcp_server.scenario import load_scenario_spec
@@ -32,7 +33,7 @@ def main(argv: list[str]) -> int:
         loaded = load_scenario(directory, transaction_search="--no-transaction-search" not in argv)
         backend = loaded.backend(insights_max_log_groups=50)
         started = time.perf_counter()
-        result = engine.investigate(backend, spec)
+        result = investigate_engine_only(backend, spec)
         platform = gather_platform(backend, engine.scope(backend, spec))
         seconds = time.perf_counter() - started
     print(

@@ -1,6 +1,6 @@
 """Run the same investigation on the local store and on the AWS backend fed through moto, and compare.
 
-    python -m mcp_server.backends.aws.testing.parity SCENARIO_DIR [SCENARIO_DIR ...]
+    python -m evals.bench.aws_parity SCENARIO_DIR [SCENARIO_DIR ...]
 
 Prints, per scenario, whether the top hypotheses (service, fault type, confidence) agree and the
 seconds each side took; exits 1 when any top hypothesis differs. Needs moto (the dev extra).
@@ -11,30 +11,31 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
-from mcp_server.analysis.engine import investigate
+from agent.wiring import investigate_engine_only, open_telemetry
+from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.aws.testing.scenario_loader import load_scenario
 from mcp_server.backends.local import LocalBackend
-from mcp_server.scenario import load_scenario_spec
 
 
 def compare(directory: Path, top: int = 3) -> tuple[bool, str]:
     from moto import mock_aws
 
-    spec = load_scenario_spec(directory)
-    local = LocalBackend.from_scenario(directory)
+    telemetry = open_telemetry(data=directory)
+    local, spec = telemetry.backend, telemetry.spec
     started = time.perf_counter()
-    on_local = investigate(local, spec)
+    on_local = investigate_engine_only(local, spec)
     local_seconds = time.perf_counter() - started
     with mock_aws():
-        loaded = load_scenario(directory, local=local)
+        loaded = load_scenario(directory, local=cast(LocalBackend, local))
         started = time.perf_counter()
-        on_aws = investigate(loaded.backend(insights_max_log_groups=50), spec)
+        on_aws = investigate_engine_only(loaded.backend(insights_max_log_groups=50), spec)
         aws_seconds = time.perf_counter() - started
-    local.close()
+    telemetry.close()
 
-    def ranked(result: object) -> list[tuple[str, str, float]]:
-        return [(h.service, h.fault_type.value, round(h.confidence, 3)) for h in result.hypotheses[:top]]  # type: ignore[attr-defined]
+    def ranked(result: InvestigationResult) -> list[tuple[str, str, float]]:
+        return [(h.service, h.fault_type.value, round(h.confidence, 3)) for h in result.hypotheses[:top]]
 
     same = ranked(on_local)[:1] == ranked(on_aws)[:1]
     line = (

@@ -1,0 +1,169 @@
+"""The local backend's metric queries: descriptors, series by statistic, and every series bucketed."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from mcp_server.backends.base import MetricBucket, MetricQuery
+from mcp_server.backends.local.database import Database, attr_expr, json_path, where_sql, window_clause
+from mcp_server.errors import UnknownMetricError
+from mcp_server.telemetry import (
+    MetricDescriptor,
+    MetricKind,
+    MetricSeries,
+    SeriesPoint,
+    TimeWindow,
+    from_nanos,
+)
+
+STATISTICS = {"avg", "sum", "min", "max", "p50", "p95", "p99", "count", "rate"}
+
+
+class MetricQueries:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def list_metrics(self, service: str | None = None) -> list[MetricDescriptor]:
+        self.db.check_service(service)
+        where: list[str] = []
+        params: list[Any] = []
+        if service is not None:
+            where.append("service = ?")
+            params.append(service)
+        rows = self.db.fetchall(
+            "SELECT name, service, any_value(kind), any_value(unit), any_value(description), count(*), "
+            "list_distinct(flatten(list(DISTINCT json_keys(attributes)))) "
+            f"FROM metrics {where_sql(where)} GROUP BY name, service ORDER BY service, name",
+            params,
+        )
+        return [
+            MetricDescriptor(
+                name=r[0],
+                service=r[1],
+                kind=r[2],
+                unit=r[3] or "",
+                description=r[4] or "",
+                point_count=int(r[5]),
+                attribute_keys=sorted(r[6] or []),
+            )
+            for r in rows
+        ]
+
+    def query_metrics(self, query: MetricQuery) -> list[MetricSeries]:
+        self.db.check_service(query.service)
+        where = ["name = ?"]
+        params: list[Any] = [query.name]
+        if query.service is not None:
+            where.append("service = ?")
+            params.append(query.service)
+        exists = self.db.fetchone(
+            f"SELECT any_value(kind), any_value(unit) FROM metrics {where_sql(where)}", params
+        )
+        if not exists or exists[0] is None:
+            known = [m.name for m in self.list_metrics(query.service)]
+            raise UnknownMetricError(query.name, query.service, sorted(set(known)))
+        kind, unit = MetricKind(exists[0]), exists[1] or ""
+        for key, value in query.attributes.items():
+            where.append(f"{attr_expr(key)} = ?")
+            params.extend([json_path(key), json_path(key), str(value)])
+        group_exprs = [attr_expr(key) for key in query.group_by]
+        group_params = [p for key in query.group_by for p in (json_path(key), json_path(key))]
+        width = query.period_seconds * 1_000_000_000
+        value_sql = statistic_sql(query.statistic, kind, query.period_seconds)
+        group_cols = "".join(f", {expr} AS g{i}" for i, expr in enumerate(group_exprs))
+        inner_where = list(where)
+        window_clause("time_ns", query.window, inner_where, params)
+        source = (
+            "(SELECT *, CASE WHEN temporality = 2 OR (kind = 'sum' AND temporality <> 1) THEN "
+            "  CASE WHEN value - lag(value) OVER w < 0 THEN value ELSE value - lag(value) OVER w END "
+            "  ELSE value END AS increase FROM metrics "
+            f"{where_sql(inner_where)} WINDOW w AS (PARTITION BY series_key ORDER BY time_ns))"
+        )
+        sql = (
+            f"SELECT service{group_cols}, (time_ns // {width}) * {width} AS bucket, {value_sql} "
+            f"FROM {source} GROUP BY ALL ORDER BY ALL"
+        )
+        rows = self.db.fetchall(sql, [*group_params, *params])
+        series: dict[tuple[Any, ...], list[SeriesPoint]] = {}
+        for row in rows:
+            if row[-1] is None:
+                continue
+            series_id = tuple(row[: 1 + len(group_exprs)])
+            point = SeriesPoint(time=from_nanos(int(row[-2])), value=float(row[-1]))
+            series.setdefault(series_id, []).append(point)
+        return [
+            MetricSeries(
+                name=query.name,
+                service=key[0],
+                unit=unit,
+                kind=kind,
+                statistic=query.statistic,
+                attributes=dict(zip(query.group_by, key[1:], strict=True)),
+                points=points,
+            )
+            for key, points in series.items()
+        ]
+
+    def metric_buckets(
+        self,
+        window: TimeWindow,
+        bucket_seconds: int = 60,
+        service: str | None = None,
+        *,
+        by_host: bool = False,
+    ) -> list[MetricBucket]:
+        where, params = self.db.filters("time_ns", window, service)
+        host = "host" if by_host else "NULL::VARCHAR AS host"
+        width = bucket_seconds * 1_000_000_000
+        source = (
+            f"(SELECT name, service, {host}, kind, unit, time_ns, value, count, sum, CASE WHEN temporality = 2 OR "
+            "(kind = 'sum' AND temporality <> 1) THEN CASE WHEN value - lag(value) OVER w < 0 THEN value "
+            "ELSE value - lag(value) OVER w END ELSE value END AS increase FROM metrics "
+            f"{where_sql(where)} WINDOW w AS (PARTITION BY series_key ORDER BY time_ns))"
+        )
+        value_sql = (
+            f"CASE WHEN any_value(kind) = 'sum' THEN sum(increase) / {float(bucket_seconds)} "
+            "WHEN any_value(kind) IN ('histogram', 'exponential_histogram', 'summary') "
+            "THEN sum(sum) / nullif(sum(count), 0) ELSE avg(value) END"
+        )
+        rows = self.db.fetchall(
+            f"SELECT name, service, host, any_value(kind), any_value(unit), "
+            f"(time_ns // {width}) * {width} AS bucket, {value_sql} FROM {source} "
+            "GROUP BY name, service, host, bucket ORDER BY name, service, host, bucket",
+            params,
+        )
+        return [
+            MetricBucket(
+                name=r[0],
+                service=r[1],
+                host=r[2],
+                kind=r[3],
+                unit=r[4] or "",
+                bucket_start=from_nanos(int(r[5])),
+                value=float(r[6]),
+            )
+            for r in rows
+            if r[6] is not None and math.isfinite(r[6])
+        ]
+
+
+def statistic_sql(statistic: str, kind: MetricKind, period_seconds: int) -> str:
+    histogram = kind in (MetricKind.HISTOGRAM, MetricKind.EXPONENTIAL_HISTOGRAM, MetricKind.SUMMARY)
+    if statistic == "avg":
+        return "sum(sum) / nullif(sum(count), 0)" if histogram else "avg(value)"
+    if statistic == "sum":
+        return "sum(sum)" if histogram else "sum(increase)" if kind == MetricKind.SUM else "sum(value)"
+    if statistic == "count":
+        return "sum(count)" if histogram else "count(*)"
+    if statistic == "rate":
+        if histogram:
+            return f"sum(count) / {float(period_seconds)}"
+        return f"sum(increase) / {float(period_seconds)}" if kind == MetricKind.SUM else "avg(value)"
+    if statistic in ("min", "max"):
+        return f"{statistic}({statistic})" if histogram else f"{statistic}(value)"
+    quantile = {"p50": 0.5, "p95": 0.95, "p99": 0.99}[statistic]
+    if histogram:
+        # Per-point means are what survive without merging buckets: a fair proxy for tail movement.
+        return f"quantile_cont(CASE WHEN count > 0 THEN sum / count END, {quantile})"
+    return f"quantile_cont(value, {quantile})"
