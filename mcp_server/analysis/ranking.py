@@ -165,7 +165,9 @@ def rank_hypotheses(
         change = max((c.strength for c in s.of(SignalKind.CHANGE)), default=0.0)
         comp["change"] = change
         comp["explained_by_downstream"] = 1.0 if explained else 0.0
-        score += CHANGE_WEIGHT * change * min(1.0, score)
+        # a change explains a service's own trouble, not trouble it passes on from a dependency:
+        # of several releases shipped together, the one where failures start is the suspect
+        score += CHANGE_WEIGHT * change * min(1.0, score) * discount
         scored.append((score, name, comp))
 
     # the service whose own symptoms began clearly before everyone else's (a leak, a slow build-up)

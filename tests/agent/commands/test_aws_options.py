@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from agent.cli import build_app
 from agent.commands.aws_options import live_window
+from agent.wiring import investigate_engine_only as investigate
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
-from mcp_server.analysis.engine import investigate
 from mcp_server.backends.aws.testing.environment import scenario_environment
 from mcp_server.backends.local import LocalBackend
 from mcp_server.errors import SleuthError

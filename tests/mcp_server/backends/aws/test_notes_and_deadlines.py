@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
-from mcp_server.analysis import engine
+from agent.wiring import investigate_engine_only
 from mcp_server.backends.aws import AwsBackend, AwsBackendConfig
 from mcp_server.backends.aws.errors import AwsApiUnavailableError
 from mcp_server.backends.aws.testing.clock import FakeClock
@@ -63,7 +63,7 @@ def test_an_investigation_notes_what_the_backend_could_not_read() -> None:
     fake.add("/ecs/orders", ms(END - timedelta(minutes=5)), "ERROR card declined")
     backend, _ = logs_backend(TEMPLATE, fake, ["/ecs/orders"], ["orders", "billing"])
 
-    result = engine.investigate(
+    result = investigate_engine_only(
         backend, trigger=Trigger(), window=TimeWindow(start=END - timedelta(hours=1), end=END)
     )
 

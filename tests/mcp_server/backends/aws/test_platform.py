@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mcp_server.analysis.engine import investigate
+from agent.wiring import investigate_engine_only as investigate
 from mcp_server.backends.aws import AwsBackend, AwsBackendConfig
 from mcp_server.backends.aws.testing.platform_fakes import key_attributes
 from mcp_server.backends.aws.testing.responders import Responders
