@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mcp_server.backends.base import TelemetryBackend
+from mcp_server.redaction import Redactor
 from mcp_server.scenario import ScenarioSpec
 
 if TYPE_CHECKING:
@@ -64,3 +65,4 @@ class InvestigationDeps:
     report_dir: str | None = None
     checkpointer: BaseCheckpointSaver[Any] | None = None  # None: SQLite under the data directory
     clock: Callable[[], float] = time.time
+    redactor: Redactor = field(default_factory=Redactor)  # for the trigger, question and review answers

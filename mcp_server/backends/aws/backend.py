@@ -41,6 +41,7 @@ from mcp_server.backends.base import (
     SpanQuery,
     SpanStatsQuery,
 )
+from mcp_server.redaction import Redactor, install_response_redaction
 from mcp_server.telemetry import (
     Alarm,
     AlarmState,
@@ -78,6 +79,7 @@ class AwsBackend:
     ) -> None:
         self.config = config or AwsBackendConfig()
         self.clients = clients
+        install_response_redaction(clients.all(), Redactor())  # no secret gets past the boundary
         self._now = now
         self._notes = NoteBook()
         self._lock = threading.Lock()
