@@ -89,6 +89,8 @@ def as_list(value: Any, where: str) -> list[Any]:
 
 def text(value: Any, where: str) -> str:
     """An optional string field ("" when absent)."""
+    if type(value) is str and len(value) <= MAX_STRING:
+        return value
     if value is None:
         return ""
     if type(value) is not str:
@@ -124,6 +126,11 @@ def integer(value: Any, where: str, low: int = INT64_MIN, high: int = INT64_MAX)
 
 def unsigned(value: Any, where: str) -> int:
     """A fixed64 field the store keeps as a signed 64-bit integer: times and counts."""
+    # Fast path for the commonest value of an import (a timestamp as a decimal string).
+    if type(value) is str and len(value) < 20 and value.isascii() and value.isdigit():
+        number = int(value)
+        if number <= INT64_MAX:
+            return number
     return integer(value, where, 0, INT64_MAX)
 
 
@@ -165,6 +172,9 @@ def hex_id(value: Any, length: int, where: str) -> str | None:
 
 
 def enum(value: Any, names: dict[str, int], where: str) -> int:
+    """An enum given by number or name; ``names`` numbers its members 0, 1, 2..."""
+    if type(value) is int and 0 <= value < len(names):
+        return value
     if value is None:
         return 0
     if isinstance(value, str) and value in names:

@@ -65,7 +65,7 @@ _LAYOUT = Layout(
     known("scope", "logRecords", "schemaUrl"),
     "logRecords",
 )
-_SEVERITY_BY_NUMBER = [Severity.from_number(number) for number in range(25)]
+_SEVERITY_BY_NUMBER = [Severity.from_number(number).value for number in range(25)]
 # The SeverityNumber enum's names: SEVERITY_NUMBER_UNSPECIFIED = 0, TRACE = 1, TRACE2..TRACE4,
 # DEBUG = 5, ... FATAL4 = 24.
 _SEVERITY_NAMES = {"SEVERITY_NUMBER_UNSPECIFIED": 0} | {
@@ -107,9 +107,7 @@ def severity_number(value: Any, where: str) -> int:
 
 
 def _body(raw: Any) -> str:
-    plain = raw.get("stringValue") if type(raw) is dict and len(raw) == 1 else None
-    if type(plain) is str and len(plain) <= MAX_STRING:
-        return plain
+    """Any body but the commonest (a plain string, decoded inline by the caller)."""
     if raw is None:
         return ""
     body = any_value(raw, "body")
@@ -131,15 +129,18 @@ def _decode_log(record: Any, origin: Origin) -> tuple[Any, ...]:
         raise FieldError("timeUnixNano", "log record has neither timeUnixNano nor observedTimeUnixNano")
     number = severity_number(record.get("severityNumber"), "severityNumber")
     severity_text = text(record.get("severityText"), "severityText")
-    severity = _SEVERITY_BY_NUMBER[number] if number else Severity.from_text(severity_text)
+    severity = _SEVERITY_BY_NUMBER[number] if number else Severity.from_text(severity_text).value
+    raw = record.get("body")
+    plain = raw.get("stringValue") if type(raw) is dict and len(raw) == 1 else None
+    body = plain if type(plain) is str and len(plain) <= MAX_STRING else _body(raw)
     return (
         time_ns,
         observed,
         origin.service,
-        severity.value,
+        severity,
         number,
         severity_text,
-        _body(record.get("body")),
+        body,
         hex_id(record.get("traceId"), 32, "traceId"),
         hex_id(record.get("spanId"), 16, "spanId"),
         origin.host,

@@ -108,6 +108,9 @@ def _decode_request(request: dict[str, Any], out: ColumnBuffer) -> None:
 
 def _http_status(attrs: dict[str, Any]) -> int | None:
     """The HTTP status as the store keeps it (a small integer), or None when absent or not one."""
+    status = attrs.get(HTTP_STATUS_KEYS[0])
+    if type(status) is int and 0 <= status <= 999:  # the commonest by far
+        return status
     for key in HTTP_STATUS_KEYS:
         value = attrs.get(key)
         if value is None:
