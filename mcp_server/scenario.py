@@ -112,9 +112,9 @@ def _read_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.reader.ReaderError as exc:  # a character YAML refuses; says where only as a position
-        line = text.count("\n", 0, exc.position) + 1
+        where = text.count("\n", 0, exc.position) + 1
         raise InputFileError(
-            path, line, None, f"not valid YAML: unacceptable character #x{exc.character:04x}"
+            path, where, None, f"not valid YAML: unacceptable character #x{exc.character:04x}"
         ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
