@@ -171,6 +171,21 @@ def records(
                 yield origin, records_where, index, record
 
 
+def row_per_record(
+    layout: Layout, decode_record: Callable[[Any, Origin], tuple[Any, ...]]
+) -> Callable[[dict[str, Any], ColumnBuffer], None]:
+    """A request decoder for signals stored one row per record (spans, log records)."""
+
+    def decode_request(request: dict[str, Any], out: ColumnBuffer) -> None:
+        for origin, where, index, record in records(request, layout, out.stats):
+            try:
+                out.append(decode_record(record, origin))
+            except FieldError as exc:
+                raise exc.under(f"{where}[{index}]") from None
+
+    return decode_request
+
+
 def decode_file(
     path: Path,
     out: ColumnBuffer,

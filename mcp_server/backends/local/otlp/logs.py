@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from mcp_server.backends.local.otlp.envelope import ColumnBuffer, Layout, Origin, decode_file, records
+from mcp_server.backends.local.otlp.envelope import ColumnBuffer, Layout, Origin, decode_file, row_per_record
 from mcp_server.backends.local.otlp.fields import (
     MAX_STRING,
     UINT32_MAX,
@@ -81,14 +81,6 @@ def decode_logs_file(
     decode_file(path, out, byte_range, first_line, _decode_request)
 
 
-def _decode_request(request: dict[str, Any], out: ColumnBuffer) -> None:
-    for origin, where, index, record in records(request, _LAYOUT, out.stats):
-        try:
-            out.append(_decode_log(record, origin))
-        except FieldError as exc:
-            raise exc.under(f"{where}[{index}]") from None
-
-
 def severity_number(value: Any, where: str) -> int:
     if type(value) is int and 0 <= value <= 24:
         return value
@@ -151,3 +143,6 @@ def _decode_log(record: Any, origin: Origin) -> tuple[Any, ...]:
         integer(record.get("flags"), "flags", 0, UINT32_MAX),
         text(record.get("eventName"), "eventName"),
     )
+
+
+_decode_request = row_per_record(_LAYOUT, _decode_log)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mcp_server.backends.local.otlp.envelope import ColumnBuffer, Layout, Origin, decode_file, records
+from mcp_server.backends.local.otlp.envelope import ColumnBuffer, Layout, Origin, decode_file, row_per_record
 from mcp_server.backends.local.otlp.fields import (
     UINT32_MAX,
     FieldError,
@@ -96,14 +96,6 @@ def decode_traces_file(
     path: Path, out: ColumnBuffer, byte_range: tuple[int, int] | None = None, first_line: int = 1
 ) -> None:
     decode_file(path, out, byte_range, first_line, _decode_request)
-
-
-def _decode_request(request: dict[str, Any], out: ColumnBuffer) -> None:
-    for origin, where, index, span in records(request, _LAYOUT, out.stats):
-        try:
-            out.append(_decode_span(span, origin))
-        except FieldError as exc:
-            raise exc.under(f"{where}[{index}]") from None
 
 
 def _http_status(attrs: dict[str, Any]) -> int | None:
@@ -217,3 +209,6 @@ def _decode_span(span: Any, origin: Origin) -> tuple[Any, ...]:
         origin.scope_name,
         origin.scope_version,
     )
+
+
+_decode_request = row_per_record(_LAYOUT, _decode_span)
