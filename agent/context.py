@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.base import TelemetryBackend
+from mcp_server.redaction import Redactor
 from mcp_server.scenario import ScenarioSpec
 
 if TYPE_CHECKING:
@@ -75,3 +76,4 @@ class InvestigationDeps:
     report_dir: str | None = None
     checkpointer: BaseCheckpointSaver[Any] | None = None  # None: SQLite under the data directory
     clock: Callable[[], float] = time.time
+    redactor: Redactor = field(default_factory=Redactor)  # for the trigger, question and review answers

@@ -95,11 +95,14 @@ def stream_investigation(
 ) -> Iterator[ProgressEvent]:
     """Run a new investigation, yielding progress events; the last is RESULT or INTERRUPT."""
     investigation_id = investigation_id or new_investigation_id()
+    # An alarm's reason or a Slack message can carry a secret like any log line: redact it before
+    # it reaches the state, the checkpoints, the prompt or the result.
+    trigger = deps.redactor.model(trigger)
     state = InvestigationState(
         id=investigation_id,
         scenario=scenario or (deps.spec.name if deps.spec else None),
         data_dir=data_dir,
-        question=question or trigger.text,
+        question=deps.redactor.text(question or trigger.text),
         trigger=trigger,
         window=window,
         reasoner=deps.reasoner.name,
@@ -124,7 +127,8 @@ def stream_resume(
             raise UnknownInvestigationError(investigation_id)
         _readable(investigation_id, snapshot.values)
         waiting = any(task.interrupts for task in snapshot.tasks)
-        graph_input: Any = Command(resume=answer if answer is not None else {}) if waiting else None
+        answer = deps.redactor.data(answer) if answer is not None else {}  # a reviewer's words, redacted too
+        graph_input: Any = Command(resume=answer) if waiting else None
         yield from _events(graph, graph_input, investigation_id, deps)
     finally:
         if owned:

@@ -16,6 +16,7 @@ alarms.yaml     optional, alarm definitions ({alarms: [...]} or a list), history
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -25,6 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mcp_server.errors import InputFileError
+from mcp_server.redaction import Redactor
 from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import TimeWindow
 
@@ -35,6 +37,16 @@ LOGS_FILE = "logs.jsonl"
 CHANGES_FILE = "changes.jsonl"
 SLOS_FILE = "slos.yaml"
 ALARMS_FILE = "alarms.yaml"
+
+logger = logging.getLogger("sleuth.import")
+_warned: set[str] = set()
+
+
+def warn_once(message: str) -> None:
+    """Log a warning about an input once per process (a scenario is often loaded more than once)."""
+    if message not in _warned:
+        _warned.add(message)
+        logger.warning("warning: %s", message)
 
 
 class TriggerKind(StrEnum):
@@ -99,11 +111,16 @@ def _read_yaml(path: Path) -> Any:
         raise InputFileError(path, None, None, f"not UTF-8 text ({exc.reason})") from None
     try:
         return yaml.safe_load(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses; says where only as a position
+        where = text.count("\n", 0, exc.position) + 1
+        raise InputFileError(
+            path, where, None, f"not valid YAML: unacceptable character #x{exc.character:04x}"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise InputFileError(path, line, None, f"not valid YAML: {problem}") from None
+        raise InputFileError(path, line, None, f"not valid YAML: {' '.join(problem.split())}") from None
 
 
 def validation_error(path: Path, exc: ValidationError, line: int | None = None) -> InputFileError:
@@ -121,9 +138,23 @@ def load_scenario_spec(directory: Path) -> ScenarioSpec:
         raise InputFileError(path, None, None, "expected a mapping with name, window and trigger")
     raw = {key: value for key, value in raw.items() if key != "ground_truth"}
     try:
-        return ScenarioSpec.model_validate(raw)
+        spec = ScenarioSpec.model_validate(raw)
     except ValidationError as exc:
         raise validation_error(path, exc) from None
+    for warning in spec_warnings(spec, Path(directory)):
+        warn_once(warning)
+    return Redactor().model(spec)  # the description and trigger text are untrusted input too
+
+
+def spec_warnings(spec: ScenarioSpec, directory: Path) -> list[str]:
+    """What is valid but probably not meant: a trigger time outside the scenario's window."""
+    at = spec.trigger.time
+    if at is not None and not spec.window.start <= at <= spec.window.end:
+        return [
+            f"{Path(directory) / SCENARIO_FILE} field 'trigger.time': {at.isoformat()} is outside the window "
+            f"{spec.window.start.isoformat()} to {spec.window.end.isoformat()}; is the trigger time or the window wrong?"
+        ]
+    return []
 
 
 def load_ground_truth(directory: Path) -> GroundTruth | None:

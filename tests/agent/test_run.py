@@ -265,3 +265,27 @@ def test_a_checkpoint_another_version_wrote_is_refused_with_one_clear_line(make_
         saved_state("inv-old", saver)
     with pytest.raises(IncompatibleCheckpointError):
         resume_investigation("inv-old", make_deps(checkpointer=saver), {"accept": [1]})
+
+
+def test_a_secret_in_the_question_the_trigger_or_a_review_answer_is_redacted_before_the_run_keeps_it(
+    make_deps: DepsFactory, spec: ScenarioSpec
+) -> None:
+    trigger = spec.trigger.model_copy(update={"text": "5xx after rotating AKIAIOSFODNN7EXAMPLE"})
+    deps = make_deps(human_review=True)
+    with pytest.raises(AwaitingReview):
+        run_investigation(
+            trigger, deps, investigation_id="inv-secret", question="why? slack said password=hunter2xyz"
+        )
+    answer = {
+        "accept": [1],
+        "add_evidence": [{"service": "payments", "text": "pager: xoxb-1234567890-abcdefghij"}],
+    }
+    with pytest.raises(AwaitingReview):
+        resume_investigation("inv-secret", deps, answer)
+    result = resume_investigation("inv-secret", deps, {"accept": [1]})
+
+    dumped = result.model_dump_json()
+    assert result.question == "why? slack said password=[REDACTED:secret]"
+    assert "5xx after rotating [REDACTED:aws_access_key]" in dumped
+    assert "hunter2xyz" not in dumped and "AKIAIOSFODNN7EXAMPLE" not in dumped and "abcdefghij" not in dumped
+    assert any("[REDACTED:slack_token]" in ev.description for ev in result.evidence)

@@ -53,3 +53,41 @@ def test_a_time_without_offset_is_rejected(tmp_path: Path) -> None:
 
     with pytest.raises(InputFileError, match="UTC offset"):
         load_scenario_spec(tmp_path)
+
+
+def test_a_character_yaml_refuses_is_reported_on_one_line_with_its_line(tmp_path: Path) -> None:
+    (tmp_path / "scenario.yaml").write_text("name: x\ndescription: bell\x07\n")
+
+    with pytest.raises(InputFileError) as caught:
+        load_scenario_spec(tmp_path)
+
+    assert caught.value.line == 2 and "\n" not in str(caught.value)
+    assert caught.value.problem == "not valid YAML: unacceptable character #x0007"
+
+
+def test_a_trigger_outside_the_window_is_loaded_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "scenario.yaml").write_text(SCENARIO.replace("10:20:00Z", "12:20:00Z"))
+
+    spec = load_scenario_spec(tmp_path)
+
+    assert spec.trigger.time is not None and spec.trigger.time.hour == 12
+    assert [r.getMessage() for r in caplog.records] == [
+        f"warning: {tmp_path / 'scenario.yaml'} field 'trigger.time': 2026-01-01T12:20:00+00:00 is outside the "
+        "window 2026-01-01T10:00:00+00:00 to 2026-01-01T10:30:00+00:00; is the trigger time or the window wrong?"
+    ]
+
+
+def test_a_secret_in_the_trigger_or_description_is_redacted_when_the_scenario_loads(tmp_path: Path) -> None:
+    (tmp_path / "scenario.yaml").write_text(
+        SCENARIO.replace(
+            "visits availability SLO breached", "'visits down, DSN postgres://app:hunter2xyz@db/v'"
+        )
+        + "description: rotated key AKIAIOSFODNN7EXAMPLE\n"
+    )
+
+    spec = load_scenario_spec(tmp_path)
+
+    assert spec.trigger.text == "visits down, DSN postgres://app:[REDACTED:password]@db/v"
+    assert spec.description == "rotated key [REDACTED:aws_access_key]"

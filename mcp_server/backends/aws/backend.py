@@ -55,6 +55,7 @@ from mcp_server.backends.base import (
     SpanQuery,
     SpanStatsQuery,
 )
+from mcp_server.redaction import Redactor, install_response_redaction
 from mcp_server.telemetry import (
     Alarm,
     AlarmState,
@@ -106,6 +107,7 @@ class AwsBackend:
     ) -> None:
         self.config = config or AwsBackendConfig()
         self.clients = clients
+        install_response_redaction(clients.all(), Redactor())  # no secret gets past the boundary
         self._now = now
         self._notes = aws_notebook()
         self.calls = ApiCaller(self.config, self._notes, clock, sleep, jitter)

@@ -167,6 +167,7 @@ class LocalBackend:
             slos=len(decoded.slos),
             alarms=len(decoded.alarms),
             files=tuple(decoded.files),
+            warnings=tuple(decoded.warnings),
         )
 
     def scenario_spec(self) -> ScenarioSpec | None:

@@ -7,6 +7,7 @@ transport replays the script and records every request body. No network is touch
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import anthropic
@@ -14,7 +15,8 @@ import httpx
 import httpx2
 import respx
 
-Step = dict[str, Any] | int | Exception  # a message, an HTTP error status, or a transport failure
+# a message, an HTTP error status, a transport failure, or a model: the requests so far -> a message
+Step = dict[str, Any] | int | Exception | Callable[[list[dict[str, Any]]], dict[str, Any]]
 
 
 def message(*blocks: dict[str, Any], stop_reason: str = "tool_use") -> dict[str, Any]:
@@ -64,6 +66,8 @@ class ScriptedClaude:
         if not self.script:
             raise AssertionError("the model was called more often than scripted")
         step = self.script.pop(0)
+        if callable(step):
+            step = step(self.requests)
         if isinstance(step, Exception):
             raise step
         if isinstance(step, int):

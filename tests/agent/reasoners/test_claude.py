@@ -75,7 +75,9 @@ def test_a_multi_step_tool_use_investigation_ranks_from_cited_tool_results(
 
     top = result.hypotheses[0]
     assert (top.service, top.fault_type.value, top.confidence) == ("payments", "dependency_throttling", 0.9)
-    assert [ev.id for ev in top.evidence][:3] == ["tool-1-1", "tool-1-2", "traces-1"]
+    # trace_hotspots was asked about no service, so its result backs no service's hypothesis
+    assert [ev.id for ev in top.evidence][:2] == ["tool-1-2", "traces-1"]
+    assert "citations not about payments ignored: tool-1-1" in top.flags
     assert result.reasoner == "anthropic"
     assert result.tool_calls >= 2 and result.tokens == {"input": 300, "output": 60}
     hotspots = scripted.tool_results(1)[0]
@@ -215,7 +217,9 @@ def test_when_the_tool_budget_is_spent_the_model_is_made_to_submit_and_results_a
 ) -> None:
     scripted = ScriptedClaude(
         [
-            message(tool_use("search_traces", {"errors_only": True, "limit": 50}, "tu_1")),
+            message(
+                tool_use("search_traces", {"service": "payments", "errors_only": True, "limit": 50}, "tu_1")
+            ),
             submit(hypothesis("payments", "dependency_throttling", ["tool-1-1"])),
         ]
     )
