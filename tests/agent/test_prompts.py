@@ -6,8 +6,10 @@ import pytest
 
 from agent.prompts import SYSTEM_PROMPT, neutralise, render_request, render_tool_result, safe_name
 from agent.reasoners.base import ReasoningRequest
-from agent.state import HumanFeedback, Scope, Source, SourceFindings
+from agent.state import HumanFeedback
 from mcp_server.analysis.models import Evidence, EvidenceKind, Hypothesis
+from mcp_server.analysis.signals import Scope, StepResult
+from mcp_server.scenario import Trigger
 from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import TimeWindow
 from tests.agent.prompts_reading import naively_outside, outside
@@ -23,12 +25,17 @@ def request(
     evidence = Evidence(id="logs-1", kind=EvidenceKind.LOG_PATTERN, service=service, description=description)
     return ReasoningRequest(
         scope=Scope(
-            question=question,
-            services=[service],
             window=TimeWindow(start=START, end=START + timedelta(minutes=30)),
-            known_services=["frontend", service],
+            onset=START + timedelta(minutes=15),
+            onset_source="detected",
+            baseline=TimeWindow(start=START, end=START + timedelta(minutes=15)),
+            incident=TimeWindow(start=START + timedelta(minutes=15), end=START + timedelta(minutes=30)),
+            bucket_seconds=60,
+            services=["frontend", service],
+            focus_service=service,
+            trigger=Trigger(text=question),
         ),
-        findings=[SourceFindings(source=Source.LOGS, evidence=[evidence])],
+        findings=[StepResult(step="logs", evidence=[evidence])],
         feedback=[HumanFeedback(accepted_keys=[f"{service}/dependency_throttling"], note=note)]
         if note
         else [],

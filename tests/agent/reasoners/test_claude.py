@@ -225,7 +225,7 @@ def test_when_the_tool_budget_is_spent_the_model_is_made_to_submit_and_results_a
     )
     reasoner = claude(scripted, backend, analysis)
     reasoner.tool_result_chars = 800
-    used_by_gather = 5  # one call per gather branch
+    used_by_gather = len(analysis.sources)  # one call per gather branch
     result = run_investigation(
         spec.trigger, make_deps(reasoner=reasoner, budgets=Budgets(max_tool_calls=used_by_gather + 1))
     )

@@ -28,10 +28,11 @@ from agent.reasoners.citations import STEERED_FLAG
 from agent.reasoners.claude import ClaudeReasoner
 from agent.reasoners.offline import OfflineReasoner
 from agent.reasoners.retry import RetryPolicy
-from agent.reasoners.toolbox import McpToolbox, builtin_server
+from agent.reasoners.toolbox import McpToolbox
 from agent.report import draft_report
 from agent.report.render_markdown import render_markdown
 from agent.run import run_investigation
+from agent.wiring import sleuth_tools_server
 from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.local import LocalBackend
 from mcp_server.scenario import load_scenario_spec
@@ -159,7 +160,7 @@ def _claude(scripted: ScriptedClaude, backend: LocalBackend, analysis: AnalysisS
     return ClaudeReasoner(
         scripted.client(),
         offline=OfflineReasoner(analysis),
-        toolbox=lambda context: McpToolbox(builtin_server(backend)),
+        toolbox=lambda context: McpToolbox(sleuth_tools_server(backend)),
         model="claude-scripted",
         retry=RetryPolicy(attempts=1, sleep=lambda seconds: None),
     )
