@@ -45,6 +45,7 @@ class OriginDelta:
     callee: str | None = None  # an instrumented callee that answered without failing
     callee_status: int | None = None
     timed_out: bool = False
+    kind_unknown: bool = False  # spans without a kind: client or server cannot be told apart
 
 
 def _excess(d: OriginDelta) -> float:
@@ -108,12 +109,13 @@ def resolve_callees(
         except QueryError:
             spans = []
         origin = _find_origin_span(spans, d)
-        children = (
-            [s for s in spans if s.parent_span_id == origin.span_id and s.service != origin.service]
-            if origin is not None
-            else []
+        children = _remote_children(spans, origin) if origin is not None else []
+        # instrumentation without span kinds: a failing span whose call to another service was
+        # answered may be the caller's own fault or the answer's; both get a share
+        d.kind_unknown = origin is not None and origin.kind == SpanKind.UNSPECIFIED and bool(children)
+        is_client = origin is not None and (
+            origin.kind in (SpanKind.CLIENT, SpanKind.PRODUCER) or d.kind_unknown
         )
-        is_client = origin is not None and origin.kind in (SpanKind.CLIENT, SpanKind.PRODUCER)
         if children and not is_client and d.peer is None:
             # a server span that failed after its calls succeeded: its own code, unless its error
             # names the service it called
@@ -130,6 +132,17 @@ def resolve_callees(
         elif named is not None and named != d.service:
             d.callee = named  # the callee never answered (handshake, connection refused, timeout)
             d.timed_out = bool(TIMEOUT_WORDS.search(text))
+
+
+def _remote_children(spans: list[Span], origin: Span) -> list[Span]:
+    """Spans of other services called by ``origin``, latest answer first: its own children there,
+    or those of its own service's child spans (a server span whose call went through a client span)."""
+    own = {origin.span_id} | {
+        s.span_id for s in spans if s.parent_span_id == origin.span_id and s.service == origin.service
+    }
+    called = [s for s in spans if s.parent_span_id in own and s.service != origin.service]
+    # the last answer it got is the one it failed on
+    return sorted(called, key=lambda s: -s.end_time_unix_nano)
 
 
 def _follow_status(spans: list[Span], server: Span) -> Span:
@@ -161,6 +174,14 @@ def _follow_status(spans: list[Span], server: Span) -> Span:
 
 
 def _find_origin_span(spans: list[Span], d: OriginDelta) -> Span | None:
+    if d.origin.sample_span_id:  # the backend says which span (its errors may come from logs)
+        named = next((s for s in spans if s.span_id == d.origin.sample_span_id), None)
+        if named is not None:
+            return named
+    return _failing_leaf(spans, d)
+
+
+def _failing_leaf(spans: list[Span], d: OriginDelta) -> Span | None:
     by_parent: dict[str, list[Span]] = defaultdict(list)
     for s in spans:
         if s.parent_span_id:
@@ -200,6 +221,7 @@ def error_origin_signals(deltas: list[OriginDelta], scope: Scope) -> list[Signal
             "callee": d.callee,
             "callee_status": d.callee_status,
             "timed_out": d.timed_out,
+            "kind_unknown": d.kind_unknown,
             "new": d.baseline == 0,
         }
         evidence = Evidence(

@@ -43,6 +43,7 @@ OPERATION_GROUP = ["service", "operation", "peer", "callee"]
 MIN_Z = 4.0  # a self-time shift below this many standard errors is noise
 MIN_RATIO = 1.2
 MIN_ADDED_MS = 0.5
+RESOLUTION_MS = 1.0  # the coarsest timestamp precision seen in practice
 PEER_Z = 4.0  # robust z (log scale) of an edge's gap among all edges' gaps
 PEER_RATIO = 10.0  # and at least this many times the typical edge's gap
 PEER_WEIGHT = 0.6  # a peer comparison is weaker evidence than a change over time
@@ -82,7 +83,9 @@ def self_time_deltas(
         else:  # a backend without medians: means, and a crude spread
             before, after = b.self_time / b.count, t.self_time / t.count
             z = MIN_Z if after > before * 1.5 else 0.0
-        if z < MIN_Z or after <= before * MIN_RATIO or after - before < MIN_ADDED_MS:
+        # timestamps at millisecond precision make sub-millisecond self times 0 or 1: a shift
+        # counts only when it is also large against a millisecond
+        if z < MIN_Z or after <= max(before, RESOLUTION_MS) * MIN_RATIO or after - before < MIN_ADDED_MS:
             continue
         excess = (after - before) * t.count / inc_min
         callee = key[3] if len(key) > 3 and key[3] != key[0] else None

@@ -16,6 +16,7 @@ from datetime import datetime
 from drain3 import TemplateMiner
 from drain3.template_miner_config import TemplateMinerConfig
 
+from mcp_server.analysis.coverage import observed_minutes
 from mcp_server.analysis.error_origins import significant_increase
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
@@ -129,9 +130,16 @@ class TemplateChange:
     strength: float
 
 
-def changed_templates(templates: list[Template], scope: Scope) -> list[TemplateChange]:
-    inc_min = max(scope.incident.duration.total_seconds() / 60.0, 1e-6)
-    base_min = max(scope.baseline.duration.total_seconds() / 60.0, 1e-6)
+def changed_templates(
+    templates: list[Template], scope: Scope, exposure: tuple[float, float] | None = None
+) -> list[TemplateChange]:
+    """Templates new or surging in the incident. ``exposure`` is (baseline, incident) minutes the
+    logs actually cover (the nominal windows when not given): a collector that kept one minute of
+    baseline must not make every chronic error look like a tenfold surge."""
+    base_min, inc_min = exposure or (
+        max(scope.baseline.duration.total_seconds() / 60.0, 1e-6),
+        max(scope.incident.duration.total_seconds() / 60.0, 1e-6),
+    )
     out = []
     for t in templates:
         rate, base_rate = t.incident / inc_min, t.baseline / base_min
@@ -157,7 +165,11 @@ def log_pattern_changes(backend: TelemetryBackend, scope: Scope) -> list[Templat
     the caller reports the logs as degraded instead of as quiet."""
     base = fetch_groups(backend, scope.baseline)
     inc = fetch_groups(backend, scope.incident)
-    return changed_templates(mine_templates(base, inc), scope)
+    exposure = (
+        observed_minutes(backend, scope.baseline, "logs"),
+        observed_minutes(backend, scope.incident, "logs"),
+    )
+    return changed_templates(mine_templates(base, inc), scope, exposure)
 
 
 def log_signals(changes: list[TemplateChange], scope: Scope, per_service: int = 5) -> list[Signal]:

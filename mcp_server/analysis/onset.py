@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from mcp_server.analysis.stats import MAD_TO_SIGMA, last_change_point
+from mcp_server.analysis.stats import MAD_TO_SIGMA, last_change_point, last_count_change
 from mcp_server.backends.base import SpanStatsQuery, TelemetryBackend
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import Severity, TimeWindow
@@ -37,6 +37,9 @@ NICE_SECONDS = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 MIN_BEFORE = 3
 SPAN_FLOOR = 0.05  # no scale below this share of a series' largest value
 MIN_AFTER = 2
+
+
+Point = tuple[datetime, float] | tuple[datetime, float, float]  # (time, value) or (time, events, exposure)
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,8 @@ class _Series:
     label: str
     times: np.ndarray  # seconds since the window start, sorted
     values: np.ndarray
-
     start: datetime
+    exposure: np.ndarray | None = None  # for count series: spans (or seconds) per point
 
     def time_of(self, index: int) -> datetime:
         return self.start + timedelta(seconds=float(self.times[index]))
@@ -90,9 +93,10 @@ def fine_bucket_seconds(window: TimeWindow) -> int:
 
 def span_series(
     backend: TelemetryBackend, window: TimeWindow, width: int
-) -> dict[tuple[str, str], list[tuple[datetime, float]]]:
-    """Per service (and caller→callee edge) series from spans, one point per bucket that has spans."""
-    out: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
+) -> dict[tuple[str, str], list[Point]]:
+    """Per service (and caller→callee edge) series from spans, one point per bucket that has spans.
+    Error series are counts with their exposure: (time, errors, spans)."""
+    out: dict[tuple[str, str], list[Point]] = defaultdict(list)
     try:
         rows = backend.span_stats(SpanStatsQuery(window=window, bucket_seconds=width, group_by=["service"]))
         edges = backend.span_stats(
@@ -106,7 +110,7 @@ def span_series(
         if not service or b.count < 3 or b.bucket_start > last:
             continue
         out[(service, "rate")].append((b.bucket_start, b.count / width))
-        out[(service, "error_rate")].append((b.bucket_start, b.errors / b.count))
+        out[(service, "error_rate")].append((b.bucket_start, float(b.errors), float(b.count)))
         if b.p50_ms is not None:
             out[(service, "latency")].append((b.bucket_start, b.p50_ms))
         if b.self_p50_ms is not None:
@@ -120,8 +124,9 @@ def span_series(
 
 def log_series(
     backend: TelemetryBackend, window: TimeWindow, width: int
-) -> dict[tuple[str, str], list[tuple[datetime, float]]]:
-    """Error-log counts per service, over the buckets the logs cover at all (zero where covered)."""
+) -> dict[tuple[str, str], list[Point]]:
+    """Error-log counts per service, over the buckets the logs cover at all (zero where covered),
+    as (time, count, seconds)."""
     try:
         counts = backend.log_counts(window, width)
     except QueryError:
@@ -132,19 +137,19 @@ def log_series(
         if c.severity in (Severity.ERROR, Severity.FATAL):
             errors[c.service][c.bucket_start] = errors[c.service].get(c.bucket_start, 0.0) + c.count
     return {
-        (service, "error_logs"): [(t, by_time.get(t, 0.0)) for t in sorted(covered)]
+        (service, "error_logs"): [(t, by_time.get(t, 0.0), float(width)) for t in sorted(covered)]
         for service, by_time in errors.items()
     }
 
 
 def metric_series(
     backend: TelemetryBackend, window: TimeWindow, width: int
-) -> dict[tuple[str, str], list[tuple[datetime, float]]]:
+) -> dict[tuple[str, str], list[Point]]:
     try:
         buckets = backend.metric_buckets(window, width, by_host=True)
     except QueryError:
         return {}
-    out: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
+    out: dict[tuple[str, str], list[Point]] = defaultdict(list)
     for b in buckets:
         out[(b.service, f"metric:{b.name}@{b.host or ''}")].append((b.bucket_start, b.value))
     return out
@@ -162,11 +167,16 @@ def _collect(backend: TelemetryBackend, window: TimeWindow) -> list[_Series]:
             if len(points) < MIN_BEFORE + MIN_AFTER:
                 continue
             points.sort()
-            times = np.array([(t - window.start).total_seconds() for t, _ in points])
-            values = np.array([v for _, v in points], dtype=float)
+            times = np.array([(p[0] - window.start).total_seconds() for p in points])
+            values = np.array([p[1] for p in points], dtype=float)
+            exposure = (
+                np.array([float(p[2]) for p in points if len(p) > 2], dtype=float)
+                if len(points[0]) > 2
+                else None
+            )
             if np.all(values == values[0]):
                 continue
-            out.append(_Series(service, label, times, values, window.start))
+            out.append(_Series(service, label, times, values, window.start, exposure))
     return out
 
 
@@ -176,6 +186,19 @@ def _collect(backend: TelemetryBackend, window: TimeWindow) -> list[_Series]:
 def _vote(series: _Series, latest: float | None) -> OnsetCandidate | None:
     """The series' last significant change before ``latest`` (seconds from the window start)."""
     limit = None if latest is None else int(np.searchsorted(series.times, latest, side="right"))
+    if series.exposure is not None:  # sparse counts: a rate test, not a median
+        counted = last_count_change(
+            series.values.tolist(),
+            series.exposure.tolist(),
+            min_before=MIN_BEFORE,
+            min_after=MIN_AFTER,
+            latest=limit,
+        )
+        if counted is None or counted.z < Z_MIN:
+            return None
+        return OnsetCandidate(
+            series.service, series.label, series.time_of(counted.index), min(counted.z, Z_CAP)
+        )
     cp = last_change_point(
         series.values.tolist(),
         min_before=MIN_BEFORE,

@@ -45,6 +45,7 @@ SYMPTOM_KINDS = (
 CHANGE_WEIGHT = 1.5
 EARLY_WEIGHT = 0.6
 TRANSFER = 0.8  # share of a caller's origin moved to a callee that answered without failing
+TRANSFER_UNKNOWN_KIND = 0.5  # the same when spans carry no kind (caller or callee cannot be told)
 SYMPTOM_DISCOUNT = 0.35
 MAX_PER_KIND = {
     SignalKind.METRIC: 6,
@@ -96,8 +97,9 @@ def rank_hypotheses(
         )
         callee = sig.hints.get("callee")
         if callee and callee != sig.service and callee in known:
-            moved[callee] += TRANSFER * sig.strength
-            kept[sig.service] += (1 - TRANSFER) * sig.strength
+            share = TRANSFER_UNKNOWN_KIND if sig.hints.get("kind_unknown") else TRANSFER
+            moved[callee] += share * sig.strength
+            kept[sig.service] += (1 - share) * sig.strength
             suspect(callee).inherited.append(sig)
         else:
             kept[sig.service] += sig.strength
@@ -146,13 +148,25 @@ def rank_hypotheses(
                 if other != name and re.search(rf"(?<![\w-]){re.escape(other)}(?![\w-])", text):
                     names_in_errors[name].add(other)
 
+    # without a call graph, metrics still tell callers from callees: a service whose *client*
+    # errors rose fails because of what it calls, when another service's own (server) errors
+    # rose while its calls did not fail
+    failing_calls = {name for name, s in by_service.items() if _client_errors_rose(s)}
+    failing_alone = {
+        name for name, s in by_service.items() if name not in failing_calls and _server_errors_rose(s)
+    }
+
     scored: list[tuple[float, str, dict[str, float]]] = []
     for name, s in by_service.items():
         comp = components[name]
         mine = origin_strength(name)
         below = [origin_strength(d) for d in downstream(graph, name) if d in components]
         named = names_in_errors.get(name, set()) & set(components)
-        explained = (bool(below) and max(below) > max(mine, 0.05) * 1.5) or (bool(named) and mine < 0.05)
+        explained = (
+            (bool(below) and max(below) > max(mine, 0.05) * 1.5)
+            or (bool(named) and mine < 0.05)
+            or (not graph and name in failing_calls and bool(failing_alone) and mine < 0.05)
+        )
         discount = SYMPTOM_DISCOUNT if explained else 1.0
         score = 0.0
         for kind, weight in WEIGHTS.items():
@@ -209,6 +223,28 @@ def rank_hypotheses(
             )
         )
     return hypotheses
+
+
+CLIENT_SIDE = re.compile(r"client|outbound|downstream|dependency|remote", re.IGNORECASE)
+FAILURES = re.compile(r"error|fault|fail|5xx", re.IGNORECASE)
+
+
+def _client_errors_rose(s: Suspect) -> bool:
+    return any(
+        sig.hints.get("direction", 0) > 0
+        and FAILURES.search(str(sig.hints.get("metric") or ""))
+        and CLIENT_SIDE.search(str(sig.hints.get("metric") or ""))
+        for sig in s.of(SignalKind.METRIC)
+    )
+
+
+def _server_errors_rose(s: Suspect) -> bool:
+    return any(
+        sig.hints.get("direction", 0) > 0
+        and FAILURES.search(str(sig.hints.get("metric") or ""))
+        and not CLIENT_SIDE.search(str(sig.hints.get("metric") or ""))
+        for sig in s.of(SignalKind.METRIC)
+    )
 
 
 def calibrate(score: float, total: float, clarity: float = 1.0) -> float:

@@ -211,3 +211,47 @@ def last_change_point(
     while start - 1 >= min_before and (values[start - 1] - threshold) * sign > 0:
         start -= 1
     return ChangePoint(start, best.z, best.before, best.after, best.scale)
+
+
+def last_count_change(
+    events: Sequence[float],
+    exposure: Sequence[float],
+    *,
+    min_before: int = 3,
+    min_after: int = 2,
+    latest: int | None = None,
+) -> ChangePoint | None:
+    """The split where a count series' rate (events per unit of exposure: per span, per second)
+    rose or fell most significantly, by the Poisson surprise of the events after it.
+
+    Errors are sparse: most buckets hold none, so a median (the level tests) stays at zero until
+    errors fill half the buckets. Summed counts see the first few; a conditional binomial test
+    weighs them against a baseline that is itself only a few buckets long. The onset returned is the first
+    bucket at or after the best split that holds more events than the old rate predicts.
+    """
+    n = len(events)
+    hi = n - min_after if latest is None else min(n - min_after, latest)
+    total_e = float(sum(events))
+    total_x = float(sum(exposure))
+    best: ChangePoint | None = None
+    before_e = before_x = 0.0
+    for k in range(n):
+        if k >= min_before and k <= hi:
+            after_e, after_x = total_e - before_e, total_x - before_x
+            if before_x > 0 and after_x > 0 and total_e > 0:
+                # both rates are estimates: given all the events, how surprising is the share that
+                # fell after the split (a conditional binomial test, normal approximation)?
+                share = after_x / total_x
+                spread = math.sqrt(total_e * share * (1.0 - share)) + 0.5
+                z = (after_e - total_e * share) / spread
+                rate = (before_e + 0.5) / before_x
+                if best is None or abs(z) > abs(best.z):
+                    best = ChangePoint(k, z, before_e / before_x, after_e / after_x, rate)
+        before_e += events[k]
+        before_x += exposure[k]
+    if best is None or best.z <= 0:
+        return best
+    start = best.index
+    while start < n - 1 and events[start] <= best.scale * exposure[start]:
+        start += 1
+    return ChangePoint(start, best.z, best.before, best.after, best.scale)

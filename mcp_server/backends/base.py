@@ -103,6 +103,7 @@ class ErrorOrigin(_Query):
     first_seen: datetime
     last_seen: datetime
     sample_trace_id: str
+    sample_span_id: str | None = None  # the sample failing span in that trace
     sample_message: str = ""
     sample_exception: str = ""
     hosts: dict[str, int] = Field(default_factory=dict)

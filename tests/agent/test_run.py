@@ -52,7 +52,7 @@ def test_progress_events_report_every_step_in_workflow_order(
     started = [e.step for e in events if e.kind is EventKind.STEP_STARTED]
     assert started == ["scope", "consult", "hypothesize", "verify", "mitigate", "report"]
     gathered = {e.data["source"] for e in events if e.step == "gather" and e.kind is EventKind.FINDING}
-    assert gathered == {"traces", "metrics", "logs", "changes", "slos_alarms"}
+    assert gathered == {"traces", "metrics", "logs", "changes", "slos_alarms", "platform"}
     assert events[-1].kind is EventKind.RESULT
 
 

@@ -60,6 +60,11 @@ def derive(trace: Iterable[Span]) -> list[DerivedSpan]:
                 known = callee.get(parent.span_id)
                 if known is None or s.duration_ms > known.duration_ms:
                     callee[parent.span_id] = s
+    # a failure one level down through the parent's own client span is below it too
+    for s in spans:
+        parent = by_id.get(s.parent_span_id or "")
+        if s.span_id in failing_parents and parent is not None and parent.service == s.service:
+            failing_parents.add(parent.span_id)
     derived = []
     for s in spans:
         parent = by_id.get(s.parent_span_id or "")
@@ -209,6 +214,7 @@ def error_origins(
                 first_seen=members[0].span.start,
                 last_seen=members[-1].span.start,
                 sample_trace_id=members[0].span.trace_id,
+                sample_span_id=members[0].span.span_id,
                 sample_message=max((d.span.status_message for d in members), default=""),
                 sample_exception=sample_exception,
                 hosts=dict(Counter(h for d in members if (h := d.span.host))),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -168,4 +168,11 @@ FROM (
     FROM spans WHERE parent_service IS NOT NULL GROUP BY trace_id, parent_span_id
 ) l
 WHERE l.trace_id = spans.trace_id AND l.parent_span_id = spans.span_id AND l.target IS NOT NULL;
+UPDATE spans SET is_origin = FALSE
+FROM (
+    SELECT DISTINCT c.trace_id, c.parent_span_id FROM spans c JOIN spans g
+        ON g.trace_id = c.trace_id AND g.parent_span_id = c.span_id
+    WHERE g.is_error AND c.parent_service = c.service
+) d
+WHERE spans.is_origin AND d.trace_id = spans.trace_id AND d.parent_span_id = spans.span_id;
 """

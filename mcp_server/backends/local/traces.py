@@ -145,7 +145,7 @@ class SpanQueries:
             "SELECT service, operation, peer, count(*), min(start_ns), max(start_ns), arg_min(trace_id, start_ns), "
             "coalesce(max(status_message), ''), coalesce(max(exception_type), '') || "
             "coalesce(': ' || max(exception_message), ''), "
-            "histogram(coalesce(host, '')), histogram(coalesce(az, '')) "
+            "histogram(coalesce(host, '')), histogram(coalesce(az, '')), arg_min(span_id, start_ns) "
             f"FROM spans {where_sql(where)} GROUP BY service, operation, peer ORDER BY count(*) DESC LIMIT ?",
             [*params, limit],
         )
@@ -162,6 +162,7 @@ class SpanQueries:
                 sample_exception=row[8] or "",
                 hosts={k: int(v) for k, v in (row[9] or {}).items() if k},
                 availability_zones={k: int(v) for k, v in (row[10] or {}).items() if k},
+                sample_span_id=row[11],
             )
             for row in rows
         ]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from evals.breakdown import breakdown_table, main
 from evals.render import write_json
 from evals.results import CaseScore, EvalRun, MethodRun, ScenarioResult, TruthSummary
-from evals.scenarios.breakdown import breakdown_table, main
 from evals.scorers import summarize_method
 from mcp_server.errors import SleuthError
 

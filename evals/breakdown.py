@@ -1,6 +1,6 @@
 """Break a saved eval run down by scenario tag: how each method does on each quirk of real telemetry.
 
-    python -m evals.scenarios.breakdown build/eval/hardened.json [--method sleuth] [--prefix quirk-]
+    python -m evals.breakdown build/eval/hardened.json [--method sleuth] [--prefix quirk-]
 
 Reads what ``sleuth eval --json`` wrote (nothing is re-run) and summarises every tag group with
 the harness's own scorer, so the rates mean what they mean in the main table. Prints Markdown.
