@@ -21,6 +21,7 @@ from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.backends.base import ErrorOrigin, SpanStatsQuery, TelemetryBackend
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import ServiceEdge, Span, SpanKind, TimeWindow
+from mcp_server.tool_calls import tool_call
 
 ORIGIN_LIMIT = 500
 FULL_ORIGIN_RATE = 1.0  # new failing spans per minute that count as a full-strength origin
@@ -216,7 +217,7 @@ def error_origin_signals(deltas: list[OriginDelta], scope: Scope) -> list[Signal
             time=d.first_seen,
             value=round(d.rate, 3),
             baseline=round(d.baseline_rate, 3),
-            source_query=f"error_origins(service={d.service!r}, window={scope.window_text()!r})",
+            source_query=tool_call("trace_hotspots", scope.window, service=d.service, onset=scope.onset),
             attributes={k: v for k, v in hints.items() if v not in (None, {}, "")}
             | {"sample_trace_id": o.sample_trace_id},
         )
@@ -335,10 +336,7 @@ def self_latency_signals(deltas: list[LatencyDelta], scope: Scope) -> list[Signa
             time=scope.onset,
             value=round(d.inc_self_ms, 3),
             baseline=round(d.base_self_ms, 3),
-            source_query=(
-                f"span_stats(service={d.service!r}, group_by=['service','operation','peer'], "
-                f"window={scope.window_text()!r})"
-            ),
+            source_query=tool_call("trace_hotspots", scope.window, service=d.service, onset=scope.onset),
             attributes={"operation": d.operation, "peer": d.peer, "share": round(d.share, 3)},
         )
         signals.append(
@@ -461,7 +459,7 @@ def health_signals(health: dict[str, ServiceHealth], scope: Scope) -> list[Signa
                         time=scope.onset,
                         value=round(h.inc_error_rate, 4),
                         baseline=round(h.base_error_rate, 4),
-                        source_query=f"span_stats(service={h.service!r}, window={scope.window_text('window')!r})",
+                        source_query=tool_call("audit_services", scope.incident),
                     ),
                 )
             )
@@ -486,7 +484,7 @@ def health_signals(health: dict[str, ServiceHealth], scope: Scope) -> list[Signa
                         time=scope.onset,
                         value=round(h.inc_latency, 3),
                         baseline=round(h.base_latency, 3),
-                        source_query=f"span_stats(service={h.service!r}, window={scope.window_text('window')!r})",
+                        source_query=tool_call("audit_services", scope.incident),
                     ),
                     hints={"ratio": ratio},
                 )
@@ -649,9 +647,7 @@ def skew_signals(skews: list[Skew], scope: Scope) -> list[Signal]:
             time=scope.onset,
             value=round(s.member_value, 4),
             baseline=round(s.others_value, 4),
-            source_query=(
-                f"span_stats(service={s.service!r}, group_by=['{s.dimension}'], window={scope.window_text()!r})"
-            ),
+            source_query=tool_call("trace_hotspots", scope.window, service=s.service, onset=scope.onset),
             attributes={
                 "dimension": s.dimension,
                 "member": s.value,

@@ -95,6 +95,11 @@ class LocalBackend:
         except duckdb.IOException as exc:
             raise SleuthError(f"cannot open the local store {self.path}: {exc}") from None
         self._lock = threading.Lock()
+        # queries running on other threads (an MCP server's warm-up, abandoned tool calls): close()
+        # interrupts them and waits, since DuckDB refuses to close a connection that is in use
+        self._running: set[duckdb.DuckDBPyConnection] = set()
+        self._running_changed = threading.Condition()
+        self._closed = False
         self._alarm_cache: list[Alarm] | None = None
         # Every query with a service filter checks the name: keep the list between imports.
         self._services: list[str] | None = None
@@ -110,6 +115,14 @@ class LocalBackend:
         return backend
 
     def close(self) -> None:
+        """Interrupt queries still running on other threads, wait for them to unwind, then close."""
+        with self._running_changed:
+            if self._closed:
+                return
+            self._closed = True
+            for cursor in self._running:
+                cursor.interrupt()
+            self._running_changed.wait_for(lambda: not self._running, timeout=30)
         self._con.close()
 
     def __enter__(self) -> LocalBackend:
@@ -187,13 +200,22 @@ class LocalBackend:
     # ---------------------------------------------------------------------------- helpers
 
     def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cursor = self._con.cursor()
+        with self._running_changed:
+            if self._closed:
+                raise SleuthError("the local store is closed")
+            cursor = self._con.cursor()
+            self._running.add(cursor)
         try:
             return cursor.execute(sql, list(params)).fetchall()
         except duckdb.InvalidInputException as exc:
             raise QueryError(str(exc).split("\n")[0]) from None
+        except duckdb.InterruptException:
+            raise SleuthError("the query was interrupted: the local store is closing") from None
         finally:
             cursor.close()
+            with self._running_changed:
+                self._running.discard(cursor)
+                self._running_changed.notify_all()
 
     def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         rows = self._fetchall(sql, params)
@@ -302,7 +324,24 @@ class LocalBackend:
             where.append("json_extract_string(attributes, ?) = ?")
             params.extend([_json_path(key), str(value).lower() if isinstance(value, bool) else str(value)])
         order = "start_ns" if query.order == "start" else "duration_ms DESC"
-        sql = f"SELECT {_SPAN_SELECT} FROM spans {_where(where)} ORDER BY {order} LIMIT ?"
+        if not query.one_per_trace:
+            sql = f"SELECT {_SPAN_SELECT} FROM spans {_where(where)} ORDER BY {order} LIMIT ?"
+            return [self._row_to_span(row) for row in self._fetchall(sql, [*params, query.limit])]
+        # one row per trace (its first or slowest match), keyset-paged by (key, trace_id)
+        key = "start_ns" if query.order == "start" else "duration_ms"
+        pick = "start_ns, span_id" if query.order == "start" else "duration_ms DESC, span_id"
+        outer: list[str] = ["pick = 1"]
+        if query.after is not None:
+            if query.order == "start":
+                outer.append("(start_ns > ? OR (start_ns = ? AND trace_id > ?))")
+            else:
+                outer.append("(duration_ms < ? OR (duration_ms = ? AND trace_id > ?))")
+            params.extend([query.after[0], query.after[0], query.after[1]])
+        direction = "" if query.order == "start" else " DESC"
+        sql = (
+            f"SELECT {_SPAN_SELECT} FROM (SELECT *, row_number() OVER (PARTITION BY trace_id ORDER BY {pick}) "
+            f"AS pick FROM spans {_where(where)}) {_where(outer)} ORDER BY {key}{direction}, trace_id LIMIT ?"
+        )
         return [self._row_to_span(row) for row in self._fetchall(sql, [*params, query.limit])]
 
     def get_trace(self, trace_id: str) -> list[Span]:
