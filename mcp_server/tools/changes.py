@@ -9,7 +9,7 @@ from pydantic import Field
 
 from mcp_server.deps import ServerDeps
 from mcp_server.telemetry import ChangeEvent, ChangeKind
-from mcp_server.tools.common import READ_ONLY, End, ServiceArg, Start, ToolKit, iso, limit_arg
+from mcp_server.tools.common import READ_ONLY, End, ServiceArg, Start, ToolKit, iso, limit_field
 from mcp_server.tools.models import ChangeList, ChangeOut
 
 KIND_NAMES = [k.value for k in ChangeKind]
@@ -40,7 +40,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         ] = None,
         start: Start = None,
         end: End = None,
-        limit: limit_arg("changes") = 50,
+        limit: Annotated[int, limit_field("changes")] = 50,
     ) -> Annotated[CallToolResult, ChangeList]:
         """Deployments, configuration, feature-flag, scaling and infrastructure changes in a
         window, newest first, each with how to roll it back when the record says. A change shortly

@@ -55,9 +55,9 @@ OnsetArg = Annotated[
 MAX_ITEMS = 500  # the largest ``limit`` a tool accepts
 
 
-def limit_arg(what: str, default_max: int = MAX_ITEMS) -> Any:
-    """A ``limit``-style argument whose range is in the schema (``minimum``/``maximum``)."""
-    return Annotated[int, Field(ge=1, le=default_max, description=f"Most {what} to return.")]
+def limit_field(what: str, maximum: int = MAX_ITEMS) -> Any:
+    """The Field of a ``limit``-style argument, its range in the schema (``minimum``/``maximum``)."""
+    return Field(ge=1, le=maximum, description=f"Most {what} to return.")
 
 
 _RELATIVE = re.compile(r"^\s*-\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|m|min|mins|h|hr|hrs|d|day|days|w)\s*$", re.I)

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.deps import ServerDeps
-from mcp_server.tools.common import READ_ONLY, ToolKit, limit_arg
+from mcp_server.tools.common import READ_ONLY, ToolKit, limit_field
 from mcp_server.tools.models import KnowledgeHitOut, KnowledgeHits
 
 MAX_SNIPPET_CHARS = 700
@@ -105,7 +105,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
     Fault = Annotated[
         str | None, Field(description=f"Only documents for this fault type: {', '.join(FAULT_TYPES)}.")
     ]
-    Limit = limit_arg("documents", 50)
+    Limit = Annotated[int, limit_field("documents", 50)]
 
     @server.tool(annotations=READ_ONLY, structured_output=True)
     async def search_runbooks(

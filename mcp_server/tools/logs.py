@@ -22,7 +22,7 @@ from mcp_server.tools.common import (
     Start,
     ToolKit,
     iso,
-    limit_arg,
+    limit_field,
     single_bucket,
 )
 from mcp_server.tools.metrics import scope_out
@@ -109,7 +109,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         order: Annotated[
             Literal["asc", "desc"], Field(description="asc = oldest first, desc = newest first.")
         ] = "desc",
-        limit: limit_arg("records") = 50,
+        limit: Annotated[int, limit_field("records")] = 50,
     ) -> Annotated[CallToolResult, LogResult]:
         """Log records matching filters, newest first by default. Secrets and email addresses in
         messages are redacted. When more records match than fit, ``next_page`` gives the
@@ -192,7 +192,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         start: Start = None,
         end: End = None,
         onset: OnsetArg = None,
-        limit: limit_arg("patterns") = 20,
+        limit: Annotated[int, limit_field("patterns")] = 20,
     ) -> Annotated[CallToolResult, LogPatternList]:
         """Kinds of log message that are new or surging since the onset, strongest first.
 
@@ -247,7 +247,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         ] = None,
         start: Start = None,
         end: End = None,
-        limit: limit_arg("groups") = 50,
+        limit: Annotated[int, limit_field("groups")] = 50,
     ) -> Annotated[CallToolResult, LogCountList]:
         """How many log records, by service and/or severity, most first, with the rate per minute
         and optionally a count per period: how much of the logs an error is, and since when,

@@ -23,7 +23,7 @@ from mcp_server.tools.common import (
     Start,
     ToolKit,
     iso,
-    limit_arg,
+    limit_field,
     num,
 )
 from mcp_server.tools.models import (
@@ -195,7 +195,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         name_contains: Annotated[
             str | None, Field(description="Case-insensitive substring of the metric name.")
         ] = None,
-        limit: limit_arg("metrics") = 60,
+        limit: Annotated[int, limit_field("metrics")] = 60,
     ) -> Annotated[CallToolResult, MetricList]:
         """List the metrics available, per service, with their kind, unit and attribute keys
         (the keys query_metrics can group or filter by)."""
@@ -394,7 +394,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         start: Start = None,
         end: End = None,
         onset: OnsetArg = None,
-        limit: limit_arg("anomalies") = 20,
+        limit: Annotated[int, limit_field("anomalies")] = 20,
     ) -> Annotated[CallToolResult, AnomalyList]:
         """Metric series that left their normal band after the onset, strongest first.
 

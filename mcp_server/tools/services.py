@@ -15,7 +15,7 @@ from mcp_server.deps import ServerDeps
 from mcp_server.telemetry import Alarm, ServiceEdge, Severity, SliKind, SloStatus, SpanKind, TimeWindow
 from mcp_server.tool_calls import tool_call
 from mcp_server.tools.alarm_state import fired_in
-from mcp_server.tools.common import READ_ONLY, End, Start, ToolKit, iso, limit_arg, pct, single_bucket
+from mcp_server.tools.common import READ_ONLY, End, Start, ToolKit, iso, limit_field, pct, single_bucket
 from mcp_server.tools.models import ServiceInfo, ServiceList, SloAuditItem, SloAuditList
 from mcp_server.tools.slos import bucket_seconds_for, slo_statuses, summary
 from mcp_server.tools.traces import service_edges
@@ -114,7 +114,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         breaching_only: Annotated[
             bool, Field(description="Only SLOs breaching in the window (ignored when names are given).")
         ] = True,
-        limit: limit_arg("SLOs") = 10,
+        limit: Annotated[int, limit_field("SLOs")] = 10,
     ) -> Annotated[CallToolResult, SloAuditList]:
         """Each breaching SLO (or the named ones) with its likely cause in one answer: when it
         breached, its worst operation, where failures start in it or anything it calls (with

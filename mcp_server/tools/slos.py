@@ -26,7 +26,7 @@ from mcp_server.tools.common import (
     Start,
     ToolKit,
     iso,
-    limit_arg,
+    limit_field,
     num,
     pct,
     single_bucket,
@@ -236,7 +236,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
     async def audit_services(
         start: Start = None,
         end: End = None,
-        limit: limit_arg("services") = 50,
+        limit: Annotated[int, limit_field("services")] = 50,
     ) -> Annotated[CallToolResult, ServiceAudit]:
         """Every service ranked by health, worst first: breaching SLOs, then firing alarms, then
         failures that start in the service (not merely pass through it), then error rate.

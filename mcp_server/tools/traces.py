@@ -20,7 +20,7 @@ from mcp_server.tools.common import (
     Start,
     ToolKit,
     iso,
-    limit_arg,
+    limit_field,
     num,
     pct,
     single_bucket,
@@ -172,7 +172,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         order: Annotated[
             Literal["oldest", "slowest"], Field(description="Which matches come first.")
         ] = "oldest",
-        limit: limit_arg("traces") = 20,
+        limit: Annotated[int, limit_field("traces")] = 20,
         cursor: Annotated[
             str | None, Field(description="From next_page of the previous answer: continues after it.")
         ] = None,
@@ -366,7 +366,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         start: Start = None,
         end: End = None,
         onset: OnsetArg = None,
-        limit: limit_arg("entries per list") = 10,
+        limit: Annotated[int, limit_field("entries per list")] = 10,
     ) -> Annotated[CallToolResult, Hotspots]:
         """Where failures start and where time goes.
 

@@ -114,6 +114,12 @@ class LocalBackend:
         backend.import_scenario(directory)
         return backend
 
+    def interrupt(self) -> None:
+        """Abort the queries running now (each raises in its thread); later queries run as usual."""
+        with self._running_changed:
+            for cursor in self._running:
+                cursor.interrupt()
+
     def close(self) -> None:
         """Interrupt queries still running on other threads, wait for them to unwind, then close."""
         with self._running_changed:
