@@ -105,7 +105,9 @@ def _fingerprint(files: list[Path]) -> str:
     digest = hashlib.sha256()
     for path in files:
         # relative to the package: the same files give the same fingerprint wherever Sleuth is installed
-        digest.update(str(path.relative_to(PACKAGE_DIR) if path.is_relative_to(PACKAGE_DIR) else path).encode())
+        digest.update(
+            str(path.relative_to(PACKAGE_DIR) if path.is_relative_to(PACKAGE_DIR) else path).encode()
+        )
         digest.update(path.read_bytes())
     return digest.hexdigest()
 

@@ -26,7 +26,10 @@ README_STORE = "/path/to/sleuth/.data/store.duckdb"
     [
         (["--transport", "carrier-pigeon"], "unknown transport 'carrier-pigeon'; use one of: stdio, http"),
         (["--print-config", "emacs"], "unknown IDE 'emacs' for --print-config; use one of: claude-code"),
-        (["--transport", "http", "--host", "0.0.0.0"], "--host 0.0.0.0 listens beyond loopback; set SLEUTH_MCP_TOKEN"),
+        (
+            ["--transport", "http", "--host", "0.0.0.0"],
+            "--host 0.0.0.0 listens beyond loopback; set SLEUTH_MCP_TOKEN",
+        ),
         (
             ["--data", "{tmp}", "--store", "{tmp}/x.duckdb"],
             "give either --data DIR or --store PATH, not both",
