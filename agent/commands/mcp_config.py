@@ -8,6 +8,7 @@ The README's four configurations are these renderings (a test holds them equal).
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
 import sys
@@ -62,7 +63,15 @@ def render_config(ide: str, command: str, args: list[str]) -> str:
         document = {"servers": {"sleuth": {"type": "stdio", "command": command, "args": args}}}
     else:
         raise ValueError(ide)
-    return json.dumps(document, indent=2)
+    return _collapse_lists(json.dumps(document, indent=2))
+
+
+_SCALAR_LIST = re.compile(r"\[\n(\s+\"[^\"\n]*\",?\n)+\s*\]")
+
+
+def _collapse_lists(text: str) -> str:
+    """Lists of strings on one line, as people write these files."""
+    return _SCALAR_LIST.sub(lambda m: json.dumps(json.loads(m.group(0))), text)
 
 
 def where_it_goes(ide: str) -> str:

@@ -196,7 +196,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         ] = None,
         service: ServiceArg = None,
         time: Annotated[
-            str | None, Field(description="When it was noticed (ISO 8601 or relative like '-10m').")
+            str | float | None, Field(description="When it was noticed (a time, like start).")
         ] = None,
         start: Start = None,
         end: End = None,
@@ -213,7 +213,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         window = kit.window(start, end) if start or end else None
         trigger: Trigger | None = None
         if question or service or time:
-            at: datetime | None = parse_time(time, deps.now(), "time") if time else None
+            at: datetime | None = parse_time(time, deps.now(), "time") if time is not None else None
             trigger = Trigger(kind=TriggerKind.QUESTION, text=question or "", service=service, time=at)
         result = await kit.run(
             lambda: investigator(trigger, window), timeout=deps.limits.investigate_timeout_seconds
