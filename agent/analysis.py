@@ -18,6 +18,7 @@ from mcp_server.analysis.signals import SignalKind, StepResult
 from mcp_server.backends.base import LogQuery, TelemetryBackend
 from mcp_server.scenario import ScenarioSpec, Trigger
 from mcp_server.telemetry import TimeWindow
+from mcp_server.tool_calls import tool_call
 
 LOOK_LIMIT = 20
 
@@ -80,7 +81,7 @@ def look_in_logs(backend: TelemetryBackend, scope: Scope, service: str | None, t
             service=service,
             description=description,
             value=float(len(records)),
-            source_query=f"query_logs(service={service!r}, text={text!r})",
+            source_query=tool_call("query_logs", scope.window, service=service, text=text or None),
         )
     ]
 

@@ -24,6 +24,7 @@ from mcp_server.analysis.models import Evidence, EvidenceKind, Hypothesis
 from mcp_server.analysis.taxonomy import FaultType
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.telemetry import TimeWindow
+from mcp_server.tool_calls import tool_call
 
 STEP = "verify"
 PER_ROUND = 3
@@ -50,14 +51,14 @@ def check_hypothesis(backend: TelemetryBackend, scope: Scope, h: Hypothesis) -> 
             start=window.start - CHANGE_LOOKBACK, end=max(onset, window.start) + timedelta(minutes=1)
         )
         changes = backend.list_changes(window=lookback, service=h.service)
-        query = f"list_changes(service={h.service!r}, before={onset:%H:%M})"
+        query = tool_call("list_changes", lookback, service=h.service)
         if changes:
             last = changes[-1]
             return True, f"{last.kind.value} of {h.service} at {last.time:%H:%M:%S} precedes onset", query
         return False, f"no deployment or config change of {h.service} before onset", query
     if h.fault_type in ERROR_FAULTS | PLACEMENT_FAULTS:
         origins = backend.error_origins(window, limit=50)
-        query = f"error_origins(service={h.service!r})"
+        query = tool_call("trace_hotspots", window, service=h.service)
         mine = [o for o in origins if o.service == h.service]
         if h.fault_type in PLACEMENT_FAULTS:
             places: Counter[str] = Counter()

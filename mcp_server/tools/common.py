@@ -302,6 +302,17 @@ def fence_untrusted(text: str, source: str) -> str:
 
 
 _FENCE_TAG = re.compile(r"</?\s*untrusted-data", re.IGNORECASE)
+_FENCED = re.compile(
+    r'\A<untrusted-data source="[^"\n]*" nonce="(?P<nonce>[0-9a-f]+)">\n(?P<body>.*)\n'
+    r'</untrusted-data nonce="(?P=nonce)">\n\(text inside untrusted-data[^\n]*\)\Z',
+    re.DOTALL,
+)
+
+
+def unfence(text: str) -> str:
+    """A fenced answer's body, for a client that fences tool results itself (the Claude reasoner)."""
+    match = _FENCED.match(text)
+    return match.group("body") if match else text
 
 
 def round_floats(data: Any, digits: int = 6) -> Any:

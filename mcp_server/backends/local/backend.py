@@ -335,7 +335,8 @@ class LocalBackend:
             return [self._row_to_span(row) for row in self._fetchall(sql, [*params, query.limit])]
         # one row per trace (its first or slowest match), keyset-paged by (key, trace_id)
         key = "start_ns" if query.order == "start" else "duration_ms"
-        pick = "start_ns, span_id" if query.order == "start" else "duration_ms DESC, span_id"
+        # ties (spans starting together) go to the span where a failure starts, then by id
+        pick = "start_ns, is_origin DESC, span_id" if query.order == "start" else "duration_ms DESC, span_id"
         outer: list[str] = ["pick = 1"]
         if query.after is not None:
             if query.order == "start":
