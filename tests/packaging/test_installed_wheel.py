@@ -21,6 +21,7 @@ from mcp import Client, StdioServerParameters
 
 from tests.mcp_server.scenario_fixture import write_checkout_incident
 from tests.mcp_server.stdio_probe import exchange
+from tests.mcp_server.test_server import _arguments_for
 
 VENV = os.environ.get("SLEUTH_WHEEL_VENV")
 pytestmark = pytest.mark.skipif(
@@ -90,24 +91,12 @@ def test_knowledge_search_finds_the_packaged_runbook_from_any_directory(
     assert hits and "dynamodb" in hits[0]["doc_id"]
 
 
-def _arguments(tool: str, found: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "get_slo": {"name": "checkout-availability"},
-        "query_metrics": {"name": "aws.dynamodb.throttled_requests"},
-        "get_alarm_history": {"name": "payments-dynamodb-throttles"},
-        "get_trace": {"trace_id": found.get("trace_id", "0" * 32)},
-        "search_traces": {"errors_only": True, "limit": 5},
-        "search_runbooks": {"query": "DynamoDB throttling"},
-        "search_past_incidents": {"query": "DynamoDB throttling"},
-    }.get(tool, {})
-
-
 def test_the_official_client_lists_and_calls_every_tool_and_reads_a_listed_runbook(
     venv: Path, store: Path, home: Path, env: dict[str, str]
 ) -> None:
     params = StdioServerParameters(
         command=str(venv / "bin" / "sleuth"),
-        args=["mcp", "--store", str(store), "--knowledge-wait", "300"],
+        args=["mcp", "--store", str(store), "--knowledge-wait", "300", "--timeout", "300"],
         env=env,
         cwd=str(home),
     )
@@ -119,7 +108,7 @@ def test_the_official_client_lists_and_calls_every_tool_and_reads_a_listed_runbo
                 version = client.server_info.version if client.server_info else ""
                 tools = [t.name for t in (await client.list_tools()).tools]
                 for name in sorted(tools, key=lambda n: (n == "get_trace", n == "draft_incident_report")):
-                    result = await client.call_tool(name, _arguments(name, found))
+                    result = await client.call_tool(name, _arguments_for(name, found))
                     assert not result.is_error, (name, result.content)
                     if name == "search_traces":
                         assert result.structured_content is not None
