@@ -74,6 +74,7 @@ def exchange(
         message = json.loads(line)
         if "id" in message:
             answers.append(message)
+    answers.sort(key=lambda m: m["id"])  # requests are served concurrently: answers come in any order
     process.stdin.close()
     process.stdin = None  # communicate() must not flush the closed pipe
     _, err = process.communicate(timeout=timeout)

@@ -52,5 +52,6 @@ def test_with_no_data_the_server_starts_and_every_answer_says_how_to_load_some(
     handshake, slos, slo = result.answers
     hint = f"sleuth import --data SCENARIO_DIR --store {missing}"
     assert hint in handshake["result"]["instructions"]
+    assert "structuredContent" in slos["result"], slos
     assert hint in slos["result"]["structuredContent"]["message"]
     assert slo["result"]["isError"] and hint in slo["result"]["content"][0]["text"]
