@@ -100,7 +100,10 @@ class BackgroundWork:
         Returns the names of threads still running after ``timeout`` (normally none)."""
         self.stopping.set()
         if interrupt is not None:
-            interrupt()
+            try:
+                interrupt()
+            except Exception as exc:  # the threads must still be joined before the process exits
+                self._report(f"interrupting background work failed ({type(exc).__name__}: {exc})")
         for thread in self._threads:
             thread.join(timeout)
         return [t.name for t in self._threads if t.is_alive()]

@@ -218,10 +218,10 @@ class LocalBackend:
         except duckdb.InterruptException:
             raise SleuthError("the query was interrupted: the local store is closing") from None
         finally:
-            cursor.close()
-            with self._running_changed:
+            with self._running_changed:  # out of the running set first: interrupt() never sees it closed
                 self._running.discard(cursor)
                 self._running_changed.notify_all()
+            cursor.close()
 
     def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         rows = self._fetchall(sql, params)
