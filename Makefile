@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit eval bench clean install
+.PHONY: demo test test-wheel lint typecheck unit eval bench clean install
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,export]'
 	HF_HUB_OFFLINE=1 $(BIN)/python -m knowledge.embeddings
 	@touch $(STAMP)
 
@@ -29,6 +29,17 @@ unit: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/pytest
 
 test: lint typecheck unit
+
+# The wheel as a user installs it: built, installed into a fresh venv without the export extra,
+# then driven from there (knowledge search, every MCP tool, 20 early closes, the MCP Inspector CLI).
+# Takes a few minutes (the fresh install), so it is apart from `make test`; .ci/run runs both.
+WHEEL_VENV := build/wheel-venv
+test-wheel: $(STAMP)
+	rm -rf build/wheel $(WHEEL_VENV)
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir build/wheel .
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip install --quiet --disable-pip-version-check build/wheel/sleuth-*.whl
+	SLEUTH_WHEEL_VENV=$(WHEEL_VENV) HF_HUB_OFFLINE=1 $(BIN)/pytest tests/packaging -p no:cacheprovider -rA -q
 
 eval: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/sleuth eval --suite builtin --json build/eval/results.json --html build/eval/report.html --markdown build/eval/results.md

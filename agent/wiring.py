@@ -21,6 +21,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mcp.types import Resource
+
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.backends.factory import open_backend
 from mcp_server.config import default_store_path
@@ -50,6 +52,7 @@ class Telemetry:
     backend: TelemetryBackend
     spec: ScenarioSpec | None
     description: str
+    store_path: Path | None = None  # the local store file, when one is served
 
     def close(self) -> None:
         close = getattr(self.backend, "close", None)
@@ -69,10 +72,12 @@ def open_telemetry(
     data: Path | None = None,
     store: Path | None = None,
     aws: Mapping[str, Any] | None = None,
+    missing_ok: bool = False,
 ) -> Telemetry:
     """A scenario directory (imported in memory, or into ``store``), a local store opened
     read-only (default ``$SLEUTH_DATA_DIR/store.duckdb``), or AWS (``aws``: config_path, region,
-    profile)."""
+    profile). With ``missing_ok`` a store that does not exist yet is served empty (a server that
+    starts and explains beats one that exits before its client can say why)."""
     if kind != "local":
         if data is not None or store is not None:
             raise SleuthError("--data and --store serve the local backend; leave them out with --backend aws")
@@ -85,10 +90,14 @@ def open_telemetry(
         spec = load_scenario_spec(data) if described else None
         backend = open_backend("local", scenario=data, path=store)
         return Telemetry(backend, spec, f"scenario directory {data}")
-    path = store or default_store_path()
+    path = (store or default_store_path()).absolute()
+    if missing_ok and not path.exists():
+        return Telemetry(
+            open_backend("local", memory=True), None, f"local store {path} (not created yet)", path
+        )
     backend = open_backend("local", path=path, read_only=True)
     spec_of = getattr(backend, "scenario_spec", None)
-    return Telemetry(backend, spec_of() if callable(spec_of) else None, f"local store {path}")
+    return Telemetry(backend, spec_of() if callable(spec_of) else None, f"local store {path}", path)
 
 
 # ------------------------------------------------------------------------------------ knowledge
@@ -134,8 +143,10 @@ class BackgroundKnowledge:
         self._store: Any = None
         self._error: Exception | None = None
 
-    def start(self) -> BackgroundKnowledge:
-        """Begin opening (call once the server itself is built, so the two do not compete)."""
+    def start(self, work: Any = None) -> BackgroundKnowledge:
+        """Begin opening (call once the server itself is built, so the two do not compete). With
+        ``work`` (the server's ``BackgroundWork``) the thread is one the server waits for before it
+        closes the telemetry store."""
 
         def open_it() -> None:
             try:
@@ -147,7 +158,10 @@ class BackgroundKnowledge:
             finally:
                 self._done.set()
 
-        threading.Thread(target=open_it, name="knowledge-open", daemon=True).start()
+        if work is not None:
+            work.start("knowledge-open", open_it)
+        else:
+            threading.Thread(target=open_it, name="knowledge-open", daemon=True).start()
         return self
 
     def loaded(self) -> Any:
@@ -171,6 +185,34 @@ class BackgroundKnowledge:
     def get_document(self, doc_id: str) -> Any:
         return self._ready().get_document(doc_id)
 
+    def resources(self) -> list[Resource]:
+        """Every runbook and past incident review as a listed resource: the store's documents
+        once it is open (your own COEs too), the bundled ones until then."""
+        store = self.loaded()
+        if store is not None:
+            documents = [d for d in (store.get_document(i) for i in store.document_ids()) if d is not None]
+        else:
+            documents = _bundled_documents()
+        return [
+            Resource(
+                uri=f"sleuth://{doc.type}/{doc.id}",
+                name=doc.id,
+                title=doc.title,
+                description=("Runbook (SOP): " if doc.type == "sop" else "Past incident review (COE): ")
+                + doc.title,
+                mime_type="text/markdown",
+            )
+            for doc in sorted(documents, key=lambda d: (str(d.type), d.id))
+        ]
+
+
+@functools.cache
+def _bundled_documents() -> list[Any]:
+    from knowledge.ingest import bundled_paths, discover, load_documents
+
+    documents, _errors = load_documents(discover(bundled_paths()))
+    return documents
+
 
 def open_knowledge_in_background(
     enabled: bool = True, *, wait_seconds: float = 5.0, on_error: Warn | None = None
@@ -182,7 +224,11 @@ def open_knowledge_in_background(
     def opener() -> Any:
         from knowledge.persistent import open_store
 
-        return open_store()
+        store = open_store()
+        # one search waits for the embedding model the store loads on a thread of its own, so no
+        # thread is left inside onnxruntime when this one ends (and the server may exit)
+        store.search("warm up", k=1)
+        return store
 
     return BackgroundKnowledge(opener, wait_seconds, on_error)
 

@@ -2,7 +2,7 @@
 
 Two document kinds, one stable schema each:
 
-* :class:`SopDocument` is read from Markdown with YAML front matter (``sops/*.md``). The body is split
+* :class:`SopDocument` is read from Markdown with YAML front matter (``knowledge/sops/*.md``). The body is split
   into sections at ``##`` headings; text before the first heading is the ``overview`` section.
 * :class:`CoeDocument` is read from JSON or YAML (``knowledge/coes/*.json``). The report drafter
   produces the same model, so a finished investigation can become a new COE.

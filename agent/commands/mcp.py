@@ -5,19 +5,27 @@ Nothing but MCP messages may reach stdout on the stdio transport, so every notic
 
 from __future__ import annotations
 
-import threading
+import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from agent.commands.common import fail_on_sleuth_error
+from agent.commands.mcp_config import IDES, render_config, sleuth_executable, where_it_goes
 from agent.wiring import mcp_investigator, mcp_report_drafter, open_knowledge_in_background, open_telemetry
+from mcp_server.backends.base import TelemetryBackend
+from mcp_server.config import default_store_path
 from mcp_server.deps import ServerDeps, ServerLimits
 from mcp_server.errors import SleuthError
+from mcp_server.http_transport import TOKEN_ENV, HttpGuard
 from mcp_server.redaction import RedactionConfig, Redactor
+from mcp_server.scenario import ScenarioSpec
+
+if TYPE_CHECKING:
+    pass
 
 notices = Console(stderr=True)
 TRANSPORTS = ("stdio", "http")
@@ -27,14 +35,30 @@ def register(app: typer.Typer) -> None:
     app.command("mcp")(mcp)
 
 
-def _in_background(work: Any, what: str) -> None:
-    def run() -> None:
-        try:
-            work()
-        except Exception as exc:  # outermost handler of a nicety: the tools compute on demand anyway
-            notices.print(f"[yellow]{what} stopped ({type(exc).__name__}: {exc})[/]")
+def open_backend(
+    kind: str, data: Path | None, store: Path | None, aws: dict[str, Any]
+) -> tuple[TelemetryBackend, ScenarioSpec | None, str, str]:
+    """The telemetry to serve, through the composition root: (backend, spec, what it is, and when it
+    holds no telemetry how to load some). A store that does not exist yet is served empty: the IDE
+    then shows the server and its advice, not "connection closed"."""
+    if kind == "local" and data is not None and store is not None:
+        raise SleuthError("give either --data DIR or --store PATH, not both")
+    telemetry = open_telemetry(kind, data=data, store=store, aws=aws, missing_ok=True)
+    hint = ""
+    if kind == "local":
+        hint = load_hint(None, data.absolute()) if data is not None else load_hint(telemetry.store_path, None)
+    return telemetry.backend, telemetry.spec, telemetry.description, hint
 
-    threading.Thread(target=run, name=what, daemon=True).start()
+
+def load_hint(store: Path | None, data: Path | None) -> str:
+    """How to give this server telemetry, in commands a person can paste."""
+    if data is not None:
+        return f"the scenario directory {data} holds no telemetry; point --data at one with OTLP/JSON files"
+    return (
+        f"load an incident into {store} with `sleuth import --data SCENARIO_DIR --store {store}` (make one "
+        f"with `sleuth simulate --out SCENARIO_DIR`, or run `make demo` in a Sleuth checkout), then "
+        "restart this MCP server (in the IDE: restart or reconnect it)"
+    )
 
 
 @fail_on_sleuth_error
@@ -46,8 +70,10 @@ def mcp(
     region: str | None = typer.Option(None, "--region", help="aws: region (env AWS_REGION)."),
     profile: str | None = typer.Option(None, "--profile", help="aws: credentials profile (env AWS_PROFILE)."),
     transport: str = typer.Option("stdio", "--transport", help="stdio (IDEs) or http (streamable HTTP)."),
-    host: str = typer.Option("127.0.0.1", "--host", help="HTTP: interface to listen on."),
+    host: str = typer.Option("127.0.0.1", "--host", help="HTTP: interface to listen on (beyond loopback needs SLEUTH_MCP_TOKEN)."),
     port: int = typer.Option(8765, "--port", help="HTTP: port to listen on."),
+    allowed_host: list[str] = typer.Option([], "--allowed-host", help="HTTP: a Host header to accept besides loopback, e.g. sleuth.internal:8765 (repeatable)."),
+    allowed_origin: list[str] = typer.Option([], "--allowed-origin", help="HTTP: a browser Origin to accept besides loopback (repeatable)."),
     knowledge: bool = typer.Option(True, "--knowledge/--no-knowledge", help="Offer runbook and past-incident search."),
     knowledge_wait: float = typer.Option(5.0, "--knowledge-wait", help="Seconds a knowledge call waits for the store to open."),
     investigate: bool = typer.Option(True, "--investigate/--no-investigate", help="Offer investigate and draft_incident_report."),
@@ -58,9 +84,10 @@ def mcp(
     timeout: float = typer.Option(20.0, "--timeout", help="Seconds a tool call may take before it is stopped."),
     max_window_hours: float = typer.Option(168.0, "--max-window-hours", help="Widest time range one call may read."),
     warm: bool = typer.Option(True, "--warm/--no-warm", help="Recorded data: compute SLOs, call graph and analyses at start-up."),
+    print_config: str | None = typer.Option(None, "--print-config", help="Print the MCP configuration for an IDE (claude-code, cursor, kiro, vscode) with absolute paths, and exit."),
 ) -> None:  # fmt: skip
     """Serve Sleuth's read-only incident tools to an MCP client (Claude Code, Cursor, Kiro, VS Code)."""
-    from mcp_server.server import build_server, warm_caches
+    from mcp_server.server import BackgroundWork, build_server, warm_caches
 
     if transport not in TRANSPORTS:
         raise SleuthError(f"unknown transport {transport!r}; use one of: {', '.join(TRANSPORTS)}")
@@ -68,18 +95,24 @@ def mcp(
         raise SleuthError("--max-output-chars must be at least 2000")
     if timeout <= 0 or max_window_hours <= 0:
         raise SleuthError("--timeout and --max-window-hours must be positive")
+    if print_config is not None:
+        print_ide_config(print_config, data, store, backend_kind, aws_config, region, profile)
+        return
+    guard = (
+        HttpGuard.build(host, allowed_host, allowed_origin, os.environ.get(TOKEN_ENV))
+        if transport == "http"
+        else None
+    )
     redactor = Redactor(RedactionConfig.from_options(redact, keep, redact_pattern))
     aws = {"config_path": aws_config, "region": region, "profile": profile}
-    if backend_kind == "local" and data is not None and store is not None:
-        raise SleuthError("give either --data DIR or --store PATH, not both")
-    telemetry = open_telemetry(backend_kind, data=data, store=store, aws=aws)
-    backend, spec, description = telemetry.backend, telemetry.spec, telemetry.description
+    backend, spec, description, hint = open_backend(backend_kind, data, store, aws)
     recorded = backend_kind == "local"
+    work = BackgroundWork(report=lambda message: notices.print(f"[yellow]{message}[/]"))
     try:
         knowledge_store = open_knowledge_in_background(
             knowledge,
             wait_seconds=knowledge_wait,
-            on_error=lambda reason: notices.print(f"[yellow]knowledge base unavailable ({reason})[/]"),
+            on_error=lambda message: notices.print(f"[yellow]knowledge base unavailable ({message})[/]"),
         )
         deps = ServerDeps(
             backend=backend,
@@ -98,25 +131,65 @@ def mcp(
             ),
             clock="data" if recorded else "wall",
             description=description + (f" (incident {spec.name})" if spec else ""),
+            load_hint=hint,
         )
         server = build_server(deps)
         if knowledge_store is not None:
-            knowledge_store.start()
+            knowledge_store.start(work)
+            server.document_lister = knowledge_store.resources
         if warm and recorded:
-            _in_background(lambda: warm_caches(deps), "cache warm-up")
-        if transport == "stdio":
+            work.start("cache warm-up", lambda: warm_caches(deps, work.stopping))
+        if deps.data_window() is None and hint:
+            notices.print(f"[yellow]sleuth mcp: no telemetry loaded; {hint}[/]", highlight=False)
+        if guard is None:
             notices.print(f"sleuth mcp: serving {deps.description} over stdio", highlight=False)
             server.run("stdio")
         else:
-            notices.print(
-                f"sleuth mcp: serving {deps.description} at http://{host}:{port}/mcp", highlight=False
-            )
-            if host not in ("127.0.0.1", "localhost", "::1"):
-                notices.print(
-                    f"[yellow]warning: {host} is not loopback and the MCP endpoint has no authentication; "
-                    "anyone who can reach the port can read this telemetry. Put it behind an "
-                    "authenticating proxy.[/]"
-                )
-            server.run("streamable-http", host=host, port=port)
+            serve_http(server, guard, host, port, deps.description)
     finally:
-        telemetry.close()
+        # threads first (warm-up stops between steps, its running query is interrupted), then
+        # the store: DuckDB aborts the process when a connection closes under a running query
+        interrupt = getattr(backend, "interrupt", None)
+        left = work.stop(timeout=60, interrupt=interrupt if callable(interrupt) else None)
+        if left:
+            notices.print(f"[yellow]still running at exit: {', '.join(left)}[/]")
+        close = getattr(backend, "close", None)
+        if callable(close):
+            close()
+
+
+def serve_http(server: Any, guard: HttpGuard, host: str, port: int, description: str) -> None:
+    """Streamable HTTP at http://HOST:PORT/mcp, Host/Origin checked and (beyond loopback) a token."""
+    import uvicorn
+
+    app = guard.wrap(server.streamable_http_app(transport_security=guard.transport_security()))
+    notices.print(f"sleuth mcp: serving {description} at http://{host}:{port}/mcp", highlight=False)
+    if guard.tokens:
+        notices.print(f"clients must send 'Authorization: Bearer <token>' ({TOKEN_ENV})", highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def print_ide_config(
+    ide: str,
+    data: Path | None,
+    store: Path | None,
+    backend_kind: str,
+    aws_config: Path | None,
+    region: str | None,
+    profile: str | None,
+) -> None:
+    """The IDE's configuration on stdout (ready to save), where it goes on stderr."""
+    if ide not in IDES:
+        raise SleuthError(f"unknown IDE {ide!r} for --print-config; use one of: {', '.join(IDES)}")
+    args = ["mcp"]
+    if backend_kind != "local":
+        args += ["--backend", backend_kind]
+        for option, value in (("--aws-config", aws_config), ("--region", region), ("--profile", profile)):
+            if value is not None:
+                args += [option, str(value.absolute() if isinstance(value, Path) else value)]
+    elif data is not None:
+        args += ["--data", str(data.absolute())]
+    else:
+        args += ["--store", str((store or default_store_path()).absolute())]
+    notices.print(f"# {where_it_goes(ide)}", highlight=False)
+    typer.echo(render_config(ide, sleuth_executable(), args))

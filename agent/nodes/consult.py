@@ -12,6 +12,7 @@ from agent.events import finding, note, step_finished, step_started
 from agent.nodes.common import deps_of, emit
 from agent.state import InvestigationState
 from mcp_server.analysis.models import Evidence, EvidenceKind, KnowledgeRef
+from mcp_server.tool_calls import tool_call
 
 STEP = "consult"
 PER_TYPE = 3
@@ -63,7 +64,9 @@ def consult_node(state: InvestigationState, runtime: Runtime[InvestigationDeps])
             kind=EvidenceKind.KNOWLEDGE,
             service=service,
             description=f"{ref.doc_type.upper()} {ref.doc_id}: {ref.title} ({ref.section})",
-            source_query=f"search_{'runbooks' if ref.doc_type == 'sop' else 'past_incidents'}(query=...)",
+            source_query=tool_call(
+                "search_runbooks" if ref.doc_type == "sop" else "search_past_incidents", query=query
+            ),
             attributes={"doc_id": ref.doc_id, "score": ref.score},
         )
         for i, ref in enumerate(refs, start=1)

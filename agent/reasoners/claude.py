@@ -37,6 +37,8 @@ from agent.reasoners.offline import OfflineReasoner
 from agent.reasoners.retry import RetryPolicy, describe
 from agent.reasoners.toolbox import SERVERS_ENV, ExternalServer, McpToolbox, load_external_servers
 from mcp_server.analysis.models import Evidence, EvidenceKind
+from mcp_server.tool_calls import tool_call
+from mcp_server.tools.common import unfence
 
 T = TypeVar("T")
 DEFAULT_MODEL = "claude-sonnet-4-6"
@@ -289,7 +291,8 @@ class ClaudeReasoner:
                         calls += 1
                         say(f"{self.name}: {use.name}({json.dumps(use.input, default=str)[:120]})")
                         outcome = await box.call(use.name, use.input)
-                        text, is_error = outcome.text, outcome.is_error
+                        # the prompt fences every tool result with its own nonce; one fence is enough
+                        text, is_error = unfence(outcome.text), outcome.is_error
                         if not is_error:
                             result_id = f"tool-{round_no}-{len(new_evidence) + 1}"
                             text = compact_text(text, self.tool_result_chars)
@@ -300,7 +303,7 @@ class ClaudeReasoner:
                                     kind=EvidenceKind.NOTE,
                                     service=service if isinstance(service, str) else None,
                                     description=f"{use.name}: {text[:400]}",
-                                    source_query=f"{use.name}({json.dumps(use.input, default=str)[:300]})",
+                                    source_query=tool_call(use.name, **dict(use.input)),
                                     attributes={"tool": use.name},
                                 )
                             )

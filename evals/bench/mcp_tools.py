@@ -107,6 +107,8 @@ def discover(store: Path) -> dict[str, Any]:
 def tool_calls(found: dict[str, Any]) -> dict[str, dict[str, Any]]:
     service = found["service"]
     return {
+        "list_services": {},
+        "audit_slos": {},
         "list_slos": {},
         "get_slo": {"name": found["slo"]},
         "audit_services": {},
@@ -116,6 +118,7 @@ def tool_calls(found: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "get_active_alarms": {},
         "get_alarm_history": {"name": found["alarm"]},
         "query_logs": {"service": service, "min_severity": "ERROR"},
+        "count_logs": {"min_severity": "WARN", "period_seconds": 300},
         "log_patterns": {},
         "search_traces": {"service": service, "operation": found["operation"], "errors_only": True},
         "get_trace": {"trace_id": found["trace_id"]},

@@ -19,6 +19,7 @@ from mcp_server.analysis.stats import first_persistent_exceedance, last_change_p
 from mcp_server.backends.base import MetricBucket, MetricQuery, TelemetryBackend
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import MetricKind, MetricSeries, SeriesPoint
+from mcp_server.tool_calls import tool_call
 
 MAX_METRIC_NAMES = 300
 Z_THRESHOLD = 4.0
@@ -265,9 +266,14 @@ def metric_signals(anomalies: list[MetricAnomaly], scope: Scope) -> list[Signal]
             time=a.onset,
             value=_round(a.incident),
             baseline=_round(a.baseline),
-            source_query=(
-                f"query_metrics(name={a.metric!r}, service={a.service!r}, statistic={a.statistic!r}, "
-                f"period_seconds={scope.bucket_seconds}, window={scope.window_text('window')!r})"
+            source_query=tool_call(
+                "query_metrics",
+                scope.window,
+                name=a.metric,
+                service=a.service,
+                statistic=a.statistic,
+                attributes={k: str(v) for k, v in a.attributes.items()} or None,
+                period_seconds=scope.bucket_seconds,
             ),
             attributes={"metric": a.metric, "unit": a.unit, "z": round(a.z, 2), "direction": a.direction}
             | ({"host": a.attributes["host"]} if a.attributes.get("host") else {}),

@@ -14,6 +14,7 @@ from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.telemetry import ChangeEvent, TimeWindow
+from mcp_server.tool_calls import tool_call
 
 LOOKBACK = timedelta(minutes=30)
 AFTER = timedelta(minutes=2)  # a change logged just after the detected onset (bucket rounding)
@@ -54,7 +55,7 @@ def change_signals(changes: list[ChangeEvent], scope: Scope) -> list[Signal]:
                     description=f"{c.kind.value} on {c.service}{version} {when}{detail}",
                     time=c.time,
                     value=round(minutes, 2),
-                    source_query=f"list_changes(service={c.service!r}, window={scope.window_text('window')!r})",
+                    source_query=tool_call("list_changes", scope.window, service=c.service),
                     attributes={"change_kind": c.kind.value, "version": c.version, "id": c.id},
                 ),
                 hints={"change_kind": c.kind.value, "minutes_before": minutes, "text": c.description},

@@ -34,6 +34,7 @@ from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import QueryError, SleuthError
 from mcp_server.scenario import ScenarioSpec, Trigger
 from mcp_server.telemetry import AlarmState, TimeWindow
+from mcp_server.tool_calls import tool_call
 
 MAX_HYPOTHESES = 20
 
@@ -188,7 +189,7 @@ def gather_slos_alarms(backend: TelemetryBackend, sc: Scope) -> StepResult:
                         ),
                         value=st.attainment,
                         baseline=d.goal,
-                        source_query=f"evaluate_slo(name={d.name!r}, window={sc.window_text('window')!r})",
+                        source_query=tool_call("get_slo", sc.window, name=d.name),
                     ),
                 )
             )
@@ -219,7 +220,7 @@ def gather_slos_alarms(backend: TelemetryBackend, sc: Scope) -> StepResult:
                             f"fired at {min(times):%H:%M:%S}",
                             time=min(times),
                             value=alarm.threshold,
-                            source_query=f"alarm_history(name={alarm.name!r})",
+                            source_query=tool_call("get_alarm_history", sc.window, name=alarm.name),
                         ),
                     )
                 )

@@ -20,6 +20,7 @@ from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.backends.base import ErrorOrigin, TelemetryBackend
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import Span, SpanKind
+from mcp_server.tool_calls import tool_call
 
 ORIGIN_LIMIT = 500
 FULL_ORIGIN_RATE = 1.0  # new failing spans per minute that count as a full-strength origin
@@ -231,7 +232,7 @@ def error_origin_signals(deltas: list[OriginDelta], scope: Scope) -> list[Signal
             time=d.first_seen,
             value=round(d.rate, 3),
             baseline=round(d.baseline_rate, 3),
-            source_query=f"error_origins(service={d.service!r}, window={scope.window_text()!r})",
+            source_query=tool_call("trace_hotspots", scope.window, service=d.service, onset=scope.onset),
             attributes={k: v for k, v in hints.items() if v not in (None, {}, "")}
             | {"sample_trace_id": o.sample_trace_id},
         )

@@ -10,6 +10,7 @@ from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.analysis.span_totals import GroupTotals
 from mcp_server.backends.base import SpanStatsQuery, TelemetryBackend
 from mcp_server.telemetry import SpanKind, TimeWindow
+from mcp_server.tool_calls import tool_call
 
 
 @dataclass
@@ -84,7 +85,7 @@ def health_signals(health: dict[str, ServiceHealth], scope: Scope) -> list[Signa
                         time=scope.onset,
                         value=round(h.inc_error_rate, 4),
                         baseline=round(h.base_error_rate, 4),
-                        source_query=f"span_stats(service={h.service!r}, window={scope.window_text('window')!r})",
+                        source_query=tool_call("audit_services", scope.incident),
                     ),
                 )
             )
@@ -109,7 +110,7 @@ def health_signals(health: dict[str, ServiceHealth], scope: Scope) -> list[Signa
                         time=scope.onset,
                         value=round(h.inc_latency, 3),
                         baseline=round(h.base_latency, 3),
-                        source_query=f"span_stats(service={h.service!r}, window={scope.window_text('window')!r})",
+                        source_query=tool_call("audit_services", scope.incident),
                     ),
                     hints={"ratio": ratio},
                 )

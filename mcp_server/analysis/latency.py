@@ -21,6 +21,7 @@ from mcp_server.analysis.span_totals import GroupTotals, group_totals, minutes
 from mcp_server.analysis.stats import median_shift_z
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.telemetry import ServiceEdge
+from mcp_server.tool_calls import tool_call
 
 
 @dataclass
@@ -197,10 +198,7 @@ def self_latency_signals(deltas: list[LatencyDelta], scope: Scope) -> list[Signa
             time=scope.onset,
             value=round(d.inc_self_ms, 3),
             baseline=round(d.base_self_ms, 3),
-            source_query=(
-                f"span_stats(service={d.service!r}, group_by=['service','operation','peer'], "
-                f"window={scope.window_text()!r})"
-            ),
+            source_query=tool_call("trace_hotspots", scope.window, service=d.service, onset=scope.onset),
             attributes={
                 "operation": d.operation,
                 "peer": d.peer,

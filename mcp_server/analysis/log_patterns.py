@@ -22,6 +22,7 @@ from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.backends.base import LogGroup, LogQuery, TelemetryBackend
 from mcp_server.telemetry import Severity, TimeWindow
+from mcp_server.tool_calls import tool_call
 
 MAX_GROUPS = 5000
 FALLBACK_LINES = 20_000
@@ -190,7 +191,7 @@ def log_signals(changes: list[TemplateChange], scope: Scope, per_service: int = 
             time=t.first_seen,
             value=round(c.rate, 3),
             baseline=round(c.baseline_rate, 3),
-            source_query=f"query_logs(service={t.service!r}, text=..., window={scope.window_text()!r})",
+            source_query=tool_call("log_patterns", scope.window, service=t.service, onset=scope.onset),
             attributes={
                 "template": t.template,
                 "sample": t.sample[:500],

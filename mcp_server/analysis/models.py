@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mcp_server.scenario import Trigger
 from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import Alarm, ChangeEvent, SloStatus, TimeWindow
+from mcp_server.tool_calls import ToolCall, parse_tool_call
 
 
 class EvidenceKind(StrEnum):
@@ -73,7 +74,10 @@ class EvidenceView(BaseModel):
     kind: str
     service: str | None = None
     description: str
-    source_query: str = Field(default="", description="The tool call that shows it.")
+    source_query: str = Field(
+        default="", description="The exact tool call that shows it: '<tool> <JSON arguments>'."
+    )
+    call: ToolCall | None = Field(default=None, description="source_query as tool name and arguments.")
 
 
 class HypothesisView(BaseModel):
@@ -112,7 +116,8 @@ class HypothesisView(BaseModel):
                     kind=e.kind.value,
                     service=e.service,
                     description=e.description[:400],
-                    source_query=e.source_query[:300],
+                    source_query=e.source_query[:600],
+                    call=parse_tool_call(e.source_query),
                 )
                 for e in cited
             ],

@@ -26,6 +26,7 @@ from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind, StepResult
 from mcp_server.backends.base import OperationStats, PlatformFinding, TelemetryBackend
 from mcp_server.errors import QueryError
+from mcp_server.tool_calls import tool_call
 
 STEP = "platform"
 FINDING_WEIGHT = 0.6
@@ -157,7 +158,7 @@ def _signal(
             time=scope.onset,
             value=values[0],
             baseline=values[1],
-            source_query=f"operation_stats(window={scope.window_text()!r})",
+            source_query=tool_call("audit_services", scope.incident),
             attributes=_attributes(stats),
         ),
         hints=_hints(stats, errors=errors),
@@ -205,7 +206,7 @@ def finding_signals(findings: list[PlatformFinding], scope: Scope) -> list[Signa
                     time=finding.first_seen,
                     value=finding.value,
                     baseline=finding.baseline,
-                    source_query=f"platform_findings(window={scope.window_text('window')!r})",
+                    source_query=tool_call("audit_services", scope.window),
                     attributes={"source": finding.source, **finding.attributes},
                 ),
                 hints=_finding_hints(finding),

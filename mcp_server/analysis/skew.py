@@ -9,6 +9,7 @@ from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.analysis.span_totals import GroupTotals, group_totals
 from mcp_server.backends.base import TelemetryBackend
+from mcp_server.tool_calls import tool_call
 
 
 @dataclass
@@ -163,9 +164,7 @@ def skew_signals(skews: list[Skew], scope: Scope) -> list[Signal]:
             time=scope.onset,
             value=round(s.member_value, 4),
             baseline=round(s.others_value, 4),
-            source_query=(
-                f"span_stats(service={s.service!r}, group_by=['{s.dimension}'], window={scope.window_text()!r})"
-            ),
+            source_query=tool_call("trace_hotspots", scope.window, service=s.service, onset=scope.onset),
             attributes={
                 "dimension": s.dimension,
                 "member": s.value,

@@ -22,6 +22,7 @@ from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.analysis.stats import count_surprise
 from mcp_server.backends.base import SpanStatsQuery, TelemetryBackend
 from mcp_server.telemetry import TimeWindow
+from mcp_server.tool_calls import tool_call
 
 MIN_PARENTS = 10  # parent spans needed in each window to compare call patterns
 MIN_Z = 4.0  # count surprise of a changed call rate
@@ -149,7 +150,6 @@ def structure_signals(found: StructureFindings, scope: Scope) -> list[Signal]:
     # a caller whose requests now stop after a blamed callee did not change on its own
     explained = {s.service for c in blamed_callees for s in by_callee[c]}
     signals = []
-    window = scope.window_text()
     for service, changes in own.items():
         if service in explained:
             continue
@@ -176,9 +176,8 @@ def structure_signals(found: StructureFindings, scope: Scope) -> list[Signal]:
                     time=scope.onset,
                     value=round(top.after, 3),
                     baseline=round(top.before, 3),
-                    source_query=(
-                        f"span_stats(group_by=['parent_service','parent_operation','service','operation'], "
-                        f"window={window!r})"
+                    source_query=tool_call(
+                        "search_traces", scope.window, service=service, operation=top.operation
                     ),
                     attributes={
                         "operation": top.operation,
@@ -214,8 +213,8 @@ def structure_signals(found: StructureFindings, scope: Scope) -> list[Signal]:
                     time=scope.onset,
                     value=round(lead.after, 3),
                     baseline=round(lead.before, 3),
-                    source_query=(
-                        f"span_stats(group_by=['service','operation','last_callee'], window={window!r})"
+                    source_query=tool_call(
+                        "search_traces", scope.window, service=lead.service, operation=lead.operation
                     ),
                     attributes={"callers": callers},
                 ),

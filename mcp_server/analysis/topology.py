@@ -7,6 +7,7 @@ from collections import defaultdict
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.telemetry import ServiceEdge
+from mcp_server.tool_calls import tool_call
 
 CallGraph = dict[str, set[str]]
 
@@ -99,10 +100,7 @@ def edge_signals(base: list[ServiceEdge], inc: list[ServiceEdge], scope: Scope) 
                     time=scope.onset,
                     value=round(err, 4) if degraded_err else (round(e.p50_ms or 0.0, 3)),
                     baseline=round(b_err, 4) if degraded_err else (round(b.p50_ms or 0.0, 3) if b else None),
-                    source_query=(
-                        f"span_stats(service={e.caller!r}, group_by=['service','operation','peer'], "
-                        f"window={scope.window_text('window')!r})"
-                    ),
+                    source_query=tool_call("service_map", scope.window, service=e.caller),
                     attributes={"caller": e.caller, "callee": e.callee, "external": e.callee_is_external},
                 ),
                 hints={

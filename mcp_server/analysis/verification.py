@@ -17,6 +17,7 @@ from mcp_server.analysis.signals import Scope
 from mcp_server.backends.base import LogQuery, TelemetryBackend
 from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import TimeWindow
+from mcp_server.tool_calls import tool_call
 
 CHANGE_LOOKBACK = timedelta(hours=2)
 HOST_SHARE = 0.6
@@ -60,7 +61,7 @@ def _check_change(backend: TelemetryBackend, scope: Scope, h: Hypothesis) -> Che
         start=window.start - CHANGE_LOOKBACK, end=max(onset, window.start) + timedelta(minutes=1)
     )
     changes = backend.list_changes(window=lookback, service=h.service)
-    query = f"list_changes(service={h.service!r}, before={onset:%H:%M})"
+    query = tool_call("list_changes", lookback, service=h.service)
     if changes:
         last = changes[-1]
         return Check(
@@ -75,7 +76,7 @@ def _check_change(backend: TelemetryBackend, scope: Scope, h: Hypothesis) -> Che
 
 def _check_placement(backend: TelemetryBackend, scope: Scope, h: Hypothesis) -> Check:
     origins = backend.error_origins(scope.window, limit=50)
-    query = f"error_origins(service={h.service!r})"
+    query = tool_call("trace_hotspots", scope.window, service=h.service)
     places: Counter[str] = Counter()
     for o in origins:
         if o.service == h.service:
@@ -96,7 +97,7 @@ def _check_placement(backend: TelemetryBackend, scope: Scope, h: Hypothesis) -> 
 
 def _check_error_origin(backend: TelemetryBackend, scope: Scope, h: Hypothesis) -> Check:
     origins = backend.error_origins(scope.window, limit=50)
-    query = f"error_origins(service={h.service!r})"
+    query = tool_call("trace_hotspots", scope.window, service=h.service)
     mine = [o for o in origins if o.service == h.service]
     if mine:
         count = sum(o.count for o in mine)
@@ -142,6 +143,6 @@ def look_in_logs(backend: TelemetryBackend, scope: Scope, service: str | None, t
             service=service,
             description=description,
             value=float(len(records)),
-            source_query=f"query_logs(service={service!r}, text={text!r})",
+            source_query=tool_call("query_logs", scope.window, service=service, text=text or None),
         )
     ]

@@ -49,6 +49,11 @@ class SpanQuery(_Query):
     attributes: dict[str, AttributeValue] = Field(default_factory=dict)  # exact matches
     order: Literal["start", "duration_desc"] = "start"
     limit: int = Field(default=DEFAULT_LIMIT, gt=0, le=MAX_LIMIT)
+    # One span per trace, its first match (order "start") or its slowest ("duration_desc"): the
+    # limit then counts traces. ``after`` pages on: the (start_ns or duration_ms, trace_id) of
+    # the last span a previous page returned; rows come after it in the same order.
+    one_per_trace: bool = False
+    after: tuple[int | float, str] | None = None
 
 
 # ``callee``: the instrumented service a span's own children run in (set on the caller's client

@@ -20,7 +20,7 @@ from mcp_server.errors import SleuthError
 BackendKind = Literal["local", "aws"]
 BACKEND_KINDS: tuple[str, ...] = get_args(BackendKind)
 
-_LOCAL_OPTIONS = {"path", "scenario", "read_only"}
+_LOCAL_OPTIONS = {"path", "scenario", "read_only", "memory"}
 _AWS_OPTIONS = {"config", "config_path", "region", "profile", "session"}
 
 
@@ -44,7 +44,10 @@ def _check_options(kind: str, options: dict[str, Any], allowed: set[str]) -> Non
 
 
 def _open_local(
-    path: str | Path | None = None, scenario: str | Path | None = None, read_only: bool = False
+    path: str | Path | None = None,
+    scenario: str | Path | None = None,
+    read_only: bool = False,
+    memory: bool = False,
 ) -> TelemetryBackend:
     from mcp_server.backends.local import LocalBackend
     from mcp_server.config import default_store_path
@@ -61,6 +64,8 @@ def _open_local(
                     "(importing it again would count every span twice)"
                 )
         return LocalBackend.from_scenario(Path(scenario), path)
+    if memory:  # an empty store in memory: nothing loaded yet
+        return LocalBackend(None)
     return LocalBackend(Path(path) if path is not None else default_store_path(), read_only=read_only)
 
 

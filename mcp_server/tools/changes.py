@@ -9,7 +9,7 @@ from pydantic import Field
 
 from mcp_server.deps import ServerDeps
 from mcp_server.telemetry import ChangeEvent, ChangeKind
-from mcp_server.tools.common import READ_ONLY, End, ServiceArg, Start, ToolKit, iso
+from mcp_server.tools.common import READ_ONLY, End, ServiceArg, Start, ToolKit, iso, limit_field
 from mcp_server.tools.models import ChangeList, ChangeOut
 
 KIND_NAMES = [k.value for k in ChangeKind]
@@ -40,7 +40,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         ] = None,
         start: Start = None,
         end: End = None,
-        limit: Annotated[int, Field(description="Most changes to return (1..500).")] = 50,
+        limit: Annotated[int, limit_field("changes")] = 50,
     ) -> Annotated[CallToolResult, ChangeList]:
         """Deployments, configuration, feature-flag, scaling and infrastructure changes in a
         window, newest first, each with how to roll it back when the record says. A change shortly
@@ -48,7 +48,6 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         rolling it back is the first mitigation most SOPs try."""
         window = kit.window(start, end)
         kit.check_service(service)
-        kit.check_limit(limit)
         chosen: list[ChangeKind] | None = None
         if kinds:
             unknown = [k for k in kinds if k not in KIND_NAMES]
@@ -89,4 +88,9 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
                 )
             return "\n".join([*lines, o.message]).strip()
 
-        return kit.respond(out, render, "changes")
+        return kit.respond(
+            out,
+            render,
+            "changes",
+            untrusted=["changes[].description", "changes[].actor", "changes[].version"],
+        )

@@ -1,15 +1,19 @@
 """Investigation tools: ``investigate`` (the engine, ranked hypotheses with evidence) and
 ``draft_incident_report`` (a COE draft), plus the ``sleuth://report/{investigation_id}`` resource."""
 
+import hashlib
 import threading
 import uuid
+import weakref
 from collections import OrderedDict
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import CallToolResult
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field
 
 from mcp_server.analysis.models import HypothesisView, InvestigationResult
@@ -24,31 +28,80 @@ EVIDENCE_PER_HYPOTHESIS = 4
 
 
 class InvestigationLog:
-    """The last few investigations and drafted reports of this server process, by id."""
+    """The last few investigations and drafted reports of this server process, by id, each
+    visible only to the session that ran it: over HTTP one server serves many clients, and one
+    client must neither read nor learn the ids of another's investigations."""
 
     def __init__(self) -> None:
-        self.results: OrderedDict[str, InvestigationResult] = OrderedDict()
-        self.reports: dict[str, tuple[str, str]] = {}  # id -> (title, markdown)
+        self.results: OrderedDict[str, tuple[str, InvestigationResult]] = OrderedDict()
+        self.reports: dict[str, tuple[str, str, str]] = {}  # id -> (owner, title, markdown)
+        self._owners: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
-    def add(self, result: InvestigationResult) -> str:
-        key = result.id or uuid.uuid4().hex[:12]
+    def owner(self, session: Any) -> str:
+        """A private key for an MCP session (one per connected client)."""
+        if session is None:  # no lasting identity: the local user
+            return "local"
+        if isinstance(session, str):  # a token or a transport session id
+            return session
         with self._lock:
-            self.results[key] = result
+            key = self._owners.get(session)
+            if key is None:
+                key = uuid.uuid4().hex
+                self._owners[session] = key
+            return key
+
+    def add(self, owner: str, result: InvestigationResult) -> str:
+        with self._lock:
+            # not guessable: knowing an id is what lets a stateless client come back to it
+            key = uuid.uuid4().hex[:16]
+            self.results[key] = (owner, result)
+            self.results.move_to_end(key)
             while len(self.results) > KEPT_INVESTIGATIONS:
                 old, _ = self.results.popitem(last=False)
                 self.reports.pop(old, None)
         return key
 
-    def get(self, key: str | None) -> tuple[str, InvestigationResult]:
+    def get(self, owner: str, key: str | None) -> tuple[str, InvestigationResult]:
         with self._lock:
-            if not self.results:
+            mine = [k for k, (who, _) in self.results.items() if who == owner]
+            if not mine:
                 raise ToolError("no investigation has run in this session yet; call investigate first")
             if key is None:
-                key = next(reversed(self.results))
-            if key not in self.results:
-                raise ToolError(f"unknown investigation {key!r}; known: {', '.join(self.results)}")
-            return key, self.results[key]
+                key = mine[-1]
+            if key not in mine:
+                raise ToolError(f"unknown investigation {key!r}; this session's: {', '.join(reversed(mine))}")
+            return key, self.results[key][1]
+
+    def add_report(self, owner: str, key: str, title: str, markdown: str) -> None:
+        with self._lock:
+            self.reports[key] = (owner, title, markdown)
+
+    def report(self, owner: str, key: str) -> str | None:
+        with self._lock:
+            found = self.reports.get(key)
+        return found[2] if found is not None and found[0] == owner else None
+
+
+def client_of(ctx: Context[ServerDeps, Any] | None) -> Any:
+    """What identifies the client behind a request, for scoping its investigations.
+
+    A bearer token (HTTP with SLEUTH_MCP_TOKEN: one principal per token), else the transport's
+    session id (stateful HTTP), else the connection of a handshake client (stdio). A stateless
+    request (protocol 2026-07-28, no token) has no lasting identity: None, the local user.
+    """
+    if ctx is None:
+        return None
+    authorization = (ctx.headers or {}).get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        return "token:" + hashlib.sha256(authorization[7:].strip().encode()).hexdigest()[:24]
+    session = ctx.request_context.session  # a per-request proxy; the SDK keeps the connection on it
+    connection = getattr(session, "_connection", None)
+    if connection is None:
+        return None
+    if connection.session_id:
+        return f"session:{connection.session_id}"
+    return None if connection.protocol_version in MODERN_PROTOCOL_VERSIONS else connection
 
 
 def investigation_out(key: str, result: InvestigationResult) -> InvestigationOut:
@@ -89,6 +142,9 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
     kit = ToolKit(deps)
     log = InvestigationLog()
 
+    def _owner(ctx: Context[ServerDeps, Any] | None) -> str:
+        return log.owner(client_of(ctx))
+
     @server.tool(annotations=READ_ONLY, structured_output=True)
     async def investigate(
         question: Annotated[
@@ -97,10 +153,11 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         ] = None,
         service: ServiceArg = None,
         time: Annotated[
-            str | None, Field(description="When it was noticed (ISO 8601 or relative like '-10m').")
+            str | float | None, Field(description="When it was noticed (a time, like start).")
         ] = None,
         start: Start = None,
         end: End = None,
+        ctx: Context[ServerDeps, Any] | None = None,
     ) -> Annotated[CallToolResult, InvestigationOut]:
         """Run a whole investigation and return ranked root-cause hypotheses, each with its
         evidence (and the tool call that shows it), plus mitigations in the order to try them.
@@ -113,12 +170,12 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         window = kit.window(start, end) if start or end else None
         trigger: Trigger | None = None
         if question or service or time:
-            at: datetime | None = parse_time(time, deps.now(), "time") if time else None
+            at: datetime | None = parse_time(time, deps.now(), "time") if time is not None else None
             trigger = Trigger(kind=TriggerKind.QUESTION, text=question or "", service=service, time=at)
         result = await kit.run(
             lambda: investigator(trigger, window), timeout=deps.limits.investigate_timeout_seconds
         )
-        key = log.add(result)
+        key = log.add(_owner(ctx), result)
         out = investigation_out(key, result)
 
         def render(o: InvestigationOut) -> str:
@@ -142,7 +199,12 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
             lines += o.notes
             return "\n".join([*lines, o.message]).strip()
 
-        return kit.respond(out, render, "hypotheses")
+        return kit.respond(
+            out,
+            render,
+            "hypotheses",
+            untrusted=["hypotheses[].summary", "hypotheses[].evidence[].description", "notes"],
+        )
 
     drafter = deps.report_drafter
     if drafter is None:
@@ -151,17 +213,20 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
     @server.tool(annotations=READ_ONLY, structured_output=True)
     async def draft_incident_report(
         investigation_id: Annotated[
-            str | None, Field(description="From investigate; default: the latest investigation.")
+            str | None,
+            Field(description="From investigate; default: this session's latest investigation."),
         ] = None,
+        ctx: Context[ServerDeps, Any] | None = None,
     ) -> Annotated[CallToolResult, ReportOut]:
         """Draft a COE (incident review) from an investigation: summary, customer impact,
         timeline, five whys, action items; each claim cites evidence or is marked for a person to
         fill in. Returns the Markdown (cut to the output size) and a resource URI with all of it."""
-        key, result = log.get(investigation_id)
+        owner = _owner(ctx)
+        key, result = log.get(owner, investigation_id)
         title, markdown = await kit.run(
             lambda: drafter(result), timeout=deps.limits.investigate_timeout_seconds
         )
-        log.reports[key] = (title, markdown)
+        log.add_report(owner, key, title, markdown)
         budget = deps.limits.max_output_chars - 1500
         cut = len(markdown) > budget
         out = ReportOut(
@@ -175,14 +240,22 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
             if cut
             else "",
         )
-        return kit.respond(out, lambda o: "\n".join([o.markdown, o.message]).strip())
+        return kit.respond(
+            out,
+            lambda o: "\n".join([o.markdown, o.message]).strip(),
+            untrusted=["markdown"],
+            source="incident report drafted from telemetry",
+        )
 
     @server.resource(
         "sleuth://report/{investigation_id}",
         mime_type="text/markdown",
         description="A drafted incident report (COE).",
     )
-    def report_document(investigation_id: str) -> str:
-        if investigation_id not in log.reports:
-            raise ResourceNotFoundError(f"no drafted report for investigation {investigation_id!r}")
-        return deps.redactor.text(log.reports[investigation_id][1])
+    def report_document(investigation_id: str, ctx: Context[ServerDeps, Any]) -> str:
+        markdown = log.report(_owner(ctx), investigation_id)
+        if markdown is None:
+            raise ResourceNotFoundError(
+                f"no drafted report for investigation {investigation_id!r} in this session"
+            )
+        return deps.redactor.text(markdown)  # a document to read and keep; the tool answer is fenced

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from mcp_server.deps import ServerDeps
 from mcp_server.taxonomy import FaultType
-from mcp_server.tools.common import READ_ONLY, ToolKit
+from mcp_server.tools.common import READ_ONLY, ToolKit, limit_field
 from mcp_server.tools.models import KnowledgeHitOut, KnowledgeHits
 
 MAX_SNIPPET_CHARS = 700
@@ -54,7 +54,6 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
     ) -> CallToolResult:
         if not query.strip():
             raise ToolError("query is empty; describe the symptom, error text or service")
-        kit.check_limit(limit)
         if fault_type is not None and fault_type not in FAULT_TYPES:
             raise ToolError(f"unknown fault_type {fault_type!r}; known: {', '.join(FAULT_TYPES)}")
         hits = await kit.run(
@@ -93,7 +92,11 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
                 )
             return "\n".join([*lines, o.message]).strip()
 
-        return kit.respond(out, render, "hits", page_hint="lower limit")
+        # past incident reviews may be drafted from telemetry; runbooks are the team's own text
+        untrusted = ["hits[].snippet"] if doc_type == "coe" else []
+        return kit.respond(
+            out, render, "hits", page_hint="lower limit", untrusted=untrusted, source="knowledge"
+        )
 
     Query = Annotated[
         str, Field(description="Symptom, error text or service, e.g. 'DynamoDB throttling visits'.")
@@ -102,7 +105,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
     Fault = Annotated[
         str | None, Field(description=f"Only documents for this fault type: {', '.join(FAULT_TYPES)}.")
     ]
-    Limit = Annotated[int, Field(description="Most documents to return (1..500).")]
+    Limit = Annotated[int, limit_field("documents", 50)]
 
     @server.tool(annotations=READ_ONLY, structured_output=True)
     async def search_runbooks(

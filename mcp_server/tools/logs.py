@@ -14,9 +14,27 @@ from mcp_server.analysis.signals import Scope
 from mcp_server.backends.base import LogQuery
 from mcp_server.deps import ServerDeps
 from mcp_server.telemetry import LogRecord, Severity
-from mcp_server.tools.common import READ_ONLY, End, OnsetArg, ServiceArg, Start, ToolKit, iso
+from mcp_server.tools.common import (
+    READ_ONLY,
+    End,
+    OnsetArg,
+    ServiceArg,
+    Start,
+    ToolKit,
+    iso,
+    limit_field,
+    single_bucket,
+)
 from mcp_server.tools.metrics import scope_out
-from mcp_server.tools.models import LogOut, LogPatternList, LogPatternOut, LogResult
+from mcp_server.tools.models import (
+    CountPoint,
+    LogCountList,
+    LogCountRow,
+    LogOut,
+    LogPatternList,
+    LogPatternOut,
+    LogResult,
+)
 
 MAX_BODY_CHARS = 600
 MAX_ATTRIBUTES = 12
@@ -24,6 +42,8 @@ MAX_REGEX_CHARS = 500
 # RE2 (the log store's regex engine) has no look-around or back-references
 _UNSUPPORTED_REGEX = re.compile(r"\(\?<?[=!]|\\[1-9]")
 SeverityName = Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+SEVERITY_ORDER = ["UNSPECIFIED", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+MAX_COUNT_POINTS = 120
 
 
 def _short(value: Any, limit: int = 200) -> Any:
@@ -89,7 +109,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         order: Annotated[
             Literal["asc", "desc"], Field(description="asc = oldest first, desc = newest first.")
         ] = "desc",
-        limit: Annotated[int, Field(description="Most records to return (1..500).")] = 50,
+        limit: Annotated[int, limit_field("records")] = 50,
     ) -> Annotated[CallToolResult, LogResult]:
         """Log records matching filters, newest first by default. Secrets and email addresses in
         messages are redacted. When more records match than fit, ``next_page`` gives the
@@ -97,7 +117,6 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         reading records one by one, use log_patterns."""
         window = kit.window(start, end)
         kit.check_service(service)
-        kit.check_limit(limit)
         if regex is not None and len(regex) > MAX_REGEX_CHARS:
             raise ToolError(f"regex is {len(regex)} characters; keep it under {MAX_REGEX_CHARS}")
         if regex and _UNSUPPORTED_REGEX.search(regex):
@@ -158,7 +177,14 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
                 lines.append(o.message)
             return "\n".join(lines)
 
-        return kit.respond(out, render, "records", page_hint="next_page continues from there", rebuild=build)
+        return kit.respond(
+            out,
+            render,
+            "records",
+            page_hint="next_page continues from there",
+            rebuild=build,
+            untrusted=["records[].body", "records[].attributes"],
+        )
 
     @server.tool(annotations=READ_ONLY, structured_output=True)
     async def log_patterns(
@@ -166,7 +192,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         start: Start = None,
         end: End = None,
         onset: OnsetArg = None,
-        limit: Annotated[int, Field(description="Most patterns to return (1..500).")] = 20,
+        limit: Annotated[int, limit_field("patterns")] = 20,
     ) -> Annotated[CallToolResult, LogPatternList]:
         """Kinds of log message that are new or surging since the onset, strongest first.
 
@@ -176,7 +202,6 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         query_logs(service=..., text=<a fixed part of the template>)."""
         window = kit.window(start, end)
         kit.check_service(service)
-        kit.check_limit(limit)
 
         def work() -> LogPatternList:
             scope = kit.scope(window, onset, service)
@@ -206,4 +231,78 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
             ]
             return "\n".join([*lines, o.message]).strip()
 
-        return kit.respond(out, render, "patterns")
+        return kit.respond(out, render, "patterns", untrusted=["patterns[].template", "patterns[].sample"])
+
+    @server.tool(annotations=READ_ONLY, structured_output=True)
+    async def count_logs(
+        service: ServiceArg = None,
+        min_severity: Annotated[SeverityName | None, Field(description="Lowest severity to count.")] = None,
+        group_by: Annotated[
+            list[Literal["service", "severity"]],
+            Field(description="What to count by; an empty list gives one total."),
+        ] = ["service", "severity"],  # noqa: B006 - pydantic copies defaults
+        period_seconds: Annotated[
+            int | None,
+            Field(ge=60, le=86_400, description="Also a count per period (a series). Default: totals only."),
+        ] = None,
+        start: Start = None,
+        end: End = None,
+        limit: Annotated[int, limit_field("groups")] = 50,
+    ) -> Annotated[CallToolResult, LogCountList]:
+        """How many log records, by service and/or severity, most first, with the rate per minute
+        and optionally a count per period: how much of the logs an error is, and since when,
+        without reading records. Then query_logs reads examples."""
+        window = kit.window(start, end)
+        kit.check_service(service)
+        bucket = period_seconds or single_bucket(window)
+        if period_seconds and window.duration.total_seconds() / period_seconds > MAX_COUNT_POINTS:
+            raise ToolError(
+                f"period_seconds={period_seconds} gives more than {MAX_COUNT_POINTS} points over "
+                f"{iso(window.start)} .. {iso(window.end)}; use a longer period or a narrower window"
+            )
+        lowest = SEVERITY_ORDER.index(min_severity) if min_severity else 0
+        counts = await kit.run(lambda: backend.log_counts(window, bucket, service))
+        groups: dict[tuple[str | None, str | None], dict[Any, int]] = {}
+        for b in counts:
+            if SEVERITY_ORDER.index(b.severity.value) < lowest:
+                continue
+            key = (
+                b.service if "service" in group_by else None,
+                b.severity.value if "severity" in group_by else None,
+            )
+            per_bucket = groups.setdefault(key, {})
+            per_bucket[b.bucket_start] = per_bucket.get(b.bucket_start, 0) + b.count
+        minutes = max(window.duration.total_seconds() / 60, 1e-9)
+        rows = sorted(
+            (
+                LogCountRow(
+                    service=svc,
+                    severity=sev,
+                    count=sum(per.values()),
+                    rate_per_min=round(sum(per.values()) / minutes, 3),
+                    series=[CountPoint(time=t, count=c) for t, c in sorted(per.items())]
+                    if period_seconds
+                    else [],
+                )
+                for (svc, sev), per in groups.items()
+            ),
+            key=lambda r: (-r.count, r.service or "", r.severity or ""),
+        )
+        out = LogCountList(
+            window=kit.window_out(window),
+            period_seconds=period_seconds,
+            total=sum(r.count for r in rows),
+            groups=rows[:limit],
+            has_more=len(rows) > limit,
+            message=kit.ranked_message(window, limit, len(rows), "no log records match"),
+        )
+
+        def render(o: LogCountList) -> str:
+            lines = [f"{o.total} log records in {len(o.groups)} groups: count | per min | service | severity"]
+            for r in o.groups:
+                lines.append(f"{r.count} | {r.rate_per_min:.1f} | {r.service or '*'} | {r.severity or '*'}")
+                if r.series:
+                    lines.append("  " + " ".join(f"{p.time:%H:%M}={p.count}" for p in r.series))
+            return "\n".join([*lines, o.message]).strip()
+
+        return kit.respond(out, render, "groups", page_hint="filter by service or min_severity")

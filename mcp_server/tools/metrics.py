@@ -1,6 +1,7 @@
 """Metric and alarm tools: ``list_metrics``, ``query_metrics``, ``detect_metric_anomalies``,
 ``get_active_alarms``, ``get_alarm_history``."""
 
+import itertools
 import math
 from typing import Annotated, Literal
 
@@ -13,8 +14,18 @@ from mcp_server.analysis.anomalies import MetricAnomaly
 from mcp_server.analysis.signals import Scope
 from mcp_server.backends.base import MetricQuery
 from mcp_server.deps import ServerDeps
-from mcp_server.telemetry import Alarm, AlarmState, MetricSeries
-from mcp_server.tools.common import READ_ONLY, End, OnsetArg, ServiceArg, Start, ToolKit, iso, num
+from mcp_server.telemetry import Alarm, AlarmState, MetricKind, MetricSeries, TimeWindow
+from mcp_server.tools.common import (
+    READ_ONLY,
+    End,
+    OnsetArg,
+    ServiceArg,
+    Start,
+    ToolKit,
+    iso,
+    limit_field,
+    num,
+)
 from mcp_server.tools.models import (
     AlarmHistoryOut,
     AlarmList,
@@ -32,7 +43,70 @@ from mcp_server.tools.models import (
 )
 
 MAX_POINTS_PER_SERIES = 120
+MAX_PERIOD_SECONDS = 86_400
+LIVE_RESOLUTION_SECONDS = 60  # CloudWatch's standard resolution: no finer period on live data
 Statistic = Literal["avg", "sum", "min", "max", "p50", "p95", "p99", "count", "rate"]
+_COUNTING = (MetricKind.SUM, MetricKind.HISTOGRAM, MetricKind.EXPONENTIAL_HISTOGRAM, MetricKind.SUMMARY)
+
+
+def statistic_unit(unit: str, kind: MetricKind, statistic: str, period: int) -> str:
+    """The unit of a statistic's values: a counter's rate is per second, its sum per period."""
+    counting = kind in _COUNTING
+    if statistic == "rate" and counting:
+        base = "{observation}" if kind != MetricKind.SUM else unit
+        return f"{base}/s" if base else "/s"
+    if statistic == "count":
+        return "{observation}" if kind != MetricKind.SUM and counting else "{datapoint}"
+    if statistic == "sum" and counting:
+        return f"{unit or '1'} per {period}s"
+    return unit
+
+
+def data_interval(kit: ToolKit, name: str, service: str | None, window: TimeWindow) -> int | None:
+    """Seconds between a metric's own data points (the finest period it supports), or None.
+
+    Recorded data: the smallest typical spacing of any of its series in the window, probed once
+    per metric. Live data: the backend's standard resolution.
+    """
+    if kit.deps.clock != "data":
+        return LIVE_RESOLUTION_SECONDS
+
+    def probe() -> int | None:
+        found = kit.deps.backend.query_metrics(
+            MetricQuery(name=name, window=window, service=service, statistic="count", period_seconds=1)
+        )
+        spacings = []
+        for series in found:
+            times = [p.time for p in series.points]
+            gaps = sorted((b - a).total_seconds() for a, b in itertools.pairwise(times))
+            if gaps:
+                spacings.append(gaps[len(gaps) // 2])  # the median gap: robust to a missed scrape
+        return max(1, round(min(spacings))) if spacings else None
+
+    return kit.cached(("data_interval", name, service, window), probe)
+
+
+def choose_period(requested: int | None, interval: int | None, window: TimeWindow) -> tuple[int, str]:
+    """The bucket width to use and why it differs from the request (empty when it does not).
+
+    Never finer than the data (a 15 s rate over one-minute points would read 4x too high), a
+    whole multiple of the data's interval, and coarse enough for MAX_POINTS_PER_SERIES points."""
+    step = interval or 1
+    floor = max(1, math.ceil(window.duration.total_seconds() / MAX_POINTS_PER_SERIES))
+    wanted = requested if requested is not None else max(60, floor)
+    period = math.ceil(max(wanted, floor, step) / step) * step
+    if requested is None and period % 60 and period > 60:
+        period = math.ceil(period / 60) * 60  # a default reads best in whole minutes
+    if requested is None or period == requested:
+        return period, ""
+    reasons = []
+    if requested < step:
+        reasons.append(f"the data has one point every {step}s")
+    elif requested % step:
+        reasons.append(f"periods are whole multiples of the data's {step}s interval")
+    if floor > max(requested, step):
+        reasons.append(f"at most {MAX_POINTS_PER_SERIES} points per series")
+    return period, f"period raised from {requested}s to {period}s ({'; '.join(reasons)})"
 
 
 def alarm_out(alarm: Alarm) -> AlarmOut:
@@ -54,12 +128,12 @@ def alarm_out(alarm: Alarm) -> AlarmOut:
     )
 
 
-def _series_out(series: MetricSeries, statistic: str) -> SeriesOut:
+def _series_out(series: MetricSeries, statistic: str, period: int) -> SeriesOut:
     values = [p.value for p in series.points]
     return SeriesOut(
         name=series.name,
         service=series.service,
-        unit=series.unit,
+        unit=statistic_unit(series.unit, series.kind, statistic, period),
         statistic=statistic,
         attributes=dict(series.attributes),
         points=[Point(time=p.time, value=p.value) for p in series.points[-MAX_POINTS_PER_SERIES:]],
@@ -88,6 +162,7 @@ def anomaly_out(a: MetricAnomaly) -> AnomalyOut:
         service=a.service,
         metric=a.metric,
         statistic=a.statistic,
+        unit=f"{a.unit}/s" if a.statistic == "rate" else a.unit,
         attributes=dict(a.attributes),
         direction="up" if a.direction > 0 else "down",
         baseline=round(a.baseline, 6),
@@ -120,12 +195,11 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         name_contains: Annotated[
             str | None, Field(description="Case-insensitive substring of the metric name.")
         ] = None,
-        limit: Annotated[int, Field(description="Most metrics to return (1..500).")] = 60,
+        limit: Annotated[int, limit_field("metrics")] = 60,
     ) -> Annotated[CallToolResult, MetricList]:
         """List the metrics available, per service, with their kind, unit and attribute keys
         (the keys query_metrics can group or filter by)."""
         kit.check_service(service)
-        kit.check_limit(limit)
         found = await kit.run(
             lambda: kit.cached(("list_metrics", service), lambda: backend.list_metrics(service))
         )
@@ -164,9 +238,18 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
     async def query_metrics(
         name: Annotated[str, Field(description="Metric name, as list_metrics shows it.")],
         service: ServiceArg = None,
-        statistic: Annotated[Statistic, Field(description="Aggregation per period.")] = "avg",
+        statistic: Annotated[
+            Statistic,
+            Field(description="Aggregation per period; rate is per second (counters, histograms)."),
+        ] = "avg",
         period_seconds: Annotated[
-            int | None, Field(description="Bucket width; default keeps each series within 120 points.")
+            int | None,
+            Field(
+                ge=1,
+                le=MAX_PERIOD_SECONDS,
+                description="Bucket width. Never finer than the data; the answer reports the one used. "
+                "Default: a whole minute keeping each series within 120 points.",
+            ),
         ] = None,
         group_by: Annotated[
             list[str] | None, Field(description="Attribute keys to split series by (e.g. host.name).")
@@ -176,37 +259,29 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         ] = None,
         start: Start = None,
         end: End = None,
-        max_series: Annotated[int, Field(description="Most series to return (1..50).")] = 20,
+        max_series: Annotated[int, Field(ge=1, le=50, description="Most series to return.")] = 20,
     ) -> Annotated[CallToolResult, MetricData]:
         """Time series of one metric, aggregated per period, one series per service (and per
-        group_by value). Each series reports min, max and last alongside its points."""
+        group_by value). Each series reports min, max and last alongside its points, and the unit
+        of its values (a rate is per second)."""
         window = kit.window(start, end)
         kit.check_service(service)
-        if not 1 <= max_series <= 50:
-            kit.check_limit(0, "max_series")
-        seconds = window.duration.total_seconds()
-        floor = max(1, math.ceil(seconds / MAX_POINTS_PER_SERIES))
-        note = ""
-        if period_seconds is None:
-            period = max(60, math.ceil(floor / 60) * 60)
-        elif period_seconds < 1:
-            kit.check_limit(0, "period_seconds")
-            period = period_seconds
-        elif period_seconds < floor:
-            period = floor
-            note = f"period raised from {period_seconds}s to {period}s to keep within {MAX_POINTS_PER_SERIES} points per series"
-        else:
-            period = period_seconds
-        query = MetricQuery(
-            name=name,
-            window=window,
-            service=service,
-            statistic=statistic,
-            period_seconds=period,
-            group_by=group_by or [],
-            attributes=attributes or {},
-        )
-        found = await kit.run(lambda: backend.query_metrics(query))
+
+        def work() -> tuple[list[MetricSeries], int, int | None, str]:
+            interval = data_interval(kit, name, service, window)
+            period, note = choose_period(period_seconds, interval, window)
+            query = MetricQuery(
+                name=name,
+                window=window,
+                service=service,
+                statistic=statistic,
+                period_seconds=period,
+                group_by=group_by or [],
+                attributes=attributes or {},
+            )
+            return backend.query_metrics(query), period, interval, note
+
+        found, period, interval, note = await kit.run(work)
         messages = [note, kit.data_note(window)]
         for key in group_by or []:
             if found and all(s.attributes.get(key) is None for s in found):
@@ -225,18 +300,23 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
             messages.append(f"showing {max_series} of {len(found)} series; filter by service or attributes")
         if not found and not messages[1]:
             messages.append("no points match in this window")
+        unit = statistic_unit(found[0].unit, found[0].kind, statistic, period) if found else ""
         out = MetricData(
             window=kit.window_out(window),
             statistic=statistic,
             period_seconds=period,
-            series=[_series_out(s, statistic) for s in found[:max_series]],
+            requested_period_seconds=period_seconds,
+            data_interval_seconds=interval,
+            unit=unit,
+            series=[_series_out(s, statistic, period) for s in found[:max_series]],
             has_more=len(found) > max_series,
             message="; ".join(m for m in messages if m),
         )
 
         def render(o: MetricData) -> str:
             lines = [
-                f"{name} {o.statistic} per {o.period_seconds}s, {iso(window.start)} .. {iso(window.end)}"
+                f"{name} {o.statistic} per {o.period_seconds}s bucket, in {o.unit or 'no unit'}, "
+                f"{iso(window.start)} .. {iso(window.end)}"
             ]
             for s in o.series:
                 labels = ", ".join(f"{k}={v}" for k, v in s.attributes.items())
@@ -244,7 +324,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
                     f"{s.service}{' ' + labels if labels else ''}: min {num(s.min, 3)} max {num(s.max, 3)} "
                     f"last {num(s.last, 3)} {s.unit}".rstrip()
                 )
-                lines.append("  " + " ".join(f"{p.time:%H:%M}={p.value:.4g}" for p in s.points))
+                lines.append("  " + " ".join(f"{p.time:%H:%M:%S}={p.value:.4g}" for p in s.points))
             if o.message:
                 lines.append(o.message)
             return "\n".join(lines)
@@ -271,7 +351,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
             ]
             return "\n".join([*lines, o.message]).strip()
 
-        return kit.respond(out, render, "alarms")
+        return kit.respond(out, render, "alarms", untrusted=["alarms[].description", "alarms[].state_reason"])
 
     @server.tool(annotations=READ_ONLY, structured_output=True)
     async def get_alarm_history(
@@ -300,7 +380,13 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
             lines += [f"{iso(t.time)} {t.old_state} -> {t.new_state}: {t.reason}" for t in o.transitions]
             return "\n".join([*lines, o.message]).strip()
 
-        return kit.respond(out, render, "transitions", page_hint="narrow start/end")
+        return kit.respond(
+            out,
+            render,
+            "transitions",
+            page_hint="narrow start/end",
+            untrusted=["alarm.description", "alarm.state_reason", "transitions[].reason"],
+        )
 
     @server.tool(annotations=READ_ONLY, structured_output=True)
     async def detect_metric_anomalies(
@@ -308,7 +394,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         start: Start = None,
         end: End = None,
         onset: OnsetArg = None,
-        limit: Annotated[int, Field(description="Most anomalies to return (1..500).")] = 20,
+        limit: Annotated[int, limit_field("anomalies")] = 20,
     ) -> Annotated[CallToolResult, AnomalyList]:
         """Metric series that left their normal band after the onset, strongest first.
 
@@ -317,7 +403,6 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         window: the whole recorded incident (local store) or the last hour (live)."""
         window = kit.window(start, end)
         kit.check_service(service)
-        kit.check_limit(limit)
 
         def work() -> AnomalyList:
             scope = kit.scope(window, onset, service)
@@ -341,7 +426,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
                 labels = ", ".join(f"{k}={v}" for k, v in a.attributes.items())
                 lines.append(
                     f"{a.score:.2f} | {a.service} {a.statistic}({a.metric}){' ' + labels if labels else ''} | "
-                    f"{a.baseline:.4g} -> {a.incident:.4g} ({a.peak:.4g}, {a.direction}) | {iso(a.onset) or '-'}"
+                    f"{a.baseline:.4g} -> {a.incident:.4g} ({a.peak:.4g}, {a.direction}) {a.unit} | {iso(a.onset) or '-'}"
                 )
             return "\n".join([*lines, o.message]).strip()
 

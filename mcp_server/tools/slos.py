@@ -17,8 +17,20 @@ from mcp_server.analysis.slos import (
 )
 from mcp_server.backends.base import SpanStatsQuery
 from mcp_server.deps import ServerDeps
-from mcp_server.telemetry import AlarmState, SloDefinition, SloStatus, SpanKind, TimeWindow
-from mcp_server.tools.common import READ_ONLY, End, ServiceArg, Start, ToolKit, iso, num, pct, single_bucket
+from mcp_server.telemetry import SloDefinition, SloStatus, SpanKind, TimeWindow
+from mcp_server.tools.alarm_state import fired_in
+from mcp_server.tools.common import (
+    READ_ONLY,
+    End,
+    ServiceArg,
+    Start,
+    ToolKit,
+    iso,
+    limit_field,
+    num,
+    pct,
+    single_bucket,
+)
 from mcp_server.tools.models import (
     OperationSlo,
     ServiceAudit,
@@ -224,7 +236,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
     async def audit_services(
         start: Start = None,
         end: End = None,
-        limit: Annotated[int, Field(description="Most services to return (1..500).")] = 50,
+        limit: Annotated[int, limit_field("services")] = 50,
     ) -> Annotated[CallToolResult, ServiceAudit]:
         """Every service ranked by health, worst first: breaching SLOs, then firing alarms, then
         failures that start in the service (not merely pass through it), then error rate.
@@ -233,7 +245,6 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         incident (local store) or the last hour (live).
         """
         window = kit.window(start, end)
-        kit.check_limit(limit)
 
         def work() -> ServiceAudit:
             stats = backend.span_stats(
@@ -252,7 +263,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
                 )
             )
             slos = slo_statuses(kit, window)
-            alarms = backend.list_alarms(AlarmState.ALARM)
+            alarms = [a for a in backend.list_alarms() if fired_in(a, window)]
             origins = backend.error_origins(window, limit=1000)
             services = sorted(set(backend.list_services()))
             rows = []
@@ -341,4 +352,4 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
                 lines.append(o.message)
             return "\n".join(lines)
 
-        return kit.respond(out, render, "services")
+        return kit.respond(out, render, "services", untrusted=["services[].top_error"])

@@ -9,7 +9,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from mcp_server.analysis import latency as trace_analysis
-from mcp_server.backends.base import MAX_LIMIT, ErrorOrigin, SpanQuery, SpanStatsQuery
+from mcp_server.backends.base import ErrorOrigin, SpanQuery, SpanStatsQuery
 from mcp_server.deps import ServerDeps
 from mcp_server.telemetry import ServiceEdge, Span, TimeWindow, span_peer
 from mcp_server.tools.common import (
@@ -20,6 +20,7 @@ from mcp_server.tools.common import (
     Start,
     ToolKit,
     iso,
+    limit_field,
     num,
     pct,
     single_bucket,
@@ -96,6 +97,48 @@ def span_tree(spans: list[Span]) -> list[SpanNode]:
     return ordered
 
 
+def _hit(span: Span) -> TraceHit:
+    return TraceHit(
+        trace_id=span.trace_id,
+        span_id=span.span_id,
+        service=span.service,
+        operation=span.operation,
+        start=span.start,
+        duration_ms=round(span.duration_ms, 3),
+        error=span.is_error,
+        http_status=span.http_status,
+        status_message=_short(span.status_message, MAX_MESSAGE_CHARS),
+    )
+
+
+def cursor_of(span: Span, order: str) -> str:
+    """Where the next page starts: after this span's (start or duration, trace id)."""
+    key = str(span.start_time_unix_nano) if order == "oldest" else repr(span.duration_ms)
+    return f"{order[0]}:{key}:{span.trace_id}"
+
+
+def parse_cursor(cursor: str | None, order: str) -> tuple[int | float, str] | None:
+    if not cursor:
+        return None
+    parts = cursor.split(":")
+    try:
+        if len(parts) != 3 or parts[0] != order[0] or not TRACE_ID.match(parts[2]):
+            raise ValueError
+        key: int | float = int(parts[1]) if order == "oldest" else float(parts[1])
+    except ValueError:
+        raise ToolError(
+            f"cursor {cursor!r} is not one search_traces gave for order={order!r}; "
+            "copy next_page from the previous answer, with the same filters"
+        ) from None
+    return key, parts[2]
+
+
+def _after(span: Span, order: str, after: tuple[int | float, str]) -> bool:
+    if order == "oldest":
+        return (span.start_time_unix_nano, span.trace_id) > (after[0], after[1])
+    return (-span.duration_ms, span.trace_id) > (-after[0], after[1])
+
+
 def _origin_rates(origins: list[ErrorOrigin], window: TimeWindow) -> dict[tuple[str, str, str | None], float]:
     minutes = max(window.duration.total_seconds() / 60, 1e-9)
     return {(o.service, o.operation, o.peer): round(o.count / minutes, 3) for o in origins}
@@ -117,7 +160,9 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
             str | None, Field(description="Exact span name, e.g. 'POST /api/checkout'.")
         ] = None,
         errors_only: Annotated[bool, Field(description="Only failed spans.")] = False,
-        min_duration_ms: Annotated[float | None, Field(description="Only spans at least this slow.")] = None,
+        min_duration_ms: Annotated[
+            float | None, Field(ge=0, description="Only spans at least this slow.")
+        ] = None,
         attributes: Annotated[
             dict[str, str] | None,
             Field(description="Exact span attribute matches, e.g. {'http.route': '/cart'}."),
@@ -127,17 +172,19 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         order: Annotated[
             Literal["oldest", "slowest"], Field(description="Which matches come first.")
         ] = "oldest",
-        limit: Annotated[int, Field(description="Most traces to return (1..500).")] = 20,
+        limit: Annotated[int, limit_field("traces")] = 20,
+        cursor: Annotated[
+            str | None, Field(description="From next_page of the previous answer: continues after it.")
+        ] = None,
     ) -> Annotated[CallToolResult, TraceSearch]:
         """Find traces whose spans match: failed, slow, in a service or operation, with attributes.
 
-        One hit per trace (its first matching span). Open one with get_trace(trace_id) to see
-        where in the call tree it failed."""
+        One hit per trace (its first matching span, or its slowest with order=slowest); limit
+        counts traces, and next_page pages on. Open one with get_trace(trace_id) to see where in
+        the call tree it failed."""
         window = kit.window(start, end)
         kit.check_service(service)
-        kit.check_limit(limit)
-        if min_duration_ms is not None and min_duration_ms < 0:
-            raise ToolError("min_duration_ms must be 0 or more")
+        after = parse_cursor(cursor, order)
         query = SpanQuery(
             window=window,
             service=service,
@@ -146,41 +193,36 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
             min_duration_ms=min_duration_ms,
             attributes=attributes or {},
             order="duration_desc" if order == "slowest" else "start",
-            # a few matching spans per trace (retries, nested calls); a page of repeats comes back
-            # short, with has_more set, rather than costing a second, wider query
-            limit=min(MAX_LIMIT, (limit + 1) * (2 if operation else 3)),
+            one_per_trace=True,
+            after=after,
+            limit=limit + 1,
         )
         spans = await kit.run(lambda: backend.query_spans(query))
-        fetched = query.limit
-        hits: dict[str, TraceHit] = {}
-        for span in spans:
-            if span.trace_id not in hits:
-                hits[span.trace_id] = TraceHit(
-                    trace_id=span.trace_id,
-                    span_id=span.span_id,
-                    service=span.service,
-                    operation=span.operation,
-                    start=span.start,
-                    duration_ms=round(span.duration_ms, 3),
-                    error=span.is_error,
-                    http_status=span.http_status,
-                    status_message=_short(span.status_message, MAX_MESSAGE_CHARS),
-                )
+        hits: dict[str, Span] = {}
+        for span in spans:  # a backend that cannot pick one span per trace: keep the first
+            if span.trace_id not in hits and (after is None or _after(span, order, after)):
+                hits[span.trace_id] = span
         found = list(hits.values())
-        has_more = len(found) > limit or len(spans) >= fetched
-        messages = [kit.data_note(window)]
-        if has_more:
-            messages.append(
-                f"more traces match than the {min(limit, len(found))} shown; narrow the window or filters"
+        data_note = kit.data_note(window)
+
+        def build(count: int) -> TraceSearch:
+            kept = found[:count]
+            has_more = len(found) > count
+            next_page = {"cursor": cursor_of(kept[-1], order)} if has_more and kept else None
+            messages = [data_note]
+            if next_page:
+                messages.append(f"more traces match; call again with {next_page} for the next page")
+            elif not kept and not data_note:
+                messages.append("no spans match; loosen the filters (operation names are exact)")
+            return TraceSearch(
+                window=kit.window_out(window),
+                hits=[_hit(s) for s in kept],
+                has_more=has_more,
+                next_page=next_page,
+                message="; ".join(m for m in messages if m),
             )
-        elif not found and not messages[0]:
-            messages.append("no spans match; loosen the filters (operation names are exact)")
-        out = TraceSearch(
-            window=kit.window_out(window),
-            hits=found[:limit],
-            has_more=has_more,
-            message="; ".join(m for m in messages if m),
-        )
+
+        out = build(limit)
 
         def render(o: TraceSearch) -> str:
             lines = [f"{len(o.hits)} traces: start | trace_id | service | operation | ms | status"]
@@ -197,12 +239,19 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
             ]
             return "\n".join([*lines, o.message]).strip()
 
-        return kit.respond(out, render, "hits")
+        return kit.respond(
+            out,
+            render,
+            "hits",
+            page_hint="next_page continues from there",
+            rebuild=build,
+            untrusted=["hits[].status_message"],
+        )
 
     @server.tool(annotations=READ_ONLY, structured_output=True)
     async def get_trace(
         trace_id: Annotated[str, Field(description="32 hex characters, as search_traces shows it.")],
-        max_spans: Annotated[int, Field(description="Most spans to return (1..500).")] = 200,
+        max_spans: Annotated[int, Field(ge=1, le=500, description="Most spans to return.")] = 200,
     ) -> Annotated[CallToolResult, TraceDetail]:
         """One trace as a call tree: each span's service, operation, start offset, duration,
         error status, exception and the dependency it calls. The deepest failing span is usually
@@ -210,7 +259,6 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         trace = trace_id.strip().lower()
         if not TRACE_ID.match(trace):
             raise ToolError(f"trace_id {trace_id!r} is not 32 hex characters")
-        kit.check_limit(max_spans, "max_spans")
         spans = await kit.run(lambda: backend.get_trace(trace))
         if not spans:
             raise ToolError(f"no spans for trace {trace}; find trace ids with search_traces")
@@ -254,7 +302,13 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
                 )
             return "\n".join([*lines, o.message]).strip()
 
-        return kit.respond(out, render, "spans", page_hint="lower max_spans")
+        return kit.respond(
+            out,
+            render,
+            "spans",
+            page_hint="lower max_spans",
+            untrusted=["spans[].status_message", "spans[].attributes", "spans[].exceptions"],
+        )
 
     @server.tool(annotations=READ_ONLY, structured_output=True)
     async def service_map(
@@ -312,7 +366,7 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         start: Start = None,
         end: End = None,
         onset: OnsetArg = None,
-        limit: Annotated[int, Field(description="Most entries per list (1..500).")] = 10,
+        limit: Annotated[int, limit_field("entries per list")] = 10,
     ) -> Annotated[CallToolResult, Hotspots]:
         """Where failures start and where time goes.
 
@@ -323,7 +377,6 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
         onset, by the extra time they add. Latency: operations by self time over the window."""
         window = kit.window(start, end)
         kit.check_service(service)
-        kit.check_limit(limit)
 
         def work() -> Hotspots:
             from mcp_server.tools.metrics import scope_out
@@ -435,4 +488,9 @@ def register(server: MCPServer[ServerDeps], deps: ServerDeps) -> None:
             ]
             return "\n".join([*lines, o.message]).strip()
 
-        return kit.respond(out, render, "latency")
+        return kit.respond(
+            out,
+            render,
+            "latency",
+            untrusted=["error_origins[].sample_message", "error_origins[].sample_exception"],
+        )

@@ -18,6 +18,9 @@ from mcp_server.server import build_server, warm_caches
 pytestmark = pytest.mark.anyio
 
 TELEMETRY_TOOLS = {
+    "list_services",
+    "audit_slos",
+    "count_logs",
     "list_slos",
     "get_slo",
     "audit_services",

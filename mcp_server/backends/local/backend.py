@@ -99,8 +99,14 @@ class LocalBackend:
         backend.import_scenario(directory)
         return backend
 
+    def interrupt(self) -> None:
+        """Abort the queries running now (each raises in its thread); later queries run as usual."""
+        self._db.interrupt()
+
     def close(self) -> None:
-        self._con.close()
+        """Interrupt queries still running on other threads, wait for them to unwind, then close."""
+        if self._db.stop():
+            self._con.close()
 
     def __enter__(self) -> LocalBackend:
         return self

@@ -6,12 +6,13 @@ branches from several threads. The service list is read once and kept until the 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 import duckdb
 
-from mcp_server.errors import QueryError, UnknownServiceError
+from mcp_server.errors import QueryError, SleuthError, UnknownServiceError
 from mcp_server.telemetry import SloDefinition, TimeWindow
 
 
@@ -20,15 +21,48 @@ class Database:
         self.con = con
         # Every query with a service filter checks the name: keep the list between imports.
         self._services: list[str] | None = None
+        # queries running on other threads (an MCP server's warm-up, abandoned tool calls): stop()
+        # interrupts them and waits, since DuckDB aborts the process when a connection closes
+        # under a running query
+        self._running: set[duckdb.DuckDBPyConnection] = set()
+        self._running_changed = threading.Condition()
+        self._closed = False
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cursor = self.con.cursor()
+        with self._running_changed:
+            if self._closed:
+                raise SleuthError("the local store is closed")
+            cursor = self.con.cursor()
+            self._running.add(cursor)
         try:
             return cursor.execute(sql, list(params)).fetchall()
         except duckdb.InvalidInputException as exc:
             raise QueryError(str(exc).split("\n")[0]) from None
+        except duckdb.InterruptException:
+            raise SleuthError("the query was interrupted: the local store is closing") from None
         finally:
+            with self._running_changed:  # out of the running set first: interrupt() never sees it closed
+                self._running.discard(cursor)
+                self._running_changed.notify_all()
             cursor.close()
+
+    def interrupt(self) -> None:
+        """Abort the queries running now (each raises in its thread); later queries run as usual."""
+        with self._running_changed:
+            for cursor in self._running:
+                cursor.interrupt()
+
+    def stop(self) -> bool:
+        """Refuse new queries, interrupt the running ones and wait for them to unwind. False when
+        already stopped (the connection is closed once)."""
+        with self._running_changed:
+            if self._closed:
+                return False
+            self._closed = True
+            for cursor in self._running:
+                cursor.interrupt()
+            self._running_changed.wait_for(lambda: not self._running, timeout=30)
+        return True
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         rows = self.fetchall(sql, params)

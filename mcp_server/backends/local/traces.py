@@ -78,7 +78,25 @@ class SpanQueries:
             where.append("json_extract_string(attributes, ?) = ?")
             params.extend([json_path(key), str(value).lower() if isinstance(value, bool) else str(value)])
         order = "start_ns" if query.order == "start" else "duration_ms DESC"
-        sql = f"SELECT {SPAN_COLUMNS} FROM spans {where_sql(where)} ORDER BY {order} LIMIT ?"
+        if not query.one_per_trace:
+            sql = f"SELECT {SPAN_COLUMNS} FROM spans {where_sql(where)} ORDER BY {order} LIMIT ?"
+            return [row_to_span(row) for row in self.db.fetchall(sql, [*params, query.limit])]
+        # one row per trace (its first or slowest match), keyset-paged by (key, trace_id)
+        key = "start_ns" if query.order == "start" else "duration_ms"
+        # ties (spans starting together) go to the span where a failure starts, then by id
+        pick = "start_ns, is_origin DESC, span_id" if query.order == "start" else "duration_ms DESC, span_id"
+        outer: list[str] = ["pick = 1"]
+        if query.after is not None:
+            if query.order == "start":
+                outer.append("(start_ns > ? OR (start_ns = ? AND trace_id > ?))")
+            else:
+                outer.append("(duration_ms < ? OR (duration_ms = ? AND trace_id > ?))")
+            params.extend([query.after[0], query.after[0], query.after[1]])
+        direction = "" if query.order == "start" else " DESC"
+        sql = (
+            f"SELECT {SPAN_COLUMNS} FROM (SELECT *, row_number() OVER (PARTITION BY trace_id ORDER BY {pick}) "
+            f"AS pick FROM spans {where_sql(where)}) {where_sql(outer)} ORDER BY {key}{direction}, trace_id LIMIT ?"
+        )
         return [row_to_span(row) for row in self.db.fetchall(sql, [*params, query.limit])]
 
     def get_trace(self, trace_id: str) -> list[Span]:

@@ -107,7 +107,7 @@ def test_a_malformed_or_forbidden_tool_call_is_answered_with_an_error_the_model_
     assert forbidden["is_error"] and "not permitted" in forbidden["content"]
     assert scripted.tool_results(2)[0]["is_error"]  # arguments that are not an object
     assert result.reasoner == "anthropic"
-    assert result.hypotheses[0].evidence[0].source_query.startswith("trace_hotspots(")
+    assert result.hypotheses[0].evidence[0].source_query == 'trace_hotspots {"service":"payments"}'
 
 
 def test_a_rate_limit_is_retried_with_backoff_and_then_succeeds(

@@ -45,11 +45,30 @@ async def test_a_report_is_drafted_from_the_latest_investigation_and_readable_as
     assert contents.text.startswith("# payments incident")
 
 
-async def test_drafting_an_unknown_investigation_names_the_known_ones(
+async def test_an_unknown_investigation_id_names_only_this_sessions_investigations(
     checkout_server: MCPServer[Any],
 ) -> None:
-    await call(checkout_server, "investigate")
-    result = await call(checkout_server, "draft_incident_report", investigation_id="nope")
+    async with Client(checkout_server) as client:
+        mine = (await client.call_tool("investigate", {})).structured_content
+        assert mine is not None
+        result = await client.call_tool("draft_incident_report", {"investigation_id": "nope"})
 
     assert result.is_error
-    assert "unknown investigation 'nope'; known: " in text(result)
+    assert f"unknown investigation 'nope'; this session's: {mine['investigation_id']}" in text(result)
+
+
+async def test_evidence_names_the_exact_tool_call_that_reproduces_it(checkout_server: MCPServer[Any]) -> None:
+    out = data(await call(checkout_server, "investigate"))
+
+    calls = [e["call"] for h in out["hypotheses"] for e in h["evidence"]]
+    assert calls and all(c is not None for c in calls), [
+        e["source_query"] for h in out["hypotheses"] for e in h["evidence"]
+    ]
+    async with Client(checkout_server) as client:
+        for c in calls:
+            assert {"start", "end"} <= set(c["arguments"]) or c["tool"] in {
+                "search_runbooks",
+                "search_past_incidents",
+            }
+            rerun = await client.call_tool(c["tool"], c["arguments"])
+            assert not rerun.is_error, (c, text(rerun))

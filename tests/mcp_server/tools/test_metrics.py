@@ -1,10 +1,21 @@
 from __future__ import annotations
 
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import Client
 from mcp.server import MCPServer
 
+from mcp_server.backends.local import LocalBackend
+from mcp_server.deps import ServerDeps
+from mcp_server.server import build_server
+from mcp_server.telemetry import to_nanos
+from tests.mcp_server.scenario_fixture import START
 from tests.mcp_server.tools.calls import call, data, text
 
 pytestmark = pytest.mark.anyio
@@ -49,15 +60,96 @@ async def test_query_metrics_returns_the_series_with_its_range_and_last_value(
     assert result["period_seconds"] == 60
 
 
-async def test_a_period_too_fine_for_the_window_is_raised_and_the_answer_says_so(
+async def test_a_period_finer_than_the_data_is_raised_to_its_interval_and_the_answer_says_so(
     checkout_server: MCPServer[Any],
 ) -> None:
     result = data(
         await call(checkout_server, "query_metrics", name="process.cpu.utilization", period_seconds=1)
     )
 
-    assert result["period_seconds"] == 15
-    assert "period raised from 1s to 15s" in result["message"]
+    assert (result["period_seconds"], result["requested_period_seconds"]) == (60, 1)
+    assert result["data_interval_seconds"] == 60
+    assert "period raised from 1s to 60s (the data has one point every 60s)" in result["message"]
+
+
+@pytest.fixture(scope="module")
+def counter_server(checkout_incident_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The checkout incident plus a cumulative request counter: 2 requests/s, one point a minute."""
+    directory = tmp_path_factory.mktemp("counter")
+    shutil.copytree(checkout_incident_dir, directory, dirs_exist_ok=True)
+    points = [
+        {"timeUnixNano": str(to_nanos(START + timedelta(minutes=m))), "asInt": str(120 * m)}
+        for m in range(30)
+    ]
+    counter = {
+        "resourceMetrics": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "checkout"}}]},
+                "scopeMetrics": [
+                    {
+                        "metrics": [
+                            {
+                                "name": "http.server.requests",
+                                "unit": "{request}",
+                                "sum": {
+                                    "dataPoints": points,
+                                    "aggregationTemporality": 2,
+                                    "isMonotonic": True,
+                                },
+                            }
+                        ]
+                    }
+                ],
+            }
+        ]
+    }
+    with (directory / "metrics.jsonl").open("a", encoding="utf-8") as out:
+        out.write(json.dumps(counter) + "\n")
+    with LocalBackend.from_scenario(directory) as backend:
+        yield build_server(ServerDeps(backend=backend))
+
+
+async def test_a_rate_over_one_minute_counter_points_is_per_second_and_never_four_times_too_high(
+    counter_server: MCPServer[Any],
+) -> None:
+    rate = data(
+        await call(
+            counter_server, "query_metrics", name="http.server.requests", statistic="rate", period_seconds=15
+        )
+    )
+    total = data(
+        await call(
+            counter_server, "query_metrics", name="http.server.requests", statistic="sum", period_seconds=15
+        )
+    )
+
+    (series,) = rate["series"]
+    assert rate["period_seconds"] == 60 and rate["unit"] == series["unit"] == "{request}/s"
+    assert {p["value"] for p in series["points"]} == {2.0}
+    (sums,) = total["series"]
+    assert total["unit"] == "{request} per 60s"
+    assert {p["value"] for p in sums["points"]} == {120.0}
+
+
+async def test_out_of_range_arguments_are_refused_with_the_bounds_the_schema_declares(
+    checkout_server: MCPServer[Any],
+) -> None:
+    async with Client(checkout_server) as client:
+        tools = {t.name: t.input_schema for t in (await client.list_tools()).tools}
+        too_many = await client.call_tool(
+            "query_metrics", {"name": "process.cpu.utilization", "max_series": 60}
+        )
+        too_long = await client.call_tool(
+            "query_metrics", {"name": "process.cpu.utilization", "period_seconds": 100_000}
+        )
+        hour = await client.call_tool(
+            "query_metrics", {"name": "process.cpu.utilization", "period_seconds": 3600}
+        )
+
+    assert tools["query_metrics"]["properties"]["max_series"]["maximum"] == 50
+    assert "max_series=60 is out of range; use 1..50" in text(too_many)
+    assert "period_seconds=100000 is out of range; use 1..86400" in text(too_long)
+    assert data(hour)["period_seconds"] == 3600
 
 
 async def test_an_unknown_metric_is_an_error_listing_the_known_ones(checkout_server: MCPServer[Any]) -> None:
