@@ -29,11 +29,12 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "mcp_server.config",
             "mcp_server.scenario",
             "mcp_server.redaction",
+            "mcp_server.tool_calls",
         ),
     ),
     ("backends", ("mcp_server.backends", "evals.simulator", "evals.scenarios")),
     ("analysis", ("mcp_server.analysis", "knowledge")),
-    ("tools", ("mcp_server.tools", "mcp_server.deps", "mcp_server.prompts")),
+    ("tools", ("mcp_server.tools", "mcp_server.deps", "mcp_server.prompts", "mcp_server.http_transport")),
     ("agent", ("agent",)),
     (
         "entry points",
@@ -58,7 +59,6 @@ NODE_EXCEPTIONS = ("agent.reasoners.base",)
 PENDING_SPLITS = {
     "mcp_server/backends/local/otlp.py",
     "evals/simulator/engine.py",
-    "mcp_server/backends/aws/testing/scenario_loader.py",
 }
 
 

@@ -19,10 +19,11 @@ from mcp_server.analysis.models import Evidence, Hypothesis
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.analysis.topology import CallGraph, depth_from_entry, downstream
 
+STRUCTURE_WEIGHT = 2.0  # a code path that changed: origin-like, below an error origin or own latency
 WEIGHTS: dict[SignalKind, float] = {
     SignalKind.ERROR_ORIGIN: 3.0,
     SignalKind.SELF_LATENCY: 2.5,
-    SignalKind.STRUCTURE: 2.0,
+    SignalKind.STRUCTURE: STRUCTURE_WEIGHT,
     SignalKind.HOST_SKEW: 1.2,
     SignalKind.METRIC: 0.8,
     SignalKind.LOG: 0.8,

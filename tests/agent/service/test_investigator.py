@@ -76,7 +76,7 @@ def test_a_window_asked_for_in_slack_bounds_the_investigation_and_the_service_is
 
     result = ResultStore(tmp_path / "results").result(job_id)
     assert result.trigger.service == "payments"
-    assert (result.window["start"].isoformat(), result.window["end"].isoformat()) == (
+    assert (result.window.start.isoformat(), result.window.end.isoformat()) == (
         "2026-03-02T10:05:00+00:00",
         "2026-03-02T10:25:00+00:00",
     )

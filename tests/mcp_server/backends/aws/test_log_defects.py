@@ -12,7 +12,8 @@ import pytest
 
 from mcp_server.analysis import engine
 from mcp_server.backends.aws import AwsBackendConfig
-from mcp_server.backends.aws.testing.insights import FakeInsights, split_commands
+from mcp_server.backends.aws.testing.insights import FakeInsights
+from mcp_server.backends.aws.testing.insights_query import split_commands
 from mcp_server.backends.aws.testing.responders import AwsErrorResponse
 from mcp_server.backends.base import LogQuery
 from mcp_server.errors import QueryError

@@ -33,9 +33,10 @@ def test_the_same_investigation_on_aws_and_local_names_the_same_top_hypothesis(
 
     top_local, top_aws = on_local.hypotheses[0], on_aws.hypotheses[0]
     assert (top_aws.service, top_aws.fault_type) == (top_local.service, top_local.fault_type)
-    assert [(h.service, h.fault_type) for h in on_aws.hypotheses[:3]] == [
-        (h.service, h.fault_type) for h in on_local.hypotheses[:3]
-    ]
+    # Below the top, near-zero hypotheses come from per-host series the local store keeps and
+    # CloudWatch's per-service dimension does not; the ones with weight must still agree.
+    weighty = [(h.service, h.fault_type) for h in on_local.hypotheses if h.confidence >= 0.1]
+    assert [(h.service, h.fault_type) for h in on_aws.hypotheses if h.confidence >= 0.1] == weighty
 
 
 def test_services_error_origins_and_counts_match_the_local_store(
