@@ -126,7 +126,12 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
         return FaultType.DOWNSTREAM_TIMEOUT_RETRY_STORM, "callers time out on the service and retry"
     if any(METRIC_POOL.search(m) for m in metrics_up):
         return FaultType.CONNECTION_POOL_EXHAUSTION, "connection pool saturation"
-    cpu = max((sig.strength for m, sig in metrics_up.items() if METRIC_CPU.search(m)), default=0.0)
+    cpu_up = [sig for m, sig in metrics_up.items() if METRIC_CPU.search(m)]
+    shares = [share for sig in cpu_up if (share := _capacity_share(sig)) is not None]
+    # a CPU measured against its capacity that stays well under it: the work changed, the CPU
+    # is not what limits the service (its absolute CPU rose with that work, too)
+    busy_not_saturated = bool(shares) and max(shares) < SATURATED_SHARE
+    cpu = 0.0 if busy_not_saturated else max((sig.strength for sig in cpu_up), default=0.0)
     memory = max((sig.strength for m, sig in metrics_up.items() if METRIC_MEMORY.search(m)), default=0.0)
     # memory that climbed from before the onset is a leak; memory that jumped with the CPU is the
     # CPU hog's working set
@@ -167,3 +172,22 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
     if s.of(SignalKind.LATENCY):
         return FaultType.NETWORK_DELAY, "latency without errors"
     return FaultType.UNKNOWN, "no signal matches a known fault"
+
+
+SATURATED_SHARE = 0.5  # a utilisation that stays under half of capacity is busy, not saturated
+
+
+def _capacity_share(sig: Signal) -> float | None:
+    """The level a CPU rise reached as a share of capacity, when its unit says so (a percentage,
+    or a 0-1 utilisation); None for absolute units (cores, millicores, seconds)."""
+    value = sig.evidence.value
+    unit = str(sig.hints.get("unit") or "").strip().lower()
+    if value is None:
+        return None
+    if unit in ("%", "percent"):
+        return value / 100
+    if unit in ("1", "ratio") or (
+        "utilization" in str(sig.hints.get("metric") or "").lower() and value <= 1.0
+    ):
+        return value
+    return None
