@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-wheel lint typecheck unit eval eval-real bench clean install
+.PHONY: demo test test-wheel lint typecheck unit eval eval-real results-table bench clean install
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ eval-real: $(STAMP) $(REAL_DIR)/labels.json
 	mkdir -p build/eval
 	HF_HUB_OFFLINE=1 $(BIN)/sleuth eval --suite $(REAL_DIR) --no-baselines --json build/eval/real.json --html build/eval/real.html --markdown build/eval/real.md
 	$(BIN)/python -m evals.real_gate build/eval/real.json --markdown build/eval/real-breakdown.md
+
+# README results table from the saved runs (make eval, make eval-real first).
+results-table: $(STAMP)
+	$(BIN)/python -m evals.results_table
 
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.bench.import_throughput

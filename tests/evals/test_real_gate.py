@@ -70,3 +70,17 @@ def test_the_gate_fails_on_a_failed_scenario_even_above_the_floor(tmp_path: Path
     )
     floor.write_text(json.dumps({"top1": 0.0}), encoding="utf-8")
     assert main([str(run_path), "--floor", str(floor)]) == 1
+
+
+def test_the_results_table_is_written_between_markers_and_rewritten_in_place(tmp_path: Path) -> None:
+    from evals.results_table import BEGIN, END, table, write
+
+    real = tmp_path / "real.json"
+    write_json(_run(_case("a", "2022-08-22", "cpu", 1)), real)
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n", encoding="utf-8")
+    write(readme, table(tmp_path / "missing.json", real))
+    write(readme, table(tmp_path / "missing.json", real))
+    body = readme.read_text(encoding="utf-8")
+    assert body.count(BEGIN) == 1 and body.count(END) == 1
+    assert "| service top-1 | - | 1.00 |" in body
