@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-wheel lint typecheck unit eval bench clean install
+.PHONY: demo test test-wheel lint typecheck unit eval eval-real results-table bench clean install
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,24 @@ test-wheel: $(STAMP)
 
 eval: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/sleuth eval --suite builtin --json build/eval/results.json --html build/eval/report.html --markdown build/eval/results.md
+
+# The real dev set (56 NEZHA OnlineBoutique incidents, see ../shared/datasets/README.md): unpacked
+# once into build/datasets, scored by sleuth only, then gated against evals/real_floor.json.
+REAL_TAR ?= ../shared/datasets/nezha-ob.tar.xz
+REAL_DIR := build/datasets/nezha-ob
+$(REAL_DIR)/labels.json: $(REAL_TAR)
+	mkdir -p build/datasets
+	tar -xJf $(REAL_TAR) -C build/datasets
+	@touch $@
+
+eval-real: $(STAMP) $(REAL_DIR)/labels.json
+	mkdir -p build/eval
+	HF_HUB_OFFLINE=1 $(BIN)/sleuth eval --suite $(REAL_DIR) --no-baselines --json build/eval/real.json --html build/eval/real.html --markdown build/eval/real.md
+	$(BIN)/python -m evals.real_gate build/eval/real.json --markdown build/eval/real-breakdown.md
+
+# README results table from the saved runs (make eval, make eval-real first).
+results-table: $(STAMP)
+	$(BIN)/python -m evals.results_table
 
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.bench.import_throughput
