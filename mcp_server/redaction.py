@@ -108,6 +108,10 @@ def _assignment(match: re.Match[str]) -> str:
     value = match.group("qv") if match.group("q") else match.group("v")
     if value.startswith("[REDACTED") or not value:
         return match.group(0)
+    if "://" in value and "[REDACTED:" in value:
+        # a URL whose password the URL rule already took out: the rest (scheme, user) is not
+        # secret, and cutting the value at the marker's "]" would leave a stray bracket behind
+        return match.group(0)
     quote = match.group("q") or ""
     return f"{match.group('key')}{match.group('sep')}{quote}[REDACTED:secret]{quote}"
 

@@ -264,6 +264,7 @@ def pick_onset(candidates: list[OnsetCandidate], quiet: timedelta) -> OnsetEstim
             episodes[-1].append(c)
         else:
             episodes.append([c])
+    episodes = _merge_escalations(episodes)
     weight = [_weight(e) for e in episodes]
     strongest = max(weight)
     chosen = max(i for i, w in enumerate(weight) if w >= NEAR_TRIGGER_SHARE * strongest)
@@ -273,6 +274,29 @@ def pick_onset(candidates: list[OnsetCandidate], quiet: timedelta) -> OnsetEstim
     at = min(c.time for c in fine if c.score >= 0.5 * top)
     clarity = min(1.0, weight[chosen] / (3 * Z_CAP))
     return OnsetEstimate(at, round(0.4 + 0.6 * clarity, 3), sorted(episode, key=lambda c: -c.score)[:20])
+
+
+ESCALATION_SHARE = 0.5  # a later episode mostly made of the same witnesses moving the same way
+
+
+def _merge_escalations(episodes: list[list[OnsetCandidate]]) -> list[list[OnsetCandidate]]:
+    """A later episode whose weight comes mostly from witnesses (service, family, direction) that
+    already moved the same way in the episode before it is that incident getting worse (another
+    host failing, a second wave), not a new incident: it joins the earlier one. A recovery moves
+    the other way, and a new incident elsewhere has other witnesses, so both stay apart."""
+    merged: list[list[OnsetCandidate]] = []
+    for episode in episodes:
+        if merged:
+            seen = {(c.service, c.series.split(":", 1)[0], c.direction) for c in merged[-1]}
+            total = _weight(episode)
+            repeated = _weight(
+                [c for c in episode if (c.service, c.series.split(":", 1)[0], c.direction) in seen]
+            )
+            if total > 0 and repeated >= ESCALATION_SHARE * total:
+                merged[-1] = merged[-1] + episode
+                continue
+        merged.append(episode)
+    return merged
 
 
 def _weight(episode: list[OnsetCandidate]) -> float:
