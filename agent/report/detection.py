@@ -19,6 +19,23 @@ from mcp_server.scenario import TriggerKind
 from mcp_server.telemetry import Alarm, AlarmState
 
 EARLY_ALARM = timedelta(minutes=5)  # an alarm this long before the estimated onset still counts
+NOISE_LOOKBACK = timedelta(hours=1)  # an alarm that fired this long before the incident was already noisy
+
+
+def is_noise(alarm: Alarm, onset: datetime | None) -> bool:
+    """True when ``alarm`` cannot have detected an incident starting at ``onset``.
+
+    It was already in ALARM before the incident began, or it flapped: it went to ALARM at least once
+    in the hour before (onset - ``EARLY_ALARM``). Such an alarm says nothing about this incident, so
+    crediting it with detection would make time-to-detect look better than the page that really came.
+    """
+    if onset is None:
+        return False
+    earliest = onset - EARLY_ALARM
+    before = [t for t in sorted(alarm.history, key=lambda t: t.time) if t.time < earliest]
+    if before and before[-1].new_state == AlarmState.ALARM:
+        return True  # already firing when the incident began
+    return any(t.new_state == AlarmState.ALARM and t.time >= earliest - NOISE_LOOKBACK for t in before)
 
 
 def _fired_at(alarm: Alarm, onset: datetime | None, end: datetime) -> datetime | None:
@@ -40,22 +57,30 @@ def _rule(alarm: Alarm) -> str:
     )
 
 
+def _stored(backend: TelemetryBackend) -> list[Alarm]:
+    try:
+        return backend.list_alarms()
+    except SleuthError:
+        return []
+
+
 def fired_alarms(
     result: InvestigationResult, backend: TelemetryBackend, m: Measurements
 ) -> list[tuple[Alarm, datetime]]:
-    """Alarms on the affected services that went to ALARM during the incident, earliest first."""
+    """Alarms on the affected services that went to ALARM during the incident, earliest first.
+
+    Alarms that were already firing or flapping before the onset (``is_noise``) are left out.
+    """
     known = list(result.alarms)
-    try:
-        stored = backend.list_alarms()
-    except SleuthError:
-        stored = []
+    stored = _stored(backend)
     named = {a.name for a in known}
     known += [a for a in stored if a.name not in named]
     involved = set(result.affected_services) | {h.service for h in result.hypotheses}
     fired = [
         (a, t)
         for a in known
-        if (t := _fired_at(a, m.onset, m.window.end)) is not None
+        if not is_noise(a, m.onset)
+        and (t := _fired_at(a, m.onset, m.window.end)) is not None
         and (not involved or a.service in involved | {None})
     ]
     return sorted(fired, key=lambda item: item[1])
@@ -90,27 +115,41 @@ def enrich_detection(
         _alarm_evidence(book, alarm.name, alarm.service, moment, _rule(alarm))
     existing = result.detection
     trigger = result.trigger
-    # the engine's answer; else the first alarm on the customer-facing or the failing service; else the
-    # alarm that paged (the trigger); else the first alarm anywhere on the affected path
+    # the alarm that paged (the trigger), at the time it fired in its history; else the engine's answer
+    # unless that alarm was noise; else the first alarm on the customer-facing or the failing service;
+    # else the first clean alarm anywhere on the affected path
     relevant = {m.impact.entry_service, *(h.service for h in result.hypotheses[:1])} - {None}
     on_path = [(a.name, t) for a, t in fired if a.service in relevant]
+    fired_at = {a.name: t for a, t in fired}
     services = {a.name: a.service for a in [*result.alarms, *(a for a, _ in fired)]}
+    noisy = {a.name for a in [*result.alarms, *_stored(backend)] if is_noise(a, m.onset)}
     engine: tuple[str, datetime] | None = None
-    if existing is not None and existing.first_alarm and existing.first_alarm_time is not None:
-        engine = (existing.first_alarm, existing.first_alarm_time)
+    if (
+        existing is not None
+        and existing.first_alarm
+        and existing.first_alarm_time is not None
+        and existing.first_alarm not in noisy
+    ):
+        engine = (existing.first_alarm, fired_at.get(existing.first_alarm, existing.first_alarm_time))
     first: tuple[str, datetime] | None = None
-    if engine is not None and services.get(engine[0]) in relevant | {None}:
+    if trigger.kind is TriggerKind.ALARM and trigger.alarm and trigger.alarm not in noisy:
+        fired_moment: datetime | None = fired_at.get(trigger.alarm, trigger.time)
+        if fired_moment is not None:
+            first = (trigger.alarm, fired_moment)
+            _alarm_evidence(book, first[0], trigger.service, fired_moment, "")
+    if first is not None:
+        pass
+    elif engine is not None and services.get(engine[0]) in relevant | {None}:
         first = engine
     elif on_path:
         first = on_path[0]
-    elif trigger.kind is TriggerKind.ALARM and trigger.alarm and trigger.time is not None:
-        first = (trigger.alarm, trigger.time)
-        _alarm_evidence(book, first[0], trigger.service, trigger.time, "")
     else:
         first = engine or ((fired[0][0].name, fired[0][1]) if fired else None)
     update: dict[str, object] = {}
     if not result.alarms and fired:
         update["alarms"] = [a for a, _ in fired]
+    elif any(a.name in noisy for a in result.alarms):
+        update["alarms"] = [a for a in result.alarms if a.name not in noisy]
     if first is not None and (existing is None or (existing.first_alarm, existing.first_alarm_time) != first):
         onset = m.onset or (existing.onset if existing else None)
         update["detection"] = Detection(

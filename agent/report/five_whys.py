@@ -343,19 +343,16 @@ def _fault_detection_factors(inputs: WhyInputs, top: Hypothesis | None) -> list[
 
 
 def similar_past_coes(result: InvestigationResult, past_coes: list[CoeDocument]) -> list[CoeDocument]:
-    """Past COEs the investigation cited, or that share this incident's fault type and service."""
+    """Past COEs that are real recurrences: they share the top hypothesis' fault type (the same service
+    ranks first) and are dated before this incident. Being returned by a knowledge search is not
+    enough: a search hit on a connection-pool COE says nothing about a memory leak, and a later COE is
+    not a past one."""
     top = result.hypotheses[0] if result.hypotheses else None
-    cited = {k.doc_id for k in result.knowledge if k.doc_type == "coe"}
-    similar = [
-        coe
-        for coe in past_coes
-        if coe.id in cited
-        or (
-            top is not None
-            and top.fault_type in coe.fault_types
-            and (not coe.services or top.service in coe.services)
-        )
-    ]
+    if top is None:
+        return []
+    day = result.window.start.date()
+    similar = [coe for coe in past_coes if coe.date < day and top.fault_type in coe.fault_types]
+    similar.sort(key=lambda coe: (top.service not in coe.services, -coe.date.toordinal()))
     return similar[:2]
 
 

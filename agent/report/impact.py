@@ -91,16 +91,33 @@ def _sli_change(
 def _primary_slo(
     result: InvestigationResult, backend: TelemetryBackend, onset: datetime | None, bucket: int
 ) -> SloDefinition | None:
-    """The SLO customers feel: the one the result reports as breaching, else the one the trigger names
-    (or its service's), else the busiest customer-facing SLO (on a service nobody else calls) whose SLI
-    got worse after onset, else the one that got worst."""
+    """The SLO customers feel: the one the trigger names, else a breaching one on the trigger's service,
+    else a breaching one on an entry service (one nobody else calls), else the worst breaching one; with
+    no statuses, the busiest customer-facing SLO whose SLI got worse after onset, else the worst.
+
+    An internal consumer (a queue worker) can burn its SLO faster than the front door, but customers
+    feel the entry service that paged, so the trigger and the call graph decide before the burn rate.
+    """
     statuses = _slo_statuses(result)
-    if statuses:
-        return statuses[0].definition
     definitions = backend.list_slo_definitions()
-    named = next((d for d in definitions if d.name == result.trigger.slo), None)
+    named = next(
+        (d for d in [*definitions, *(s.definition for s in statuses)] if d.name == result.trigger.slo), None
+    )
     if named is not None:
         return named
+    breaching = [s.definition for s in statuses if s.breaching]
+    if breaching:
+        on_trigger = [d for d in breaching if d.service == result.trigger.service]
+        if on_trigger:
+            return on_trigger[0]
+        try:
+            callees = {edge.callee for edge in backend.service_edges(result_window(result))}
+        except QueryError:
+            callees = set()
+        entry = [d for d in breaching if d.service not in callees]
+        return (entry or breaching)[0]
+    if statuses:
+        return statuses[0].definition
     affected = set(result.affected_services) | {h.service for h in result.hypotheses}
     trigger_service = result.trigger.service
     candidates = [d for d in definitions if d.service in affected or d.service == trigger_service]

@@ -16,6 +16,7 @@ from agent.report.evidence_book import EvidenceBook
 from agent.report.five_whys import similar_past_coes
 from agent.report.impact import Measurements
 from agent.report.model import PLACEHOLDER, Claim
+from agent.report.past_coes import runbook_for
 from knowledge.documents import CoeDocument, WhyBranch, WhyNode
 from mcp_server.analysis.models import Evidence, EvidenceKind, InvestigationResult
 from mcp_server.errors import SleuthError
@@ -225,17 +226,18 @@ def what_went_well(
                 evidence=[skew_evidence],
             )
         )
-    sops = [k for k in result.knowledge if k.doc_type == "sop"]
-    if sops:
+    top = result.hypotheses[0] if result.hypotheses else None
+    sop = runbook_for(top.fault_type, top.service) if top is not None else None
+    if sop is not None:
         ev = book.add(
             EvidenceKind.KNOWLEDGE,
-            f"SOP {sops[0].doc_id}: {sops[0].title}",
-            source_query=f"knowledge: sop {sops[0].doc_id}",
-            attributes={"doc_id": sops[0].doc_id},
+            f"SOP {sop.id}: {sop.title} (for {', '.join(f.value for f in sop.fault_types)})",
+            source_query=f"knowledge: sop {sop.id}",
+            attributes={"doc_id": sop.id},
         )
         claims.append(
             Claim(
-                text=f"An existing runbook ({sops[0].title}) matched the failure and gave the mitigation steps.",
+                text=f"An existing runbook ({sop.title}) covers {top.fault_type.value if top else ''} and gives the mitigation steps.",
                 evidence=[ev],
             )
         )

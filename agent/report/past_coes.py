@@ -10,10 +10,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import knowledge
-from knowledge.documents import COE_SUFFIXES, CoeDocument, load_document
+from knowledge.documents import COE_SUFFIXES, CoeDocument, SopDocument, load_document
 from mcp_server.errors import InputFileError
 
 BUNDLED_COES = Path(knowledge.__file__).resolve().parent / "coes"
+BUNDLED_SOPS = Path(knowledge.__file__).resolve().parent / "sops"
 
 
 def load_past_coes(paths: Iterable[Path | str] = (BUNDLED_COES,)) -> tuple[list[CoeDocument], list[str]]:
@@ -38,3 +39,21 @@ def load_past_coes(paths: Iterable[Path | str] = (BUNDLED_COES,)) -> tuple[list[
             if isinstance(doc, CoeDocument):
                 coes.append(doc)
     return coes, errors
+
+
+def runbook_for(fault_type: object, service: str | None, root: Path = BUNDLED_SOPS) -> SopDocument | None:
+    """The bundled SOP written for ``fault_type`` (one naming ``service`` first), looked up after the
+    hypotheses are ranked, so "what went well" names the runbook the mitigation follows."""
+    sops: list[SopDocument] = []
+    if root.is_dir():
+        for file in sorted(
+            p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in (".md", *COE_SUFFIXES)
+        ):
+            try:
+                doc = load_document(file)
+            except InputFileError:
+                continue
+            if isinstance(doc, SopDocument) and fault_type in doc.fault_types:
+                sops.append(doc)
+    sops.sort(key=lambda s: (service not in s.services, len(s.fault_types), s.id))
+    return sops[0] if sops else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from agent.report.detection import is_noise
 from agent.report.evidence_book import EvidenceBook
 from agent.report.impact import Measurements
 from agent.report.model import PLACEHOLDER, Claim, ReportTimelineEntry, ResponseAnalysis, TimelinePhase
@@ -110,6 +111,8 @@ def build_timeline(
             )
         )
     for alarm in result.alarms:
+        if is_noise(alarm, onset):
+            continue  # flapping or already firing: not a moment of this incident
         fired = next(
             (
                 t.time
@@ -119,8 +122,8 @@ def build_timeline(
             ),
             None,
         )
-        if fired is None and result.detection is not None and result.detection.first_alarm == alarm.name:
-            fired = result.detection.first_alarm_time
+        if result.detection is not None and result.detection.first_alarm == alarm.name:
+            fired = result.detection.first_alarm_time or fired  # one time per alarm, the detection's
         if fired is None:
             continue
         delay = f" ({_relative((fired - onset).total_seconds())})" if onset is not None else ""

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from agent.report import IncidentReport, draft_report
@@ -98,6 +100,23 @@ def test_a_past_coe_of_another_fault_type_adds_no_recurrence_branch(incident_bac
     )
 
     assert WhyBranch.RECURRENCE not in {c.branch for c in report.five_whys.children}
+
+
+def test_a_past_coe_dated_after_the_incident_is_no_recurrence(incident_backend: LocalBackend) -> None:
+    later = past_coe().model_copy(update={"date": date(2099, 1, 1)})
+    report = draft_report(
+        result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2"), incident_backend, past_coes=[later]
+    )
+
+    assert WhyBranch.RECURRENCE not in {c.branch for c in report.five_whys.children}
+    assert report.related_coes == []
+
+
+def test_what_went_well_names_the_runbook_for_the_top_hypothesis_fault_type(
+    single_host_report: IncidentReport,
+) -> None:
+    runbooks = [c.text for c in single_host_report.what_went_well if "runbook" in c.text]
+    assert runbooks and all("single_host_failure" in text for text in runbooks)
 
 
 def test_without_an_alarm_the_detection_branch_asks_why_none_fired(incident_backend: LocalBackend) -> None:

@@ -1,0 +1,63 @@
+"""Regression cases from issue 16: COE drafts read by an SRE said wrong things about these incidents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agent.cli import app
+
+runner = CliRunner()
+
+
+def _report(tmp_path: Path, fault: str, service: str, seed: int) -> str:
+    data = tmp_path / "scenario"
+    simulated = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--fault",
+            fault,
+            "--service",
+            service,
+            "--seed",
+            str(seed),
+            "--out",
+            str(data),
+            "--size",
+            "tiny",
+        ],
+    )
+    assert simulated.exit_code == 0, simulated.output
+    out = tmp_path / "reports"
+    drafted = runner.invoke(app, ["report", "--data", str(data), "--out", str(out)])
+    assert drafted.exit_code == 0, drafted.output
+    return next(p for p in out.glob("coe-*.md") if not p.name.endswith(".customer.md")).read_text()
+
+
+@pytest.fixture(scope="module")
+def bad_deployment(tmp_path_factory: pytest.TempPathFactory) -> str:
+    tmp = tmp_path_factory.mktemp("bad-deployment")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SLEUTH_DATA_DIR", str(tmp / "data"))
+        patch.delenv("SLEUTH_REASONER", raising=False)
+        return _report(tmp, "bad_deployment", "customers", 11)
+
+
+def test_a_bad_deployment_coe_credits_the_paging_alarm_not_the_flapping_queue_alarm(
+    bad_deployment: str,
+) -> None:
+    markdown = bad_deployment
+
+    detect = next(line for line in markdown.splitlines() if line.startswith("- Time to detect:"))
+    assert "queue-depth" not in detect and "frontend-5xx-errors" in detect
+    assert "queue-depth" not in markdown.split("## ")[1]  # not in the title or summary
+
+
+def test_a_bad_deployment_coe_names_the_entry_service_customers_reach(bad_deployment: str) -> None:
+    markdown = bad_deployment
+
+    title = markdown.splitlines()[0]
+    assert title.startswith("# Errors on frontend"), title
