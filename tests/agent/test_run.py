@@ -177,7 +177,9 @@ def test_an_unreachable_postgres_checkpoint_url_is_one_line_naming_the_url(
 ) -> None:
     pytest.importorskip("langgraph.checkpoint.postgres", reason="the scale extra is not installed")
     monkeypatch.setenv("SLEUTH_CHECKPOINT_URL", "postgresql://sleuth@127.0.0.1:1/sleuth")
-    with pytest.raises(SleuthError, match=r"cannot open the checkpoints at postgresql://sleuth@127\.0\.0\.1:1"):
+    with pytest.raises(
+        SleuthError, match=r"cannot open the checkpoints at postgresql://sleuth@127\.0\.0\.1:1"
+    ):
         open_checkpointer()
 
 
