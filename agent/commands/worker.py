@@ -81,7 +81,12 @@ def worker(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     backend = LocalBackend(settings.store or default_store_path(), read_only=True)
     job_store = open_queue(settings)
-    runner = build_worker(settings, job_store, backend)
+    checkpointer = None
+    if os.environ.get("SLEUTH_CHECKPOINT_URL"):
+        from agent.checkpoints import open_checkpointer
+
+        checkpointer = open_checkpointer()  # shared: another worker resumes a killed one's job
+    runner = build_worker(settings, job_store, backend, checkpointer=checkpointer)
     name = celery_queue or DEFAULT_CELERY_QUEUE
     app = celery_app(url, queue=name, visibility_timeout=visibility_timeout)
     register_task(app, runner.run_once)

@@ -207,6 +207,7 @@ def build_worker(
     queue: InvestigationQueue,
     backend: TelemetryBackend | None,
     notifiers: list[Notifier] | None = None,
+    checkpointer: Any = None,
 ) -> Worker:
     """The worker both the embedded pool and ``sleuth worker`` (Celery) run."""
     if backend is None:
@@ -219,6 +220,7 @@ def build_worker(
         results_dir=results.results_dir,
         reasoner=settings.reasoner,
         draft_report=settings.draft_report,
+        checkpointer=checkpointer,
     )
     if notifiers is None:
         notifiers = [WebhookNotifier(url) for url in settings.notify_webhooks]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ import pytest
 from agent.checkpoints import close_checkpointer, postgres_checkpointer
 from agent.reasoners.offline import OfflineReasoner
 from agent.run import resume_investigation, run_investigation
+from agent.service.investigator import GraphInvestigator
+from agent.service.payloads import AlarmEvent, AlarmSource, AlarmStatus
+from mcp_server.backends.local import LocalBackend
 from mcp_server.scenario import ScenarioSpec
 from tests.agent.conftest import DepsFactory
 from tests.agent.test_run import CrashOnce
@@ -61,3 +65,38 @@ def test_a_crashed_investigation_resumes_from_its_postgres_checkpoint_in_another
     assert result.hypotheses[0].service == "payments"
     assert "gather" not in events and "scope" not in events  # completed nodes did not run again
     assert crashing.calls == 2
+
+
+def test_a_service_job_taken_over_by_another_worker_resumes_from_its_postgres_checkpoint(
+    backend: LocalBackend, tmp_path: Path, database_url: str
+) -> None:
+    event = AlarmEvent(
+        source=AlarmSource.EVENTBRIDGE,
+        message_id="e1",
+        alarm_name="frontend-5xx",
+        status=AlarmStatus.FIRING,
+        time=datetime(2026, 3, 2, 10, 20, tzinfo=UTC),
+        service="frontend",
+    )
+    saver = postgres_checkpointer(database_url)
+    first = GraphInvestigator(
+        backend, results_dir=tmp_path, reasoner="offline", draft_report=False, checkpointer=saver
+    )
+    done = first("job-1", event, lambda _: None)
+    assert saver_state_exists(saver, "job-1")
+
+    said: list[str] = []
+    second = GraphInvestigator(
+        backend, results_dir=tmp_path, reasoner="offline", draft_report=False, checkpointer=saver
+    )
+    again = second("job-1", event, said.append)
+    close_checkpointer(saver)
+
+    assert said[0] == "resuming from the last checkpoint"
+    assert again["hypotheses"][0]["service"] == done["hypotheses"][0]["service"] == "payments"
+
+
+def saver_state_exists(saver: object, job_id: str) -> bool:
+    from agent.run import saved_state
+
+    return saved_state(job_id, saver) is not None  # type: ignore[arg-type]
