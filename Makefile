@@ -54,6 +54,7 @@ bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.bench.alarm_load
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.bench.intake_latency
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.bench.planted_secrets
+	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.bench.worker_throughput
 
 clean:
 	rm -rf build .data .mypy_cache .ruff_cache .pytest_cache
