@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-wheel lint typecheck unit eval eval-real results-table bench clean install
+.PHONY: demo test test-scale test-wheel lint typecheck unit eval eval-real results-table bench clean install
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,export]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,export,scale]'
 	HF_HUB_OFFLINE=1 $(BIN)/python -m knowledge.embeddings
 	@touch $(STAMP)
 
@@ -29,6 +29,10 @@ unit: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/pytest
 
 test: lint typecheck unit
+
+# Celery over the machine's Redis (127.0.0.1:6379) and checkpoints in its PostgreSQL (:5432); the tests skip, saying why, when it is absent.
+test-scale: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/pytest tests/agent/service/test_dispatch.py tests/agent/test_checkpoints_postgres.py -p no:cacheprovider -rA -q
 
 # The wheel as a user installs it: built, installed into a fresh venv without the export extra,
 # then driven from there (knowledge search, every MCP tool, 20 early closes, the MCP Inspector CLI).
@@ -68,6 +72,7 @@ bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.bench.alarm_load
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.bench.intake_latency
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.bench.planted_secrets
+	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.bench.worker_throughput
 
 clean:
 	rm -rf build .data .mypy_cache .ruff_cache .pytest_cache

@@ -71,14 +71,20 @@ def sqlite_checkpointer(path: Path | str | None = None) -> SqliteSaver:
 def postgres_checkpointer(url: str) -> BaseCheckpointSaver[Any]:
     """LangGraph's Postgres checkpointer, for teams running several workers (optional package)."""
     try:
-        from langgraph.checkpoint.postgres import PostgresSaver  # type: ignore[import-not-found]
-        from psycopg import Connection  # type: ignore[import-not-found]
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg import Connection, OperationalError
+        from psycopg.rows import dict_row
     except ImportError:
         raise SleuthError(
             f"{CHECKPOINT_URL_ENV} points at Postgres but langgraph-checkpoint-postgres is not installed; "
             "pip install 'langgraph-checkpoint-postgres' 'psycopg[binary]'"
         ) from None
-    conn = Connection.connect(url, autocommit=True, prepare_threshold=0)
+    # PostgresSaver reads rows by column name: the connection must hand out dicts.
+    try:
+        conn = Connection.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+    except OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SleuthError(f"cannot open the checkpoints at {url}: {first}") from None
     saver = PostgresSaver(conn, serde=serializer())
     saver.setup()
     return saver

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "knowledge": "agent.commands.knowledge",
     "mcp": "agent.commands.mcp",
     "serve": "agent.commands.serve",
+    "worker": "agent.commands.worker",
     "dlq": "agent.commands.dlq",
     "test-alarm": "agent.commands.test_alarm",
     "aws": "agent.commands.aws",

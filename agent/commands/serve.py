@@ -54,6 +54,11 @@ def serve(
     workers: int | None = typer.Option(
         None, "--workers", help="Concurrent investigations (default 2; 0: accept and queue only)."
     ),
+    no_workers: bool = typer.Option(
+        False,
+        "--no-workers",
+        help="Intake only (a replica behind a load balancer); `sleuth worker` runs the investigations.",
+    ),
     max_attempts: int | None = typer.Option(
         None, "--max-attempts", help="Tries before an investigation goes to the DLQ (default 3)."
     ),
@@ -136,7 +141,7 @@ def serve(
             "public_url": public_url,
             "store": store,
             "queue": queue_path or (None if "queue" in file_values else default_queue_path()),
-            "workers": workers,
+            "workers": 0 if no_workers else workers,
             "max_attempts": max_attempts,
             "lease_seconds": lease_seconds,
             "secret": secret,

@@ -273,6 +273,14 @@ def build_app(deps: ServiceDeps) -> Starlette:
         counts = await off_loop("reads", 8, deps.queue.counts)
         return JSONResponse({"status": "ok", "jobs": counts})
 
+    async def ready(request: Request) -> Response:
+        # Ready to take alarms: the job store answers (a load balancer stops sending when not).
+        try:
+            await off_loop("reads", 8, deps.queue.counts)
+        except Exception as exc:  # any store failure means "not ready", never a traceback
+            return JSONResponse({"status": "unavailable", "error": type(exc).__name__}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
     routes = [
         Route("/alarms/sns", sns, methods=["POST"]),
         Route(
@@ -284,6 +292,7 @@ def build_app(deps: ServiceDeps) -> Starlette:
         Route("/investigations/{job_id}", investigation, methods=["GET"]),
         Route("/investigations/{job_id}/report", report, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
+        Route("/readyz", ready, methods=["GET"]),
         *deps.extra_routes,
     ]
     return Starlette(routes=routes)

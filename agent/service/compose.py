@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 
 from agent.service.app import ServiceConfig, ServiceDeps, build_app
 from agent.service.auth import ReportLinks
+from agent.service.dispatch import DEFAULT_CELERY_QUEUE, CeleryDispatch, Dispatch, celery_app, queue_url
 from agent.service.notifier import Notifier, WebhookNotifier
 from agent.service.queue import DEFAULT_LEASE_SECONDS, InvestigationQueue
 from agent.service.reports import ResultStore
@@ -140,9 +141,7 @@ def build_service(
     settings: ServeSettings, env: Mapping[str, str], *, backend: TelemetryBackend | None = None
 ) -> Service:
     """Everything ``sleuth serve`` runs; ``backend`` replaces the local store (e.g. live AWS)."""
-    queue = InvestigationQueue(
-        settings.queue, max_attempts=settings.max_attempts, lease_seconds=settings.lease_seconds
-    )
+    queue = open_queue(settings)
     backend = backend if backend is not None else _open_backend(settings)
     results = ResultStore(settings.queue.parent / "results", backend)
     links = ReportLinks(settings.base_url(), settings.secret) if settings.secret else None
@@ -162,10 +161,13 @@ def build_service(
     if not topics:
         log.warning("SNS intake is off: no topic is allowed (--sns-topic, SLEUTH_SNS_TOPICS or sns_topics)")
     pools: list[WorkerPool] = []
+    dispatch = _dispatch(env)
 
     def wake() -> None:
         for pool in pools:
             pool.wake()
+        if dispatch is not None:
+            dispatch.wake()
 
     notifiers: list[Notifier] = [WebhookNotifier(url) for url in settings.notify_webhooks]
     slack = _slack(settings, env, queue, results, links, backend, wake)
@@ -187,21 +189,50 @@ def build_service(
             extra_routes=extra_routes,
         )
     )
-    if settings.workers > 0:
-        if backend is None:
-            raise SleuthError("workers need a telemetry store: pass --store (or --workers 0 to only queue)")
-        from agent.service.investigator import GraphInvestigator
-
-        investigator = GraphInvestigator(
-            backend,
-            results_dir=results.results_dir,
-            reasoner=settings.reasoner,
-            draft_report=settings.draft_report,
-        )
-        pools.append(WorkerPool(Worker(queue, investigator, notifiers), size=settings.workers))
+    if settings.workers > 0 and dispatch is None:
+        pools.append(WorkerPool(build_worker(settings, queue, backend, notifiers), size=settings.workers))
     service = Service(app, settings, pools, slack)
     app.router.lifespan_context = _lifespan(service, env)
     return service
+
+
+def open_queue(settings: ServeSettings) -> InvestigationQueue:
+    return InvestigationQueue(
+        settings.queue, max_attempts=settings.max_attempts, lease_seconds=settings.lease_seconds
+    )
+
+
+def build_worker(
+    settings: ServeSettings,
+    queue: InvestigationQueue,
+    backend: TelemetryBackend | None,
+    notifiers: list[Notifier] | None = None,
+    checkpointer: Any = None,
+) -> Worker:
+    """The worker both the embedded pool and ``sleuth worker`` (Celery) run."""
+    if backend is None:
+        raise SleuthError("workers need a telemetry store: pass --store (or --workers 0 to only queue)")
+    from agent.service.investigator import GraphInvestigator
+
+    results = ResultStore(settings.queue.parent / "results", backend)
+    investigator = GraphInvestigator(
+        backend,
+        results_dir=results.results_dir,
+        reasoner=settings.reasoner,
+        draft_report=settings.draft_report,
+        checkpointer=checkpointer,
+    )
+    if notifiers is None:
+        notifiers = [WebhookNotifier(url) for url in settings.notify_webhooks]
+    return Worker(queue, investigator, notifiers)
+
+
+def _dispatch(env: Mapping[str, str]) -> Dispatch | None:
+    """Celery wake-ups when ``SLEUTH_QUEUE`` names a broker; None for the in-process pool."""
+    url = queue_url(env)
+    if url is None:
+        return None
+    return CeleryDispatch(celery_app(url, queue=env.get("SLEUTH_CELERY_QUEUE", DEFAULT_CELERY_QUEUE)))
 
 
 def _open_backend(settings: ServeSettings) -> TelemetryBackend | None:

@@ -76,16 +76,20 @@ class GraphInvestigator:
         reasoner: str | None = None,
         knowledge: Any = None,
         draft_report: bool = True,
+        checkpointer: Any = None,
     ) -> None:
         self.backend = backend
         self.results_dir = Path(results_dir)
         self.reasoner = reasoner
         self.knowledge = knowledge
         self.draft_report = draft_report
+        # Shared (e.g. Postgres) checkpoints keyed by the job id: a job taken over after its worker
+        # died resumes from the last completed node instead of starting again.
+        self.checkpointer = checkpointer
         self._lock = threading.Lock()
 
     def __call__(self, job_id: str, event: AlarmEvent, progress: Progress) -> dict[str, Any]:
-        from agent.run import collect, stream_investigation
+        from agent.run import collect, saved_state, stream_investigation, stream_resume
         from agent.wiring import investigation_deps
 
         report_dir = self.results_dir / job_id
@@ -95,15 +99,24 @@ class GraphInvestigator:
             reasoner=self.reasoner,
             knowledge=self.knowledge,
             report_dir=str(report_dir) if self.draft_report else None,
+            **({"checkpointer": self.checkpointer} if self.checkpointer is not None else {}),
         )
 
         def forward(progress_event: Any) -> None:
             if progress_event.kind in _PROGRESS_KINDS and progress_event.message:
                 progress(progress_event.message)
 
-        events = stream_investigation(
-            trigger_for(event), deps, question=event.question, window=window_for(event)
-        )
+        if self.checkpointer is not None and saved_state(job_id, self.checkpointer) is not None:
+            progress("resuming from the last checkpoint")
+            events = stream_resume(job_id, deps)
+        else:
+            events = stream_investigation(
+                trigger_for(event),
+                deps,
+                investigation_id=job_id if self.checkpointer is not None else None,
+                question=event.question,
+                window=window_for(event),
+            )
         result = collect(events, forward)
         (report_dir / "result.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
         reports = sorted(report_dir.glob("*.html"))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -166,7 +167,19 @@ def test_a_postgres_checkpoint_url_without_the_driver_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SLEUTH_CHECKPOINT_URL", "postgresql://sleuth@db/sleuth")
+    monkeypatch.setitem(sys.modules, "langgraph.checkpoint.postgres", None)  # as without the extra
     with pytest.raises(SleuthError, match="pip install 'langgraph-checkpoint-postgres'"):
+        open_checkpointer()
+
+
+def test_an_unreachable_postgres_checkpoint_url_is_one_line_naming_the_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("langgraph.checkpoint.postgres", reason="the scale extra is not installed")
+    monkeypatch.setenv("SLEUTH_CHECKPOINT_URL", "postgresql://sleuth@127.0.0.1:1/sleuth")
+    with pytest.raises(
+        SleuthError, match=r"cannot open the checkpoints at postgresql://sleuth@127\.0\.0\.1:1"
+    ):
         open_checkpointer()
 
 

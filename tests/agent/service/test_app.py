@@ -230,3 +230,15 @@ def test_bad_input_is_rejected_with_the_right_status_and_nothing_is_queued(
     assert response.status_code == status, response.text
     assert "error" in response.json()
     assert h.queue.jobs() == [] and h.queue.delivery_count() == 0
+
+
+def test_readyz_answers_503_when_the_job_store_cannot_be_read(tmp_path: Path) -> None:
+    harness = Harness(tmp_path)
+    assert harness.client.get("/readyz").json() == {"status": "ready"}
+
+    def broken() -> dict[str, int]:
+        raise OSError("disk gone")
+
+    harness.queue.counts = broken  # type: ignore[method-assign]
+    response = harness.client.get("/readyz")
+    assert response.status_code == 503 and response.json()["status"] == "unavailable"
