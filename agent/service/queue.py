@@ -25,6 +25,7 @@ from typing import Any
 
 from agent.service.jobs import EnqueueOutcome, Job, JobStatus, Verdict
 from agent.service.payloads import AlarmEvent, AlarmStatus
+from mcp_server.redaction import Redactor
 
 __all__ = ["EnqueueOutcome", "InvestigationQueue", "Job", "JobStatus", "Verdict"]
 
@@ -86,6 +87,9 @@ _ADDED_COLUMNS = {"identity": "TEXT", "lease_token": "TEXT", "claimed_at": "REAL
 Clock = Callable[[], float]
 
 
+_REDACTOR = Redactor()
+
+
 class InvestigationQueue:
     def __init__(
         self,
@@ -145,7 +149,11 @@ class InvestigationQueue:
     # --------------------------------------------------------------------------- intake
 
     def enqueue(self, event: AlarmEvent) -> tuple[EnqueueOutcome, str | None]:
-        """Durably record one notification; returns what happened and the job it concerns."""
+        """Durably record one notification; returns what happened and the job it concerns.
+
+        Alarm text is redacted before it is stored: a secret in an alarm's reason or labels must
+        not sit in the queue's file (the message id, a dedup key, is kept as delivered)."""
+        event = _REDACTOR.model(event).model_copy(update={"message_id": event.message_id})
         now = self._clock()
         with self._transaction() as con:
             seen = con.execute(

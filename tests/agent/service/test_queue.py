@@ -254,3 +254,20 @@ def test_a_queue_written_before_identities_existed_is_upgraded_in_place(tmp_path
     queue = _queue(tmp_path)
 
     assert queue.enqueue(_event("m2", minutes=5)) == (EnqueueOutcome.ATTACHED, "old1")
+
+
+def test_a_secret_in_an_alarm_is_redacted_before_the_queue_stores_it(tmp_path: Path) -> None:
+    queue = _queue(tmp_path)
+    leaky = _event("m1").model_copy(
+        update={
+            "reason": "5xx rising; db_url=postgres://app:SuperSecretPw@db.internal/visits password=hunter2"
+        }
+    )
+
+    _, job_id = queue.enqueue(leaky)
+
+    stored = b"".join(path.read_bytes() for path in tmp_path.iterdir())
+    assert b"SuperSecretPw" not in stored and b"hunter2" not in stored
+    job = queue.get(job_id or "")
+    assert job is not None and "[REDACTED:" in job.event.reason
+    assert queue.enqueue(leaky)[0] == EnqueueOutcome.DUPLICATE
