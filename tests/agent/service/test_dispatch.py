@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import socket
 import threading
@@ -23,6 +24,31 @@ from mcp_server.errors import SleuthError
 
 REDIS = ("127.0.0.1", 6379)
 REDIS_DB = 13  # apart from anything else on the machine's Redis
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found() -> Iterator[None]:
+    """Celery's test worker configures logging for the whole process (root handlers, disabled
+    loggers); later tests that read log records through caplog must find it as it was."""
+    loggers = [
+        logging.getLogger(),
+        *(
+            logger
+            for logger in logging.Logger.manager.loggerDict.values()
+            if isinstance(logger, logging.Logger)
+        ),
+    ]
+    state = [
+        (logger, logger.disabled, logger.propagate, logger.level, list(logger.handlers)) for logger in loggers
+    ]
+    yield
+    for logger, disabled, propagate, level, handlers in state:
+        logger.disabled, logger.propagate, logger.level = disabled, propagate, level
+        logger.handlers[:] = handlers
+    known = {id(logger) for logger in loggers}
+    for logger in list(logging.Logger.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger) and id(logger) not in known:
+            logger.handlers[:] = []
 
 
 def _redis_up() -> bool:
