@@ -76,6 +76,12 @@ def main() -> None:
         knowledge=True,
         report_dir=reports,
         checkpoints=str(root / "checkpoints.sqlite"),
+        backend_kind="local",
+        aws_config=None,
+        region=None,
+        profile=None,
+        start=None,
+        end=None,
     )
     console.print(Rule())
     console.print(f"Done in {time.perf_counter() - begun:.0f}s. Everything is under {reports}", markup=False)
