@@ -20,6 +20,12 @@ from agent.commands.aws_options import (
     region_option,
 )
 from agent.commands.common import fail_on_sleuth_error
+from agent.commands.job_options import (
+    lease_seconds_option,
+    max_attempts_option,
+    reasoner_option,
+    store_option,
+)
 from mcp_server.config import data_dir
 
 console = Console()
@@ -45,9 +51,7 @@ def serve(
         "--public-url",
         help="How people reach this service, for report links (default http://HOST:PORT).",
     ),
-    store: Path | None = typer.Option(
-        None, "--store", help="Local store to investigate (default: $SLEUTH_DATA_DIR/store.duckdb)."
-    ),
+    store: Path | None = store_option(),
     queue_path: Path | None = typer.Option(
         None, "--queue", help="Durable queue (default: $SLEUTH_DATA_DIR/service/queue.sqlite)."
     ),
@@ -59,15 +63,8 @@ def serve(
         "--no-workers",
         help="Intake only (a replica behind a load balancer); `sleuth worker` runs the investigations.",
     ),
-    max_attempts: int | None = typer.Option(
-        None, "--max-attempts", help="Tries before an investigation goes to the DLQ (default 3)."
-    ),
-    lease_seconds: float | None = typer.Option(
-        None,
-        "--lease-seconds",
-        help="A running investigation's lease, renewed while its worker lives (default 30): a killed "
-        "worker's investigation is taken over within this time.",
-    ),
+    max_attempts: int | None = max_attempts_option(),
+    lease_seconds: float | None = lease_seconds_option(),
     secret: str | None = typer.Option(
         None,
         "--secret",
@@ -118,9 +115,7 @@ def serve(
         "--draft-report/--no-draft-report",
         help="Draft the COE report during each investigation (default) or only when asked in Slack.",
     ),
-    reasoner: str | None = typer.Option(
-        None, "--reasoner", help="offline | anthropic | bedrock (env SLEUTH_REASONER)."
-    ),
+    reasoner: str | None = reasoner_option(),
     backend_kind: str = backend_option(),
     aws_config: Path | None = aws_config_option(),
     region: str | None = region_option(),

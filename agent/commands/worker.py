@@ -11,6 +11,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.commands.common import fail_on_sleuth_error
+from agent.commands.job_options import (
+    lease_seconds_option,
+    max_attempts_option,
+    reasoner_option,
+    store_option,
+)
 from agent.commands.serve import default_queue_path
 from mcp_server.errors import SleuthError
 
@@ -23,9 +29,7 @@ def register(app: typer.Typer) -> None:
 
 @fail_on_sleuth_error
 def worker(
-    store: Path | None = typer.Option(
-        None, "--store", help="Local store to investigate (default: $SLEUTH_DATA_DIR/store.duckdb)."
-    ),
+    store: Path | None = store_option(),
     queue_path: Path | None = typer.Option(
         None,
         "--queue",
@@ -40,15 +44,9 @@ def worker(
         "--visibility-timeout",
         help="Seconds before the broker redelivers a task a killed worker never acknowledged.",
     ),
-    lease_seconds: float | None = typer.Option(
-        None, "--lease-seconds", help="A running investigation's lease in the job store (default 30)."
-    ),
-    max_attempts: int | None = typer.Option(
-        None, "--max-attempts", help="Tries before an investigation goes to the DLQ (default 3)."
-    ),
-    reasoner: str | None = typer.Option(
-        None, "--reasoner", help="offline | anthropic | bedrock (env SLEUTH_REASONER)."
-    ),
+    lease_seconds: float | None = lease_seconds_option(),
+    max_attempts: int | None = max_attempts_option(),
+    reasoner: str | None = reasoner_option(),
     draft_report: bool = typer.Option(
         True, "--draft-report/--no-draft-report", help="Draft the COE report during each investigation."
     ),
