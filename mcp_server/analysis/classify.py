@@ -154,11 +154,16 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
     if any(sig.hints.get("structure") == "answers" for sig in shapes):
         return FaultType.INCORRECT_RESPONSE, "requests of several callers now stop right after its answers"
     self_lat = s.of(SignalKind.SELF_LATENCY) + inherited_latency
+    stops_early = any(sig.hints.get("truncated") for sig in shapes)
     if self_lat and not origins:
+        # time added between the service and its peers is the network path; time added inside
+        # its own code while its operations stop before calls they used to make is its code failing
+        if stops_early and not any(sig.hints.get("edge") for sig in self_lat):
+            return FaultType.ERROR_EXCEPTION, "its own code is slower and stops before calls it used to make"
         return FaultType.NETWORK_DELAY, "latency without errors"
     if origins:
         return FaultType.ERROR_EXCEPTION, "the service's own code fails"
-    if any(sig.hints.get("truncated") for sig in shapes):
+    if stops_early:
         return FaultType.ERROR_EXCEPTION, "its operations stop before the calls they used to make"
     new_errors = [
         sig
@@ -174,13 +179,16 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
     return FaultType.UNKNOWN, "no signal matches a known fault"
 
 
-SATURATED_SHARE = 0.5  # a utilisation that stays under half of capacity is busy, not saturated
+SATURATED_SHARE = 0.3  # a CPU that never reached a third of its capacity is busy, not what slows the service
 
 
 def _capacity_share(sig: Signal) -> float | None:
     """The level a CPU rise reached as a share of capacity, when its unit says so (a percentage,
     or a 0-1 utilisation); None for absolute units (cores, millicores, seconds)."""
-    value = sig.evidence.value
+    # the level it settled at once the fault was in force: a minute that straddles the onset
+    # holds part of the normal and would drag the level down
+    settled = sig.hints.get("settled")
+    value = settled if isinstance(settled, int | float) else sig.evidence.value
     unit = str(sig.hints.get("unit") or "").strip().lower()
     if value is None:
         return None
