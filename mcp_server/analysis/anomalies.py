@@ -25,6 +25,7 @@ from mcp_server.tool_calls import tool_call
 MAX_METRIC_NAMES = 300
 Z_THRESHOLD = 4.0
 REL_THRESHOLD = 0.15
+REACHED_SHARE = 0.2  # baseline points at the incident level that make it ordinary, not anomalous
 SPARSE_WEIGHT = 0.5  # a move judged against peers, from two or three points, is thin evidence
 
 
@@ -115,6 +116,13 @@ def score_series(series: MetricSeries, onset: datetime) -> MetricAnomaly | None:
             else ordered[int(0.1 * (len(ordered) - 1))]
         )
     if (level - edge) * direction <= 0:
+        return None
+    # a rank test: a level the baseline itself reached again and again (a series that flips
+    # between two states, a node's CPU shared with bursty neighbours) is not rare, however far it
+    # sits from the baseline's median
+    near = 0.1 * abs(level - b.median)
+    reached = sum(1 for v in base if (v - level) * direction >= -near)
+    if reached >= 2 and reached >= REACHED_SHARE * len(base):
         return None
     values = [p.value for p in series.points]
     threshold = b.median + direction * 3.0 * b.scale

@@ -126,12 +126,9 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
         return FaultType.DOWNSTREAM_TIMEOUT_RETRY_STORM, "callers time out on the service and retry"
     if any(METRIC_POOL.search(m) for m in metrics_up):
         return FaultType.CONNECTION_POOL_EXHAUSTION, "connection pool saturation"
-    cpu_up = [sig for m, sig in metrics_up.items() if METRIC_CPU.search(m)]
-    shares = [share for sig in cpu_up if (share := _capacity_share(sig)) is not None]
     # a CPU measured against its capacity that stays well under it: the work changed, the CPU
     # is not what limits the service (its absolute CPU rose with that work, too)
-    busy_not_saturated = bool(shares) and max(shares) < SATURATED_SHARE
-    cpu = 0.0 if busy_not_saturated else max((sig.strength for sig in cpu_up), default=0.0)
+    cpu = saturating_cpu(s)
     memory = max((sig.strength for m, sig in metrics_up.items() if METRIC_MEMORY.search(m)), default=0.0)
     # memory that climbed from before the onset is a leak; memory that jumped with the CPU is the
     # CPU hog's working set
@@ -180,6 +177,20 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
 
 
 SATURATED_SHARE = 0.3  # a CPU that never reached a third of its capacity is busy, not what slows the service
+
+
+def saturating_cpu(s: Suspect) -> float:
+    """The strength of the service's own CPU rising to a level that can slow it (0 when none):
+    a resource of the pod itself, which trouble further down the call graph does not raise."""
+    rising = [
+        sig
+        for sig in s.of(SignalKind.METRIC)
+        if sig.hints.get("direction", 0) > 0 and METRIC_CPU.search(str(sig.hints.get("metric")))
+    ]
+    shares = [share for sig in rising if (share := _capacity_share(sig)) is not None]
+    if shares and max(shares) < SATURATED_SHARE:
+        return 0.0
+    return max((sig.strength for sig in rising), default=0.0)
 
 
 def _capacity_share(sig: Signal) -> float | None:

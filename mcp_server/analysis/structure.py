@@ -160,13 +160,15 @@ def structure_signals(found: StructureFindings, scope: Scope) -> list[Signal]:
     explained = {s.service for c in blamed_callees for s in by_callee[c]}
     signals = []
     for service, changes in own.items():
-        if service in explained:
+        # work cut short is the service's own code; calls that only grew in number (retries,
+        # a callee now reached more often) say more about the callee than about this code
+        fewer = [c for c in changes if c.after < c.before]
+        if service in explained or not fewer:
             continue
         changes.sort(key=lambda c: -abs(c.z))
         top = changes[0]
         strength = min(1.0, sum(min(abs(c.z), 20.0) / 20.0 * min(1.0, abs(c.after - c.before) / max(c.before, 0.05))
                                 for c in changes[:4]) / 2.0)  # fmt: skip
-        fewer = [c for c in changes if c.after < c.before]
         text = (
             f"{service} {top.operation} now calls {top.child_service} {top.child_operation} "
             f"{top.after:.2f} times per request vs {top.before:.2f} before onset"

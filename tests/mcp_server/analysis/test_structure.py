@@ -55,3 +55,8 @@ def test_a_partial_shift_of_one_caller_blames_its_own_code_not_the_callee():
     strengths = _by_service(found)
     assert "currency" not in strengths
     assert "web" in strengths
+
+
+def test_an_operation_that_only_makes_more_calls_than_before_is_not_blamed_for_its_own_code():
+    found = StructureFindings(changes=[CallChange("web", "page", "checkout", "order", 0.0, 0.04, 600, 8.0)])
+    assert "web" not in _by_service(found)
