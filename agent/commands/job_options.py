@@ -30,3 +30,12 @@ def lease_seconds_option() -> Any:
 
 def reasoner_option() -> Any:
     return typer.Option(None, "--reasoner", help="offline | anthropic | bedrock (env SLEUTH_REASONER).")
+
+
+def drain_seconds_option() -> Any:
+    return typer.Option(
+        None,
+        "--drain-seconds",
+        help="On SIGTERM: take no new investigation and let running ones finish for this long, then "
+        "hand them back to the queue (default 30).",
+    )

@@ -24,6 +24,7 @@ from starlette.applications import Starlette
 from agent.service.app import ServiceConfig, ServiceDeps, build_app
 from agent.service.auth import ReportLinks
 from agent.service.dispatch import DEFAULT_CELERY_QUEUE, CeleryDispatch, Dispatch, celery_app, queue_url
+from agent.service.metrics import MeteredQueue, ServiceMetrics, open_metrics
 from agent.service.notifier import Notifier, WebhookNotifier
 from agent.service.queue import DEFAULT_LEASE_SECONDS, InvestigationQueue
 from agent.service.reports import ResultStore
@@ -62,6 +63,7 @@ class ServeSettings(BaseModel):
     slack_allow_channels: list[str] = Field(default_factory=list)
     slack_allow_users: list[str] = Field(default_factory=list)
     confidence_floor: float = Field(default=0.2, ge=0, le=1)
+    drain_seconds: float = Field(default=30.0, ge=0)  # on SIGTERM: finish running work, then hand back
     secret: str | None = Field(default=None, exclude=True)
 
     def base_url(self) -> str:
@@ -162,6 +164,7 @@ def build_service(
         log.warning("SNS intake is off: no topic is allowed (--sns-topic, SLEUTH_SNS_TOPICS or sns_topics)")
     pools: list[WorkerPool] = []
     dispatch = _dispatch(env)
+    metrics = open_metrics(queue)
 
     def wake() -> None:
         for pool in pools:
@@ -187,10 +190,12 @@ def build_service(
             results=results,
             report_links=links,
             extra_routes=extra_routes,
+            metrics=metrics,
         )
     )
     if settings.workers > 0 and dispatch is None:
-        pools.append(WorkerPool(build_worker(settings, queue, backend, notifiers), size=settings.workers))
+        worker = build_worker(settings, queue, backend, notifiers, metrics=metrics)
+        pools.append(WorkerPool(worker, size=settings.workers))
     service = Service(app, settings, pools, slack)
     app.router.lifespan_context = _lifespan(service, env)
     return service
@@ -208,6 +213,8 @@ def build_worker(
     backend: TelemetryBackend | None,
     notifiers: list[Notifier] | None = None,
     checkpointer: Any = None,
+    *,
+    metrics: ServiceMetrics | None = None,
 ) -> Worker:
     """The worker both the embedded pool and ``sleuth worker`` (Celery) run."""
     if backend is None:
@@ -224,7 +231,7 @@ def build_worker(
     )
     if notifiers is None:
         notifiers = [WebhookNotifier(url) for url in settings.notify_webhooks]
-    return Worker(queue, investigator, notifiers)
+    return Worker(MeteredQueue(queue, metrics) if metrics is not None else queue, investigator, notifiers)
 
 
 def _dispatch(env: Mapping[str, str]) -> Dispatch | None:
@@ -314,7 +321,7 @@ def _lifespan(service: Service, env: Mapping[str, str]) -> Callable[[Starlette],
         finally:
             if socket_mode is not None:
                 socket_mode.close()
-            for pool in service.pools:
-                pool.stop()
+            for pool in service.pools:  # SIGTERM: take no new job, finish or hand back the running ones
+                pool.drain(service.settings.drain_seconds)
 
     return lifespan
