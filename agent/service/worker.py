@@ -160,6 +160,9 @@ class WorkerPool:
 
     def drain(self, grace: float) -> list[str]:
         """Take no new job, let the running ones finish within ``grace`` seconds, hand back the rest."""
+        running = len(self.worker.running())
+        if running:
+            log.warning("draining: %d running investigation(s), up to %gs", running, grace)
         self.stop(grace)
         handed = self.worker.hand_back() if self.busy() else []
         if handed:
