@@ -26,6 +26,7 @@ from agent.commands.job_options import (
     lease_seconds_option,
     max_attempts_option,
     reasoner_option,
+    reports_option,
     store_option,
 )
 from mcp_server.config import data_dir
@@ -119,6 +120,7 @@ def serve(
     ),
     reasoner: str | None = reasoner_option(),
     drain_seconds: float | None = drain_seconds_option(),
+    reports: str | None = reports_option(),
     backend_kind: str = backend_option(),
     aws_config: Path | None = aws_config_option(),
     region: str | None = region_option(),
@@ -155,6 +157,7 @@ def serve(
             "draft_report": draft_report,
             "reasoner": reasoner,
             "drain_seconds": drain_seconds,
+            "reports": reports,
         },
         file_values,
     )

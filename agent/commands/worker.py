@@ -16,6 +16,7 @@ from agent.commands.job_options import (
     lease_seconds_option,
     max_attempts_option,
     reasoner_option,
+    reports_option,
     store_option,
 )
 from agent.commands.serve import default_queue_path
@@ -62,6 +63,7 @@ def worker(
     ),
     metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="Interface for --metrics-port."),
     drain_seconds: float | None = drain_seconds_option(),
+    reports: str | None = reports_option(),
 ) -> None:
     """Consume the Celery queue: claim due jobs from the shared job store and investigate them."""
     from celery.signals import worker_shutting_down
@@ -90,6 +92,7 @@ def worker(
             "draft_report": draft_report,
             "notify_webhooks": webhook,
             "drain_seconds": drain_seconds,
+            "reports": reports,
         },
         {},
     )

@@ -35,6 +35,7 @@ from agent.service.payloads import (
     parse_sns_envelope,
 )
 from agent.service.ratelimit import ClientBuckets
+from agent.service.report_storage import ReportStorageError
 from agent.service.reports import ResultMissing, ResultStore
 from agent.service.sns import SignatureError, SnsVerifier, check_subscribe_url
 from agent.service.sns_certs import CertificateBudgetSpent
@@ -268,6 +269,8 @@ def build_app(deps: ServiceDeps) -> Starlette:
             path = await off_loop("reads", 8, deps.results.report, job_id)
         except ResultMissing as exc:
             return _error(404, str(exc))
+        except ReportStorageError as exc:  # S3 unreachable: the report exists, this host cannot read it
+            return _error(502, str(exc))
         if path is None:
             return _error(404, "no report drafted for this investigation yet")
         html = await off_loop("reads", 8, path.read_text, "utf-8")

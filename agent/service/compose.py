@@ -27,12 +27,13 @@ from agent.service.dispatch import DEFAULT_CELERY_QUEUE, CeleryDispatch, Dispatc
 from agent.service.metrics import MeteredQueue, ServiceMetrics, open_metrics
 from agent.service.notifier import Notifier, WebhookNotifier
 from agent.service.queue import DEFAULT_LEASE_SECONDS, InvestigationQueue
+from agent.service.report_storage import PublishingInvestigator, open_remote_results, parse_reports
 from agent.service.reports import ResultStore
 from agent.service.sns import MAX_AGE_SECONDS, SnsVerifier
 from agent.service.sns_certs import CertificateSource
 from agent.service.sns_testing import TEST_CERT_PATH
 from agent.service.topics import TopicAllowList
-from agent.service.worker import Worker, WorkerPool
+from agent.service.worker import Investigator, Worker, WorkerPool
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import SleuthError
 
@@ -63,7 +64,10 @@ class ServeSettings(BaseModel):
     slack_allow_channels: list[str] = Field(default_factory=list)
     slack_allow_users: list[str] = Field(default_factory=list)
     confidence_floor: float = Field(default=0.2, ge=0, le=1)
-    drain_seconds: float = Field(default=30.0, ge=0)  # on SIGTERM: finish running work, then hand back
+    drain_seconds: float = Field(default=30.0, ge=0)
+    reports: str | None = (
+        None  # SLEUTH_REPORTS: a directory or s3://bucket/prefix (report_storage)  # on SIGTERM: finish running work, then hand back
+    )
     secret: str | None = Field(default=None, exclude=True)
 
     def base_url(self) -> str:
@@ -145,7 +149,7 @@ def build_service(
     """Everything ``sleuth serve`` runs; ``backend`` replaces the local store (e.g. live AWS)."""
     queue = open_queue(settings)
     backend = backend if backend is not None else _open_backend(settings)
-    results = ResultStore(settings.queue.parent / "results", backend)
+    results = open_results(settings, backend)
     links = ReportLinks(settings.base_url(), settings.secret) if settings.secret else None
     if settings.public_url is None and settings.host in ("0.0.0.0", "::"):
         log.warning(
@@ -221,17 +225,28 @@ def build_worker(
         raise SleuthError("workers need a telemetry store: pass --store (or --workers 0 to only queue)")
     from agent.service.investigator import GraphInvestigator
 
-    results = ResultStore(settings.queue.parent / "results", backend)
-    investigator = GraphInvestigator(
+    results = open_results(settings, backend)
+    investigator: Investigator = GraphInvestigator(
         backend,
         results_dir=results.results_dir,
         reasoner=settings.reasoner,
         draft_report=settings.draft_report,
         checkpointer=checkpointer,
     )
+    if results.remote is not None:
+        investigator = PublishingInvestigator(investigator, results.results_dir, results.remote)
     if notifiers is None:
         notifiers = [WebhookNotifier(url) for url in settings.notify_webhooks]
     return Worker(MeteredQueue(queue, metrics) if metrics is not None else queue, investigator, notifiers)
+
+
+def open_results(settings: ServeSettings, backend: TelemetryBackend | None) -> ResultStore:
+    """Results and reports where ``settings.reports`` says: beside the queue, a directory, or S3."""
+    directory, bucket = parse_reports(settings.reports)
+    if bucket is not None:
+        remote = open_remote_results(*bucket)
+        return ResultStore(settings.queue.parent / "results", backend, remote)
+    return ResultStore(directory or settings.queue.parent / "results", backend)
 
 
 def _dispatch(env: Mapping[str, str]) -> Dispatch | None:
