@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,11 +22,11 @@ import pytest
 
 from agent.service.queue import InvestigationQueue
 from agent.service.testing.fake_slack import FakeSlackApi
-from agent.service.testing.serve_process import ServeProcess, free_port
+from agent.service.testing.serve_process import ServeProcess, free_port, listening
 from agent.service.testing.wait import eventually
 from mcp_server.backends.local import LocalBackend
-from tests.agent.service.samples import eventbridge
-from tests.agent.service.test_metrics import _alarm, _samples
+from tests.agent.service.samples import eventbridge, frontend_alarm
+from tests.agent.service.test_metrics import _samples
 
 SECRET = "drain-secret"
 INCIDENT = datetime(2026, 3, 2, 10, 20, tzinfo=UTC)
@@ -129,17 +128,9 @@ def test_past_the_grace_period_serve_hands_the_job_back_and_the_next_start_finis
     assert _job(server.queue)["attempts"] == 1
 
 
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    if not _redis_up():
+    if not listening(*REDIS):
         pytest.skip(f"no Redis on {REDIS[0]}:{REDIS[1]}: `sleuth worker` drain needs a Celery broker")
     import redis
 
@@ -156,7 +147,7 @@ class _WorkerProcess:
         self, tmp_path: Path, store: Path, redis_url: str, model: FakeSlackApi, drain: float
     ) -> None:
         self.queue = tmp_path / "queue.sqlite"
-        InvestigationQueue(self.queue).enqueue(_alarm("m1"))
+        InvestigationQueue(self.queue).enqueue(frontend_alarm("m1"))
         self.metrics_port = free_port()
         self.log = tmp_path / "worker.log"
         model.hold(lambda method, body: method == "messages")

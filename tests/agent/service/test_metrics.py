@@ -17,7 +17,7 @@ from agent.run import run_investigation
 from agent.service.compose import ServeSettings, build_service
 from agent.service.investigator import summarise
 from agent.service.metrics import MeteredQueue, ServiceMetrics, metric_value
-from agent.service.payloads import AlarmEvent, AlarmSource, AlarmStatus
+from agent.service.payloads import AlarmEvent
 from agent.service.queue import InvestigationQueue
 from agent.service.testing.wait import eventually
 from agent.service.worker import Worker
@@ -27,7 +27,7 @@ from mcp_server.scenario import ScenarioSpec
 from tests.agent.conftest import DepsFactory
 from tests.agent.reasoners.scripted_claude import ScriptedClaude, hypothesis, submit
 from tests.agent.reasoners.test_claude import claude
-from tests.agent.service.samples import eventbridge
+from tests.agent.service.samples import eventbridge, frontend_alarm
 
 SECRET = "metrics-secret"
 INCIDENT = datetime(2026, 3, 2, 10, 20, tzinfo=UTC)
@@ -46,17 +46,6 @@ def store(tmp_path: Path, scenario_dir: Path) -> Path:
     path = tmp_path / "store.duckdb"
     LocalBackend.from_scenario(scenario_dir, path).close()
     return path
-
-
-def _alarm(message_id: str, name: str = "frontend-5xx") -> AlarmEvent:
-    return AlarmEvent(
-        source=AlarmSource.EVENTBRIDGE,
-        message_id=message_id,
-        alarm_name=name,
-        status=AlarmStatus.FIRING,
-        time=INCIDENT,
-        service="frontend",
-    )
 
 
 def test_metrics_count_the_investigations_the_intake_took_and_the_workers_ran(
@@ -99,7 +88,7 @@ def test_metrics_count_the_investigations_the_intake_took_and_the_workers_ran(
 
 def test_a_failed_attempt_is_counted_and_the_job_waits_queued_for_its_retry(tmp_path: Path) -> None:
     queue = InvestigationQueue(tmp_path / "q.sqlite", rng=random.Random(0))
-    queue.enqueue(_alarm("m1"))
+    queue.enqueue(frontend_alarm("m1"))
     metrics = ServiceMetrics(queue)
 
     def broken(job_id: str, event: AlarmEvent, progress: Any) -> dict[str, Any]:
@@ -121,7 +110,7 @@ def test_tokens_a_claude_investigation_used_are_counted(
     analysis: AnalysisSteps,
 ) -> None:
     queue = InvestigationQueue(tmp_path / "q.sqlite", rng=random.Random(0))
-    queue.enqueue(_alarm("m1"))
+    queue.enqueue(frontend_alarm("m1"))
     metrics = ServiceMetrics(queue)
     scripted = ScriptedClaude([submit(hypothesis("payments", "dependency_throttling", ["traces-1"]))])
 

@@ -10,7 +10,6 @@ import random
 import re
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,10 @@ from moto import mock_aws
 from starlette.testclient import TestClient
 
 from agent.service.compose import ServeSettings, build_service, build_worker, open_results
-from agent.service.payloads import AlarmEvent, AlarmSource, AlarmStatus
 from agent.service.queue import InvestigationQueue, JobStatus
 from agent.service.report_storage import ReportStorageError, parse_reports
 from mcp_server.backends.local import LocalBackend
+from tests.agent.service.samples import frontend_alarm
 
 BUCKET = "sleuth-reports"
 SECRET = "reports-secret"
@@ -45,17 +44,6 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield client
 
 
-def _alarm() -> AlarmEvent:
-    return AlarmEvent(
-        source=AlarmSource.EVENTBRIDGE,
-        message_id="e1",
-        alarm_name="frontend-5xx",
-        status=AlarmStatus.FIRING,
-        time=datetime(2026, 3, 2, 10, 20, tzinfo=UTC),
-        service="frontend",
-    )
-
-
 def test_a_worker_uploads_its_report_to_s3_and_an_intake_on_another_host_serves_it(
     tmp_path: Path, backend: LocalBackend, s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -65,7 +53,7 @@ def test_a_worker_uploads_its_report_to_s3_and_an_intake_on_another_host_serves_
         queue=queue_path, reasoner="offline", draft_report=True, reports=f"s3://{BUCKET}/teams/payments"
     )
     queue = InvestigationQueue(queue_path, rng=random.Random(0))
-    _, job_id = queue.enqueue(_alarm())
+    _, job_id = queue.enqueue(frontend_alarm())
     assert job_id is not None
 
     build_worker(worker_settings, queue, backend).drain()
@@ -104,7 +92,7 @@ def test_a_directory_keeps_results_and_reports_there(
     shared = tmp_path / "shared-volume" / "sleuth-reports"
     settings = ServeSettings(queue=tmp_path / "q.sqlite", reasoner="offline", reports=str(shared))
     queue = InvestigationQueue(settings.queue, rng=random.Random(0))
-    _, job_id = queue.enqueue(_alarm())
+    _, job_id = queue.enqueue(frontend_alarm())
 
     build_worker(settings, queue, backend).drain()
 
@@ -143,7 +131,7 @@ def test_a_failed_upload_fails_the_attempt_so_it_is_retried_not_reported_done(
     monkeypatch.setenv("SLEUTH_DATA_DIR", str(tmp_path / "data"))
     settings = ServeSettings(queue=tmp_path / "q.sqlite", reasoner="offline", reports=f"s3://{BUCKET}/p")
     queue = InvestigationQueue(settings.queue, rng=random.Random(0))
-    _, job_id = queue.enqueue(_alarm())
+    _, job_id = queue.enqueue(frontend_alarm())
     worker = build_worker(settings, queue, backend)
     s3.delete_bucket(Bucket=BUCKET)  # gone after start-up (deleted, or permissions revoked)
 
