@@ -60,7 +60,7 @@ class DrainDeadline:
         if self._began.is_set():
             return
         self._began.set()
-        log.warning("SIGTERM: draining (up to %gs for running investigations)", self.grace)
+        log.warning("shutting down: draining (up to %gs for running investigations)", self.grace)
         threading.Thread(target=self._expire, name="sleuth-drain", daemon=True).start()
 
     def done(self) -> None:

@@ -64,10 +64,8 @@ class ServeSettings(BaseModel):
     slack_allow_channels: list[str] = Field(default_factory=list)
     slack_allow_users: list[str] = Field(default_factory=list)
     confidence_floor: float = Field(default=0.2, ge=0, le=1)
-    drain_seconds: float = Field(default=30.0, ge=0)
-    reports: str | None = (
-        None  # SLEUTH_REPORTS: a directory or s3://bucket/prefix (report_storage)  # on SIGTERM: finish running work, then hand back
-    )
+    drain_seconds: float = Field(default=30.0, ge=0)  # on SIGTERM: finish running work, then hand back
+    reports: str | None = None  # SLEUTH_REPORTS: a directory or s3://bucket/prefix (report_storage)
     secret: str | None = Field(default=None, exclude=True)
 
     def base_url(self) -> str:

@@ -187,7 +187,7 @@ class _WorkerProcess:
 
     def terminate(self) -> None:
         self.process.send_signal(signal.SIGTERM)
-        eventually(lambda: "SIGTERM" in self.text(), what="the worker taking the signal")
+        eventually(lambda: "draining (up to" in self.text(), what="the worker taking the signal")
 
     def text(self) -> str:
         return self.log.read_text(errors="replace")
