@@ -304,6 +304,17 @@ class InvestigationQueue:
         )
         return status if cursor.rowcount == 1 else None
 
+    def release(self, job: Job) -> bool:
+        """Hand a claimed job back, due now, without spending an attempt (a worker draining on SIGTERM)."""
+        now = self._clock()
+        cursor = self._connect().execute(
+            "UPDATE jobs SET status = ?, attempts = max(attempts - 1, 0), next_attempt_at = ?, "
+            "lease_until = NULL, lease_token = NULL, updated_at = ? WHERE id = ? AND status = ? "
+            "AND lease_token = ?",
+            (JobStatus.QUEUED.value, now, now, job.id, JobStatus.RUNNING.value, job.lease),
+        )
+        return cursor.rowcount == 1
+
     # ------------------------------------------------------------------------------ reads
 
     def get(self, job_id: str) -> Job | None:

@@ -7,6 +7,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from agent.service.payloads import AlarmEvent, AlarmSource, AlarmStatus
+
 ALERTMANAGER: dict[str, Any] = {
     "version": "4",
     "status": "firing",
@@ -85,3 +87,16 @@ def eventbridge(
 
 def alertmanager(alerts: list[dict[str, Any]], status: str = "firing") -> bytes:
     return json.dumps({"version": "4", "status": status, "groupKey": "g", "alerts": alerts}).encode()
+
+
+def frontend_alarm(message_id: str = "e1", name: str = "frontend-5xx") -> AlarmEvent:
+    """An alarm on the frontend inside the test scenario's incident (payments throttling)."""
+    return AlarmEvent(
+        source=AlarmSource.EVENTBRIDGE,
+        message_id=message_id,
+        alarm_name=name,
+        status=AlarmStatus.FIRING,
+        time=datetime(2026, 3, 2, 10, 20, tzinfo=UTC),
+        service="frontend",
+        reason="5xx above 1%",
+    )
