@@ -25,6 +25,8 @@ from mcp_server.tool_calls import tool_call
 MAX_METRIC_NAMES = 300
 Z_THRESHOLD = 4.0
 REL_THRESHOLD = 0.15
+RECENT_LOCAL = 4
+RECENT_CUT_Z = 5.0
 REACHED_SHARE = 0.2  # baseline points at the incident level that make it ordinary, not anomalous
 SPARSE_WEIGHT = 0.5  # a move judged against peers, from two or three points, is thin evidence
 
@@ -63,8 +65,10 @@ def recent_baseline(base: list[float], inc: list[float]) -> list[float]:
     the later part is the normal to compare with. A slow build-up (a leak: low, then higher,
     then the incident) keeps the whole baseline, so the build-up still shows.
     """
-    cp = last_change_point(base, min_before=3, min_after=3, local=4, rel_floor=0.05, abs_floor=1e-9)
-    if cp is None or abs(cp.z) < 5.0:
+    cp = last_change_point(
+        base, min_before=3, min_after=3, local=int(RECENT_LOCAL) or None, rel_floor=0.05, abs_floor=1e-9
+    )
+    if cp is None or abs(cp.z) < RECENT_CUT_Z:
         return base
     level = statistics.median(inc)
     early = statistics.median(base[: cp.index])

@@ -17,10 +17,10 @@ def bucket_width(points: list[SeriesPoint]) -> timedelta:
 
 
 def before_onset(points: list[SeriesPoint], onset: datetime) -> tuple[list[SeriesPoint], list[SeriesPoint]]:
-    """(baseline, incident) points. A point stands for its whole bucket: one whose bucket ends
-    after the onset already holds incident data (a minute average with the fault in its last
-    twenty seconds), so it belongs to the incident, not to the normal it is compared with."""
+    """(baseline, incident) points. A point stands for its whole bucket: one whose bucket holds
+    the onset goes with the side that fills most of it (a minute average with the fault in its
+    last forty seconds is incident data; a five-minute average with it in the last one is not)."""
     ordered = sorted(points, key=lambda p: p.time)
     width = bucket_width(ordered)
-    base = [p for p in ordered if p.time + width <= onset]
+    base = [p for p in ordered if p.time + width / 2 <= onset]
     return base, ordered[len(base) :]

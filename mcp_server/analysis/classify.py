@@ -136,7 +136,12 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
         METRIC_MEMORY.search(m) and sig.onset is not None and s.onset is not None and sig.onset < s.onset
         for m, sig in metrics_up.items()
     )
-    if cpu > 0 and (cpu >= 0.5 * memory or not memory_grew_early):
+    # a CPU well short of its capacity beside the service's own failing requests is their cost,
+    # not their cause, unless it is the stronger evidence
+    failing = max((sig.strength for sig in origins), default=0.0)
+    share = cpu_capacity_share(s)
+    clearly_saturated = share is None or share >= CLEARLY_SATURATED_SHARE or cpu >= failing
+    if cpu > 0 and clearly_saturated and (cpu >= 0.5 * memory or not memory_grew_early):
         slower = (
             " with the service's own latency" if s.of(SignalKind.SELF_LATENCY, SignalKind.LATENCY) else ""
         )
@@ -176,7 +181,19 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
     return FaultType.UNKNOWN, "no signal matches a known fault"
 
 
+CLEARLY_SATURATED_SHARE = 0.5
 SATURATED_SHARE = 0.3  # a CPU that never reached a third of its capacity is busy, not what slows the service
+
+
+def cpu_capacity_share(s: Suspect) -> float | None:
+    """The highest share of its capacity the service's rising CPU reached, when the unit says."""
+    shares = [
+        share
+        for sig in s.of(SignalKind.METRIC)
+        if sig.hints.get("direction", 0) > 0 and METRIC_CPU.search(str(sig.hints.get("metric")))
+        if (share := _capacity_share(sig)) is not None
+    ]
+    return max(shares, default=None)
 
 
 def saturating_cpu(s: Suspect) -> float:

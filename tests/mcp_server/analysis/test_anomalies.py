@@ -63,13 +63,14 @@ def test_changes_count_more_the_closer_they_came_before_onset():
     assert proximity(change(-10), scope) == 0.0
 
 
-def test_a_minute_that_straddles_the_onset_counts_with_the_incident_not_the_baseline():
+def test_a_bucket_that_holds_the_onset_goes_with_the_side_that_fills_most_of_it():
     from mcp_server.analysis.buckets import before_onset
 
     points = _series(list(range(12))).points
+    base, inc = before_onset(points, ONSET + timedelta(seconds=20))
+    assert inc[0].time == ONSET  # 12:10-12:11 holds forty seconds of the incident
     base, inc = before_onset(points, ONSET + timedelta(seconds=40))
-    assert base[-1].time == T0 + timedelta(minutes=9)
-    assert inc[0].time == ONSET  # the 12:10 minute holds twenty seconds of the incident
+    assert base[-1].time == ONSET  # twenty seconds of it: the minute is still mostly normal
 
 
 def test_a_rise_after_a_previous_incident_on_the_same_series_is_measured_against_the_quiet_between():
