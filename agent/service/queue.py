@@ -17,19 +17,28 @@ import random
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from agent.service.jobs import EnqueueOutcome, Job, JobStatus, Verdict
+from agent.service.job_rules import (
+    DEFAULT_DEDUP_WINDOW,
+    DEFAULT_LEASE_SECONDS,
+    OPEN_JOB_CANDIDATES,
+    after_failure,
+    job_from_row,
+    lost_worker_error,
+    new_job_id,
+    new_lease_token,
+    open_job_among,
+    stored_event,
+    worker_name,
+)
+from agent.service.jobs import EnqueueOutcome, Job, JobStatus, LogEntry, Verdict
 from agent.service.payloads import AlarmEvent, AlarmStatus
-from mcp_server.redaction import Redactor
 
-__all__ = ["EnqueueOutcome", "InvestigationQueue", "Job", "JobStatus", "Verdict"]
-
-DEFAULT_LEASE_SECONDS = 30.0
+__all__ = ["DEFAULT_LEASE_SECONDS", "EnqueueOutcome", "InvestigationQueue", "Job", "JobStatus", "Verdict"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -79,6 +88,15 @@ CREATE TABLE IF NOT EXISTS verdicts (
     at REAL NOT NULL,
     PRIMARY KEY (job_id, hypothesis)
 );
+CREATE TABLE IF NOT EXISTS execution_log (
+    job_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    task TEXT NOT NULL,
+    worker TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS execution_log_job ON execution_log (job_id, at);
 """
 
 # Columns added after the first release: queues written by it are upgraded in place.
@@ -87,15 +105,12 @@ _ADDED_COLUMNS = {"identity": "TEXT", "lease_token": "TEXT", "claimed_at": "REAL
 Clock = Callable[[], float]
 
 
-_REDACTOR = Redactor()
-
-
 class InvestigationQueue:
     def __init__(
         self,
         path: Path | str,
         *,
-        dedup_window: timedelta = timedelta(minutes=30),
+        dedup_window: timedelta = DEFAULT_DEDUP_WINDOW,
         max_attempts: int = 3,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         backoff_base: float = 5.0,
@@ -153,7 +168,7 @@ class InvestigationQueue:
 
         Alarm text is redacted before it is stored: a secret in an alarm's reason or labels must
         not sit in the queue's file (the message id, a dedup key, is kept as delivered)."""
-        event = _REDACTOR.model(event).model_copy(update={"message_id": event.message_id})
+        event = stored_event(event)
         now = self._clock()
         with self._transaction() as con:
             seen = con.execute(
@@ -177,7 +192,7 @@ class InvestigationQueue:
             if open_job is not None:
                 self._append_update(con, open_job, event, now)
                 return EnqueueOutcome.ATTACHED, open_job
-            job_id = uuid.uuid4().hex[:12]
+            job_id = new_job_id()
             con.execute(
                 "INSERT INTO jobs (id, alarm_name, service, fired_at, status, next_attempt_at, event, created_at, "
                 "updated_at, identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -200,15 +215,10 @@ class InvestigationQueue:
     def _open_job_for(self, con: sqlite3.Connection, event: AlarmEvent, identity: str) -> str | None:
         """The latest job of the same alarm that fired within the window around this event."""
         rows = con.execute(
-            "SELECT id, fired_at FROM jobs WHERE identity = ? ORDER BY fired_at DESC LIMIT 5", (identity,)
+            "SELECT id, fired_at FROM jobs WHERE identity = ? ORDER BY fired_at DESC LIMIT ?",
+            (identity, OPEN_JOB_CANDIDATES),
         ).fetchall()
-        for row in rows:
-            fired = datetime.fromisoformat(row["fired_at"])
-            if abs(event.time - fired) <= self.dedup_window or (
-                event.status == AlarmStatus.RESOLVED and event.time >= fired
-            ):
-                return str(row["id"])
-        return None
+        return open_job_among(event, ((row["id"], row["fired_at"]) for row in rows), self.dedup_window)
 
     def _attach_held_resolutions(
         self, con: sqlite3.Connection, job_id: str, event: AlarmEvent, identity: str, now: float
@@ -245,7 +255,7 @@ class InvestigationQueue:
     def claim(self) -> Job | None:
         """Take the next runnable job (queued and due, or running with an expired lease)."""
         now = self._clock()
-        token = uuid.uuid4().hex
+        token = new_lease_token()
         with self._transaction() as con:
             while True:
                 row = con.execute(
@@ -260,9 +270,8 @@ class InvestigationQueue:
                     con.execute(
                         "UPDATE jobs SET status = ?, error = ?, lease_until = NULL, lease_token = NULL, "
                         "updated_at = ? WHERE id = ?",
-                        (JobStatus.DEAD.value, f"worker lost {row['attempts']} times (lease expired)", now,
-                         row["id"]),
-                    )  # fmt: skip
+                        (JobStatus.DEAD.value, lost_worker_error(row["attempts"]), now, row["id"]),
+                    )
                     continue
                 con.execute(
                     "UPDATE jobs SET status = ?, attempts = attempts + 1, lease_until = ?, lease_token = ?, "
@@ -281,22 +290,25 @@ class InvestigationQueue:
         return cursor.rowcount == 1
 
     def complete(self, job: Job, result: dict[str, Any]) -> bool:
-        cursor = self._connect().execute(
-            "UPDATE jobs SET status = ?, result = ?, error = NULL, lease_until = NULL, lease_token = NULL, "
-            "updated_at = ? WHERE id = ? AND status = ? AND lease_token = ?",
-            (JobStatus.DONE.value, json.dumps(result, default=str), self._clock(), job.id,
-             JobStatus.RUNNING.value, job.lease),
-        )  # fmt: skip
-        return cursor.rowcount == 1
+        now = self._clock()
+        with self._transaction() as con:
+            cursor = con.execute(
+                "UPDATE jobs SET status = ?, result = ?, error = NULL, lease_until = NULL, lease_token = NULL, "
+                "updated_at = ? WHERE id = ? AND status = ? AND lease_token = ?",
+                (JobStatus.DONE.value, json.dumps(result, default=str), now, job.id,
+                 JobStatus.RUNNING.value, job.lease),
+            )  # fmt: skip
+            if cursor.rowcount != 1:
+                return False
+            self._log(con, job.id, "result", "result", job.lease or "", now)
+        return True
 
     def fail(self, job: Job, error: str) -> JobStatus | None:
         """Record a failed attempt: retry later with exponential backoff and jitter, or dead-letter."""
         now = self._clock()
-        if job.attempts >= self.max_attempts:
-            status, due = JobStatus.DEAD, now
-        else:
-            delay = min(self.backoff_cap, self.backoff_base * 2 ** (job.attempts - 1))
-            status, due = JobStatus.QUEUED, now + self._rng.uniform(delay / 2, delay)
+        status, due = after_failure(
+            job.attempts, self.max_attempts, now, base=self.backoff_base, cap=self.backoff_cap, rng=self._rng
+        )
         cursor = self._connect().execute(
             "UPDATE jobs SET status = ?, error = ?, next_attempt_at = ?, lease_until = NULL, lease_token = NULL, "
             "updated_at = ? WHERE id = ? AND status = ? AND lease_token = ?",
@@ -384,6 +396,25 @@ class InvestigationQueue:
             (json.dumps(result, default=str), self._clock(), job_id),
         )
 
+    # ----------------------------------------------------------------------- execution log
+
+    def record_node(self, job_id: str, node: str, task: str) -> None:
+        self._log(self._connect(), job_id, "node", node, task, self._clock())
+
+    @staticmethod
+    def _log(con: sqlite3.Connection, job_id: str, kind: str, name: str, task: str, now: float) -> None:
+        con.execute(
+            "INSERT INTO execution_log (job_id, kind, name, task, worker, at) VALUES (?, ?, ?, ?, ?, ?)",
+            (job_id, kind, name, task, worker_name(), now),
+        )
+
+    def execution_log(self, job_id: str | None = None) -> list[LogEntry]:
+        where, args = ("WHERE job_id = ?", (job_id,)) if job_id is not None else ("", ())
+        rows = self._connect().execute(
+            f"SELECT kind, name, task, worker, at FROM execution_log {where} ORDER BY at, rowid", args
+        )
+        return [LogEntry(r["kind"], r["name"], r["task"], r["worker"], float(r["at"])) for r in rows]
+
 
 class _Transaction:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on any exception)."""
@@ -400,18 +431,4 @@ class _Transaction:
 
 
 def _job(row: sqlite3.Row) -> Job:
-    return Job(
-        id=row["id"],
-        alarm_name=row["alarm_name"],
-        service=row["service"],
-        status=JobStatus(row["status"]),
-        attempts=int(row["attempts"]),
-        event=AlarmEvent.model_validate_json(row["event"]),
-        updates=[AlarmEvent.model_validate(u) for u in json.loads(row["updates"])],
-        resolved_at=row["resolved_at"],
-        result=json.loads(row["result"]) if row["result"] else None,
-        error=row["error"],
-        lease=row["lease_token"],
-        lease_until=row["lease_until"],
-        claimed_at=row["claimed_at"],
-    )
+    return job_from_row(dict(zip(row.keys(), row, strict=True)))
