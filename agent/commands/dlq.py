@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from agent.commands.common import fail_on_sleuth_error
 from agent.commands.serve import default_queue_path
+from agent.service.jobs import DeadLetters
 from agent.service.queue import InvestigationQueue
 from mcp_server.errors import SleuthError
 
@@ -26,7 +28,13 @@ def register(app: typer.Typer) -> None:
 
 @dlq_app.command("list")
 @fail_on_sleuth_error
-def dlq_list(queue_path: Path | None = typer.Option(None, "--queue", help="Durable queue file.")) -> None:
+def dlq_list(
+    queue_path: Path | None = typer.Option(
+        None,
+        "--queue",
+        help="SQLite queue file (default: SLEUTH_DATABASE_URL when set, else the data directory's).",
+    ),
+) -> None:
     """Investigations that failed every retry, with their last error."""
     queue = _open_queue(queue_path)
     table = Table(title="Dead-letter queue")
@@ -43,7 +51,11 @@ def dlq_list(queue_path: Path | None = typer.Option(None, "--queue", help="Durab
 def dlq_redrive(
     job_id: str | None = typer.Argument(None, help="One investigation id; omit with --all."),
     all_jobs: bool = typer.Option(False, "--all", help="Requeue every dead investigation."),
-    queue_path: Path | None = typer.Option(None, "--queue", help="Durable queue file."),
+    queue_path: Path | None = typer.Option(
+        None,
+        "--queue",
+        help="SQLite queue file (default: SLEUTH_DATABASE_URL when set, else the data directory's).",
+    ),
 ) -> None:
     """Requeue dead investigations (safe: investigations are idempotent)."""
     if (job_id is None) == (not all_jobs):
@@ -54,7 +66,12 @@ def dlq_redrive(
     console.print(f"Requeued {moved} investigation(s).")
 
 
-def _open_queue(queue_path: Path | None) -> InvestigationQueue:
+def _open_queue(queue_path: Path | None) -> DeadLetters:
+    from agent.service.pgstore import PostgresJobStore, database_url
+
+    url = database_url(os.environ)
+    if url is not None and queue_path is None:
+        return PostgresJobStore(url)
     path = queue_path or default_queue_path()
     if not path.exists():
         raise SleuthError(f"no queue at {path}; start `sleuth serve` first or pass --queue")

@@ -24,6 +24,7 @@ from starlette.applications import Starlette
 from agent.service.app import ServiceConfig, ServiceDeps, build_app
 from agent.service.auth import ReportLinks
 from agent.service.dispatch import DEFAULT_CELERY_QUEUE, CeleryDispatch, Dispatch, celery_app, queue_url
+from agent.service.jobs import JobStore
 from agent.service.notifier import Notifier, WebhookNotifier
 from agent.service.queue import DEFAULT_LEASE_SECONDS, InvestigationQueue
 from agent.service.reports import ResultStore
@@ -141,7 +142,7 @@ def build_service(
     settings: ServeSettings, env: Mapping[str, str], *, backend: TelemetryBackend | None = None
 ) -> Service:
     """Everything ``sleuth serve`` runs; ``backend`` replaces the local store (e.g. live AWS)."""
-    queue = open_queue(settings)
+    queue = open_queue(settings, env)
     backend = backend if backend is not None else _open_backend(settings)
     results = ResultStore(settings.queue.parent / "results", backend)
     links = ReportLinks(settings.base_url(), settings.secret) if settings.secret else None
@@ -196,7 +197,14 @@ def build_service(
     return service
 
 
-def open_queue(settings: ServeSettings) -> InvestigationQueue:
+def open_queue(settings: ServeSettings, env: Mapping[str, str]) -> JobStore:
+    """The one place a job store is chosen: PostgreSQL when ``SLEUTH_DATABASE_URL`` names it,
+    else the SQLite file ``settings.queue``."""
+    from agent.service.pgstore import PostgresJobStore, database_url
+
+    url = database_url(env)
+    if url is not None:
+        return PostgresJobStore(url, max_attempts=settings.max_attempts, lease_seconds=settings.lease_seconds)
     return InvestigationQueue(
         settings.queue, max_attempts=settings.max_attempts, lease_seconds=settings.lease_seconds
     )
@@ -204,7 +212,7 @@ def open_queue(settings: ServeSettings) -> InvestigationQueue:
 
 def build_worker(
     settings: ServeSettings,
-    queue: InvestigationQueue,
+    queue: JobStore,
     backend: TelemetryBackend | None,
     notifiers: list[Notifier] | None = None,
     checkpointer: Any = None,
@@ -221,6 +229,7 @@ def build_worker(
         reasoner=settings.reasoner,
         draft_report=settings.draft_report,
         checkpointer=checkpointer,
+        execution_log=queue,
     )
     if notifiers is None:
         notifiers = [WebhookNotifier(url) for url in settings.notify_webhooks]
@@ -248,7 +257,7 @@ def _open_backend(settings: ServeSettings) -> TelemetryBackend | None:
 def _slack(
     settings: ServeSettings,
     env: Mapping[str, str],
-    queue: InvestigationQueue,
+    queue: JobStore,
     results: ResultStore,
     links: ReportLinks | None,
     backend: TelemetryBackend | None,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -112,9 +112,9 @@ CREATE INDEX IF NOT EXISTS execution_log_job ON execution_log (job_id, seq);
 Clock = Callable[[], float]
 
 
-def database_url(env: dict[str, str] | Any) -> str | None:
+def database_url(env: Mapping[str, str]) -> str | None:
     """``SLEUTH_DATABASE_URL`` when it names PostgreSQL; None when unset (the embedded store)."""
-    value = str(env.get(DATABASE_URL_ENV, "")).strip()
+    value = env.get(DATABASE_URL_ENV, "").strip()
     if not value:
         return None
     if not value.startswith(POSTGRES_SCHEMES):
