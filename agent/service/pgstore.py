@@ -164,21 +164,20 @@ class PostgresJobStore:
             url,
             min_size=1,
             max_size=pool_size,
-            kwargs={"row_factory": dict_row, "prepare_threshold": None},
+            kwargs={"row_factory": dict_row, "prepare_threshold": None, "application_name": _application()},
             open=False,
             name="sleuth-jobs",
         )
-        try:
-            self._pool.open(wait=True, timeout=10.0)
-            with self._pool.connection() as con:
+        try:  # one direct connection first: an unreachable server fails now, in one line
+            with psycopg.connect(url, application_name=_application()) as con:
                 con.execute("SELECT pg_advisory_xact_lock(hashtextextended('sleuth-jobs-schema', 0))")
-                con.execute(_SCHEMA)
-        except (psycopg.Error, TimeoutError) as exc:
-            self._pool.close()
+                con.execute(_SCHEMA)  # processes starting together create the tables once
+        except psycopg.Error as exc:
             lines = str(exc).strip().splitlines()
             raise SleuthError(
                 f"{DATABASE_URL_ENV}={_safe(url)}: cannot open the job store: {lines[0] if lines else exc}"
             ) from None
+        self._pool.open()
 
     def close(self) -> None:
         self._pool.close()
@@ -450,6 +449,11 @@ class PostgresJobStore:
                 f"SELECT kind, name, task, worker, at FROM execution_log {where} ORDER BY seq", args
             ).fetchall()
         return [LogEntry(r["kind"], r["name"], r["task"], r["worker"], float(r["at"])) for r in rows]
+
+
+def _application() -> str:
+    """How this process shows in ``pg_stat_activity``: who holds which connection."""
+    return f"sleuth jobs {worker_name()}"[:63]
 
 
 def _dumps(value: Any) -> str:
