@@ -24,32 +24,30 @@ def require_postgres() -> None:
 
 
 @contextmanager
-def throwaway_schema() -> Iterator[str]:
-    """A URL whose tables land in a fresh schema of the ``test`` database, dropped afterwards."""
+def _throwaway(admin_url: str, kind: str, drop: str) -> Iterator[str]:
+    """Create a uniquely named schema or database with ``admin_url``; drop it (``drop``) after."""
     import psycopg
 
     require_postgres()
     name = f"sleuth_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(TEST_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{name}"')
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE {kind} "{name}"')
     try:
-        yield f"{TEST_URL}?options=-csearch_path%3D{name}"
+        yield name
     finally:
-        with psycopg.connect(TEST_URL, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP {kind} IF EXISTS "{name}" {drop}')
+
+
+@contextmanager
+def throwaway_schema() -> Iterator[str]:
+    """A URL whose tables land in a fresh schema of the ``test`` database, dropped afterwards."""
+    with _throwaway(TEST_URL, "SCHEMA", "CASCADE") as name:
+        yield f"{TEST_URL}?options=-csearch_path%3D{name}"
 
 
 @contextmanager
 def throwaway_database() -> Iterator[str]:
     """A fresh database (jobs and checkpoints of many processes), dropped afterwards."""
-    import psycopg
-
-    require_postgres()
-    name = f"sleuth_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with _throwaway(ADMIN_URL, "DATABASE", "WITH (FORCE)") as name:
         yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

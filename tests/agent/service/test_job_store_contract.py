@@ -10,27 +10,17 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agent.service.jobs import EnqueueOutcome, JobStatus, JobStore
-from agent.service.payloads import AlarmEvent, AlarmSource, AlarmStatus
+from agent.service.payloads import AlarmStatus
 from agent.service.queue import InvestigationQueue
 from tests.agent.service.postgres import throwaway_schema
-
-T0 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
+from tests.agent.service.samples import T0, FakeClock, stored_alarm
 
 StoreFactory = Callable[..., JobStore]
 
@@ -71,30 +61,11 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
         store.close()
 
 
-def _event(
-    message_id: str,
-    *,
-    name: str = "visits-5xx",
-    status: AlarmStatus = AlarmStatus.FIRING,
-    minutes: float = 0,
-    service: str = "visits",
-) -> AlarmEvent:
-    return AlarmEvent(
-        source=AlarmSource.SNS,
-        message_id=message_id,
-        alarm_name=name,
-        status=status,
-        time=T0 + timedelta(minutes=minutes),
-        service=service,
-        labels={"Service": service},
-    )
-
-
 def test_a_redelivered_message_is_recognised_and_starts_nothing(make_store: StoreFactory) -> None:
     queue = make_store()
 
-    first = queue.enqueue(_event("m1"))
-    again = queue.enqueue(_event("m1"))
+    first = queue.enqueue(stored_alarm("m1"))
+    again = queue.enqueue(stored_alarm("m1"))
 
     assert first[0] == EnqueueOutcome.CREATED and again == (EnqueueOutcome.DUPLICATE, first[1])
     assert len(queue.jobs()) == 1
@@ -105,9 +76,9 @@ def test_the_same_alarm_firing_again_within_the_window_attaches_to_the_open_inve
 ) -> None:
     queue = make_store()
 
-    _, job_id = queue.enqueue(_event("m1"))
-    outcome, attached_to = queue.enqueue(_event("m2", minutes=10))
-    later, new_job = queue.enqueue(_event("m3", minutes=90))
+    _, job_id = queue.enqueue(stored_alarm("m1"))
+    outcome, attached_to = queue.enqueue(stored_alarm("m2", minutes=10))
+    later, new_job = queue.enqueue(stored_alarm("m3", minutes=90))
 
     assert outcome == EnqueueOutcome.ATTACHED and attached_to == job_id
     assert later == EnqueueOutcome.CREATED and new_job != job_id
@@ -118,8 +89,8 @@ def test_the_same_alarm_firing_again_within_the_window_attaches_to_the_open_inve
 def test_the_same_alarm_name_for_another_service_is_another_investigation(make_store: StoreFactory) -> None:
     queue = make_store()
 
-    visits = queue.enqueue(_event("m1", service="visits"))
-    billing = queue.enqueue(_event("m2", service="billing", minutes=5))
+    visits = queue.enqueue(stored_alarm("m1", service="visits"))
+    billing = queue.enqueue(stored_alarm("m2", service="billing", minutes=5))
 
     assert visits[0] == billing[0] == EnqueueOutcome.CREATED and visits[1] != billing[1]
 
@@ -129,8 +100,8 @@ def test_a_resolution_updates_the_running_investigation_and_never_starts_one(
 ) -> None:
     queue = make_store()
 
-    _, job_id = queue.enqueue(_event("m1"))
-    resolved = queue.enqueue(_event("ok1", status=AlarmStatus.RESOLVED, minutes=45))
+    _, job_id = queue.enqueue(stored_alarm("m1"))
+    resolved = queue.enqueue(stored_alarm("ok1", status=AlarmStatus.RESOLVED, minutes=45))
 
     assert resolved == (EnqueueOutcome.ATTACHED, job_id)
     job = queue.get(job_id)  # type: ignore[arg-type]
@@ -140,14 +111,14 @@ def test_a_resolution_updates_the_running_investigation_and_never_starts_one(
 def test_a_resolution_that_overtakes_its_alarm_is_held_then_attached(make_store: StoreFactory) -> None:
     queue = make_store()
 
-    held = queue.enqueue(_event("ok1", status=AlarmStatus.RESOLVED, minutes=12))
-    outcome, job_id = queue.enqueue(_event("m1"))
+    held = queue.enqueue(stored_alarm("ok1", status=AlarmStatus.RESOLVED, minutes=12))
+    outcome, job_id = queue.enqueue(stored_alarm("m1"))
 
     assert held == (EnqueueOutcome.HELD, None) and outcome == EnqueueOutcome.CREATED
     job = queue.get(job_id)  # type: ignore[arg-type]
     assert job is not None and job.resolved_at == (T0 + timedelta(minutes=12)).isoformat()
     assert [u.message_id for u in job.updates] == ["ok1"]
-    assert queue.enqueue(_event("ok1", status=AlarmStatus.RESOLVED, minutes=12)) == (
+    assert queue.enqueue(stored_alarm("ok1", status=AlarmStatus.RESOLVED, minutes=12)) == (
         EnqueueOutcome.DUPLICATE,
         job_id,
     )
@@ -156,9 +127,9 @@ def test_a_resolution_that_overtakes_its_alarm_is_held_then_attached(make_store:
 def test_every_resolution_that_overtook_its_alarm_is_attached(make_store: StoreFactory) -> None:
     queue = make_store()
 
-    queue.enqueue(_event("ok2", status=AlarmStatus.RESOLVED, minutes=14))
-    queue.enqueue(_event("ok1", status=AlarmStatus.RESOLVED, minutes=12))
-    _, job_id = queue.enqueue(_event("m1"))
+    queue.enqueue(stored_alarm("ok2", status=AlarmStatus.RESOLVED, minutes=14))
+    queue.enqueue(stored_alarm("ok1", status=AlarmStatus.RESOLVED, minutes=12))
+    _, job_id = queue.enqueue(stored_alarm("m1"))
 
     job = queue.get(job_id)  # type: ignore[arg-type]
     assert job is not None and [u.message_id for u in job.updates] == ["ok1", "ok2"]
@@ -170,8 +141,8 @@ def test_a_held_resolution_older_than_the_alarm_belongs_to_an_earlier_episode(
 ) -> None:
     queue = make_store()
 
-    queue.enqueue(_event("ok0", status=AlarmStatus.RESOLVED, minutes=0))
-    _, job_id = queue.enqueue(_event("m1", minutes=10))
+    queue.enqueue(stored_alarm("ok0", status=AlarmStatus.RESOLVED, minutes=0))
+    _, job_id = queue.enqueue(stored_alarm("m1", minutes=10))
 
     job = queue.get(job_id)  # type: ignore[arg-type]
     assert job is not None and job.resolved_at is None
@@ -180,7 +151,7 @@ def test_a_held_resolution_older_than_the_alarm_belongs_to_an_earlier_episode(
 def test_failures_back_off_then_dead_letter_and_redrive_requeues(make_store: StoreFactory) -> None:
     clock = FakeClock()
     queue = make_store(clock, max_attempts=3, backoff_base=10.0)
-    _, job_id = queue.enqueue(_event("m1"))
+    _, job_id = queue.enqueue(stored_alarm("m1"))
 
     statuses = []
     for not_before, by in ((5.0, 10.0), (10.0, 20.0), (None, None)):
@@ -206,7 +177,7 @@ def test_failures_back_off_then_dead_letter_and_redrive_requeues(make_store: Sto
 def test_a_job_whose_worker_died_is_claimed_again_after_its_lease(make_store: StoreFactory) -> None:
     clock = FakeClock()
     queue = make_store(clock, lease_seconds=30)
-    queue.enqueue(_event("m1"))
+    queue.enqueue(stored_alarm("m1"))
     assert queue.claim() is not None  # this worker then "crashes"
 
     assert queue.claim() is None
@@ -219,7 +190,7 @@ def test_a_job_whose_worker_died_is_claimed_again_after_its_lease(make_store: St
 def test_a_renewed_lease_keeps_the_job_with_its_worker(make_store: StoreFactory) -> None:
     clock = FakeClock()
     queue = make_store(clock, lease_seconds=30)
-    queue.enqueue(_event("m1"))
+    queue.enqueue(stored_alarm("m1"))
     job = queue.claim()
     assert job is not None
 
@@ -236,7 +207,7 @@ def test_a_worker_that_lost_its_lease_can_neither_renew_nor_overwrite_the_result
 ) -> None:
     clock = FakeClock()
     queue = make_store(clock, lease_seconds=30)
-    queue.enqueue(_event("m1"))
+    queue.enqueue(stored_alarm("m1"))
     slow = queue.claim()
     clock.now += 31
     fast = queue.claim()
@@ -256,7 +227,7 @@ def test_a_job_that_kills_its_worker_every_time_ends_in_the_dead_letter_queue(
 ) -> None:
     clock = FakeClock()
     queue = make_store(clock, lease_seconds=30, max_attempts=2)
-    _, job_id = queue.enqueue(_event("m1"))
+    _, job_id = queue.enqueue(stored_alarm("m1"))
     for _ in range(2):
         assert queue.claim() is not None
         clock.now += 31
@@ -269,7 +240,7 @@ def test_a_job_that_kills_its_worker_every_time_ends_in_the_dead_letter_queue(
 def test_feedback_and_verdicts_are_kept_only_for_investigations_that_exist(make_store: StoreFactory) -> None:
     clock = FakeClock()
     queue = make_store(clock)
-    _, job_id = queue.enqueue(_event("m1"))
+    _, job_id = queue.enqueue(stored_alarm("m1"))
     assert job_id is not None
 
     assert queue.record_feedback(job_id, "U1", 1)
@@ -291,19 +262,19 @@ def test_feedback_and_verdicts_are_kept_only_for_investigations_that_exist(make_
 
 def test_accepted_alarms_survive_reopening_the_store(make_store: StoreFactory) -> None:
     queue = make_store()
-    queue.enqueue(_event("m1"))
+    queue.enqueue(stored_alarm("m1"))
     queue.close()
 
     reopened = make_store()
 
     assert [j.status for j in reopened.jobs()] == [JobStatus.QUEUED]
     assert reopened.counts() == {"queued": 1}
-    assert reopened.enqueue(_event("m1"))[0] == EnqueueOutcome.DUPLICATE
+    assert reopened.enqueue(stored_alarm("m1"))[0] == EnqueueOutcome.DUPLICATE
 
 
 def test_a_secret_in_an_alarm_is_redacted_before_the_store_keeps_it(make_store: StoreFactory) -> None:
     queue = make_store()
-    leaky = _event("m1").model_copy(
+    leaky = stored_alarm("m1").model_copy(
         update={
             "reason": "5xx rising; db_url=postgres://app:SuperSecretPw@db.internal/visits password=hunter2"
         }
@@ -320,7 +291,7 @@ def test_completed_nodes_and_the_result_are_logged_with_the_worker_that_ran_them
     make_store: StoreFactory,
 ) -> None:
     queue = make_store()
-    queue.enqueue(_event("m1"))
+    queue.enqueue(stored_alarm("m1"))
     job = queue.claim()
     assert job is not None
 
@@ -366,7 +337,7 @@ def test_intakes_racing_on_one_alarm_open_one_investigation_and_record_each_deli
 ) -> None:
     stores = [make_store() for _ in range(4)]
     # 4 intakes get 3 deliveries each of one alarm: every delivery twice, one re-fire each
-    deliveries = [_event(f"m{i % 6}", minutes=i % 6) for i in range(12)]
+    deliveries = [stored_alarm(f"m{i % 6}", minutes=i % 6) for i in range(12)]
 
     outcomes = _race(12, lambda i: stores[i % 4].enqueue(deliveries[i]))
 
@@ -382,7 +353,7 @@ def test_intakes_racing_on_one_alarm_open_one_investigation_and_record_each_deli
 def test_workers_racing_to_claim_take_each_job_once(make_store: StoreFactory) -> None:
     stores = [make_store() for _ in range(4)]
     for index in range(8):
-        stores[0].enqueue(_event(f"m{index}", name=f"alarm-{index}"))
+        stores[0].enqueue(stored_alarm(f"m{index}", name=f"alarm-{index}"))
 
     claimed = _race(4, lambda i: [job.id for job in iter(stores[i].claim, None)])
 

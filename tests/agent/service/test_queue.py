@@ -7,41 +7,11 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from agent.service.payloads import AlarmEvent, AlarmSource, AlarmStatus
 from agent.service.queue import EnqueueOutcome, InvestigationQueue
-
-T0 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _event(
-    message_id: str,
-    *,
-    name: str = "visits-5xx",
-    status: AlarmStatus = AlarmStatus.FIRING,
-    minutes: float = 0,
-    service: str = "visits",
-) -> AlarmEvent:
-    return AlarmEvent(
-        source=AlarmSource.SNS,
-        message_id=message_id,
-        alarm_name=name,
-        status=status,
-        time=T0 + timedelta(minutes=minutes),
-        service=service,
-        labels={"Service": service},
-    )
+from tests.agent.service.samples import FakeClock, stored_alarm
 
 
 def _queue(tmp_path: Path, clock: FakeClock | None = None, **options: Any) -> InvestigationQueue:
@@ -52,7 +22,7 @@ def _queue(tmp_path: Path, clock: FakeClock | None = None, **options: Any) -> In
 
 def test_a_queue_written_before_identities_existed_is_upgraded_in_place(tmp_path: Path) -> None:
     path = tmp_path / "q.sqlite"
-    event = _event("m1")
+    event = stored_alarm("m1")
     with sqlite3.connect(path) as con:
         con.executescript(
             "CREATE TABLE jobs (id TEXT PRIMARY KEY, alarm_name TEXT NOT NULL, service TEXT, fired_at TEXT NOT NULL, "
@@ -68,12 +38,12 @@ def test_a_queue_written_before_identities_existed_is_upgraded_in_place(tmp_path
 
     queue = _queue(tmp_path)
 
-    assert queue.enqueue(_event("m2", minutes=5)) == (EnqueueOutcome.ATTACHED, "old1")
+    assert queue.enqueue(stored_alarm("m2", minutes=5)) == (EnqueueOutcome.ATTACHED, "old1")
 
 
 def test_a_secret_in_an_alarm_is_redacted_before_the_queue_stores_it(tmp_path: Path) -> None:
     queue = _queue(tmp_path)
-    leaky = _event("m1").model_copy(
+    leaky = stored_alarm("m1").model_copy(
         update={
             "reason": "5xx rising; db_url=postgres://app:SuperSecretPw@db.internal/visits password=hunter2"
         }
