@@ -120,17 +120,21 @@ class ChromaKnowledgeStore(HybridStoreBase):
         return cls(client, embedder, remote=False, where=str(directory), reset=reset)
 
     @classmethod
-    def connect(cls, host: str, port: int, embedder: Embedder, reset: bool = False) -> ChromaKnowledgeStore:
+    def connect(
+        cls, host: str, port: int, embedder: Embedder, reset: bool = False, *, ssl: bool = False
+    ) -> ChromaKnowledgeStore:
         import chromadb
         from chromadb.config import Settings
 
+        where = f"{'https' if ssl else 'http'}://{host}:{port}"
         try:
-            client = chromadb.HttpClient(host=host, port=port, settings=Settings(anonymized_telemetry=False))
+            client = chromadb.HttpClient(
+                host=host, port=port, ssl=ssl, settings=Settings(anonymized_telemetry=False)
+            )
         except Exception as exc:  # connection refused, DNS, TLS... all mean the same to the user
-            raise KnowledgeUnavailableError(
-                f"cannot reach the Chroma server at {host}:{port}: {exc}"
-            ) from exc
-        return cls(client, embedder, remote=True, where=f"http://{host}:{port}", reset=reset)
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise KnowledgeUnavailableError(f"cannot reach the Chroma server at {where}: {first}") from exc
+        return cls(client, embedder, remote=True, where=where, reset=reset)
 
     def _load_mirror(self) -> None:
         with self._lock:

@@ -30,3 +30,22 @@ def lease_seconds_option() -> Any:
 
 def reasoner_option() -> Any:
     return typer.Option(None, "--reasoner", help="offline | anthropic | bedrock (env SLEUTH_REASONER).")
+
+
+def reports_option() -> Any:
+    return typer.Option(
+        None,
+        "--reports",
+        envvar="SLEUTH_REPORTS",
+        help="Where results and reports are kept: a directory, or s3://bucket/prefix (default: "
+        "results/ beside the queue).",
+    )
+
+
+def drain_seconds_option() -> Any:
+    return typer.Option(
+        None,
+        "--drain-seconds",
+        help="On SIGTERM: take no new investigation and let running ones finish for this long, then "
+        "hand them back to the queue (default 30).",
+    )

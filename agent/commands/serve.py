@@ -20,10 +20,13 @@ from agent.commands.aws_options import (
     region_option,
 )
 from agent.commands.common import fail_on_sleuth_error
+from agent.commands.drain import exit_zero_on_sigterm, leave_after_drain
 from agent.commands.job_options import (
+    drain_seconds_option,
     lease_seconds_option,
     max_attempts_option,
     reasoner_option,
+    reports_option,
     store_option,
 )
 from mcp_server.config import data_dir
@@ -116,6 +119,8 @@ def serve(
         help="Draft the COE report during each investigation (default) or only when asked in Slack.",
     ),
     reasoner: str | None = reasoner_option(),
+    drain_seconds: float | None = drain_seconds_option(),
+    reports: str | None = reports_option(),
     backend_kind: str = backend_option(),
     aws_config: Path | None = aws_config_option(),
     region: str | None = region_option(),
@@ -151,6 +156,8 @@ def serve(
             "confidence_floor": confidence_floor,
             "draft_report": draft_report,
             "reasoner": reasoner,
+            "drain_seconds": drain_seconds,
+            "reports": reports,
         },
         file_values,
     )
@@ -165,6 +172,12 @@ def serve(
         ),
         soft_wrap=True,
     )
-    uvicorn.run(
-        service.app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=5
-    )
+    with exit_zero_on_sigterm():  # uvicorn drains (lifespan shutdown), then we exit 0
+        uvicorn.run(
+            service.app,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,
+        )
+    leave_after_drain(any(pool.busy() for pool in service.pools))

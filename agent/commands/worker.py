@@ -12,9 +12,11 @@ from rich.markup import escape
 
 from agent.commands.common import fail_on_sleuth_error
 from agent.commands.job_options import (
+    drain_seconds_option,
     lease_seconds_option,
     max_attempts_option,
     reasoner_option,
+    reports_option,
     store_option,
 )
 from agent.commands.serve import default_queue_path
@@ -50,8 +52,23 @@ def worker(
     draft_report: bool = typer.Option(
         True, "--draft-report/--no-draft-report", help="Draft the COE report during each investigation."
     ),
+    webhook: list[str] = typer.Option(
+        [], "--notify-webhook", help="POST each finished investigation's summary here (repeatable)."
+    ),
+    metrics_port: int | None = typer.Option(
+        None,
+        "--metrics-port",
+        envvar="SLEUTH_METRICS_PORT",
+        help="Serve Prometheus metrics on this port (GET /metrics; needs the scale extra).",
+    ),
+    metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="Interface for --metrics-port."),
+    drain_seconds: float | None = drain_seconds_option(),
+    reports: str | None = reports_option(),
 ) -> None:
     """Consume the Celery queue: claim due jobs from the shared job store and investigate them."""
+    from celery.signals import worker_shutting_down
+
+    from agent.commands.drain import DrainDeadline, leave_after_drain
     from agent.service.compose import build_worker, open_queue, settings_from
     from agent.service.dispatch import DEFAULT_CELERY_QUEUE, celery_app, queue_url, register_task
     from agent.service.worker import WorkerPool
@@ -73,6 +90,9 @@ def worker(
             "lease_seconds": lease_seconds,
             "reasoner": reasoner,
             "draft_report": draft_report,
+            "notify_webhooks": webhook,
+            "drain_seconds": drain_seconds,
+            "reports": reports,
         },
         {},
     )
@@ -84,7 +104,13 @@ def worker(
         from agent.checkpoints import open_checkpointer
 
         checkpointer = open_checkpointer()  # shared: another worker resumes a killed one's job
-    runner = build_worker(settings, job_store, backend, checkpointer=checkpointer)
+    metrics = None
+    if metrics_port is not None:
+        from agent.service.metrics import ServiceMetrics
+
+        metrics = ServiceMetrics(job_store)
+        metrics.serve(metrics_port, metrics_host)
+    runner = build_worker(settings, job_store, backend, checkpointer=checkpointer, metrics=metrics)
     name = celery_queue or DEFAULT_CELERY_QUEUE
     app = celery_app(url, queue=name, visibility_timeout=visibility_timeout)
     register_task(app, runner.run_once)
@@ -92,6 +118,10 @@ def worker(
     # worker once its lease ran out (its task comes back only after the visibility timeout).
     sweeper = WorkerPool(runner, size=1, poll_seconds=settings.lease_seconds)
     sweeper.start()
+    # SIGTERM (Celery's warm shutdown) stops consuming and waits for the running tasks; past the
+    # grace period the drain hands them back and leaves with exit code 0.
+    drain = DrainDeadline(runner, settings.drain_seconds)
+    worker_shutting_down.connect(lambda **_: drain.begin(), weak=False)
     console.print(
         escape(f"Sleuth worker on {url.split('@')[-1]} · queue {name} · concurrency {concurrency}"),
         soft_wrap=True,
@@ -107,4 +137,7 @@ def worker(
             ]
         )
     finally:
-        sweeper.stop()
+        drain.begin()
+        handed = sweeper.drain(settings.drain_seconds)
+        drain.done()
+    leave_after_drain(bool(handed))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -35,6 +35,7 @@ from agent.service.payloads import (
     parse_sns_envelope,
 )
 from agent.service.ratelimit import ClientBuckets
+from agent.service.report_storage import ReportStorageError
 from agent.service.reports import ResultMissing, ResultStore
 from agent.service.sns import SignatureError, SnsVerifier, check_subscribe_url
 from agent.service.sns_certs import CertificateBudgetSpent
@@ -47,6 +48,12 @@ T = TypeVar("T")
 
 class IntakeStore(AlarmIntake, JobReader, Protocol):
     pass
+
+
+class IntakeMetrics(Protocol):
+    def enqueued(self, outcomes: Iterable[EnqueueOutcome]) -> None: ...
+
+    def render(self) -> tuple[bytes, str]: ...
 
 
 @dataclass
@@ -70,6 +77,7 @@ class ServiceDeps:
     results: ResultStore | None = None
     report_links: ReportLinks | None = None
     extra_routes: list[Route] = field(default_factory=list)
+    metrics: IntakeMetrics | None = None  # None: prometheus_client is not installed (/metrics: 501)
 
 
 class _Limiters:
@@ -145,6 +153,8 @@ def build_app(deps: ServiceDeps) -> Starlette:
             {"alarm": e.alarm_name, "outcome": outcome.value, "investigation": job_id}
             for e, (outcome, job_id) in zip(events, outcomes, strict=True)
         ]
+        if deps.metrics is not None:
+            deps.metrics.enqueued(o for o, _ in outcomes)
         if deps.on_enqueued is not None and any(o == EnqueueOutcome.CREATED for o, _ in outcomes):
             deps.on_enqueued()
         if not accepted:
@@ -259,6 +269,8 @@ def build_app(deps: ServiceDeps) -> Starlette:
             path = await off_loop("reads", 8, deps.results.report, job_id)
         except ResultMissing as exc:
             return _error(404, str(exc))
+        except ReportStorageError as exc:  # S3 unreachable: the report exists, this host cannot read it
+            return _error(502, str(exc))
         if path is None:
             return _error(404, "no report drafted for this investigation yet")
         html = await off_loop("reads", 8, path.read_text, "utf-8")
@@ -281,6 +293,12 @@ def build_app(deps: ServiceDeps) -> Starlette:
             return JSONResponse({"status": "unavailable", "error": type(exc).__name__}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    async def metrics(request: Request) -> Response:
+        if deps.metrics is None:
+            return _error(501, "metrics need prometheus_client: pip install 'sleuth[scale]'")
+        body, content_type = await off_loop("reads", 8, deps.metrics.render)
+        return Response(body, media_type=content_type)
+
     routes = [
         Route("/alarms/sns", sns, methods=["POST"]),
         Route(
@@ -293,6 +311,7 @@ def build_app(deps: ServiceDeps) -> Starlette:
         Route("/investigations/{job_id}/report", report, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
         Route("/readyz", ready, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         *deps.extra_routes,
     ]
     return Starlette(routes=routes)

@@ -25,14 +25,16 @@ from agent.service.app import ServiceConfig, ServiceDeps, build_app
 from agent.service.auth import ReportLinks
 from agent.service.dispatch import DEFAULT_CELERY_QUEUE, CeleryDispatch, Dispatch, celery_app, queue_url
 from agent.service.jobs import JobStore
+from agent.service.metrics import MeteredQueue, ServiceMetrics, open_metrics
 from agent.service.notifier import Notifier, WebhookNotifier
 from agent.service.queue import DEFAULT_LEASE_SECONDS, InvestigationQueue
+from agent.service.report_storage import PublishingInvestigator, open_remote_results, parse_reports
 from agent.service.reports import ResultStore
 from agent.service.sns import MAX_AGE_SECONDS, SnsVerifier
 from agent.service.sns_certs import CertificateSource
 from agent.service.sns_testing import TEST_CERT_PATH
 from agent.service.topics import TopicAllowList
-from agent.service.worker import Worker, WorkerPool
+from agent.service.worker import Investigator, Worker, WorkerPool
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import SleuthError
 
@@ -63,6 +65,8 @@ class ServeSettings(BaseModel):
     slack_allow_channels: list[str] = Field(default_factory=list)
     slack_allow_users: list[str] = Field(default_factory=list)
     confidence_floor: float = Field(default=0.2, ge=0, le=1)
+    drain_seconds: float = Field(default=30.0, ge=0)  # on SIGTERM: finish running work, then hand back
+    reports: str | None = None  # SLEUTH_REPORTS: a directory or s3://bucket/prefix (report_storage)
     secret: str | None = Field(default=None, exclude=True)
 
     def base_url(self) -> str:
@@ -144,7 +148,7 @@ def build_service(
     """Everything ``sleuth serve`` runs; ``backend`` replaces the local store (e.g. live AWS)."""
     queue = open_queue(settings, env)
     backend = backend if backend is not None else _open_backend(settings)
-    results = ResultStore(settings.queue.parent / "results", backend)
+    results = open_results(settings, backend)
     links = ReportLinks(settings.base_url(), settings.secret) if settings.secret else None
     if settings.public_url is None and settings.host in ("0.0.0.0", "::"):
         log.warning(
@@ -163,6 +167,7 @@ def build_service(
         log.warning("SNS intake is off: no topic is allowed (--sns-topic, SLEUTH_SNS_TOPICS or sns_topics)")
     pools: list[WorkerPool] = []
     dispatch = _dispatch(env)
+    metrics = open_metrics(queue)
 
     def wake() -> None:
         for pool in pools:
@@ -188,10 +193,12 @@ def build_service(
             results=results,
             report_links=links,
             extra_routes=extra_routes,
+            metrics=metrics,
         )
     )
     if settings.workers > 0 and dispatch is None:
-        pools.append(WorkerPool(build_worker(settings, queue, backend, notifiers), size=settings.workers))
+        worker = build_worker(settings, queue, backend, notifiers, metrics=metrics)
+        pools.append(WorkerPool(worker, size=settings.workers))
     service = Service(app, settings, pools, slack)
     app.router.lifespan_context = _lifespan(service, env)
     return service
@@ -216,14 +223,16 @@ def build_worker(
     backend: TelemetryBackend | None,
     notifiers: list[Notifier] | None = None,
     checkpointer: Any = None,
+    *,
+    metrics: ServiceMetrics | None = None,
 ) -> Worker:
     """The worker both the embedded pool and ``sleuth worker`` (Celery) run."""
     if backend is None:
         raise SleuthError("workers need a telemetry store: pass --store (or --workers 0 to only queue)")
     from agent.service.investigator import GraphInvestigator
 
-    results = ResultStore(settings.queue.parent / "results", backend)
-    investigator = GraphInvestigator(
+    results = open_results(settings, backend)
+    investigator: Investigator = GraphInvestigator(
         backend,
         results_dir=results.results_dir,
         reasoner=settings.reasoner,
@@ -231,9 +240,20 @@ def build_worker(
         checkpointer=checkpointer,
         execution_log=queue,
     )
+    if results.remote is not None:
+        investigator = PublishingInvestigator(investigator, results.results_dir, results.remote)
     if notifiers is None:
         notifiers = [WebhookNotifier(url) for url in settings.notify_webhooks]
-    return Worker(queue, investigator, notifiers)
+    return Worker(MeteredQueue(queue, metrics) if metrics is not None else queue, investigator, notifiers)
+
+
+def open_results(settings: ServeSettings, backend: TelemetryBackend | None) -> ResultStore:
+    """Results and reports where ``settings.reports`` says: beside the queue, a directory, or S3."""
+    directory, bucket = parse_reports(settings.reports)
+    if bucket is not None:
+        remote = open_remote_results(*bucket)
+        return ResultStore(settings.queue.parent / "results", backend, remote)
+    return ResultStore(directory or settings.queue.parent / "results", backend)
 
 
 def _dispatch(env: Mapping[str, str]) -> Dispatch | None:
@@ -323,7 +343,7 @@ def _lifespan(service: Service, env: Mapping[str, str]) -> Callable[[Starlette],
         finally:
             if socket_mode is not None:
                 socket_mode.close()
-            for pool in service.pools:
-                pool.stop()
+            for pool in service.pools:  # SIGTERM: take no new job, finish or hand back the running ones
+                pool.drain(service.settings.drain_seconds)
 
     return lifespan

@@ -63,6 +63,7 @@ def summarise(result: InvestigationResult, report: str | None) -> dict[str, Any]
         "notes": result.notes,
         "reasoner": result.reasoner,
         "report": report,
+        "tokens": dict(result.tokens),  # what an LLM reasoner used (metrics); empty offline
     }
 
 

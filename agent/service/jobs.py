@@ -146,6 +146,10 @@ class ExecutionLog(Protocol):
 class JobStore(AlarmIntake, JobReader, WorkQueue, DeadLetters, PeopleFeedback, ExecutionLog, Protocol):
     """Everything ``sleuth serve`` needs from its store."""
 
+    def release(self, job: Job) -> bool:
+        """Hand a claimed job back, due now, without spending an attempt (a draining worker)."""
+        ...
+
     def close(self) -> None:
         """Release this process's connections (the stored jobs stay)."""
         ...

@@ -11,6 +11,7 @@ import re
 import threading
 from pathlib import Path
 
+from agent.service.report_storage import RemoteResults
 from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import SleuthError
@@ -23,15 +24,21 @@ class ResultMissing(SleuthError):
 
 
 class ResultStore:
-    def __init__(self, results_dir: Path, backend: TelemetryBackend | None = None) -> None:
+    def __init__(
+        self, results_dir: Path, backend: TelemetryBackend | None = None, remote: RemoteResults | None = None
+    ) -> None:
         self.results_dir = Path(results_dir)
         self.backend = backend  # needed only to draft reports on demand
+        self.remote = remote  # results kept off this host (S3): fetched here when first asked for
         self._lock = threading.Lock()
 
     def directory(self, job_id: str) -> Path:
         if not _JOB_ID.match(job_id):
             raise ResultMissing(f"{job_id!r} is not an investigation id")
-        return self.results_dir / job_id
+        directory = self.results_dir / job_id
+        if self.remote is not None and not (directory / "result.json").exists():
+            self.remote.fetch(job_id, directory)  # finished on another host, or not finished yet
+        return directory
 
     def result(self, job_id: str) -> InvestigationResult:
         path = self.directory(job_id) / "result.json"
@@ -56,4 +63,6 @@ class ResultStore:
             if self.backend is None:
                 raise SleuthError("this Sleuth has no telemetry backend to draft reports from")
             paths = draft_and_write(self.result(job_id), self.backend, self.directory(job_id))
+            if self.remote is not None:
+                self.remote.publish(job_id, self.directory(job_id))
             return paths["html"]

@@ -242,6 +242,18 @@ class SqlJobStore:
             )
             return status if cursor.rowcount == 1 else None
 
+    def release(self, job: Job) -> bool:
+        """Hand a claimed job back, due now, without spending an attempt (a worker draining on SIGTERM)."""
+        now = self._clock()
+        with self._connection() as con:
+            cursor = con.execute(
+                "UPDATE jobs SET status = ?, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
+                "next_attempt_at = ?, lease_until = NULL, lease_token = NULL, updated_at = ? "
+                "WHERE id = ? AND status = ? AND lease_token = ?",
+                (JobStatus.QUEUED.value, now, now, job.id, JobStatus.RUNNING.value, job.lease),
+            )
+            return cursor.rowcount == 1
+
     # ------------------------------------------------------------------------------ reads
 
     def get(self, job_id: str) -> Job | None:

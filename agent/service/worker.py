@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -68,12 +69,38 @@ class Worker:
         self.queue = queue
         self.investigate = investigate
         self.notifiers = notifiers or []
+        self._running: dict[str, Job] = {}  # by job id: what a drain hands back
+        self._running_lock = threading.Lock()
 
     def run_once(self) -> Job | None:
         """Claim and run one job; return it as the worker left it (or None when nothing is due)."""
         job = self.queue.claim()
         if job is None:
             return None
+        with self._running_lock:
+            self._running[job.id] = job
+        try:
+            return self._run(job)
+        finally:
+            with self._running_lock:
+                self._running.pop(job.id, None)
+
+    def running(self) -> list[Job]:
+        with self._running_lock:
+            return list(self._running.values())
+
+    def hand_back(self) -> list[str]:
+        """Release the lease of every job still running (a drain's grace period ran out), so another
+        worker takes each at once instead of after its lease; their late results are then dropped
+        (the lease is gone). A store without ``release`` lets the lease run out instead."""
+        release = getattr(self.queue, "release", None)
+        handed: list[str] = []
+        for job in self.running():
+            if release is not None and release(job):
+                handed.append(job.id)
+        return handed
+
+    def _run(self, job: Job) -> Job:
         with _Heartbeat(self.queue, job):
             notify_all(self.notifiers, "started", job.id, job.event)
             try:
@@ -124,8 +151,23 @@ class WorkerPool:
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
         self._wake.set()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def busy(self) -> bool:
+        return any(thread.is_alive() for thread in self._threads)
+
+    def drain(self, grace: float) -> list[str]:
+        """Take no new job, let the running ones finish within ``grace`` seconds, hand back the rest."""
+        running = len(self.worker.running())
+        if running:
+            log.warning("draining: %d running investigation(s), up to %gs", running, grace)
+        self.stop(grace)
+        handed = self.worker.hand_back() if self.busy() else []
+        if handed:
+            log.warning("drain: grace period over, handed back %s", ", ".join(handed))
+        return handed
 
     def _loop(self) -> None:
         while not self._stop.is_set():

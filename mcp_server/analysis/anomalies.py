@@ -12,6 +12,7 @@ import statistics
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from mcp_server.analysis.buckets import before_onset
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.analysis.sparse_metrics import sparse_changes
@@ -24,6 +25,7 @@ from mcp_server.tool_calls import tool_call
 MAX_METRIC_NAMES = 300
 Z_THRESHOLD = 4.0
 REL_THRESHOLD = 0.15
+REACHED_SHARE = 0.2  # baseline points at the incident level that make it ordinary, not anomalous
 SPARSE_WEIGHT = 0.5  # a move judged against peers, from two or three points, is thin evidence
 
 
@@ -44,6 +46,7 @@ class MetricAnomaly:
     score: float  # 0..1
     description: str = ""  # the metric's own description, when the source gave one
     sparse: bool = False  # too few points for its own test: compared with its peers' moves
+    settled: float | None = None  # the median of the buckets wholly after the onset
 
 
 def statistic_for(kind: MetricKind, monotonic_hint: bool = True) -> str:
@@ -60,7 +63,7 @@ def recent_baseline(base: list[float], inc: list[float]) -> list[float]:
     the later part is the normal to compare with. A slow build-up (a leak: low, then higher,
     then the incident) keeps the whole baseline, so the build-up still shows.
     """
-    cp = last_change_point(base, min_before=3, min_after=3, rel_floor=0.05, abs_floor=1e-9)
+    cp = last_change_point(base, min_before=3, min_after=3, local=4, rel_floor=0.05, abs_floor=1e-9)
     if cp is None or abs(cp.z) < 5.0:
         return base
     level = statistics.median(inc)
@@ -71,8 +74,10 @@ def recent_baseline(base: list[float], inc: list[float]) -> list[float]:
 
 def score_series(series: MetricSeries, onset: datetime) -> MetricAnomaly | None:
     """Score one series: None unless its incident level left the baseline's noise band."""
-    base = [p.value for p in series.points if p.time < onset]
-    inc = [p.value for p in series.points if p.time >= onset]
+    base_points, inc_points = before_onset(series.points, onset)
+    base = [p.value for p in base_points]
+    inc = [p.value for p in inc_points]
+    whole = [p.value for p in inc_points if p.time >= onset]
     # one point after onset is enough when it is far out: a young incident at one-minute (or
     # five-minute) resolution has only that, and the alarm fired on it
     if len(base) < 3 or not inc:
@@ -86,9 +91,9 @@ def score_series(series: MetricSeries, onset: datetime) -> MetricAnomaly | None:
     # a level shift, or a sustained excursion (a leak grows, a saturation peaks late)
     inc_sorted = sorted(inc)
     peak = (
-        inc_sorted[int(0.8 * (len(inc_sorted) - 1))]
+        inc_sorted[round(0.8 * (len(inc_sorted) - 1))]
         if s.direction >= 0
-        else inc_sorted[int(0.2 * (len(inc_sorted) - 1))]
+        else inc_sorted[round(0.2 * (len(inc_sorted) - 1))]
     )
     b = robust_baseline(base, abs_floor=floor)
     z_peak = (peak - b.median) / b.scale
@@ -112,9 +117,16 @@ def score_series(series: MetricSeries, onset: datetime) -> MetricAnomaly | None:
         )
     if (level - edge) * direction <= 0:
         return None
+    # a rank test: a level the baseline itself reached again and again (a series that flips
+    # between two states, a node's CPU shared with bursty neighbours) is not rare, however far it
+    # sits from the baseline's median
+    near = 0.1 * abs(level - b.median)
+    reached = sum(1 for v in base if (v - level) * direction >= -near)
+    if reached >= 2 and reached >= REACHED_SHARE * len(base):
+        return None
     values = [p.value for p in series.points]
     threshold = b.median + direction * 3.0 * b.scale
-    start_index = next((i for i, p in enumerate(series.points) if p.time >= onset), 0)
+    start_index = len(base_points)
     # allow an onset before the global one (leaks start early) but not in the first few buckets
     first = first_persistent_exceedance(values, threshold, direction, start=min(3, start_index))
     onset_time = series.points[first].time if first is not None else None
@@ -136,6 +148,7 @@ def score_series(series: MetricSeries, onset: datetime) -> MetricAnomaly | None:
         relative=rel,
         onset=onset_time,
         score=score,
+        settled=statistics.median(whole) if whole else None,
     )
 
 
@@ -213,7 +226,7 @@ def detect_metric_anomalies(
             continue
         if i in shared:
             continue
-        if sum(1 for p in series.points if p.time < scope.onset) < 3:
+        if len(before_onset(series.points, scope.onset)[0]) < 3:
             short.append(series)
             continue
         anomaly = score_series(series, scope.onset)
@@ -291,6 +304,7 @@ def metric_signals(anomalies: list[MetricAnomaly], scope: Scope) -> list[Signal]
                     "unit": a.unit,
                     "direction": a.direction,
                     "relative": a.relative,
+                    "settled": a.settled,
                     "z": a.z,
                     "host": a.attributes.get("host"),
                     "sparse": a.sparse,

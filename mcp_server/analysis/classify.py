@@ -126,12 +126,9 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
         return FaultType.DOWNSTREAM_TIMEOUT_RETRY_STORM, "callers time out on the service and retry"
     if any(METRIC_POOL.search(m) for m in metrics_up):
         return FaultType.CONNECTION_POOL_EXHAUSTION, "connection pool saturation"
-    cpu_up = [sig for m, sig in metrics_up.items() if METRIC_CPU.search(m)]
-    shares = [share for sig in cpu_up if (share := _capacity_share(sig)) is not None]
     # a CPU measured against its capacity that stays well under it: the work changed, the CPU
     # is not what limits the service (its absolute CPU rose with that work, too)
-    busy_not_saturated = bool(shares) and max(shares) < SATURATED_SHARE
-    cpu = 0.0 if busy_not_saturated else max((sig.strength for sig in cpu_up), default=0.0)
+    cpu = saturating_cpu(s)
     memory = max((sig.strength for m, sig in metrics_up.items() if METRIC_MEMORY.search(m)), default=0.0)
     # memory that climbed from before the onset is a leak; memory that jumped with the CPU is the
     # CPU hog's working set
@@ -154,11 +151,16 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
     if any(sig.hints.get("structure") == "answers" for sig in shapes):
         return FaultType.INCORRECT_RESPONSE, "requests of several callers now stop right after its answers"
     self_lat = s.of(SignalKind.SELF_LATENCY) + inherited_latency
+    stops_early = any(sig.hints.get("truncated") for sig in shapes)
     if self_lat and not origins:
+        # time added between the service and its peers is the network path; time added inside
+        # its own code while its operations stop before calls they used to make is its code failing
+        if stops_early and not any(sig.hints.get("edge") for sig in self_lat):
+            return FaultType.ERROR_EXCEPTION, "its own code is slower and stops before calls it used to make"
         return FaultType.NETWORK_DELAY, "latency without errors"
     if origins:
         return FaultType.ERROR_EXCEPTION, "the service's own code fails"
-    if any(sig.hints.get("truncated") for sig in shapes):
+    if stops_early:
         return FaultType.ERROR_EXCEPTION, "its operations stop before the calls they used to make"
     new_errors = [
         sig
@@ -174,13 +176,30 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
     return FaultType.UNKNOWN, "no signal matches a known fault"
 
 
-SATURATED_SHARE = 0.5  # a utilisation that stays under half of capacity is busy, not saturated
+SATURATED_SHARE = 0.3  # a CPU that never reached a third of its capacity is busy, not what slows the service
+
+
+def saturating_cpu(s: Suspect) -> float:
+    """The strength of the service's own CPU rising to a level that can slow it (0 when none):
+    a resource of the pod itself, which trouble further down the call graph does not raise."""
+    rising = [
+        sig
+        for sig in s.of(SignalKind.METRIC)
+        if sig.hints.get("direction", 0) > 0 and METRIC_CPU.search(str(sig.hints.get("metric")))
+    ]
+    shares = [share for sig in rising if (share := _capacity_share(sig)) is not None]
+    if shares and max(shares) < SATURATED_SHARE:
+        return 0.0
+    return max((sig.strength for sig in rising), default=0.0)
 
 
 def _capacity_share(sig: Signal) -> float | None:
     """The level a CPU rise reached as a share of capacity, when its unit says so (a percentage,
     or a 0-1 utilisation); None for absolute units (cores, millicores, seconds)."""
-    value = sig.evidence.value
+    # the level it settled at once the fault was in force: a minute that straddles the onset
+    # holds part of the normal and would drag the level down
+    settled = sig.hints.get("settled")
+    value = settled if isinstance(settled, int | float) else sig.evidence.value
     unit = str(sig.hints.get("unit") or "").strip().lower()
     if value is None:
         return None

@@ -38,6 +38,7 @@ class LatencyDelta:
     callee: str | None = None  # the instrumented service the spans' children run in
     z: float = 0.0  # the shift of the median self time, in standard errors
     peer_baseline: bool = False  # compared with the other edges, not with its own past
+    edge: bool = False  # self time between this span and its callee's: network and queueing
 
 
 OPERATION_GROUP = ["service", "operation", "peer", "callee"]
@@ -91,7 +92,19 @@ def self_time_deltas(
         excess = (after - before) * t.count / inc_min
         callee = key[3] if len(key) > 3 and key[3] != key[0] else None
         deltas.append(
-            LatencyDelta(key[0], key[1], key[2], None, before, after, excess, t.count, callee=callee, z=z)
+            LatencyDelta(
+                key[0],
+                key[1],
+                key[2],
+                None,
+                before,
+                after,
+                excess,
+                t.count,
+                callee=callee,
+                z=z,
+                edge=bool(callee),
+            )
         )
     total = sum(d.excess_ms_per_min for d in deltas) or 1.0
     for d in deltas:
@@ -145,6 +158,7 @@ def peer_gap_outliers(
                 callee=key[3],
                 z=z,
                 peer_baseline=True,
+                edge=True,
             )
         )
     return out
@@ -219,6 +233,7 @@ def self_latency_signals(deltas: list[LatencyDelta], scope: Scope) -> list[Signa
                     "operation": d.operation,
                     "ratio": d.inc_self_ms / max(d.base_self_ms, 1e-6),
                     "callee": callee if callee != d.service else None,
+                    "edge": d.edge,
                 },
             )
         )

@@ -14,7 +14,7 @@ import re
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from mcp_server.analysis.classify import Suspect, classify
+from mcp_server.analysis.classify import Suspect, classify, saturating_cpu
 from mcp_server.analysis.models import Evidence, Hypothesis
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.analysis.topology import CallGraph, depth_from_entry, downstream
@@ -160,7 +160,8 @@ def rank_hypotheses(
     scored: list[tuple[float, str, dict[str, float]]] = []
     for name, s in by_service.items():
         comp = components[name]
-        mine = origin_strength(name)
+        # a pod's own CPU saturating is its own trouble, not something passed up from below
+        mine = origin_strength(name) + saturating_cpu(s)
         below = [origin_strength(d) for d in downstream(graph, name) if d in components]
         named = names_in_errors.get(name, set()) & set(components)
         explained = (

@@ -14,6 +14,7 @@ import statistics
 from collections import defaultdict
 from datetime import datetime
 
+from mcp_server.analysis.buckets import before_onset
 from mcp_server.telemetry import MetricSeries
 
 MIN_PEERS = 4  # series of the same name needed to call one of them an outlier
@@ -33,8 +34,9 @@ def sparse_changes(
         values = [p.value for p in series.points if math.isfinite(p.value)]
         if len(values) < 2:
             continue
-        before = [p.value for p in series.points if p.time < onset and math.isfinite(p.value)] or values[:1]
-        after = [p.value for p in series.points if p.time >= onset and math.isfinite(p.value)] or values[-1:]
+        base_points, inc_points = before_onset(series.points, onset)
+        before = [p.value for p in base_points if math.isfinite(p.value)] or values[:1]
+        after = [p.value for p in inc_points if math.isfinite(p.value)] or values[-1:]
         b, a = statistics.fmean(before), statistics.fmean(after)
         scale = max(abs(b), abs(a))
         # a series that sat still (at zero, say) is a peer that did not move

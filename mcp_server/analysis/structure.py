@@ -8,8 +8,9 @@ or a wrong answer is invisible as an "error". It is still visible in the shape o
   count test over the incident's parent spans can tell from noise.
 - **Whom it returned after.** Requests that used to finish after calling one service now finish
   right after calling another: the answer from that service made them stop. When callers in
-  several services all stop after the same callee, its answers are the problem (a wrong return
-  value, an error it reports as success); when only one service's flow changed, its own code is.
+  several services all stop after the same callee, or most of one caller's requests now do where
+  almost none did, its answers are the problem (a wrong return value, an error it reports as
+  success); when one service's requests only spread over other last callees, its own code is.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ MIN_PARENTS = 10  # parent spans needed in each window to compare call patterns
 MIN_Z = 4.0  # count surprise of a changed call rate
 MIN_CHANGE = 0.3  # and at least this relative change in calls per parent
 MIN_SHIFT = 0.15  # share of requests that now return after a different callee
+SOLE_CALLER_SHIFT = 0.5  # most of one caller's requests now ending after a callee blames it alone
 
 
 @dataclass
@@ -143,7 +145,14 @@ def structure_signals(found: StructureFindings, scope: Scope) -> list[Signal]:
     for shift in found.shifts:
         if shift.callee != shift.service:
             by_callee[shift.callee].append(shift)
-    blamed_callees = {c for c, shifts in by_callee.items() if len({s.service for s in shifts}) >= 2}
+    # several callers now stopping after the same callee, or most of one caller's requests
+    # stopping right after it where almost none did: its answers make them stop
+    blamed_callees = {
+        c
+        for c, shifts in by_callee.items()
+        if len({s.service for s in shifts}) >= 2
+        or any(s.after - s.before >= SOLE_CALLER_SHIFT for s in shifts)
+    }
     own: dict[str, list[CallChange]] = defaultdict(list)
     for change in found.changes:
         own[change.service].append(change)
@@ -151,13 +160,15 @@ def structure_signals(found: StructureFindings, scope: Scope) -> list[Signal]:
     explained = {s.service for c in blamed_callees for s in by_callee[c]}
     signals = []
     for service, changes in own.items():
-        if service in explained:
+        # work cut short is the service's own code; calls that only grew in number (retries,
+        # a callee now reached more often) say more about the callee than about this code
+        fewer = [c for c in changes if c.after < c.before]
+        if service in explained or not fewer:
             continue
         changes.sort(key=lambda c: -abs(c.z))
         top = changes[0]
         strength = min(1.0, sum(min(abs(c.z), 20.0) / 20.0 * min(1.0, abs(c.after - c.before) / max(c.before, 0.05))
                                 for c in changes[:4]) / 2.0)  # fmt: skip
-        fewer = [c for c in changes if c.after < c.before]
         text = (
             f"{service} {top.operation} now calls {top.child_service} {top.child_operation} "
             f"{top.after:.2f} times per request vs {top.before:.2f} before onset"

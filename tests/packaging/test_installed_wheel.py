@@ -10,15 +10,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from mcp import Client, StdioServerParameters
 
+from agent.service.testing.serve_process import free_port
+from agent.service.testing.wait import eventually
 from tests.mcp_server.scenario_fixture import write_checkout_incident
 from tests.mcp_server.stdio_probe import exchange
 from tests.mcp_server.test_server import _arguments_for
@@ -171,3 +175,40 @@ def test_the_mcp_inspector_cli_talks_to_the_installed_server(
     else:
         assert not answer.get("isError"), answer
         assert "untrusted" in answer["structuredContent"]
+
+
+def test_the_installed_service_without_the_scale_extra_answers_501_for_metrics_and_drains_to_exit_0(
+    venv: Path, home: Path, env: dict[str, str]
+) -> None:
+    port = free_port()
+    log = home / "serve-base.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(venv / "bin" / "sleuth"), "serve", "--workers", "0", "--port", str(port),
+             "--queue", str(home / "base-queue" / "queue.sqlite")],
+            cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        eventually(
+            lambda: _answers(f"http://127.0.0.1:{port}/healthz"),
+            timeout=120,
+            what="the installed sleuth serve",
+        )
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+        process.send_signal(signal.SIGTERM)
+        eventually(lambda: process.poll() is not None, timeout=60, what="sleuth serve exiting")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert metrics.status_code == 501
+    assert metrics.json() == {"error": "metrics need prometheus_client: pip install 'sleuth[scale]'"}
+    assert process.returncode == 0, log.read_text(errors="replace")[-2000:]
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False

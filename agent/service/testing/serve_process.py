@@ -20,6 +20,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def listening(host: str, port: int) -> bool:
+    """Whether something accepts connections there (tests skip when a service they need is absent)."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 class ServeProcess:
     def __init__(
         self,

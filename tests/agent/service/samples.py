@@ -120,3 +120,16 @@ def stored_alarm(
         service=service,
         labels={"Service": service},
     )
+
+
+def frontend_alarm(message_id: str = "e1", name: str = "frontend-5xx") -> AlarmEvent:
+    """An alarm on the frontend inside the test scenario's incident (payments throttling)."""
+    return AlarmEvent(
+        source=AlarmSource.EVENTBRIDGE,
+        message_id=message_id,
+        alarm_name=name,
+        status=AlarmStatus.FIRING,
+        time=datetime(2026, 3, 2, 10, 20, tzinfo=UTC),
+        service="frontend",
+        reason="5xx above 1%",
+    )

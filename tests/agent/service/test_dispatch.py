@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import random
-import socket
 import threading
 import uuid
 from collections import Counter
@@ -18,6 +17,7 @@ import pytest
 from agent.service.dispatch import CeleryDispatch, celery_app, queue_url, register_task
 from agent.service.payloads import AlarmEvent, AlarmSource, AlarmStatus
 from agent.service.queue import InvestigationQueue, JobStatus
+from agent.service.testing.serve_process import listening
 from agent.service.testing.wait import eventually
 from agent.service.worker import Worker
 from mcp_server.errors import SleuthError
@@ -51,18 +51,10 @@ def _logging_left_as_found() -> Iterator[None]:
             logger.handlers[:] = []
 
 
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def broker() -> Iterator[str]:
     pytest.importorskip("celery", reason="the scale extra (Celery) is not installed: pip install '.[scale]'")
-    if not _redis_up():
+    if not listening(*REDIS):
         pytest.skip("no Redis on 127.0.0.1:6379: start redis-server to run the Celery tests")
     url = f"redis://{REDIS[0]}:{REDIS[1]}/{REDIS_DB}"
     yield url

@@ -14,18 +14,11 @@ from agent.service.reports import ResultStore
 from agent.service.review import ReviewDesk
 from agent.service.worker import Worker
 from mcp_server.backends.local import LocalBackend
+from tests.agent.service.samples import frontend_alarm
 
 
 def _frontend_alarm() -> AlarmEvent:
-    return AlarmEvent(
-        source=AlarmSource.EVENTBRIDGE,
-        message_id="e1",
-        alarm_name="frontend-5xx",
-        status=AlarmStatus.FIRING,
-        time=datetime(2026, 3, 2, 10, 20, tzinfo=UTC),
-        service="frontend",
-        reason="5xx above 1%",
-    )
+    return frontend_alarm()
 
 
 def _run(

@@ -359,3 +359,18 @@ def test_workers_racing_to_claim_take_each_job_once(make_store: StoreFactory) ->
 
     every = [job_id for ids in claimed for job_id in ids]
     assert len(every) == 8 and len(set(every)) == 8
+
+
+def test_a_released_job_is_due_again_at_once_without_spending_an_attempt(make_store: StoreFactory) -> None:
+    clock = FakeClock()
+    queue = make_store(clock, lease_seconds=30)
+    queue.enqueue(stored_alarm("m1"))
+    job = queue.claim()
+    assert job is not None and job.attempts == 1
+
+    assert queue.release(job)
+    assert not queue.release(job)  # the lease went with the first release
+    again = queue.claim()
+
+    assert again is not None and again.id == job.id and again.attempts == 1
+    assert not queue.complete(job, {"headline": "late"}) and queue.complete(again, {"headline": "x"})

@@ -61,3 +61,20 @@ def test_changes_count_more_the_closer_they_came_before_onset():
     assert proximity(change(1), scope) > 0.7
     assert proximity(change(10), scope) < 0.1
     assert proximity(change(-10), scope) == 0.0
+
+
+def test_a_minute_that_straddles_the_onset_counts_with_the_incident_not_the_baseline():
+    from mcp_server.analysis.buckets import before_onset
+
+    points = _series(list(range(12))).points
+    base, inc = before_onset(points, ONSET + timedelta(seconds=40))
+    assert base[-1].time == T0 + timedelta(minutes=9)
+    assert inc[0].time == ONSET  # the 12:10 minute holds twenty seconds of the incident
+
+
+def test_a_rise_after_a_previous_incident_on_the_same_series_is_measured_against_the_quiet_between():
+    # a hog two to six minutes before, recovered, then the same pod saturates again at the onset
+    values = [2.3, 87, 100.8, 101, 100, 69.5, 3.0, 3.5, 2.8, 3.1, 80.6, 88.6]
+    anomaly = score_series(_series(values, "pod cpu"), ONSET)
+    assert anomaly is not None and anomaly.direction == 1
+    assert anomaly.baseline < 5

@@ -1,0 +1,57 @@
+"""Fault-type classification from the family of signals that explains a change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp_server.analysis.classify import Suspect, classify
+from mcp_server.analysis.models import Evidence, EvidenceKind
+from mcp_server.analysis.signals import Signal, SignalKind
+from mcp_server.taxonomy import FaultType
+
+
+def _signal(kind: SignalKind, value: float | None = None, service: str = "svc", **hints: Any) -> Signal:
+    evidence = Evidence(kind=EvidenceKind.LATENCY, service=service, description="x", value=value)
+    return Signal(service=service, kind=kind, strength=0.5, evidence=evidence, hints=hints)
+
+
+def _slower_own_code() -> Signal:
+    return _signal(SignalKind.SELF_LATENCY, operation="op", callee=None, edge=False)
+
+
+def _stops_early() -> Signal:
+    return _signal(SignalKind.STRUCTURE, structure="own", truncated=True)
+
+
+def test_own_code_that_slows_and_stops_before_calls_it_used_to_make_is_an_exception():
+    fault, _ = classify(Suspect("svc", signals=[_slower_own_code(), _stops_early()]))
+    assert fault == FaultType.ERROR_EXCEPTION
+
+
+def test_time_added_between_a_service_and_its_peers_is_a_network_delay_even_when_calls_change():
+    gap = _signal(SignalKind.SELF_LATENCY, operation="op", callee="peer", edge=True)
+    fault, _ = classify(Suspect("svc", signals=[gap, _stops_early()]))
+    assert fault == FaultType.NETWORK_DELAY
+
+
+def test_slower_own_code_with_an_unchanged_call_pattern_stays_latency_without_errors():
+    fault, _ = classify(Suspect("svc", signals=[_slower_own_code()]))
+    assert fault == FaultType.NETWORK_DELAY
+
+
+def _cpu(level: float, settled: float | None) -> Signal:
+    return _signal(
+        SignalKind.METRIC, value=level, metric="pod cpu usage", unit="%", direction=1, settled=settled
+    )
+
+
+def test_a_cpu_that_settled_near_half_its_capacity_with_slower_code_is_saturation():
+    # the median with the straddling minute (20%) would say "busy"; the minutes wholly after the
+    # onset held it at 47%
+    fault, _ = classify(Suspect("svc", signals=[_cpu(20.0, 47.0), _slower_own_code()]))
+    assert fault == FaultType.CPU_SATURATION
+
+
+def test_a_cpu_blip_that_settles_far_under_its_capacity_is_busy_not_saturated():
+    fault, _ = classify(Suspect("svc", signals=[_cpu(14.0, 14.0), _slower_own_code()]))
+    assert fault != FaultType.CPU_SATURATION
