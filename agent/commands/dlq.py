@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import closing
 from pathlib import Path
 
 import typer
@@ -12,7 +13,7 @@ from rich.table import Table
 
 from agent.commands.common import fail_on_sleuth_error
 from agent.commands.serve import default_queue_path
-from agent.service.jobs import DeadLetters
+from agent.service.jobs import JobStore
 from agent.service.queue import InvestigationQueue
 from mcp_server.errors import SleuthError
 
@@ -36,11 +37,12 @@ def dlq_list(
     ),
 ) -> None:
     """Investigations that failed every retry, with their last error."""
-    queue = _open_queue(queue_path)
+    with closing(_open_queue(queue_path)) as queue:
+        dead = queue.dead_letters()
     table = Table(title="Dead-letter queue")
     for column in ("id", "alarm", "service", "attempts", "last error"):
         table.add_column(column)
-    for job in queue.dead_letters():
+    for job in dead:
         cells = (job.id, job.alarm_name, job.service or "-", str(job.attempts), (job.error or "")[:120])
         table.add_row(*(escape(cell) for cell in cells))
     console.print(table)
@@ -60,13 +62,14 @@ def dlq_redrive(
     """Requeue dead investigations (safe: investigations are idempotent)."""
     if (job_id is None) == (not all_jobs):
         raise SleuthError("name one investigation id, or pass --all")
-    moved = _open_queue(queue_path).redrive(None if all_jobs else job_id)
+    with closing(_open_queue(queue_path)) as queue:
+        moved = queue.redrive(None if all_jobs else job_id)
     if job_id is not None and moved == 0:
         raise SleuthError(f"no dead investigation with id {job_id!r}")
     console.print(f"Requeued {moved} investigation(s).")
 
 
-def _open_queue(queue_path: Path | None) -> DeadLetters:
+def _open_queue(queue_path: Path | None) -> JobStore:
     from agent.service.pgstore import PostgresJobStore, database_url
 
     url = database_url(os.environ)
