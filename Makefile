@@ -30,9 +30,12 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
-# Celery over the machine's Redis (127.0.0.1:6379) and checkpoints in its PostgreSQL (:5432); the tests skip, saying why, when it is absent.
+# Celery over the machine's Redis (127.0.0.1:6379), jobs and checkpoints in its PostgreSQL (:5432); the tests skip,
+# saying why, when either is absent. test_scale.py is issue 21's run: 2 intakes, 3 workers, 1,000 alarms, a SIGKILL (minutes).
 test-scale: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/pytest tests/agent/service/test_dispatch.py tests/agent/test_checkpoints_postgres.py -p no:cacheprovider -rA -q
+	SLEUTH_SCALE_TEST=1 HF_HUB_OFFLINE=1 $(BIN)/pytest tests/agent/service/test_dispatch.py tests/agent/test_checkpoints_postgres.py \
+		tests/agent/service/test_job_store_contract.py tests/agent/service/test_pgstore.py tests/agent/service/test_scale.py \
+		-p no:cacheprovider -rA -q
 
 # The wheel as a user installs it: built, installed into a fresh venv without the export extra,
 # then driven from there (knowledge search, every MCP tool, 20 early closes, the MCP Inspector CLI).

@@ -8,6 +8,7 @@ built from the state's annotations), never arbitrary classes found in a checkpoi
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import types
 import typing
@@ -81,12 +82,23 @@ def postgres_checkpointer(url: str) -> BaseCheckpointSaver[Any]:
         ) from None
     # PostgresSaver reads rows by column name: the connection must hand out dicts.
     try:
-        conn = Connection.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+        conn = Connection.connect(
+            url,
+            autocommit=True,
+            prepare_threshold=0,
+            row_factory=dict_row,
+            application_name=f"sleuth checkpoints {socket.gethostname()}:{os.getpid()}"[:63],
+        )
     except OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SleuthError(f"cannot open the checkpoints at {url}: {first}") from None
     saver = PostgresSaver(conn, serde=serializer())
-    saver.setup()
+    # Workers starting together would race on creating the tables: one migrates, the rest wait.
+    conn.execute("SELECT pg_advisory_lock(hashtextextended('sleuth-checkpoints-schema', 0))")
+    try:
+        saver.setup()
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(hashtextextended('sleuth-checkpoints-schema', 0))")
     return saver
 
 

@@ -23,6 +23,9 @@ class EventKind(StrEnum):
     FALLBACK = "fallback"  # the LLM reasoner failed and the offline reasoner took over
     INTERRUPT = "interrupt"  # waiting for a person: resume with Command(resume=...)
     RESULT = "result"  # the investigation finished; ``result`` holds it, ``data`` its id and report files
+    # A graph node finished and its writes went to the checkpointer: ``step`` is the node,
+    # ``data["task"]`` LangGraph's task id (one per execution: a resumed run never repeats it).
+    NODE_COMPLETED = "node_completed"
 
 
 class ProgressEvent(BaseModel):

@@ -48,9 +48,12 @@ def _events(
     paused: ProgressEvent | None = None
     # Drain the stream to its end even after an interrupt: LangGraph finishes writing the
     # checkpoint in the background, and the connection must outlive those writes.
-    for mode, chunk in graph.stream(graph_input, config, context=deps, stream_mode=["custom", "updates"]):
+    modes = ["custom", "updates", "tasks"]
+    for mode, chunk in graph.stream(graph_input, config, context=deps, stream_mode=modes):
         if mode == "custom" and isinstance(chunk, ProgressEvent):
             yield chunk
+        elif mode == "tasks" and _completed_task(chunk):
+            yield ProgressEvent(kind=EventKind.NODE_COMPLETED, step=chunk["name"], data={"task": chunk["id"]})
         elif mode == "updates" and isinstance(chunk, dict) and "__interrupt__" in chunk:
             pending: tuple[Interrupt, ...] = chunk["__interrupt__"]
             paused = ProgressEvent(
@@ -75,6 +78,16 @@ def _events(
             },
             result=result,
         )
+
+
+def _completed_task(chunk: Any) -> bool:
+    """A "tasks" chunk reporting a node that ended without error or interrupt (not a task start)."""
+    return (
+        isinstance(chunk, dict)
+        and "result" in chunk
+        and chunk.get("error") is None
+        and not chunk.get("interrupts")
+    )
 
 
 def _with_checkpointer(deps: InvestigationDeps) -> tuple[BaseCheckpointSaver[Any], bool]:

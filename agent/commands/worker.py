@@ -98,7 +98,7 @@ def worker(
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     backend = LocalBackend(settings.store or default_store_path(), read_only=True)
-    job_store = open_queue(settings)
+    job_store = open_queue(settings, os.environ)
     checkpointer = None
     if os.environ.get("SLEUTH_CHECKPOINT_URL"):
         from agent.checkpoints import open_checkpointer

@@ -24,6 +24,7 @@ from starlette.applications import Starlette
 from agent.service.app import ServiceConfig, ServiceDeps, build_app
 from agent.service.auth import ReportLinks
 from agent.service.dispatch import DEFAULT_CELERY_QUEUE, CeleryDispatch, Dispatch, celery_app, queue_url
+from agent.service.jobs import JobStore
 from agent.service.metrics import MeteredQueue, ServiceMetrics, open_metrics
 from agent.service.notifier import Notifier, WebhookNotifier
 from agent.service.queue import DEFAULT_LEASE_SECONDS, InvestigationQueue
@@ -145,7 +146,7 @@ def build_service(
     settings: ServeSettings, env: Mapping[str, str], *, backend: TelemetryBackend | None = None
 ) -> Service:
     """Everything ``sleuth serve`` runs; ``backend`` replaces the local store (e.g. live AWS)."""
-    queue = open_queue(settings)
+    queue = open_queue(settings, env)
     backend = backend if backend is not None else _open_backend(settings)
     results = open_results(settings, backend)
     links = ReportLinks(settings.base_url(), settings.secret) if settings.secret else None
@@ -203,7 +204,14 @@ def build_service(
     return service
 
 
-def open_queue(settings: ServeSettings) -> InvestigationQueue:
+def open_queue(settings: ServeSettings, env: Mapping[str, str]) -> JobStore:
+    """The one place a job store is chosen: PostgreSQL when ``SLEUTH_DATABASE_URL`` names it,
+    else the SQLite file ``settings.queue``."""
+    from agent.service.pgstore import PostgresJobStore, database_url
+
+    url = database_url(env)
+    if url is not None:
+        return PostgresJobStore(url, max_attempts=settings.max_attempts, lease_seconds=settings.lease_seconds)
     return InvestigationQueue(
         settings.queue, max_attempts=settings.max_attempts, lease_seconds=settings.lease_seconds
     )
@@ -211,7 +219,7 @@ def open_queue(settings: ServeSettings) -> InvestigationQueue:
 
 def build_worker(
     settings: ServeSettings,
-    queue: InvestigationQueue,
+    queue: JobStore,
     backend: TelemetryBackend | None,
     notifiers: list[Notifier] | None = None,
     checkpointer: Any = None,
@@ -230,6 +238,7 @@ def build_worker(
         reasoner=settings.reasoner,
         draft_report=settings.draft_report,
         checkpointer=checkpointer,
+        execution_log=queue,
     )
     if results.remote is not None:
         investigator = PublishingInvestigator(investigator, results.results_dir, results.remote)
@@ -268,7 +277,7 @@ def _open_backend(settings: ServeSettings) -> TelemetryBackend | None:
 def _slack(
     settings: ServeSettings,
     env: Mapping[str, str],
-    queue: InvestigationQueue,
+    queue: JobStore,
     results: ResultStore,
     links: ReportLinks | None,
     backend: TelemetryBackend | None,

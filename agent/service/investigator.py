@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.events import EventKind
+from agent.service.jobs import ExecutionLog
 from agent.service.payloads import AlarmEvent, parse_duration
 from agent.service.worker import Progress
 from mcp_server.analysis.models import HypothesisView, InvestigationResult
@@ -78,6 +79,7 @@ class GraphInvestigator:
         knowledge: Any = None,
         draft_report: bool = True,
         checkpointer: Any = None,
+        execution_log: ExecutionLog | None = None,
     ) -> None:
         self.backend = backend
         self.results_dir = Path(results_dir)
@@ -87,6 +89,7 @@ class GraphInvestigator:
         # Shared (e.g. Postgres) checkpoints keyed by the job id: a job taken over after its worker
         # died resumes from the last completed node instead of starting again.
         self.checkpointer = checkpointer
+        self.execution_log = execution_log  # completed nodes, per job and worker (the job store)
         self._lock = threading.Lock()
 
     def __call__(self, job_id: str, event: AlarmEvent, progress: Progress) -> dict[str, Any]:
@@ -104,6 +107,8 @@ class GraphInvestigator:
         )
 
         def forward(progress_event: Any) -> None:
+            if progress_event.kind is EventKind.NODE_COMPLETED and self.execution_log is not None:
+                self.execution_log.record_node(job_id, progress_event.step, progress_event.data["task"])
             if progress_event.kind in _PROGRESS_KINDS and progress_event.message:
                 progress(progress_event.message)
 

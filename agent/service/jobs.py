@@ -14,6 +14,9 @@ Semantics every implementation keeps:
 - ``claim`` hands out a job under a lease with a fresh token. ``renew``, ``complete`` and ``fail``
   take that lease and do nothing once it was lost (expired and claimed by another worker), so a
   slow worker never overwrites the result of the one that took over.
+- The execution log says who did what to a job: each graph node that completed (its LangGraph
+  task id, unique per execution) and each stored result, with the worker (host:pid) that did it.
+  A result entry is written in the same transaction as the result, so there is one per result.
 """
 
 from __future__ import annotations
@@ -62,6 +65,15 @@ class Verdict:
     hypothesis: str  # "service/fault_type": survives re-ranking
     accepted: bool
     user: str
+    at: float
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    kind: str  # "node": a graph node completed; "result": complete() stored the result
+    name: str  # the node's name, or "result"
+    task: str  # the node's LangGraph task id, or the lease the result was stored under
+    worker: str  # host:pid of the process that recorded it
     at: float
 
 
@@ -121,5 +133,23 @@ class PeopleFeedback(Protocol):
     def update_result(self, job_id: str, result: dict[str, Any]) -> None: ...
 
 
-class JobStore(AlarmIntake, JobReader, WorkQueue, DeadLetters, PeopleFeedback, Protocol):
+class ExecutionLog(Protocol):
+    def record_node(self, job_id: str, node: str, task: str) -> None:
+        """Note that a graph node of this job completed (called by the worker running it)."""
+        ...
+
+    def execution_log(self, job_id: str | None = None) -> list[LogEntry]:
+        """What was recorded (for one job, or all), oldest first."""
+        ...
+
+
+class JobStore(AlarmIntake, JobReader, WorkQueue, DeadLetters, PeopleFeedback, ExecutionLog, Protocol):
     """Everything ``sleuth serve`` needs from its store."""
+
+    def release(self, job: Job) -> bool:
+        """Hand a claimed job back, due now, without spending an attempt (a draining worker)."""
+        ...
+
+    def close(self) -> None:
+        """Release this process's connections (the stored jobs stay)."""
+        ...

@@ -7,29 +7,25 @@ investigation). Workers claim jobs under a short lease that they renew while the
 that dies stops renewing, and the job is claimed again once the lease runs out. After
 ``max_attempts`` failures a job moves to the dead-letter state until redriven.
 
-This is the embedded :class:`~agent.service.jobs.JobStore`; see that module for the contract.
+This is the embedded :class:`~agent.service.jobs.JobStore` (see that module for the contract);
+the logic it shares with the PostgreSQL store is :class:`~agent.service.sql_jobs.SqlJobStore`.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import sqlite3
 import threading
-import time
-import uuid
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
+from agent.service.job_rules import DEFAULT_LEASE_SECONDS
 from agent.service.jobs import EnqueueOutcome, Job, JobStatus, Verdict
-from agent.service.payloads import AlarmEvent, AlarmStatus
-from mcp_server.redaction import Redactor
+from agent.service.payloads import AlarmEvent
+from agent.service.sql_jobs import Connection, SqlJobStore, StoreOptions
 
-__all__ = ["EnqueueOutcome", "InvestigationQueue", "Job", "JobStatus", "Verdict"]
-
-DEFAULT_LEASE_SECONDS = 30.0
+__all__ = ["DEFAULT_LEASE_SECONDS", "EnqueueOutcome", "InvestigationQueue", "Job", "JobStatus", "Verdict"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -79,39 +75,32 @@ CREATE TABLE IF NOT EXISTS verdicts (
     at REAL NOT NULL,
     PRIMARY KEY (job_id, hypothesis)
 );
+CREATE TABLE IF NOT EXISTS execution_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    task TEXT NOT NULL,
+    worker TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS execution_log_job ON execution_log (job_id, seq);
 """
 
 # Columns added after the first release: queues written by it are upgraded in place.
 _ADDED_COLUMNS = {"identity": "TEXT", "lease_token": "TEXT", "claimed_at": "REAL"}
 
-Clock = Callable[[], float]
 
+class InvestigationQueue(SqlJobStore):
+    # BEGIN IMMEDIATE already makes every writer wait its turn: no per-alarm lock, no row skipping.
+    _append_update_sql = (
+        "UPDATE jobs SET updates = json_insert(updates, '$[#]', json(?)), updated_at = ? WHERE id = ?"
+    )
 
-_REDACTOR = Redactor()
-
-
-class InvestigationQueue:
-    def __init__(
-        self,
-        path: Path | str,
-        *,
-        dedup_window: timedelta = timedelta(minutes=30),
-        max_attempts: int = 3,
-        lease_seconds: float = DEFAULT_LEASE_SECONDS,
-        backoff_base: float = 5.0,
-        backoff_cap: float = 300.0,
-        clock: Clock = time.time,
-        rng: random.Random | None = None,
-    ) -> None:
+    def __init__(self, path: Path | str, **options: Unpack[StoreOptions]) -> None:
+        super().__init__(**options)
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.dedup_window = dedup_window
-        self.max_attempts = max_attempts
-        self.lease_seconds = lease_seconds
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self._clock = clock
-        self._rng = rng or random.Random()
         self._local = threading.local()
         self._migrate()
 
@@ -143,257 +132,14 @@ class InvestigationQueue:
             con.close()
             self._local.con = None
 
-    def _transaction(self) -> _Transaction:
+    def _transaction(self) -> AbstractContextManager[Connection]:
         return _Transaction(self._connect())
 
-    # --------------------------------------------------------------------------- intake
+    def _connection(self) -> AbstractContextManager[Connection]:
+        return nullcontext(self._connect())  # autocommit: each statement is its own transaction
 
-    def enqueue(self, event: AlarmEvent) -> tuple[EnqueueOutcome, str | None]:
-        """Durably record one notification; returns what happened and the job it concerns.
-
-        Alarm text is redacted before it is stored: a secret in an alarm's reason or labels must
-        not sit in the queue's file (the message id, a dedup key, is kept as delivered)."""
-        event = _REDACTOR.model(event).model_copy(update={"message_id": event.message_id})
-        now = self._clock()
-        with self._transaction() as con:
-            seen = con.execute(
-                "SELECT job_id FROM deliveries WHERE message_id = ?", (event.message_id,)
-            ).fetchone()
-            if seen is not None:
-                return EnqueueOutcome.DUPLICATE, seen["job_id"]
-            outcome, job_id = self._place(con, event, now)
-            con.execute(
-                "INSERT INTO deliveries (message_id, job_id, outcome, received_at) VALUES (?, ?, ?, ?)",
-                (event.message_id, job_id, outcome.value, now),
-            )
-        return outcome, job_id
-
-    def _place(
-        self, con: sqlite3.Connection, event: AlarmEvent, now: float
-    ) -> tuple[EnqueueOutcome, str | None]:
-        identity = event.identity
-        open_job = self._open_job_for(con, event, identity)
-        if event.status == AlarmStatus.FIRING:
-            if open_job is not None:
-                self._append_update(con, open_job, event, now)
-                return EnqueueOutcome.ATTACHED, open_job
-            job_id = uuid.uuid4().hex[:12]
-            con.execute(
-                "INSERT INTO jobs (id, alarm_name, service, fired_at, status, next_attempt_at, event, created_at, "
-                "updated_at, identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (job_id, event.alarm_name, event.service, event.time.isoformat(), JobStatus.QUEUED.value, now,
-                 event.model_dump_json(), now, now, identity),
-            )  # fmt: skip
-            self._attach_held_resolutions(con, job_id, event, identity, now)
-            return EnqueueOutcome.CREATED, job_id
-        if event.status == AlarmStatus.RESOLVED:
-            if open_job is not None:
-                self._resolve(con, open_job, event, now)
-                return EnqueueOutcome.ATTACHED, open_job
-            con.execute(
-                "INSERT INTO held_resolutions (message_id, identity, resolved_at, event) VALUES (?, ?, ?, ?)",
-                (event.message_id, identity, event.time.isoformat(), event.model_dump_json()),
-            )
-            return EnqueueOutcome.HELD, None
-        return EnqueueOutcome.IGNORED, None
-
-    def _open_job_for(self, con: sqlite3.Connection, event: AlarmEvent, identity: str) -> str | None:
-        """The latest job of the same alarm that fired within the window around this event."""
-        rows = con.execute(
-            "SELECT id, fired_at FROM jobs WHERE identity = ? ORDER BY fired_at DESC LIMIT 5", (identity,)
-        ).fetchall()
-        for row in rows:
-            fired = datetime.fromisoformat(row["fired_at"])
-            if abs(event.time - fired) <= self.dedup_window or (
-                event.status == AlarmStatus.RESOLVED and event.time >= fired
-            ):
-                return str(row["id"])
-        return None
-
-    def _attach_held_resolutions(
-        self, con: sqlite3.Connection, job_id: str, event: AlarmEvent, identity: str, now: float
-    ) -> None:
-        """OKs that overtook their ALARM (out-of-order delivery) resolve the job they belong to."""
-        rows = con.execute(
-            "SELECT message_id, event FROM held_resolutions WHERE identity = ? AND resolved_at >= ? "
-            "ORDER BY resolved_at",
-            (identity, event.time.isoformat()),
-        ).fetchall()
-        for row in rows:
-            self._resolve(con, job_id, AlarmEvent.model_validate_json(row["event"]), now)
-            con.execute("DELETE FROM held_resolutions WHERE message_id = ?", (row["message_id"],))
-            con.execute(
-                "UPDATE deliveries SET job_id = ?, outcome = ? WHERE message_id = ?",
-                (job_id, EnqueueOutcome.ATTACHED.value, row["message_id"]),
-            )
-
-    def _resolve(self, con: sqlite3.Connection, job_id: str, event: AlarmEvent, now: float) -> None:
-        self._append_update(con, job_id, event, now)
-        con.execute("UPDATE jobs SET resolved_at = ? WHERE id = ?", (event.time.isoformat(), job_id))
-
-    @staticmethod
-    def _append_update(con: sqlite3.Connection, job_id: str, event: AlarmEvent, now: float) -> None:
-        row = con.execute("SELECT updates FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        updates = json.loads(row["updates"])
-        updates.append(json.loads(event.model_dump_json()))
-        con.execute(
-            "UPDATE jobs SET updates = ?, updated_at = ? WHERE id = ?", (json.dumps(updates), now, job_id)
-        )
-
-    # ---------------------------------------------------------------------------- workers
-
-    def claim(self) -> Job | None:
-        """Take the next runnable job (queued and due, or running with an expired lease)."""
-        now = self._clock()
-        token = uuid.uuid4().hex
-        with self._transaction() as con:
-            while True:
-                row = con.execute(
-                    "SELECT id, status, attempts FROM jobs WHERE (status = ? AND next_attempt_at <= ?) "
-                    "OR (status = ? AND lease_until < ?) ORDER BY next_attempt_at LIMIT 1",
-                    (JobStatus.QUEUED.value, now, JobStatus.RUNNING.value, now),
-                ).fetchone()
-                if row is None:
-                    return None
-                if row["status"] == JobStatus.RUNNING.value and row["attempts"] >= self.max_attempts:
-                    # Its workers died every time: a poison job goes to the DLQ instead of looping.
-                    con.execute(
-                        "UPDATE jobs SET status = ?, error = ?, lease_until = NULL, lease_token = NULL, "
-                        "updated_at = ? WHERE id = ?",
-                        (JobStatus.DEAD.value, f"worker lost {row['attempts']} times (lease expired)", now,
-                         row["id"]),
-                    )  # fmt: skip
-                    continue
-                con.execute(
-                    "UPDATE jobs SET status = ?, attempts = attempts + 1, lease_until = ?, lease_token = ?, "
-                    "claimed_at = ?, updated_at = ? WHERE id = ?",
-                    (JobStatus.RUNNING.value, now + self.lease_seconds, token, now, now, row["id"]),
-                )
-                break
-        return self.get(row["id"])
-
-    def renew(self, job: Job) -> bool:
-        now = self._clock()
-        cursor = self._connect().execute(
-            "UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? AND status = ? AND lease_token = ?",
-            (now + self.lease_seconds, now, job.id, JobStatus.RUNNING.value, job.lease),
-        )
-        return cursor.rowcount == 1
-
-    def complete(self, job: Job, result: dict[str, Any]) -> bool:
-        cursor = self._connect().execute(
-            "UPDATE jobs SET status = ?, result = ?, error = NULL, lease_until = NULL, lease_token = NULL, "
-            "updated_at = ? WHERE id = ? AND status = ? AND lease_token = ?",
-            (JobStatus.DONE.value, json.dumps(result, default=str), self._clock(), job.id,
-             JobStatus.RUNNING.value, job.lease),
-        )  # fmt: skip
-        return cursor.rowcount == 1
-
-    def fail(self, job: Job, error: str) -> JobStatus | None:
-        """Record a failed attempt: retry later with exponential backoff and jitter, or dead-letter."""
-        now = self._clock()
-        if job.attempts >= self.max_attempts:
-            status, due = JobStatus.DEAD, now
-        else:
-            delay = min(self.backoff_cap, self.backoff_base * 2 ** (job.attempts - 1))
-            status, due = JobStatus.QUEUED, now + self._rng.uniform(delay / 2, delay)
-        cursor = self._connect().execute(
-            "UPDATE jobs SET status = ?, error = ?, next_attempt_at = ?, lease_until = NULL, lease_token = NULL, "
-            "updated_at = ? WHERE id = ? AND status = ? AND lease_token = ?",
-            (status.value, error, due, now, job.id, JobStatus.RUNNING.value, job.lease),
-        )
-        return status if cursor.rowcount == 1 else None
-
-    def release(self, job: Job) -> bool:
-        """Hand a claimed job back, due now, without spending an attempt (a worker draining on SIGTERM)."""
-        now = self._clock()
-        cursor = self._connect().execute(
-            "UPDATE jobs SET status = ?, attempts = max(attempts - 1, 0), next_attempt_at = ?, "
-            "lease_until = NULL, lease_token = NULL, updated_at = ? WHERE id = ? AND status = ? "
-            "AND lease_token = ?",
-            (JobStatus.QUEUED.value, now, now, job.id, JobStatus.RUNNING.value, job.lease),
-        )
-        return cursor.rowcount == 1
-
-    # ------------------------------------------------------------------------------ reads
-
-    def get(self, job_id: str) -> Job | None:
-        row = self._connect().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return _job(row) if row is not None else None
-
-    def jobs(self, status: JobStatus | None = None) -> list[Job]:
-        con = self._connect()
-        if status is None:
-            rows = con.execute("SELECT * FROM jobs ORDER BY created_at").fetchall()
-        else:
-            rows = con.execute(
-                "SELECT * FROM jobs WHERE status = ? ORDER BY created_at", (status.value,)
-            ).fetchall()
-        return [_job(row) for row in rows]
-
-    def counts(self) -> dict[str, int]:
-        rows = self._connect().execute("SELECT status, count(*) AS n FROM jobs GROUP BY status").fetchall()
-        return {row["status"]: row["n"] for row in rows}
-
-    def delivery_count(self) -> int:
-        return int(self._connect().execute("SELECT count(*) FROM deliveries").fetchone()[0])
-
-    # -------------------------------------------------------------------------------- DLQ
-
-    def dead_letters(self) -> list[Job]:
-        return self.jobs(JobStatus.DEAD)
-
-    def redrive(self, job_id: str | None = None) -> int:
-        """Requeue dead jobs (one, or all). Investigations are idempotent, so this is safe."""
-        now = self._clock()
-        where, args = ("status = ?", [JobStatus.DEAD.value])
-        if job_id is not None:
-            where, args = ("status = ? AND id = ?", [JobStatus.DEAD.value, job_id])
-        cursor = self._connect().execute(
-            f"UPDATE jobs SET status = ?, attempts = 0, next_attempt_at = ?, updated_at = ? WHERE {where}",
-            (JobStatus.QUEUED.value, now, now, *args),
-        )
-        return cursor.rowcount
-
-    # ------------------------------------------------------------------- people's feedback
-
-    def record_feedback(self, job_id: str, user_id: str, vote: int) -> bool:
-        cursor = self._connect().execute(
-            "INSERT OR REPLACE INTO feedback (job_id, user_id, vote, at) "
-            "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ?)",
-            (job_id, user_id, 1 if vote > 0 else -1, self._clock(), job_id),
-        )
-        return cursor.rowcount == 1
-
-    def satisfaction(self) -> tuple[int, int]:
-        """(thumbs up, total votes)."""
-        row = self._connect().execute("SELECT sum(vote > 0), count(*) FROM feedback").fetchone()
-        return int(row[0] or 0), int(row[1] or 0)
-
-    def record_verdict(self, job_id: str, hypothesis: str, accepted: bool, user_id: str) -> bool:
-        cursor = self._connect().execute(
-            "INSERT OR REPLACE INTO verdicts (job_id, hypothesis, accepted, user_id, at) "
-            "SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ?)",
-            (job_id, hypothesis, int(accepted), user_id, self._clock(), job_id),
-        )
-        return cursor.rowcount == 1
-
-    def verdicts(self, job_id: str) -> list[Verdict]:
-        rows = (
-            self._connect()
-            .execute(
-                "SELECT hypothesis, accepted, user_id, at FROM verdicts WHERE job_id = ? ORDER BY at",
-                (job_id,),
-            )
-            .fetchall()
-        )
-        return [Verdict(r["hypothesis"], bool(r["accepted"]), r["user_id"], float(r["at"])) for r in rows]
-
-    def update_result(self, job_id: str, result: dict[str, Any]) -> None:
-        self._connect().execute(
-            "UPDATE jobs SET result = ?, updated_at = ? WHERE id = ?",
-            (json.dumps(result, default=str), self._clock(), job_id),
-        )
+    def _json(self, value: dict[str, Any]) -> str:
+        return json.dumps(value, default=str)
 
 
 class _Transaction:
@@ -408,21 +154,3 @@ class _Transaction:
 
     def __exit__(self, kind: object, value: object, traceback: object) -> None:
         self.con.execute("ROLLBACK" if kind is not None else "COMMIT")
-
-
-def _job(row: sqlite3.Row) -> Job:
-    return Job(
-        id=row["id"],
-        alarm_name=row["alarm_name"],
-        service=row["service"],
-        status=JobStatus(row["status"]),
-        attempts=int(row["attempts"]),
-        event=AlarmEvent.model_validate_json(row["event"]),
-        updates=[AlarmEvent.model_validate(u) for u in json.loads(row["updates"])],
-        resolved_at=row["resolved_at"],
-        result=json.loads(row["result"]) if row["result"] else None,
-        error=row["error"],
-        lease=row["lease_token"],
-        lease_until=row["lease_until"],
-        claimed_at=row["claimed_at"],
-    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agent.service.payloads import AlarmEvent, AlarmSource, AlarmStatus
@@ -87,6 +87,39 @@ def eventbridge(
 
 def alertmanager(alerts: list[dict[str, Any]], status: str = "firing") -> bytes:
     return json.dumps({"version": "4", "status": status, "groupKey": "g", "alerts": alerts}).encode()
+
+
+T0 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """A job store's clock that moves only when a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def stored_alarm(
+    message_id: str,
+    *,
+    name: str = "visits-5xx",
+    status: AlarmStatus = AlarmStatus.FIRING,
+    minutes: float = 0,
+    service: str = "visits",
+) -> AlarmEvent:
+    """An alarm as intake hands it to a job store, ``minutes`` after :data:`T0`."""
+    return AlarmEvent(
+        source=AlarmSource.SNS,
+        message_id=message_id,
+        alarm_name=name,
+        status=status,
+        time=T0 + timedelta(minutes=minutes),
+        service=service,
+        labels={"Service": service},
+    )
 
 
 def frontend_alarm(message_id: str = "e1", name: str = "frontend-5xx") -> AlarmEvent:

@@ -91,3 +91,22 @@ def test_rejecting_the_top_hypothesis_reranks_the_stored_summary(
     assert summary["verdicts"] == {key: {"accepted": False, "user": "U9"}}
     stored = queue.get(job_id)
     assert stored is not None and stored.result == summary
+
+
+def test_each_completed_graph_node_is_logged_once_with_its_task_and_the_result_after_them(
+    backend: LocalBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLEUTH_DATA_DIR", str(tmp_path / "data"))
+    queue = InvestigationQueue(tmp_path / "q.sqlite", rng=random.Random(0))
+    _, job_id = queue.enqueue(_frontend_alarm())
+    investigator = GraphInvestigator(
+        backend, results_dir=tmp_path / "results", reasoner="offline", draft_report=False, execution_log=queue
+    )
+
+    Worker(queue, investigator).drain()
+
+    log = queue.execution_log(job_id)
+    nodes = [entry.name for entry in log if entry.kind == "node"]
+    assert nodes[0] == "scope" and nodes[-1] == "report" and "gather" in nodes and "hypothesize" in nodes
+    assert len({entry.task for entry in log if entry.kind == "node"}) == len(nodes)  # one task id each
+    assert [entry.kind for entry in log][-1] == "result"
