@@ -113,9 +113,11 @@ def _score(facts: ReportFacts, truth: GroundTruth) -> ReportCorrectness:
         out.detect = out.ttd_error_seconds is not None and out.ttd_error_seconds <= DETECT_TOLERANCE_S
         if not out.detect:
             said = "none" if facts.time_to_detect_seconds is None else f"{facts.time_to_detect_seconds:.0f}s"
+            off = out.detected_at_error_seconds
+            when = "" if off is None else f"; detection time {off:+.0f}s from the truth's"
             out.misses.append(
                 f"detect: report {said} ({facts.detected_by or 'no alarm'}), "
-                f"truth {true_ttd:.0f}s ({truth.detected_by})"
+                f"truth {true_ttd:.0f}s ({truth.detected_by}){when}"
             )
     if truth.customer_facing_service is not None:
         out.customer_service = facts.entry_service == truth.customer_facing_service
