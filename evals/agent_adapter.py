@@ -17,6 +17,8 @@ from typing import Any
 
 from evals.outcome import Outcome
 from evals.recording import RecordingConfig, ReplayTransport, http_client_for, transport_for
+from evals.report_correctness import ReportFacts
+from evals.report_facts import report_facts
 from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.scenario import ScenarioSpec
@@ -35,13 +37,13 @@ def prepare_knowledge() -> bool:
     return knowledge_store(auto_ingest=True) is not None
 
 
-def _draft(result: InvestigationResult, backend: TelemetryBackend) -> tuple[list[str], float]:
+def _draft(result: InvestigationResult, backend: TelemetryBackend) -> tuple[list[str], float, ReportFacts]:
     from agent.report.completeness import report_completeness
     from agent.report.draft import draft_report
 
     report = draft_report(result, backend)
     nodes = [f"{node.question} {node.answer}" for node in report.five_whys.walk()]
-    return nodes, report_completeness(report)
+    return nodes, report_completeness(report), report_facts(report)
 
 
 @dataclass(frozen=True)
@@ -104,9 +106,12 @@ def run_full_investigation(
     notes: list[str] = []
     if isinstance(transport, ReplayTransport):
         notes += [f"replay: {mismatch}" for mismatch in transport.mismatches]
+    facts: ReportFacts | None = None
     try:
-        nodes, completeness = _draft(result, backend)
+        nodes, completeness, facts = _draft(result, backend)
     except Exception as exc:  # a drafter bug costs the report its score, not the investigation its ranks
         notes.append(f"report drafting failed: {type(exc).__name__}: {str(exc).splitlines()[0]}")
         nodes, completeness = [], 0.0
-    return Outcome.of(result, five_whys_nodes=nodes, report_completeness=completeness, notes=notes)
+    return Outcome.of(
+        result, five_whys_nodes=nodes, report_completeness=completeness, report_facts=facts, notes=notes
+    )

@@ -152,6 +152,7 @@ def evaluate_scenario(directory: Path, methods: Sequence[Method]) -> ScenarioRes
                     truth,
                     five_whys_nodes=outcome.five_whys_nodes,
                     report_completeness=outcome.report_completeness,
+                    report_facts=outcome.report_facts,
                     embed=sentence_embedder() if outcome.five_whys_nodes else None,
                 )
         result.runs[name] = run

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from evals.report_correctness import ReportFacts
 from mcp_server.analysis.models import Hypothesis, InvestigationResult
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.scenario import ScenarioSpec
@@ -27,6 +28,7 @@ class Outcome:
     five_whys_nodes: list[str] | None = None
     report_completeness: float | None = None
     notes: list[str] = field(default_factory=list)  # e.g. the report could not be drafted
+    report_facts: ReportFacts | None = None  # what the drafted report says, for the correctness checks
 
     @classmethod
     def of(cls, result: InvestigationResult, **extra: Any) -> Outcome:

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from evals.report_correctness import CHECK_LABELS, CHECKS
 from evals.results import EvalRun, MethodRun, MethodSummary
 from mcp_server.errors import SleuthError
 
@@ -68,6 +69,36 @@ def summary_rows(run: EvalRun) -> list[list[str]]:
     return rows
 
 
+CHECK_HEADERS = ["method", "report complete", *(CHECK_LABELS[name] for name in CHECKS)]
+
+
+def check_rows(run: EvalRun) -> list[list[str]]:
+    """Report correctness next to completeness, for the methods that draft a report."""
+    rows = []
+    for name in run.methods:
+        s = run.summaries[name]
+        if not s.report_checks:
+            continue
+        cells = [METHOD_LABELS.get(name, name), _pct(s.report_completeness)]
+        for check in CHECKS:
+            rate = s.report_checks.get(check)
+            cells.append("–" if rate is None or not rate.n else f"{rate.rate:.0%} ({rate.passed}/{rate.n})")
+        rows.append(cells)
+    return rows
+
+
+def report_misses(run: EvalRun) -> list[str]:
+    """One line per scenario whose report failed a correctness check."""
+    return [
+        f"{scenario.scenario} [{name}]: {'; '.join(method_run.score.report.misses)}"
+        for scenario in run.scenarios
+        for name, method_run in scenario.runs.items()
+        if method_run.score is not None
+        and method_run.score.report is not None
+        and method_run.score.report.misses
+    ]
+
+
 SHORT_HEADERS = [
     "method", "top1", "top3", "top5", "fault", "rank", "unranked", "herring", "ev.prec", "5whys",
     "report", "s", "cpu s", "tools", "tokens", "failed",
@@ -106,6 +137,14 @@ def print_summary(run: EvalRun, console: Console) -> None:
     for name, row in zip(run.methods, summary_rows(run), strict=True):
         table.add_row(SHORT_LABELS.get(name, name), *row[1:])
     console.print(table)
+    checks = check_rows(run)
+    if checks:
+        correctness = Table(title="Report correctness (pass rate, passed/scored)", padding=(0, 1))
+        for index, header in enumerate(CHECK_HEADERS):
+            correctness.add_column(header, justify="left" if index == 0 else "right")
+        for row in checks:
+            correctness.add_row(*row)
+        console.print(correctness)
     failures = [
         (scenario.scenario, name, run_.error or scenario.error)
         for scenario in run.scenarios
@@ -148,6 +187,14 @@ def markdown_table(run: EvalRun) -> str:
         "|" + "|".join(["---"] + ["---:"] * (len(SUMMARY_HEADERS) - 1)) + "|",
     ]
     lines += ["| " + " | ".join(row) + " |" for row in summary_rows(run)]
+    checks = check_rows(run)
+    if checks:
+        lines += ["", "Report correctness (pass rate, passed/scored):", ""]
+        lines += [
+            "| " + " | ".join(CHECK_HEADERS) + " |",
+            "|" + "|".join(["---"] + ["---:"] * (len(CHECK_HEADERS) - 1)) + "|",
+        ]
+        lines += ["| " + " | ".join(row) + " |" for row in checks]
     return "\n".join(lines) + "\n"
 
 
@@ -305,6 +352,9 @@ code {{ background: #f4f4f4; padding: 0 0.25rem; }}
 ({run.cpu_seconds:.1f}s CPU, {run.workers} worker(s)).</p>
 <h2>Summary</h2>
 {_html_table(SUMMARY_HEADERS, summary_rows(run))}
+<h2>Report correctness</h2>
+{_html_table(CHECK_HEADERS, check_rows(run)) if check_rows(run) else "<p>No report was drafted.</p>"}
+<ul>{"".join(f"<li>{html.escape(line)}</li>" for line in report_misses(run))}</ul>
 <h2>Plots</h2>
 {images}
 <h2>Scenarios</h2>

@@ -10,6 +10,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evals.report_correctness import CheckRate, ReportCorrectness
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -28,6 +30,7 @@ class CaseScore(_Model):
     evidence_precision: float | None = None  # None when the cited evidence names no service at all
     five_whys_coverage: float | None = None  # None when there is no report or no labelled factors
     report_completeness: float | None = None  # None when there is no report
+    report: ReportCorrectness | None = None  # is the report right (detection, service, ...); None: no report
 
 
 class RankedGuess(_Model):
@@ -109,6 +112,9 @@ class MethodSummary(_Model):
     evidence_precision: float | None
     five_whys_coverage: float | None
     report_completeness: float | None
+    report_checks: dict[str, CheckRate] = Field(
+        default_factory=dict
+    )  # correctness, per check; {}: no reports
     wall_seconds_mean: float
     wall_seconds_max: float
     cpu_seconds_mean: float = 0.0

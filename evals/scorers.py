@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from evals.report_correctness import ReportFacts, score_report, summarize_checks
 from evals.results import CaseScore, FaultTypeSummary, MethodRun, MethodSummary, RankedGuess, ScenarioResult
 from mcp_server.analysis.models import Hypothesis
 from mcp_server.scenario import GroundTruth, RootCause
@@ -153,8 +154,11 @@ def score_case(
     *,
     five_whys_nodes: Sequence[str] | None = None,
     report_completeness: float | None = None,
+    report_facts: ReportFacts | None = None,
     embed: Embed | None = None,
 ) -> CaseScore:
+    """Scores of one outcome; the report's correctness is scored whenever a report was attempted
+    (``report_completeness`` given), with ``report_facts`` None when its drafting failed."""
     hypotheses = ordered_hypotheses(result)
     rank, cause = cause_rank(hypotheses, truth)
     fault_ok = False
@@ -175,6 +179,7 @@ def score_case(
         evidence_precision=evidence_precision(first, truth),
         five_whys_coverage=coverage,
         report_completeness=report_completeness,
+        report=score_report(report_facts, truth) if report_completeness is not None else None,
     )
 
 
@@ -238,6 +243,7 @@ def summarize_method(method: str, scenarios: Sequence[ScenarioResult]) -> Method
         evidence_precision=_mean([score.evidence_precision for score in scores if score is not None]),
         five_whys_coverage=_mean([score.five_whys_coverage for score in scores if score is not None]),
         report_completeness=_mean([score.report_completeness for score in scores if score is not None]),
+        report_checks=summarize_checks([score.report if score else None for score in scores], failures),
         wall_seconds_mean=statistics.fmean(walls) if walls else 0.0,
         wall_seconds_max=max(walls, default=0.0),
         cpu_seconds_mean=statistics.fmean([run.cpu_seconds for run in ok_runs]) if ok_runs else 0.0,

@@ -88,6 +88,13 @@ class GroundTruth(BaseModel):
     red_herrings: list[str] = Field(default_factory=list)
     propagation: list[str] = Field(default_factory=list)  # services the failure reached, cause first
     onset: datetime | None = None
+    # What a correct COE says (simulated scenarios; absent from real data sets, hence optional):
+    customer_facing_service: str | None = None  # the entry service customers call that the failure reached
+    detected_at: datetime | None = None  # when the paging alarm or SLO burn alert first fired after onset
+    detected_by: str | None = None  # that alarm's or SLO's name
+    affected_zone: str | None = None  # the impaired availability zone (az faults)
+    key_metric: str | None = None  # the metric that shows the fault, as the telemetry names it
+    key_terms: list[str] = Field(default_factory=list)  # a cited record must hold one (version, zone...)
 
 
 class ScenarioSpec(BaseModel):

@@ -28,6 +28,7 @@ from evals.simulator.records import Resources
 from evals.simulator.topology import Topology, load_topology
 from evals.simulator.traffic import diurnal, poisson
 from evals.simulator.trouble import Trouble
+from evals.simulator.truth import correctness_truth
 from mcp_server.scenario import LOGS_FILE, METRICS_FILE, TRACES_FILE, ScenarioSpec
 from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import Alarm, from_nanos, to_nanos
@@ -302,6 +303,9 @@ class _Simulation:
         trigger, alarm_used = choose_trigger(incident, alarms, specs, slos, slo_minutes)
         truth = ground_truth(
             incident, deployment, batch, plan.red_herrings, alarms, alarm_used, trigger, trouble.labels()
+        )
+        truth = truth.model_copy(
+            update=correctness_truth(incident, trigger, alarms, specs, slos, slo_minutes, self.metric_names)
         )
         start, end = observed.window_edges(self.start_ns, self.end_ns, random.Random(plan.seed * 7919 + 3))
         spec = ScenarioSpec(

@@ -1,0 +1,146 @@
+"""What a correct COE must say about a simulated incident, derived from what the simulator wrote.
+
+- **customer-facing service**: the first service with entry operations (the one customers call) that
+  the failure reached.
+- **detection**: when the on-call engineer was paged: the trigger's alarm or SLO burn alert when the
+  scenario pages; otherwise the first paging (symptom) alarm on the customer-facing service to go to
+  ALARM after the onset, else the first fast burn of its SLOs. Read from the simulated alarm
+  histories and SLO minutes, never a constant.
+- **key evidence**: the signal an engineer would put in the COE for the fault type, as the simulator
+  emits it: a metric name (after renames) and the words a cited record must hold (the bad version,
+  the impaired zone, the failing host, ``certificate`` for TLS errors...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from evals.simulator.alarms import AlarmSpec, MinuteCounts, first_alarm_time, slo_breach_time
+from evals.simulator.definitions import Incident
+from evals.simulator.faults.base import NS_PER_MIN, Fault
+from evals.simulator.faults.code import BadDeployment, ErrorException
+from evals.simulator.faults.dependencies import ConfigChange
+from evals.simulator.topology import Topology
+from mcp_server.scenario import Trigger, TriggerKind
+from mcp_server.taxonomy import FaultType
+from mcp_server.telemetry import Alarm, SloDefinition, from_nanos
+
+# the metric that shows the fault, by the name the simulator emits before any rename (the pool's is a
+# family: in use, pending and wait time all show the exhaustion)
+KEY_METRICS: dict[FaultType, str] = {
+    FaultType.MEMORY_LEAK: "process.memory.usage",
+    FaultType.CPU_SATURATION: "system.cpu.utilization",
+    FaultType.DEPENDENCY_THROTTLING: "aws.dynamodb.throttled_requests",
+    FaultType.BAD_DEPLOYMENT: "http.server.request.errors",
+    FaultType.CONNECTION_POOL_EXHAUSTION: "db.client.connection.",
+    FaultType.CACHE_FAILURE: "cache.hit_ratio",
+}
+
+
+@dataclass
+class KeyEvidence:
+    metric: str | None = None
+    terms: list[str] = field(default_factory=list)  # a cited record must hold one of them
+
+
+def customer_facing_service(topology: Topology, propagation: list[str]) -> str | None:
+    """The entry service (one with customer entry operations) the failure reached first; None if none."""
+    entries = [
+        s.name for s in topology.services.values() if any(op.entry_weight for op in s.operations.values())
+    ]
+    return next((name for name in propagation if name in entries), None)
+
+
+def key_evidence(fault: Fault, metric_names: Mapping[str, str]) -> KeyEvidence:
+    """The fault's key signal, with the metric under the name the scenario gives it."""
+    metric = KEY_METRICS.get(fault.fault_type)
+    found = KeyEvidence(
+        metric=metric_names.get(metric, metric) if metric else None
+    )  # a renamed family keeps its prefix
+    if isinstance(fault, BadDeployment):
+        found.terms = [fault.new_version]
+    elif isinstance(fault, ConfigChange):
+        found.terms = [str(fault.change.attributes.get("config.key", "timeout"))]
+    elif isinstance(fault, ErrorException):
+        found.terms = [fault.failure.exception_type]
+    elif fault.fault_type is FaultType.CERTIFICATE_EXPIRY:
+        found.terms = ["certificate"]
+    elif fault.fault_type is FaultType.AZ_IMPAIRMENT and fault.zone:
+        found.terms = [fault.zone]
+    elif fault.fault_type is FaultType.SINGLE_HOST_FAILURE and fault.host is not None:
+        found.terms = [fault.host.name]
+    elif fault.fault_type is FaultType.INCORRECT_RESPONSE:
+        found.terms = ["404"]
+    elif fault.fault_type is FaultType.NETWORK_DELAY:
+        found.terms = ["latency", "duration"]
+    elif fault.fault_type is FaultType.DOWNSTREAM_TIMEOUT_RETRY_STORM:
+        found.terms = ["timeout", "timed out"]
+    return found
+
+
+def detection_truth(
+    trigger: Trigger,
+    customer_facing: str | None,
+    onset_ns: int,
+    start_ns: int,
+    alarms: list[Alarm],
+    specs: list[AlarmSpec],
+    slos: list[SloDefinition],
+    slo_minutes: Mapping[str, Mapping[int, MinuteCounts]],
+) -> tuple[datetime | None, str | None]:
+    """When the incident was detected and by which alarm or SLO; (None, None) when nothing paged."""
+    if trigger.kind in (TriggerKind.ALARM, TriggerKind.SLO) and trigger.time is not None:
+        return trigger.time, trigger.alarm or trigger.slo
+    if customer_facing is None:
+        return None, None
+    paging = {s.name for s in specs if s.symptom}
+    fired = [
+        (t, alarm.name)
+        for alarm in alarms
+        if alarm.service == customer_facing
+        and alarm.name in paging
+        and (t := first_alarm_time(alarm, onset_ns)) is not None
+    ]
+    if fired:
+        t, name = min(fired)
+        return from_nanos(t), name
+    onset_minute = (onset_ns - start_ns) // NS_PER_MIN
+    burns = [
+        (minute, slo.name)
+        for slo in slos
+        if slo.service == customer_facing
+        and (minute := slo_breach_time(slo, dict(slo_minutes.get(customer_facing, {})), int(onset_minute)))
+        is not None
+    ]
+    if burns:
+        minute, name = min(burns)
+        return from_nanos(start_ns + (minute + 1) * NS_PER_MIN), name
+    return None, None
+
+
+def correctness_truth(
+    incident: Incident,
+    trigger: Trigger,
+    alarms: list[Alarm],
+    specs: list[AlarmSpec],
+    slos: list[SloDefinition],
+    slo_minutes: Mapping[str, Mapping[int, MinuteCounts]],
+    metric_names: Mapping[str, str],
+) -> dict[str, object]:
+    """The optional ground-truth fields a report's correctness is scored on (see the module doc)."""
+    primary = incident.faults[0]
+    facing = customer_facing_service(incident.topology, incident.propagation)
+    detected_at, detected_by = detection_truth(
+        trigger, facing, incident.first_onset, incident.start_ns, alarms, specs, slos, slo_minutes
+    )
+    key = key_evidence(primary, metric_names)
+    return {
+        "customer_facing_service": facing,
+        "detected_at": detected_at,
+        "detected_by": detected_by,
+        "affected_zone": primary.zone if primary.fault_type is FaultType.AZ_IMPAIRMENT else None,
+        "key_metric": key.metric,
+        "key_terms": key.terms,
+    }
