@@ -73,7 +73,7 @@ def _assessment(result: InvestigationResult, report: IncidentReport, m: Measurem
         missing.append("No SLO covered the affected service; impact was measured from its server spans.")
     if m.impact.start is None:
         missing.append("Customer impact could not be measured (no failing requests found after onset).")
-    if not result.alarms:
+    if not result.alarms and not (result.detection and result.detection.first_alarm):
         missing.append("No alarm fired, or no alarm definitions were available.")
     if not result.changes:
         missing.append("No change records (deployments, config) were available for the window.")

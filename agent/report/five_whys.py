@@ -27,7 +27,7 @@ from agent.report.fault_factors import (
     Action,
     Factor,
 )
-from agent.report.impact import Measurements
+from agent.report.impact import Measurements, impact_began
 from agent.report.model import PLACEHOLDER
 from agent.report.skew import ComponentSkew
 from knowledge.documents import ActionItem, ActionStatus, ActionTerm, CoeDocument, WhyBranch, WhyNode
@@ -223,7 +223,11 @@ def _blast_branch(inputs: WhyInputs, top: Hypothesis | None) -> Why | None:
         )
     if not children:
         return None
-    peak = f"{impact.peak_bad_fraction:.1%} of requests" if impact.peak_bad_fraction else "customers"
+    peak = (
+        f"{impact.failed_fraction:.1%} of requests ({impact.failed_requests:,} of {impact.total_requests:,})"
+        if impact.failed_fraction
+        else "customers"
+    )
     return Why(
         f"Why did a failure in {skew.component if skew else _component(top)} affect {peak}?",
         "Several factors widened the impact beyond the failing component; see below.",
@@ -249,7 +253,7 @@ def _alarm_rule(alarm: Alarm) -> str:
 def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | None) -> Why:
     result, book, m = inputs.result, inputs.book, inputs.measurements
     detection = result.detection
-    onset = m.onset or (detection.onset if detection else None)
+    onset = impact_began(m) or (detection.onset if detection else None)
     alarm_ev = book.about(K.ALARM, detection.first_alarm) if detection and detection.first_alarm else []
     engagement = Why(
         "Why did engagement take as long as it did?",
@@ -283,9 +287,7 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
             WhyBranch.DETECTION,
             children=[no_alarm, *_fault_detection_factors(inputs, top), engagement],
         )
-    delay = detection.detection_delay_seconds
-    if delay is None and onset is not None:
-        delay = (detection.first_alarm_time - onset).total_seconds()
+    delay = (detection.first_alarm_time - onset).total_seconds() if onset is not None else None
     delay = max(0.0, delay) if delay is not None else None
     node = Why(
         f"Why did it take {_minutes(delay)} to detect?"

@@ -121,7 +121,7 @@ def summary_claims(result: InvestigationResult, m: Measurements, book: EvidenceB
                 text=(
                     f"Starting at {_hhmm(impact.start)}, customers using {functions} on {impact.entry_service} saw "
                     f"failures for {minutes:.0f} minutes: {impact.failed_requests:,} of {impact.total_requests:,} "
-                    f"requests failed, {impact.peak_bad_fraction or 0:.1%} at the worst minute."
+                    f"requests failed ({impact.failed_fraction or 0:.1%})."
                 ),
                 evidence=m.impact_evidence,
             )
@@ -217,8 +217,8 @@ def what_went_well(
         )
     if (
         skew_evidence is not None
-        and m.impact.peak_bad_fraction is not None
-        and m.impact.peak_bad_fraction < 0.5
+        and m.impact.failed_fraction is not None
+        and m.impact.failed_fraction < 0.5
     ):
         claims.append(
             Claim(

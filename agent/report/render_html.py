@@ -10,7 +10,7 @@ from html import escape
 
 from agent.report.action_items import TERM_MEANING, TERM_ORDER
 from agent.report.model import Claim, IncidentReport
-from agent.report.render_markdown import BRANCH_LABEL, mermaid_source
+from agent.report.render_markdown import BRANCH_LABEL, impact_rows, mermaid_source
 from knowledge.documents import WhyNode
 
 CSS = """
@@ -86,22 +86,7 @@ def render_html(report: IncidentReport) -> str:
         "<h2>Customer impact</h2>",
     ]
     if impact.start is not None:
-        rows = [
-            ("customer-facing service", impact.entry_service or ""),
-            ("functions affected", ", ".join(impact.functions) or "unknown"),
-            (
-                "impact window",
-                f"{impact.start:%Y-%m-%d %H:%M} – {f'{impact.end:%H:%M}' if impact.end else 'TBD'} UTC",
-            ),
-            (
-                "failed requests",
-                f"{impact.failed_requests:,} of {impact.total_requests:,} ({impact.excess_failed_requests:,} above baseline)",
-            ),
-            (
-                "peak failure rate",
-                f"{impact.peak_bad_fraction or 0:.1%} (baseline {impact.baseline_bad_fraction or 0:.2%})",
-            ),
-        ]
+        rows = impact_rows(impact)
         parts.append(
             '<table class="impact">'
             + "".join(f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in rows)
