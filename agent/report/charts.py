@@ -35,15 +35,21 @@ def _svg(figure: Figure) -> str:
     return text[text.index("<svg") :]  # drop the XML prolog and doctype so it can be inlined
 
 
-def _draw(
-    title: str, ylabel: str, series: list[Series], markers: list[ChartMarker], goal: float | None
+def draw_lines(
+    title: str,
+    ylabel: str,
+    series: list[Series],
+    markers: list[ChartMarker],
+    goal: float | None = None,
+    goal_label: str = "goal",
 ) -> str:
+    """One SVG line chart: the series, a dotted reference line (an SLO goal, a limit) and markers."""
     figure = Figure(figsize=(9, 2.8), dpi=100)
     axes = figure.add_subplot()
     for color, line in zip(LINE_COLORS, series, strict=False):
         axes.plot(mdates.date2num(line.times), line.values, color=color, linewidth=1.6, label=line.label)
     if goal is not None:
-        axes.axhline(goal, color="#555555", linewidth=1, linestyle=":", label=f"goal {goal:g}")
+        axes.axhline(goal, color="#555555", linewidth=1, linestyle=":", label=f"{goal_label} {goal:.4g}")
     for marker in markers:
         color, style = MARKER_STYLE.get(marker.label.split(":")[0], ("#333333", ":"))
         axes.axvline(float(mdates.date2num(marker.time)), color=color, linestyle=style, linewidth=1.3)
@@ -90,7 +96,7 @@ def build_charts(m: Measurements, markers: list[ChartMarker]) -> list[Chart]:
                 id="sli",
                 title=f"SLI: {m.sli[0].label}",
                 caption=f"Good events per {minutes}-minute bucket, percent, against the SLO goal.",
-                svg=_draw("SLI (% good)", "% good", m.sli, markers, m.sli_goal_percent),
+                svg=draw_lines("SLI (% good)", "% good", m.sli, markers, m.sli_goal_percent),
                 markers=markers,
                 evidence=evidence,
             )
@@ -103,7 +109,7 @@ def build_charts(m: Measurements, markers: list[ChartMarker]) -> list[Chart]:
                 caption=f"Failed server requests per {minutes}-minute bucket, percent, for "
                 + " and ".join(s.label for s in m.errors)
                 + ".",
-                svg=_draw("Error rate (%)", "% errors", m.errors, markers, None),
+                svg=draw_lines("Error rate (%)", "% errors", m.errors, markers, None),
                 markers=markers,
                 evidence=evidence,
             )
@@ -114,7 +120,7 @@ def build_charts(m: Measurements, markers: list[ChartMarker]) -> list[Chart]:
                 id="latency",
                 title="Latency p99",
                 caption=f"99th percentile server latency per {minutes}-minute bucket, milliseconds.",
-                svg=_draw("Latency p99 (ms)", "ms", m.latency, markers, None),
+                svg=draw_lines("Latency p99 (ms)", "ms", m.latency, markers, None),
                 markers=markers,
                 evidence=evidence,
             )

@@ -165,7 +165,9 @@ def enrich_detection(
             onset=onset,
             first_alarm=first[0],
             first_alarm_time=first[1],
-            detection_delay_seconds=max(0.0, (first[1] - onset).total_seconds()) if onset is not None else None,
+            detection_delay_seconds=max(0.0, (first[1] - onset).total_seconds())
+            if onset is not None
+            else None,
             slo_breach_time=existing.slo_breach_time if existing else None,
         )
     elif existing is not None and existing.first_alarm is not None:  # only noise fired: no detection

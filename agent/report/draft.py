@@ -18,8 +18,10 @@ from agent.report.charts import build_charts, incident_markers
 from agent.report.customer_rca import render_customer_markdown
 from agent.report.detection import enrich_detection
 from agent.report.evidence_book import EvidenceBook
+from agent.report.fault_sections import fault_section
 from agent.report.five_whys import WhyInputs, build_five_whys, similar_past_coes
 from agent.report.impact import Measurements, measure
+from agent.report.mitigation import plan_mitigation
 from agent.report.model import PLACEHOLDER, Claim, IncidentReport, ReportAssessment
 from agent.report.narrative import Narrator, lessons_learned, narrate, summary_claims, what_went_well
 from agent.report.past_coes import load_past_coes
@@ -124,6 +126,8 @@ def draft_report(
         first_alarm,
         [(label, t) for label, t in changes if m.onset is None or m.onset - timedelta(hours=2) <= t],
     )
+    section = fault_section(result, backend, m, book, markers)
+    plan = plan_mitigation(result, book, section)
     top = result.hypotheses[0] if result.hypotheses else None
     when = m.impact.start or m.onset or m.window.start
     title = _title(result, m)
@@ -134,14 +138,16 @@ def draft_report(
         date=when.date(),
         services=list(dict.fromkeys([*([top.service] if top else []), *result.affected_services])),
         fault_types=[top.fault_type] if top and top.fault_type != FaultType.UNKNOWN else [],
-        summary=narrate("summary", title, summary_claims(result, m, book), book, narrator, notes),
+        summary=narrate("summary", title, summary_claims(result, m, book, plan), book, narrator, notes),
         customer_impact=m.impact,
         charts=build_charts(m, markers),
-        timeline=build_timeline(result, m, book),
-        what_went_well=what_went_well(result, m, book, skew.share_evidence if skew else None),
+        fault_section=section,
+        mitigation=plan,
+        timeline=build_timeline(result, m, book, plan),
+        what_went_well=what_went_well(result, m, book, skew.share_evidence if skew else None, plan),
         response_analysis=build_response_analysis(result, m, book),
         five_whys=tree,
-        action_items=finalize_action_items(tree_items, tree, result),
+        action_items=finalize_action_items(tree_items, tree, result, plan),
         related_coes=[c.id for c in similar_past_coes(result, past)],
         narrator=narrator_name if narrator is not None else "template",
     )
@@ -162,6 +168,12 @@ def _cited(report: IncidentReport) -> set[str]:
         *report.what_went_well,
         *report.response_analysis.claims,
         *report.lessons_learned,
+        *(report.fault_section.claims if report.fault_section else []),
+        *(
+            [report.fault_section.mitigation]
+            if report.fault_section and report.fault_section.mitigation
+            else []
+        ),
     ]
     for claim in claims:
         ids.update(claim.evidence)
@@ -171,6 +183,10 @@ def _cited(report: IncidentReport) -> set[str]:
         ids.update(entry.evidence)
     for chart in report.charts:
         ids.update(chart.evidence)
+    if report.fault_section is not None and report.fault_section.chart is not None:
+        ids.update(report.fault_section.chart.evidence)
+    if report.mitigation is not None:
+        ids.update(report.mitigation.evidence)
     return ids
 
 
@@ -190,7 +206,8 @@ def write_report(report: IncidentReport, out_dir: Path | str) -> ReportPaths:
     charts_dir = out / "charts"
     charts_dir.mkdir(parents=True, exist_ok=True)
     chart_files: dict[str, str] = {}
-    for chart in report.charts:
+    section_chart = report.fault_section.chart if report.fault_section else None
+    for chart in [*report.charts, *([section_chart] if section_chart else [])]:
         name = f"{report.id}-{chart.id}.svg"
         (charts_dir / name).write_text(chart.svg, encoding="utf-8")
         chart_files[chart.id] = f"charts/{name}"

@@ -81,6 +81,25 @@ class Chart(_Model):
     evidence: list[str] = Field(default_factory=list)
 
 
+class FaultSection(_Model):
+    """The evidence, graph and mitigation specific to the top hypothesis' fault type."""
+
+    fault_type: FaultType
+    title: str
+    claims: list[Claim] = Field(default_factory=list)
+    chart: Chart | None = None
+    mitigation: Claim | None = None
+
+
+class MitigationPlan(_Model):
+    """The mitigation the report recommends, and the runbook (SOP) it follows."""
+
+    action: str
+    runbook_id: str | None = None
+    runbook_title: str | None = None
+    evidence: list[str] = Field(default_factory=list)
+
+
 class TimelinePhase(StrEnum):
     CONTEXT = (
         "context"  # something that happened nearby but is not implicated (e.g. another service's deploy)
@@ -129,6 +148,8 @@ class IncidentReport(_Model):
     summary: list[Claim] = Field(default_factory=list)
     customer_impact: CustomerImpact = Field(default_factory=CustomerImpact)
     charts: list[Chart] = Field(default_factory=list)
+    fault_section: FaultSection | None = None
+    mitigation: MitigationPlan | None = None
     timeline: list[ReportTimelineEntry] = Field(default_factory=list)
     what_went_well: list[Claim] = Field(default_factory=list)
     response_analysis: ResponseAnalysis = Field(default_factory=ResponseAnalysis)

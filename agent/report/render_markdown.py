@@ -102,6 +102,28 @@ def impact_rows(impact: CustomerImpact) -> list[tuple[str, str]]:
     return rows
 
 
+def _fault_section(report: IncidentReport, chart_files: dict[str, str]) -> list[str]:
+    section = report.fault_section
+    if section is None:
+        return []
+    out = [f"## {section.title}", "", *_bullets(section.claims), ""]
+    if section.chart is not None:
+        target = chart_files.get(section.chart.id)
+        out += [
+            f"**{section.chart.title}.** {section.chart.caption}{cite(section.chart.evidence)}",
+            "",
+            f"![{section.chart.title}]({target})"
+            if target
+            else f"_{section.chart.title}: see the HTML report_",
+            "",
+        ]
+    plan = report.mitigation
+    if plan is not None:
+        runbook = f" (runbook: {plan.runbook_title}, `{plan.runbook_id}`)" if plan.runbook_id else ""
+        out += [f"**Mitigation{runbook}.** {plan.action}.{cite(plan.evidence)}", ""]
+    return out
+
+
 def render_markdown(report: IncidentReport, chart_files: dict[str, str] | None = None) -> str:
     chart_files = chart_files or {}
     impact = report.customer_impact
@@ -121,7 +143,9 @@ def render_markdown(report: IncidentReport, chart_files: dict[str, str] | None =
     if impact.start is not None:
         out += ["| measure | value |", "|---|---|"]
         out += [f"| {k} | {v} |" for k, v in impact_rows(impact)] + [""]
-    out += [*_bullets(impact.claims), "", "## Metrics and graphs", ""]
+    out += [*_bullets(impact.claims), ""]
+    out += _fault_section(report, chart_files or {})
+    out += ["## Metrics and graphs", ""]
     for chart in report.charts:
         target = chart_files.get(chart.id)
         image = f"![{chart.title}]({target})" if target else f"_{chart.title}: see the HTML report_"

@@ -12,7 +12,14 @@ from datetime import datetime, timedelta
 from agent.report.detection import is_noise
 from agent.report.evidence_book import EvidenceBook
 from agent.report.impact import Measurements, impact_began
-from agent.report.model import PLACEHOLDER, Claim, ReportTimelineEntry, ResponseAnalysis, TimelinePhase
+from agent.report.model import (
+    PLACEHOLDER,
+    Claim,
+    MitigationPlan,
+    ReportTimelineEntry,
+    ResponseAnalysis,
+    TimelinePhase,
+)
 from mcp_server.analysis.models import EvidenceKind, InvestigationResult
 from mcp_server.scenario import TriggerKind
 from mcp_server.telemetry import AlarmState
@@ -44,7 +51,7 @@ def _relative(seconds: float) -> str:
 
 
 def build_timeline(
-    result: InvestigationResult, m: Measurements, book: EvidenceBook
+    result: InvestigationResult, m: Measurements, book: EvidenceBook, plan: MitigationPlan | None = None
 ) -> list[ReportTimelineEntry]:
     timed: list[ReportTimelineEntry] = []
     onset = impact_began(m)  # one moment for "after onset" everywhere: when the timeline shows impact began
@@ -223,13 +230,12 @@ def build_timeline(
             placeholder=True,
         ),
     ]
-    mitigation = next((x for x in result.mitigations if x.applicable), None)
     placeholders.append(
         ReportTimelineEntry(
             phase=P.MITIGATION,
-            event=f"Mitigation applied ({PLACEHOLDER}: when, by whom)"
-            + (f": {mitigation.action}" if mitigation else ""),
-            source=f"SOP {mitigation.sop}" if mitigation and mitigation.sop else "",
+            event=f"Mitigation applied ({PLACEHOLDER}: when, by whom)" + (f": {plan.action}" if plan else ""),
+            source=f"runbook {plan.runbook_id}" if plan and plan.runbook_id else "",
+            evidence=plan.evidence[:1] if plan else [],
             placeholder=True,
         )
     )

@@ -116,7 +116,14 @@ def test_what_went_well_names_the_runbook_for_the_top_hypothesis_fault_type(
     single_host_report: IncidentReport,
 ) -> None:
     runbooks = [c.text for c in single_host_report.what_went_well if "runbook" in c.text]
-    assert runbooks and all("single_host_failure" in text for text in runbooks)
+    assert runbooks and all("sop-single-bad-host" in text for text in runbooks)
+    plan = single_host_report.mitigation
+    assert plan is not None and plan.runbook_id == "sop-single-bad-host"
+    # the summary, the timeline and the action items name the same runbook and action
+    assert "sop-single-bad-host" in single_host_report.summary_text()
+    step = next(e for e in single_host_report.timeline if e.phase == "mitigation")
+    assert step.source == "runbook sop-single-bad-host" and plan.action in step.event
+    assert any(plan.action in item.title for item in single_host_report.action_items)
 
 
 def test_without_an_alarm_the_detection_branch_asks_why_none_fired(incident_backend: LocalBackend) -> None:
