@@ -19,16 +19,18 @@ from agent.report.customer_rca import render_customer_markdown
 from agent.report.detection import enrich_detection
 from agent.report.evidence_book import EvidenceBook
 from agent.report.fault_sections import fault_section
-from agent.report.five_whys import WhyInputs, build_five_whys, similar_past_coes
+from agent.report.five_whys import build_five_whys
 from agent.report.impact import Measurements, measure
 from agent.report.mitigation import plan_mitigation
 from agent.report.model import PLACEHOLDER, Claim, IncidentReport, ReportAssessment
 from agent.report.narrative import Narrator, lessons_learned, narrate, summary_claims, what_went_well
 from agent.report.past_coes import load_past_coes
+from agent.report.recurrence import similar_past_coes
 from agent.report.render_html import render_html
 from agent.report.render_markdown import render_markdown
 from agent.report.skew import ComponentSkew, measure_component_skew
 from agent.report.timeline import build_response_analysis, build_timeline
+from agent.report.why import WhyInputs
 from knowledge.documents import CoeDocument, dump_coe_json
 from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.base import TelemetryBackend

@@ -11,10 +11,8 @@ action item that points at it.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from agent.report.evidence_book import EvidenceBook
 from agent.report.fault_factors import (
     DETECTION_NO_ALARM,
     DETECTION_SLOW_ALARM,
@@ -22,56 +20,22 @@ from agent.report.fault_factors import (
     ENGAGEMENT,
     KNOWLEDGE,
     PROPAGATION,
-    RECURRENCE,
     UNEXPLAINED,
     Action,
     Factor,
 )
-from agent.report.impact import Measurements, impact_began
+from agent.report.impact import impact_began
 from agent.report.model import PLACEHOLDER
-from agent.report.skew import ComponentSkew
-from knowledge.documents import ActionItem, ActionStatus, ActionTerm, CoeDocument, WhyBranch, WhyNode
+from agent.report.recurrence import recurrence_branch
+from agent.report.why import Why, WhyInputs, fmt
+from knowledge.documents import ActionItem, ActionTerm, WhyBranch, WhyNode
 from mcp_server.analysis.models import EvidenceKind as K
-from mcp_server.analysis.models import Hypothesis, InvestigationResult
+from mcp_server.analysis.models import Hypothesis
 from mcp_server.taxonomy import FaultType as F
 from mcp_server.telemetry import Alarm
 
 SHARE_RISE = 1.15  # a component's traffic share this much above baseline counts as "more than its share"
 SLOW_DETECTION_SECONDS = 120
-
-
-@dataclass
-class Why:
-    question: str
-    answer: str
-    evidence: list[str]
-    branch: WhyBranch
-    needs_human_input: bool = False
-    action: Action | None = None
-    children: list[Why] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.evidence = list(dict.fromkeys(self.evidence))
-        if not self.evidence:
-            self.needs_human_input = True
-
-
-@dataclass
-class WhyInputs:
-    result: InvestigationResult
-    book: EvidenceBook
-    measurements: Measurements
-    skew: ComponentSkew | None = None
-    past_coes: list[CoeDocument] = field(default_factory=list)
-
-
-class _Fields(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return f"{{{key}}}"
-
-
-def _fmt(text: str, fields: dict[str, str]) -> str:
-    return text.format_map(_Fields(fields))
 
 
 def _minutes(seconds: float) -> str:
@@ -93,12 +57,12 @@ def _factor_node(factor: Factor, inputs: WhyInputs, top: Hypothesis, branch: Why
     cited = book.find(factor.supported_by, service=top.service, within=book.hypothesis_ids(top))
     if not cited:
         cited = book.find(factor.supported_by, service=top.service)
-    answer = _fmt(factor.answer, fields)
+    answer = fmt(factor.answer, fields)
     if not cited:
         answer = f"Typical for this fault, to confirm: {answer}"
     elif (first := book.get(cited[0])) is not None:
         answer = f"{answer} Observed: {first.description}."
-    return Why(_fmt(factor.question, fields), answer, cited, branch, action=factor.action)
+    return Why(fmt(factor.question, fields), answer, cited, branch, action=factor.action)
 
 
 def _trigger_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | None) -> Why:
@@ -275,7 +239,7 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
             m.impact_evidence + book.find([K.SLO], limit=1),
             WhyBranch.DETECTION,
             action=Action(
-                _fmt(DETECTION_NO_ALARM.title, {"service": entry or service}),
+                fmt(DETECTION_NO_ALARM.title, {"service": entry or service}),
                 DETECTION_NO_ALARM.term,
                 DETECTION_NO_ALARM.validation,
             ),
@@ -312,7 +276,7 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
                 alarm_ev,
                 WhyBranch.DETECTION,
                 action=Action(
-                    _fmt(DETECTION_SLOW_ALARM.title, {"alarm": detection.first_alarm}),
+                    fmt(DETECTION_SLOW_ALARM.title, {"alarm": detection.first_alarm}),
                     DETECTION_SLOW_ALARM.term,
                     DETECTION_SLOW_ALARM.validation,
                 ),
@@ -327,9 +291,9 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
                 alarm_ev + book.find([K.ERROR_ORIGIN, K.TOPOLOGY], within=book.hypothesis_ids(top), limit=1),
                 WhyBranch.DETECTION,
                 action=Action(
-                    _fmt(DETECTION_WRONG_PLACE.title, {"service": top.service}),
+                    fmt(DETECTION_WRONG_PLACE.title, {"service": top.service}),
                     DETECTION_WRONG_PLACE.term,
-                    _fmt(DETECTION_WRONG_PLACE.validation, {"service": top.service}),
+                    fmt(DETECTION_WRONG_PLACE.validation, {"service": top.service}),
                 ),
             )
         )
@@ -342,72 +306,6 @@ def _fault_detection_factors(inputs: WhyInputs, top: Hypothesis | None) -> list[
     if top is None or top.fault_type not in KNOWLEDGE:
         return []
     return [_factor_node(f, inputs, top, WhyBranch.DETECTION) for f in KNOWLEDGE[top.fault_type].detection]
-
-
-def similar_past_coes(result: InvestigationResult, past_coes: list[CoeDocument]) -> list[CoeDocument]:
-    """Past COEs that are real recurrences: they share the top hypothesis' fault type (the same service
-    ranks first) and are dated before this incident. Being returned by a knowledge search is not
-    enough: a search hit on a connection-pool COE says nothing about a memory leak, and a later COE is
-    not a past one."""
-    top = result.hypotheses[0] if result.hypotheses else None
-    if top is None:
-        return []
-    day = result.window.start.date()
-    similar = [coe for coe in past_coes if coe.date < day and top.fault_type in coe.fault_types]
-    similar.sort(key=lambda coe: (top.service not in coe.services, -coe.date.toordinal()))
-    return similar[:2]
-
-
-def _recurrence_branch(inputs: WhyInputs) -> list[Why]:
-    branches = []
-    for coe in similar_past_coes(inputs.result, inputs.past_coes):
-        items = "; ".join(f"'{a.title}' ({a.status.value})" for a in coe.action_items) or "none recorded"
-        ev = inputs.book.add(
-            K.KNOWLEDGE,
-            f"Past COE {coe.id} ({coe.date}, {', '.join(f.value for f in coe.fault_types) or 'no fault type'}): "
-            f"{coe.title}. Action items: {items}",
-            source_query=f"knowledge: coe {coe.id}",
-            attributes={"doc_id": coe.id},
-        )
-        children = [
-            Why(
-                f"Why did '{item.title}' not prevent this?"
-                if item.status == ActionStatus.DONE
-                else f"Why is '{item.title}' still {item.status.value}?",
-                f"{PLACEHOLDER}: the owning team must explain"
-                + (
-                    " why the completed item did not cover this case."
-                    if item.status == ActionStatus.DONE
-                    else " why it was not finished."
-                ),
-                [ev],
-                WhyBranch.RECURRENCE,
-                needs_human_input=True,
-                action=Action(
-                    _fmt(RECURRENCE.title, {"title": item.title, "coe": coe.id}),
-                    RECURRENCE.term,
-                    item.validation or RECURRENCE.validation,
-                ),
-            )
-            for item in coe.action_items[:3]
-        ]
-        branches.append(
-            Why(
-                f"Why did the actions from past COE {coe.id} not prevent a recurrence?",
-                f"{coe.title} ({coe.date}) had the same kind of failure.",
-                [ev],
-                WhyBranch.RECURRENCE,
-                action=None
-                if children
-                else Action(
-                    f"Review past COE {coe.id} against this incident",
-                    ActionTerm.SHORT,
-                    "Done when the review is recorded here.",
-                ),
-                children=children,
-            )
-        )
-    return branches
 
 
 def build_tree(inputs: WhyInputs) -> Why:
@@ -431,7 +329,7 @@ def build_tree(inputs: WhyInputs) -> Why:
     if blast is not None:
         root.children.append(blast)
     root.children.append(_detection_branch(inputs, top, entry))
-    root.children.extend(_recurrence_branch(inputs))
+    root.children.extend(recurrence_branch(inputs))
     return root
 
 
@@ -454,11 +352,11 @@ def _to_node(why: Why, path: str, fields: dict[str, str], items: list[ActionItem
     if action is not None:
         items.append(
             ActionItem(
-                title=_fmt(action.title, fields),
+                title=fmt(action.title, fields),
                 why_addressed=path,
                 term=action.term,
                 owner=f"{PLACEHOLDER} (owning team)",
-                validation=_fmt(action.validation, fields),
+                validation=fmt(action.validation, fields),
             )
         )
     node.children = [

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pydantic import BaseModel, ConfigDict
 
 from agent.report.evidence_book import EvidenceBook
-from agent.report.five_whys import similar_past_coes
 from agent.report.impact import Measurements
 from agent.report.model import PLACEHOLDER, Claim, MitigationPlan
+from agent.report.recurrence import similar_past_coes
 from knowledge.documents import CoeDocument, WhyBranch, WhyNode
 from mcp_server.analysis.models import Evidence, EvidenceKind, InvestigationResult
 from mcp_server.errors import SleuthError
