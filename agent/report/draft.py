@@ -34,6 +34,7 @@ from agent.report.why import WhyInputs
 from knowledge.documents import CoeDocument, dump_coe_json
 from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.base import TelemetryBackend
+from mcp_server.errors import SleuthError
 from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import TimeWindow
 
@@ -69,6 +70,25 @@ def _skew(
     return measure_component_skew(
         backend, top, baseline=baseline, incident=TimeWindow(start=m.onset, end=end), book=book
     )
+
+
+def _callers(result: InvestigationResult, backend: TelemetryBackend) -> set[str] | None:
+    """Services that call the top hypothesis' service, directly or through others (None: unknown)."""
+    top = result.hypotheses[0] if result.hypotheses else None
+    if top is None:
+        return None
+    try:
+        edges = backend.service_edges(result.window)
+    except SleuthError:
+        return None
+    if not edges:
+        return None
+    found: set[str] = set()
+    frontier = {top.service}
+    while frontier:
+        frontier = {e.caller for e in edges if e.callee in frontier} - found - {top.service}
+        found |= frontier
+    return found
 
 
 def _assessment(result: InvestigationResult, report: IncidentReport, m: Measurements) -> ReportAssessment:
@@ -119,7 +139,14 @@ def draft_report(
     skew = _skew(result, backend, m, book)
     past = list(past_coes)
     tree, tree_items = build_five_whys(
-        WhyInputs(result=result, book=book, measurements=m, skew=skew, past_coes=past)
+        WhyInputs(
+            result=result,
+            book=book,
+            measurements=m,
+            skew=skew,
+            past_coes=past,
+            callers=_callers(result, backend),
+        )
     )
     changes = [(f"{c.service} {c.version or c.kind}", c.time) for c in result.changes]
     first_alarm = result.detection.first_alarm_time if result.detection else None

@@ -11,7 +11,7 @@ action item that points at it.
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from agent.report.fault_factors import (
     DETECTION_NO_ALARM,
@@ -58,6 +58,17 @@ def _factor_node(factor: Factor, inputs: WhyInputs, top: Hypothesis, branch: Why
     if not cited:
         cited = book.find(factor.supported_by, service=top.service)
     answer = fmt(factor.answer, fields)
+    if factor.ask is not None:  # not something telemetry can show: asked, never stated as fact
+        known = book.get(cited[0]) if cited else None
+        return Why(
+            fmt(factor.ask, fields),
+            f"{PLACEHOLDER}: the telemetry cannot show this; the team must answer."
+            + (f" Known from the data: {known.description}." if known is not None else ""),
+            cited[:1],
+            branch,
+            needs_human_input=True,
+            action=factor.action,
+        )
     if not cited:
         answer = f"Typical for this fault, to confirm: {answer}"
     elif (first := book.get(cited[0])) is not None:
@@ -134,7 +145,7 @@ def _trigger_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | None
 def _blast_branch(inputs: WhyInputs, top: Hypothesis | None) -> Why | None:
     if top is None:
         return None
-    book, skew, impact = inputs.book, inputs.skew, inputs.measurements.impact
+    skew, impact = inputs.skew, inputs.measurements.impact
     children: list[Why] = []
     if skew is not None:
         level = skew.level.replace("_", " ")
@@ -174,17 +185,9 @@ def _blast_branch(inputs: WhyInputs, top: Hypothesis | None) -> Why | None:
             _factor_node(f, inputs, top, WhyBranch.BLAST_RADIUS)
             for f in KNOWLEDGE[top.fault_type].blast_radius
         )
-    others = [s for s in inputs.result.affected_services if s != top.service]
-    if others:
-        children.append(
-            Why(
-                f"Why did {top.service}'s failure spread to {', '.join(others[:4])}?",
-                f"{len(others)} other service(s) depend on {top.service} and failed or slowed with it instead of degrading.",
-                book.find([K.TOPOLOGY, K.ERROR_ORIGIN], limit=3),
-                WhyBranch.BLAST_RADIUS,
-                action=PROPAGATION,
-            )
-        )
+    spread = _spread_node(inputs, top)
+    if spread is not None:
+        children.append(spread)
     if not children:
         return None
     peak = (
@@ -198,6 +201,42 @@ def _blast_branch(inputs: WhyInputs, top: Hypothesis | None) -> Why | None:
         inputs.measurements.impact_evidence + ([inputs.skew.share_evidence] if inputs.skew else []),
         WhyBranch.BLAST_RADIUS,
         children=children,
+    )
+
+
+def _named(services: list[str], limit: int = 4) -> str:
+    shown = ", ".join(services[:limit])
+    return shown if len(services) <= limit else f"{shown} and {len(services) - limit} more"
+
+
+def _spread_node(inputs: WhyInputs, top: Hypothesis) -> Why | None:
+    """Why callers failed with ``top.service``: only services that call it (directly or not), counted
+    as named, citing only evidence about them from the incident (not a red herring's earlier errors)."""
+    book, m = inputs.book, inputs.measurements
+    callers = inputs.callers
+    others = [
+        s for s in inputs.result.affected_services if s != top.service and (callers is None or s in callers)
+    ]
+    if not others:
+        return None
+    began = impact_began(m)
+    earliest = began - timedelta(seconds=m.bucket_seconds) if began is not None else None
+    about = {top.service, *others}
+    cited = [
+        i
+        for i in book.find([K.TOPOLOGY, K.ERROR_ORIGIN], limit=50)
+        if (e := book.get(i)) is not None
+        and e.service in about
+        and (e.kind != K.ERROR_ORIGIN or e.service == top.service)
+        and (earliest is None or e.time is None or e.time >= earliest)
+    ][:3]
+    return Why(
+        f"Why did {top.service}'s failure spread to {_named(others)}?",
+        f"{len(others)} {'services that call' if len(others) > 1 else 'service that calls'} {top.service} "
+        f"({', '.join(others)}) failed or slowed with it instead of degrading.",
+        cited,
+        WhyBranch.BLAST_RADIUS,
+        action=PROPAGATION,
     )
 
 

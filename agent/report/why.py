@@ -35,6 +35,7 @@ class WhyInputs:
     measurements: Measurements
     skew: ComponentSkew | None = None
     past_coes: list[CoeDocument] = field(default_factory=list)
+    callers: set[str] | None = None  # services that call the top hypothesis' service, directly or not
 
 
 class Fields(dict[str, str]):

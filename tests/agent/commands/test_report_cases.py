@@ -61,3 +61,33 @@ def test_a_bad_deployment_coe_names_the_entry_service_customers_reach(bad_deploy
 
     title = markdown.splitlines()[0]
     assert title.startswith("# Errors on frontend"), title
+
+
+def test_a_bad_deployment_coe_counts_the_services_its_spread_node_names_and_cites_no_red_herring(
+    bad_deployment: str,
+) -> None:
+    spread = next(line for line in bad_deployment.splitlines() if "failure spread to" in line)
+    answer = spread.split("?**", 1)[1]
+    count = int(answer.split()[0])
+    named = answer.split("(", 1)[1].split(")", 1)[0].split(", ")
+    assert count == len(named), spread
+    assert "reports-batch" not in spread  # its row-lock errors started before the onset
+
+
+def test_a_bad_deployment_coe_states_impact_as_failed_of_total_and_asks_about_the_canary(
+    bad_deployment: str,
+) -> None:
+    summary = bad_deployment.split("## Summary", 1)[1].split("##", 1)[0]
+    assert "requests failed (" in summary and "at the worst minute" not in summary
+    canary = next(line for line in bad_deployment.splitlines() if "canary" in line and "**1." in line)
+    assert "TBD" in canary and "without a canary" not in canary
+
+
+def test_a_bad_deployment_coe_has_its_deployment_section_and_names_the_rollback_runbook(
+    bad_deployment: str,
+) -> None:
+    assert "## The deployment of customers 5.3.0" in bad_deployment
+    assert "error rate stepped from" in bad_deployment
+    well = bad_deployment.split("## What went well", 1)[1].split("##", 1)[0]
+    assert "sop-bad-deployment-rollback" in well
+    assert "Time to mitigate:" in bad_deployment

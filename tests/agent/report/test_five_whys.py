@@ -189,3 +189,17 @@ def test_evidence_without_ids_is_numbered_so_every_node_can_still_cite_it(
     assert any(e.startswith("ev-auto-") for e in cited)
     assert cited <= set(report.evidence_by_id())
     assert len({e.description for e in report.evidence}) == len(report.evidence)  # the same fact once
+
+
+def test_canary_and_auto_rollback_are_asked_of_the_team_not_stated_from_a_deployment_event(
+    incident_backend: LocalBackend,
+) -> None:
+    report = draft_report(result_for(FaultType.BAD_DEPLOYMENT, with_change=True), incident_backend)
+
+    nodes = {n.question: n for n in report.five_whys.walk()}
+    canary = next(n for q, n in nodes.items() if "canary" in q)
+    rollback = next(n for q, n in nodes.items() if "automatic rollback" in q)
+    for node in (canary, rollback):
+        assert node.needs_human_input and node.answer.startswith("TBD")
+        assert "not enabled" not in node.answer and "without a canary" not in node.answer
+        assert node.evidence  # the deployment is cited as what the data does show
