@@ -50,6 +50,11 @@ def _fired_at(alarm: Alarm, onset: datetime | None, end: datetime) -> datetime |
     )
 
 
+def slo_alert_name(slo: str) -> str:
+    """How the report names the burn-rate alert of an SLO trigger, wherever it appears."""
+    return f"{slo} burn-rate alert"
+
+
 def _rule(alarm: Alarm) -> str:
     return (
         f"{alarm.metric} ({alarm.statistic}) {alarm.comparison} {alarm.threshold:g} for "
@@ -146,6 +151,14 @@ def enrich_detection(
         if fired_moment is not None:
             first = (trigger.alarm, fired_moment)
             _alarm_evidence(book, first[0], trigger.service, fired_moment, "")
+    elif trigger.kind is TriggerKind.SLO and trigger.time is not None:
+        # the SLO burn alert that paged, unless an alarm on the failure path fired before it
+        name = slo_alert_name(trigger.slo or trigger.service or "the SLO")
+        earlier = [(n, t) for n, t in on_path if t < trigger.time]
+        first = earlier[0] if earlier else (name, trigger.time)
+        if not earlier:
+            services[name] = trigger.service
+            _alarm_evidence(book, name, trigger.service, trigger.time, "the SLO burn alert that paged")
     if first is not None:
         pass
     elif engine is not None and services.get(engine[0]) in relevant | {None}:

@@ -107,7 +107,7 @@ def _assessment(result: InvestigationResult, report: IncidentReport, m: Measurem
         missing.append("The leading hypothesis was not verified by a targeted check.")
     if m.recovery is None:
         missing.append("Recovery is not visible in the data.")
-    missing.extend(result.notes)
+    missing.extend(n for n in result.notes if n not in missing)
     placeholders = [f"Timeline: {e.event}" for e in report.timeline if e.placeholder]
     placeholders += [
         f"Five whys {n.id}: {n.question}" for n in report.five_whys.walk() if n.needs_human_input

@@ -230,10 +230,14 @@ def what_went_well(
         )
     if plan is not None and plan.runbook_id is not None:
         fault = f" for {top.fault_type.value.replace('_', ' ')}" if top is not None else ""
+        steps = (
+            "gives the mitigation steps"
+            if plan.action.startswith("Follow the runbook")
+            else f"gives the mitigation this report recommends: {plan.action[0].lower()}{plan.action[1:]}"
+        )
         claims.append(
             Claim(
-                text=f"An existing runbook{fault}, '{plan.runbook_title}' ({plan.runbook_id}), gives the mitigation "
-                f"this report recommends: {plan.action[0].lower()}{plan.action[1:]}.",
+                text=f"An existing runbook{fault}, '{plan.runbook_title}' ({plan.runbook_id}), {steps}.",
                 evidence=plan.evidence[:1],
             )
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from agent.report.detection import is_noise
+from agent.report.detection import is_noise, slo_alert_name
 from agent.report.evidence_book import EvidenceBook
 from agent.report.impact import Measurements, impact_began
 from agent.report.model import (
@@ -187,11 +187,18 @@ def build_timeline(
         )
     trigger = result.trigger
     if trigger.time is not None and trigger.kind is not TriggerKind.ALARM:
+        paged = detection is not None and detection.first_alarm == slo_alert_name(
+            trigger.slo or trigger.service or "the SLO"
+        )
+        delay = f" ({_relative((trigger.time - onset).total_seconds())})" if onset is not None else ""
+        timed = [e for e in timed if not (paged and e.source == f"alarm {detection.first_alarm}")]  # type: ignore[union-attr]
         timed.append(
             ReportTimelineEntry(
                 time=trigger.time,
                 phase=P.DETECTION,
-                event=f"Investigation requested: {trigger.text or 'manual trigger'}",
+                event=f"SLO burn alert pages{delay}: {trigger.text}"
+                if paged
+                else f"Investigation requested: {trigger.text or 'manual trigger'}",
                 source="trigger",
                 evidence=[
                     book.add(
@@ -346,6 +353,14 @@ def build_response_analysis(
                     f"{_relative((fired - began).total_seconds())}, {_minutes(delay - (fired - began).total_seconds())} "
                     "sooner.",
                     evidence=[ev],
+                )
+            )
+        elif detection.first_alarm.endswith(slo_alert_name("")):
+            claims.append(
+                Claim(
+                    text=f"To detect sooner: a shorter burn-rate window on {m.impact.entry_service}'s SLO, or an "
+                    "alarm on the failing service itself, which the SLO sees only through its callers.",
+                    evidence=alarm_ev,
                 )
             )
         else:

@@ -91,3 +91,23 @@ def test_a_bad_deployment_coe_has_its_deployment_section_and_names_the_rollback_
     well = bad_deployment.split("## What went well", 1)[1].split("##", 1)[0]
     assert "sop-bad-deployment-rollback" in well
     assert "Time to mitigate:" in bad_deployment
+
+
+@pytest.fixture(scope="module")
+def certificate_expiry(tmp_path_factory: pytest.TempPathFactory) -> str:
+    tmp = tmp_path_factory.mktemp("certificate-expiry")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SLEUTH_DATA_DIR", str(tmp / "data"))
+        patch.delenv("SLEUTH_REASONER", raising=False)
+        return _report(tmp, "certificate_expiry", "payments", 14)
+
+
+def test_a_certificate_expiry_coe_credits_the_slo_burn_alert_that_paged_not_an_alarm_before_impact(
+    certificate_expiry: str,
+) -> None:
+    detect = next(line for line in certificate_expiry.splitlines() if line.startswith("- Time to detect:"))
+    assert "queue-depth" not in detect and "frontend-availability burn-rate alert at 13:12:00" in detect
+    well = certificate_expiry.split("## What went well", 1)[1].split("##", 1)[0]
+    assert "queue-depth" not in well
+    response = certificate_expiry.split("## Incident response analysis", 1)[1].split("##", 1)[0]
+    assert "no faster target" in response and "halve it" not in response
