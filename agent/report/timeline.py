@@ -355,7 +355,7 @@ def build_response_analysis(
                     evidence=[ev],
                 )
             )
-        elif detection.first_alarm.endswith(slo_alert_name("")):
+        elif (detection.first_alarm or "").endswith(slo_alert_name("")):
             claims.append(
                 Claim(
                     text=f"To detect sooner: a shorter burn-rate window on {m.impact.entry_service}'s SLO, or an "
