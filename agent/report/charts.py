@@ -91,12 +91,19 @@ def build_charts(m: Measurements, markers: list[ChartMarker]) -> list[Chart]:
     charts: list[Chart] = []
     evidence = m.impact_evidence + m.recovery_evidence
     minutes = m.bucket_seconds // 60
+    impact = m.impact
+    counted = (
+        f" Over the impact window {impact.failed_requests:,} of {impact.total_requests:,} requests failed "
+        f"({impact.failed_fraction or 0:.1%})."
+        if impact.start is not None
+        else ""
+    )
     if m.sli:
         charts.append(
             Chart(
                 id="sli",
                 title=f"SLI: {m.sli[0].label}",
-                caption=f"Good events per {minutes}-minute bucket, percent, against the SLO goal.",
+                caption=f"Good events per {minutes}-minute bucket, percent, against the SLO goal.{counted}",
                 svg=draw_lines("SLI (% good)", "% good", m.sli, markers, m.sli_goal_percent),
                 markers=markers,
                 evidence=evidence,

@@ -200,3 +200,16 @@ def test_an_alarm_off_the_failure_path_that_fired_before_impact_is_not_credited_
     assert report.response_analysis.time_to_detect_seconds != 0
     assert all("queue-depth" not in c.text for c in report.what_went_well)
     assert all("queue-depth" not in c.text for c in report.response_analysis.claims)
+
+
+def test_summary_chart_and_customer_rca_state_the_same_failed_share_over_the_impact_window(
+    single_host_report: IncidentReport,
+) -> None:
+    from agent.report.customer_rca import customer_rca
+
+    impact = single_host_report.customer_impact
+    assert impact.failed_fraction == 0.5 and impact.entries[0].service == "frontend"
+    assert "300 of 600 requests failed (50.0%)" in single_host_report.summary_text()
+    sli = next(c for c in single_host_report.charts if c.id == "sli")
+    assert "300 of 600 requests failed (50.0%)" in sli.caption
+    assert "300 of 600 requests (about 50%)" in customer_rca(single_host_report).what_happened
