@@ -9,6 +9,7 @@ them differently still works as long as the names say what they measure.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from agent.report.charts import draw_lines
@@ -22,6 +23,18 @@ from mcp_server.taxonomy import FaultType as F
 from mcp_server.telemetry import MetricDescriptor
 
 GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class SectionInputs:
+    """What a fault-specific section is built from: the incident, its top hypothesis and the backend."""
+
+    result: InvestigationResult
+    top: Hypothesis
+    backend: TelemetryBackend
+    m: Measurements
+    book: EvidenceBook
+    markers: list[ChartMarker]
 
 
 def _find(descriptors: Iterable[MetricDescriptor], *words: str, unless: str = "") -> MetricDescriptor | None:
@@ -52,14 +65,8 @@ def _query(service: str, m: Measurements) -> str:
     )
 
 
-def memory_section(
-    result: InvestigationResult,
-    top: Hypothesis,
-    backend: TelemetryBackend,
-    m: Measurements,
-    book: EvidenceBook,
-    markers: list[ChartMarker],
-) -> FaultSection | None:
+def memory_section(x: SectionInputs) -> FaultSection | None:
+    top, backend, m, book, markers = x.top, x.backend, x.m, x.book, x.markers
     descriptors = backend.list_metrics(top.service)
     usage = _find(descriptors, "memory", unless="limit")
     limit = _find(descriptors, "memory", "limit")
@@ -144,14 +151,8 @@ def memory_section(
     )
 
 
-def throttling_section(
-    result: InvestigationResult,
-    top: Hypothesis,
-    backend: TelemetryBackend,
-    m: Measurements,
-    book: EvidenceBook,
-    markers: list[ChartMarker],
-) -> FaultSection | None:
+def throttling_section(x: SectionInputs) -> FaultSection | None:
+    top, backend, m, book, markers = x.top, x.backend, x.m, x.book, x.markers
     descriptors = backend.list_metrics(top.service)
     throttled = _find(descriptors, "throttl")
     consumed = _find(descriptors, "consumed", "capacity")

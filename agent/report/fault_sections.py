@@ -20,11 +20,11 @@ from datetime import datetime, timedelta
 
 from agent.report.charts import draw_lines
 from agent.report.evidence_book import EvidenceBook
-from agent.report.fault_metrics import memory_section, throttling_section
+from agent.report.fault_metrics import SectionInputs, memory_section, throttling_section
 from agent.report.impact import SERVER_KIND, Measurements, Series, impact_began
 from agent.report.model import Chart, ChartMarker, Claim, FaultSection
 from mcp_server.analysis.models import EvidenceKind as K
-from mcp_server.analysis.models import Hypothesis, InvestigationResult
+from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.base import LogQuery, SpanGroup, SpanStatsQuery, TelemetryBackend
 from mcp_server.errors import SleuthError
 from mcp_server.taxonomy import FaultType as F
@@ -33,10 +33,7 @@ from mcp_server.telemetry import ChangeKind, TimeWindow
 TLS_PATTERN = r"(?i)certificate|x509|pkix|ssl|tls|handshake"
 _TLS = re.compile(TLS_PATTERN)
 
-Builder = Callable[
-    [InvestigationResult, Hypothesis, TelemetryBackend, Measurements, EvidenceBook, list[ChartMarker]],
-    FaultSection | None,
-]
+Builder = Callable[[SectionInputs], FaultSection | None]
 
 
 def _error_rates(
@@ -72,20 +69,14 @@ def _rate(rows: list[tuple[datetime, int, int]]) -> tuple[int, int, float]:
     return errors, total, errors / total if total else 0.0
 
 
-def _deployment(
-    result: InvestigationResult,
-    top: Hypothesis,
-    backend: TelemetryBackend,
-    m: Measurements,
-    book: EvidenceBook,
-    markers: list[ChartMarker],
-) -> FaultSection | None:
+def _deployment(x: SectionInputs) -> FaultSection | None:
+    top, backend, m, book, markers = x.top, x.backend, x.m, x.book, x.markers
     began = impact_began(m)
     # the onset estimate can lag or lead the deployment by minutes: allow a few minutes either way
     latest = (began or m.window.end) + timedelta(minutes=5)
     deploys = [
         c
-        for c in result.changes
+        for c in x.result.changes
         if c.service == top.service and c.kind == ChangeKind.DEPLOYMENT and c.time <= latest
     ]
     if not deploys:
@@ -161,14 +152,8 @@ def _deployment(
     )
 
 
-def _zones(
-    result: InvestigationResult,
-    top: Hypothesis,
-    backend: TelemetryBackend,
-    m: Measurements,
-    book: EvidenceBook,
-    markers: list[ChartMarker],
-) -> FaultSection | None:
+def _zones(x: SectionInputs) -> FaultSection | None:
+    top, backend, m, book, markers = x.top, x.backend, x.m, x.book, x.markers
     began = impact_began(m) or m.window.start
     per_zone = _error_rates(backend, top.service, m.window, m.bucket_seconds, "availability_zone")
     if len(per_zone) < 2:
@@ -229,14 +214,8 @@ def _zones(
     )
 
 
-def _certificate(
-    result: InvestigationResult,
-    top: Hypothesis,
-    backend: TelemetryBackend,
-    m: Measurements,
-    book: EvidenceBook,
-    markers: list[ChartMarker],
-) -> FaultSection | None:
+def _certificate(x: SectionInputs) -> FaultSection | None:
+    top, backend, m, book, markers = x.top, x.backend, x.m, x.book, x.markers
     origins = [
         o
         for o in backend.error_origins(m.window, limit=200)
@@ -357,6 +336,6 @@ def fault_section(
     if top is None or builder is None:
         return None
     try:
-        return builder(result, top, backend, m, book, markers)
+        return builder(SectionInputs(result, top, backend, m, book, markers))
     except SleuthError:
         return None

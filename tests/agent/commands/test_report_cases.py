@@ -12,25 +12,16 @@ from agent.cli import app
 runner = CliRunner()
 
 
-def _report(tmp_path: Path, fault: str, service: str, seed: int) -> str:
-    data = tmp_path / "scenario"
-    simulated = runner.invoke(
-        app,
-        [
-            "simulate",
-            "--fault",
-            fault,
-            "--service",
-            service,
-            "--seed",
-            str(seed),
-            "--out",
-            str(data),
-            "--size",
-            "tiny",
-        ],
-    )
+def simulate_tiny(directory: Path, fault: str, service: str, seed: int) -> Path:
+    """``sleuth simulate`` of one fault at tiny size into ``directory``; the scenario directory."""
+    args = ["--fault", fault, "--service", service, "--seed", str(seed), "--out", str(directory)]
+    simulated = runner.invoke(app, ["simulate", *args, "--size", "tiny"])
     assert simulated.exit_code == 0, simulated.output
+    return directory
+
+
+def _report(tmp_path: Path, fault: str, service: str, seed: int) -> str:
+    data = simulate_tiny(tmp_path / "scenario", fault, service, seed)
     out = tmp_path / "reports"
     drafted = runner.invoke(app, ["report", "--data", str(data), "--out", str(out)])
     assert drafted.exit_code == 0, drafted.output

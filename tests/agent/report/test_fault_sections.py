@@ -11,38 +11,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from agent.cli import app
 from agent.report import IncidentReport, draft_report
 from agent.report.draft import write_report
 from mcp_server.analysis.models import Hypothesis, InvestigationResult
 from mcp_server.backends.local import LocalBackend
 from mcp_server.scenario import Trigger
 from mcp_server.taxonomy import FaultType
-
-runner = CliRunner()
+from tests.agent.commands.test_report_cases import simulate_tiny
 
 
 def _drafted(tmp: Path, fault: str, service: str, seed: int) -> tuple[IncidentReport, str, dict[str, object]]:
-    data = tmp / "scenario"
-    simulated = runner.invoke(
-        app,
-        [
-            "simulate",
-            "--fault",
-            fault,
-            "--service",
-            service,
-            "--seed",
-            str(seed),
-            "--out",
-            str(data),
-            "--size",
-            "tiny",
-        ],
-    )
-    assert simulated.exit_code == 0, simulated.output
+    data = simulate_tiny(tmp / "scenario", fault, service, seed)
     spec = yaml.safe_load((data / "scenario.yaml").read_text())
     truth = spec["ground_truth"]["root_cause"]
     with LocalBackend.from_scenario(data) as backend:
