@@ -117,6 +117,7 @@ def _assessment(result: InvestigationResult, report: IncidentReport, m: Measurem
         ("Customer impact", report.customer_impact.claims),
         ("What went well", report.what_went_well),
         ("Response analysis", report.response_analysis.claims),
+        ("Fault evidence", report.fault_section.claims if report.fault_section else []),
     ):
         placeholders += [f"{section}: {c.text}" for c in claims if PLACEHOLDER in c.text]
     placeholders.append(f"Owner and due date for each of the {len(report.action_items)} action items.")

@@ -22,7 +22,7 @@ from agent.report.charts import draw_lines
 from agent.report.evidence_book import EvidenceBook
 from agent.report.fault_metrics import SectionInputs, memory_section, throttling_section
 from agent.report.impact import SERVER_KIND, Measurements, Series, impact_began
-from agent.report.model import Chart, ChartMarker, Claim, FaultSection
+from agent.report.model import PLACEHOLDER, Chart, ChartMarker, Claim, FaultSection
 from mcp_server.analysis.models import EvidenceKind as K
 from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.base import LogQuery, SpanGroup, SpanStatsQuery, TelemetryBackend
@@ -214,6 +214,98 @@ def _zones(x: SectionInputs) -> FaultSection | None:
     )
 
 
+def _host(x: SectionInputs) -> FaultSection | None:
+    """One bad host, with its zone: a host alone in its zone cannot be told from a zonal impairment."""
+    top, backend, m, book, markers = x.top, x.backend, x.m, x.book, x.markers
+    began = impact_began(m) or m.window.start
+    per_host = _error_rates(backend, top.service, m.window, m.bucket_seconds, "host")
+    if len(per_host) < 2:
+        return None
+    during = {h: _rate([r for r in rows if r[0] >= began]) for h, rows in per_host.items()}
+    host = top.component if top.component in per_host else max(during, key=lambda h: during[h][2])
+    placed = backend.span_stats(
+        SpanStatsQuery(
+            window=m.window,
+            bucket_seconds=max(60, int(m.window.duration.total_seconds())),
+            service=top.service,
+            kinds=[SERVER_KIND],
+            group_by=["host", "availability_zone"],
+        )
+    )
+    zone_of = {str(b.group.get("host")): str(b.group.get("availability_zone") or "") for b in placed}
+    zone = zone_of.get(host, "")
+    query = f"span_stats(service={top.service!r}, kinds=[SERVER], group_by=['host', 'availability_zone'])"
+    errors, total, rate = during[host]
+    others = {h: v for h, v in during.items() if h != host}
+    ev = book.add(
+        K.HOST_SKEW,
+        f"{top.service} on {host} ({zone or 'zone unknown'}): {errors} of {total} requests failed ({rate:.1%}) "
+        f"from {began:%H:%M} UTC; other hosts at most {max(v[2] for v in others.values()):.1%}",
+        source_query=query,
+        service=top.service,
+        time=began,
+        value=rate,
+        attributes={"host": host, "availability_zone": zone},
+    )
+    claims = [
+        Claim(
+            text=f"The failures were on {host}"
+            + (f" in {zone}" if zone else "")
+            + f": {errors:,} of {total:,} of its requests failed ({rate:.1%}), against at most "
+            f"{max(v[2] for v in others.values()):.1%} on the other {len(others)} host(s).",
+            evidence=[ev],
+        )
+    ]
+    neighbours = [h for h in others if zone and zone_of.get(h) == zone]
+    if neighbours:
+        claims.append(
+            Claim(
+                text=f"Other {top.service} hosts in {zone} ({', '.join(neighbours)}) stayed healthy, so the fault "
+                "is the host, not the zone.",
+                evidence=[ev],
+            )
+        )
+    elif zone:
+        claims.append(
+            Claim(
+                text=f"{PLACEHOLDER}: {host} is the only {top.service} host in {zone}, so an impairment of {zone} "
+                "would look the same in this data. Check the provider's health events and other resources in "
+                f"{zone} before choosing between replacing the host and a zonal shift away from {zone}.",
+                evidence=[ev],
+                needs_human_input=True,
+            )
+        )
+    series = [
+        Series(
+            f"{h} ({zone_of.get(h, '?')})",
+            [r[0] for r in rows],
+            [100.0 * r[2] / r[1] if r[1] else 0.0 for r in rows],
+        )
+        for h, rows in sorted(per_host.items(), key=lambda kv: (kv[0] != host, kv[0]))
+    ]
+    chart = Chart(
+        id="fault-hosts",
+        title=f"Error rate of {top.service} per host",
+        caption=f"Failed server requests per {m.bucket_seconds // 60}-minute bucket, percent, one line per host "
+        "(its zone in brackets).",
+        svg=draw_lines("Error rate by host (%)", "% errors", series, markers),
+        markers=markers,
+        evidence=[ev],
+    )
+    caveat = (
+        "" if neighbours or not zone else f" If {zone} itself is impaired, shift away from the zone instead."
+    )
+    return FaultSection(
+        fault_type=F.SINGLE_HOST_FAILURE,
+        title=f"Host {host}" + (f" in {zone}" if zone else ""),
+        claims=claims,
+        chart=chart,
+        mitigation=Claim(
+            text=f"Take {host} out of {top.service}'s load balancer and replace it.{caveat}", evidence=[ev]
+        ),
+    )
+
+
 def _certificate(x: SectionInputs) -> FaultSection | None:
     top, backend, m, book, markers = x.top, x.backend, x.m, x.book, x.markers
     origins = [
@@ -317,6 +409,7 @@ def _certificate(x: SectionInputs) -> FaultSection | None:
 BUILDERS: dict[F, Builder] = {
     F.BAD_DEPLOYMENT: _deployment,
     F.AZ_IMPAIRMENT: _zones,
+    F.SINGLE_HOST_FAILURE: _host,
     F.CERTIFICATE_EXPIRY: _certificate,
     F.MEMORY_LEAK: memory_section,
     F.DEPENDENCY_THROTTLING: throttling_section,

@@ -130,3 +130,16 @@ def test_every_fault_section_claim_cites_evidence_the_report_lists(cases) -> Non
         assert section is not None
         for claim in section.claims:
             assert claim.evidence and all(e in known for e in claim.evidence), claim.text
+
+
+def test_a_single_host_section_says_when_the_host_is_alone_in_its_zone(
+    single_host_report: IncidentReport,
+) -> None:
+    section = single_host_report.fault_section
+
+    assert section is not None and section.title == "Host visits-2 in us-east-1b"
+    text = " ".join(c.text for c in section.claims)
+    assert "is the only visits host in us-east-1b" in text  # a zonal impairment would look the same
+    assert single_host_report.mitigation is not None
+    assert single_host_report.mitigation.action.startswith("Take visits-2 out of visits's load balancer")
+    assert any("is the only visits host" in p for p in single_host_report.assessment.placeholders)

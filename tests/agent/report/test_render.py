@@ -54,7 +54,7 @@ def test_html_is_self_contained_and_draws_the_tree(single_host_report: IncidentR
 
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
     assert "<script" not in html and "<link" not in html and "@import" not in html
-    assert html.count('src="data:image/svg+xml;base64,') == 3
+    assert html.count('src="data:image/svg+xml;base64,') == 4  # SLI, errors, latency and the per-host chart
     assert html.count('class="why ') == len(single_host_report.five_whys.walk())
     assert '<ul class="tree">' in html
     for item in single_host_report.action_items:
