@@ -187,7 +187,26 @@ def draft_report(
     report.evidence = book.items(_cited(report))
     report.assessment = _assessment(result, report, m)
     report.assessment.notes.extend(notes)
-    return report
+    return _possessives(report)
+
+
+_S_POSSESSIVE = re.compile(r"\b([\w.-]*[a-z0-9]s)'s\b")
+_VERBATIM = {"svg", "source_query", "id", "evidence"}  # drawings, queries and ids stay as they are
+
+
+def _possessives(report: IncidentReport) -> IncidentReport:
+    """ "customers's" -> "customers'": templates say "{service}'s", and many service names end in s."""
+
+    def fix(value: object, key: str = "") -> object:
+        if isinstance(value, str):
+            return value if key in _VERBATIM else _S_POSSESSIVE.sub(r"\1'", value)
+        if isinstance(value, list):
+            return [fix(v, key) for v in value]
+        if isinstance(value, dict):
+            return {k: fix(v, k) for k, v in value.items()}
+        return value
+
+    return IncidentReport.model_validate(fix(report.model_dump()))
 
 
 def _cited(report: IncidentReport) -> set[str]:

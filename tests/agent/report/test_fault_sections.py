@@ -90,7 +90,7 @@ def test_an_az_impairment_section_splits_errors_by_zone_and_shifts_away_from_the
     text = _section_text(report)
     assert f"The failures were concentrated in {zone}" in text
     assert report.mitigation is not None
-    assert f"zonal shift of appointments's load balancer away from {zone}" in report.mitigation.action
+    assert f"zonal shift of appointments' load balancer away from {zone}" in report.mitigation.action
     assert report.mitigation.runbook_id == "sop-az-impairment-zonal-shift"
     assert "out of the load balancer" not in markdown  # not "remove one host"
 
@@ -141,5 +141,5 @@ def test_a_single_host_section_says_when_the_host_is_alone_in_its_zone(
     text = " ".join(c.text for c in section.claims)
     assert "is the only visits host in us-east-1b" in text  # a zonal impairment would look the same
     assert single_host_report.mitigation is not None
-    assert single_host_report.mitigation.action.startswith("Take visits-2 out of visits's load balancer")
+    assert single_host_report.mitigation.action.startswith("Take visits-2 out of visits' load balancer")
     assert any("is the only visits host" in p for p in single_host_report.assessment.placeholders)

@@ -166,7 +166,7 @@ def test_an_unknown_fault_type_keeps_asking_until_a_human_gives_an_actionable_an
 
     trigger = next(c for c in report.five_whys.children if c.branch == WhyBranch.TRIGGER)
     last = trigger.walk()[-1]
-    assert last.question == "What is the underlying cause of visits's failure?"
+    assert last.question == "What is the underlying cause of visits' failure?"
     assert last.needs_human_input
     assert any(i.why_addressed == last.id for i in report.action_items)
 

@@ -111,3 +111,9 @@ def test_draft_and_write_uses_the_bundled_past_coes_and_returns_every_path(
 
     assert set(written) == {"markdown", "html", "coe_json", "customer_rca", "report_json"}
     assert all(path.is_file() for path in written.values())
+
+
+def test_a_service_name_ending_in_s_takes_a_plain_apostrophe(single_host_report: IncidentReport) -> None:
+    text = render_markdown(single_host_report)
+
+    assert "visits's" not in text and "visits' " in text
