@@ -102,3 +102,39 @@ def test_a_certificate_expiry_coe_credits_the_slo_burn_alert_that_paged_not_an_a
     assert "queue-depth" not in well
     response = certificate_expiry.split("## Incident response analysis", 1)[1].split("##", 1)[0]
     assert "no faster target" in response and "halve it" not in response
+
+
+@pytest.fixture(scope="module")
+def memory_leak(tmp_path_factory: pytest.TempPathFactory) -> str:
+    tmp = tmp_path_factory.mktemp("memory-leak")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SLEUTH_DATA_DIR", str(tmp / "data"))
+        patch.delenv("SLEUTH_REASONER", raising=False)
+        return _report(tmp, "memory_leak", "visits", 12)
+
+
+def test_a_memory_leak_coe_times_detection_from_the_slo_alert_that_paged_not_the_flapping_queue_alarm(
+    memory_leak: str,
+) -> None:
+    detect = next(line for line in memory_leak.splitlines() if line.startswith("- Time to detect:"))
+    # the simulator's truth: the SLO trigger fired at 11:17, 5 minutes after onset
+    assert "queue-depth" not in detect and "burn-rate alert at 11:17:00" in detect
+    assert "Time to detect: 5 min" in detect
+    assert "queue-depth" not in memory_leak.split("## What went well", 1)[1].split("##", 1)[0]
+
+
+@pytest.fixture(scope="module")
+def az_impairment(tmp_path_factory: pytest.TempPathFactory) -> str:
+    tmp = tmp_path_factory.mktemp("az-impairment")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SLEUTH_DATA_DIR", str(tmp / "data"))
+        patch.delenv("SLEUTH_REASONER", raising=False)
+        return _report(tmp, "az_impairment", "appointments", 13)
+
+
+def test_an_az_impairment_coe_names_the_impaired_zone_in_its_mitigation(az_impairment: str) -> None:
+    mitigation = next(line for line in az_impairment.splitlines() if line.startswith("**Mitigation"))
+    # ranked as one host or as the zone, the reader is pointed at us-east-1b, not only at a host
+    assert "us-east-1b" in mitigation
+    detect = next(line for line in az_impairment.splitlines() if line.startswith("- Time to detect:"))
+    assert "Time to detect: 7 min" in detect  # truth: 12:11:16 onset, 12:19:20 alarm (8 min)
