@@ -50,6 +50,9 @@ def draw_lines(
         axes.plot(mdates.date2num(line.times), line.values, color=color, linewidth=1.6, label=line.label)
     if goal is not None:
         axes.axhline(goal, color="#555555", linewidth=1, linestyle=":", label=f"{goal_label} {goal:.4g}")
+        if goal_label != "goal":  # a limit the series climbs toward: keep it visible above the data
+            low, high = axes.get_ylim()
+            axes.set_ylim(low, max(high, goal * 1.08))
     for marker in markers:
         color, style = MARKER_STYLE.get(marker.label.split(":")[0], ("#333333", ":"))
         axes.axvline(float(mdates.date2num(marker.time)), color=color, linestyle=style, linewidth=1.3)
