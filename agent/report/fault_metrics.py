@@ -37,6 +37,19 @@ class SectionInputs:
     markers: list[ChartMarker]
 
 
+def finish(
+    fault: F, title: str, claims: list[Claim], chart: Chart | None, mitigation: str, evidence: list[str]
+) -> FaultSection:
+    """The section, with its measured mitigation citing ``evidence``."""
+    return FaultSection(
+        fault_type=fault,
+        title=title,
+        claims=claims,
+        chart=chart,
+        mitigation=Claim(text=mitigation, evidence=evidence),
+    )
+
+
 def _find(descriptors: Iterable[MetricDescriptor], *words: str, unless: str = "") -> MetricDescriptor | None:
     return next(
         (
@@ -138,16 +151,14 @@ def memory_section(x: SectionInputs) -> FaultSection | None:
         markers=markers,
         evidence=[climb],
     )
-    return FaultSection(
-        fault_type=F.MEMORY_LEAK,
-        title=f"Memory of {top.service} against its limit",
-        claims=claims,
-        chart=chart,
-        mitigation=Claim(
-            text=f"Replace {top.service}'s pods nearest their memory limit with a rolling restart (and roll back "
-            "the release that introduced the leak, if one did), raising the memory limit only while the leak is fixed.",
-            evidence=[climb],
-        ),
+    return finish(
+        F.MEMORY_LEAK,
+        f"Memory of {top.service} against its limit",
+        claims,
+        chart,
+        f"Replace {top.service}'s pods nearest their memory limit with a rolling restart (and roll back "
+        "the release that introduced the leak, if one did), raising the memory limit only while the leak is fixed.",
+        [climb],
     )
 
 
@@ -214,14 +225,12 @@ def throttling_section(x: SectionInputs) -> FaultSection | None:
         markers=markers,
         evidence=[e for c in claims for e in c.evidence],
     )
-    return FaultSection(
-        fault_type=F.DEPENDENCY_THROTTLING,
-        title=f"Throttling of {top.service}'s requests",
-        claims=claims,
-        chart=chart,
-        mitigation=Claim(
-            text=f"Raise the capacity {top.service} is throttled on (or switch it to on-demand) and cut retries "
-            "that add load while it is throttled.",
-            evidence=[ev],
-        ),
+    return finish(
+        F.DEPENDENCY_THROTTLING,
+        f"Throttling of {top.service}'s requests",
+        claims,
+        chart,
+        f"Raise the capacity {top.service} is throttled on (or switch it to on-demand) and cut retries "
+        "that add load while it is throttled.",
+        [ev],
     )

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from agent.report.charts import draw_lines
 from agent.report.evidence_book import EvidenceBook
-from agent.report.fault_metrics import SectionInputs, memory_section, throttling_section
+from agent.report.fault_metrics import SectionInputs, finish, memory_section, throttling_section
 from agent.report.impact import SERVER_KIND, Measurements, Series, impact_began
 from agent.report.model import PLACEHOLDER, Chart, ChartMarker, Claim, FaultSection
 from mcp_server.analysis.models import EvidenceKind as K
@@ -140,15 +140,13 @@ def _deployment(x: SectionInputs) -> FaultSection | None:
             evidence=claims[-1].evidence,
         )
     target = f" to {previous}" if previous else ""
-    return FaultSection(
-        fault_type=F.BAD_DEPLOYMENT,
-        title=f"The deployment of {top.service} {version}",
-        claims=claims,
-        chart=chart,
-        mitigation=Claim(
-            text=f"Roll {top.service} back{target}, undoing deployment {change.id or version}.",
-            evidence=[deploy_ev],
-        ),
+    return finish(
+        F.BAD_DEPLOYMENT,
+        f"The deployment of {top.service} {version}",
+        claims,
+        chart,
+        f"Roll {top.service} back{target}, undoing deployment {change.id or version}.",
+        [deploy_ev],
     )
 
 
@@ -200,17 +198,15 @@ def _zones(x: SectionInputs) -> FaultSection | None:
         markers=markers,
         evidence=claims[0].evidence,
     )
-    return FaultSection(
-        fault_type=F.AZ_IMPAIRMENT,
-        title=f"Availability zone {named}",
-        claims=claims,
-        chart=chart,
-        mitigation=Claim(
-            text=f"Start a zonal shift of {top.service}'s load balancer away from {named}, so the healthy zones "
-            "take its traffic; shift back only when the zone's error rate is at baseline. Removing single "
-            "hosts does not help: every host in the zone is affected.",
-            evidence=claims[0].evidence,
-        ),
+    return finish(
+        F.AZ_IMPAIRMENT,
+        f"Availability zone {named}",
+        claims,
+        chart,
+        f"Start a zonal shift of {top.service}'s load balancer away from {named}, so the healthy zones "
+        "take its traffic; shift back only when the zone's error rate is at baseline. Removing single "
+        "hosts does not help: every host in the zone is affected.",
+        claims[0].evidence,
     )
 
 
@@ -295,14 +291,13 @@ def _host(x: SectionInputs) -> FaultSection | None:
     caveat = (
         "" if neighbours or not zone else f" If {zone} itself is impaired, shift away from the zone instead."
     )
-    return FaultSection(
-        fault_type=F.SINGLE_HOST_FAILURE,
-        title=f"Host {host}" + (f" in {zone}" if zone else ""),
-        claims=claims,
-        chart=chart,
-        mitigation=Claim(
-            text=f"Take {host} out of {top.service}'s load balancer and replace it.{caveat}", evidence=[ev]
-        ),
+    return finish(
+        F.SINGLE_HOST_FAILURE,
+        f"Host {host}" + (f" in {zone}" if zone else ""),
+        claims,
+        chart,
+        f"Take {host} out of {top.service}'s load balancer and replace it.{caveat}",
+        [ev],
     )
 
 
@@ -393,16 +388,14 @@ def _certificate(x: SectionInputs) -> FaultSection | None:
             markers=marks,
             evidence=cited,
         )
-    return FaultSection(
-        fault_type=F.CERTIFICATE_EXPIRY,
-        title=f"The expired certificate of {top.service}",
-        claims=claims,
-        chart=chart,
-        mitigation=Claim(
-            text=f"Issue and deploy a new certificate for {top.service} and confirm its callers' handshakes succeed; "
-            "then find why the automatic renewal did not run.",
-            evidence=cited,
-        ),
+    return finish(
+        F.CERTIFICATE_EXPIRY,
+        f"The expired certificate of {top.service}",
+        claims,
+        chart,
+        f"Issue and deploy a new certificate for {top.service} and confirm its callers' handshakes succeed; "
+        "then find why the automatic renewal did not run.",
+        cited,
     )
 
 
