@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.report.model import PLACEHOLDER
+from agent.report.model import PLACEHOLDER, MitigationPlan
 from knowledge.documents import ActionItem, ActionTerm, WhyBranch, WhyNode
 from mcp_server.analysis.models import InvestigationResult
 
@@ -23,15 +23,17 @@ def _trigger_node(tree: WhyNode) -> WhyNode:
 
 
 def finalize_action_items(
-    tree_items: list[ActionItem], tree: WhyNode, result: InvestigationResult
+    tree_items: list[ActionItem],
+    tree: WhyNode,
+    result: InvestigationResult,
+    plan: MitigationPlan | None = None,
 ) -> list[ActionItem]:
     items: list[ActionItem] = []
-    mitigation = next((m for m in result.mitigations if m.applicable), None)
-    if mitigation is not None:
-        target = f" ({mitigation.target})" if mitigation.target else ""
+    if plan is not None:
+        runbook = f" (runbook {plan.runbook_id})" if plan.runbook_id else ""
         items.append(
             ActionItem(
-                title=f"Confirm the mitigation is in place and safe to keep: {mitigation.action}{target}",
+                title=f"Confirm the mitigation is in place and safe to keep: {plan.action}{runbook}",
                 why_addressed=_trigger_node(tree).id,
                 term=ActionTerm.SHORT,
                 owner=f"{PLACEHOLDER} (on-call)",

@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 from matplotlib import dates as mdates
 from matplotlib.figure import Figure
 
-from agent.report.impact import Measurements, Series
+from agent.report.impact import Measurements, Series, impact_began
 from agent.report.model import Chart, ChartMarker
 
 MARKER_STYLE = {
@@ -35,15 +35,24 @@ def _svg(figure: Figure) -> str:
     return text[text.index("<svg") :]  # drop the XML prolog and doctype so it can be inlined
 
 
-def _draw(
-    title: str, ylabel: str, series: list[Series], markers: list[ChartMarker], goal: float | None
+def draw_lines(
+    title: str,
+    ylabel: str,
+    series: list[Series],
+    markers: list[ChartMarker],
+    goal: float | None = None,
+    goal_label: str = "goal",
 ) -> str:
+    """One SVG line chart: the series, a dotted reference line (an SLO goal, a limit) and markers."""
     figure = Figure(figsize=(9, 2.8), dpi=100)
     axes = figure.add_subplot()
     for color, line in zip(LINE_COLORS, series, strict=False):
         axes.plot(mdates.date2num(line.times), line.values, color=color, linewidth=1.6, label=line.label)
     if goal is not None:
-        axes.axhline(goal, color="#555555", linewidth=1, linestyle=":", label=f"goal {goal:g}")
+        axes.axhline(goal, color="#555555", linewidth=1, linestyle=":", label=f"{goal_label} {goal:.4g}")
+        if goal_label != "goal":  # a limit the series climbs toward: keep it visible above the data
+            low, high = axes.get_ylim()
+            axes.set_ylim(low, max(high, goal * 1.08))
     for marker in markers:
         color, style = MARKER_STYLE.get(marker.label.split(":")[0], ("#333333", ":"))
         axes.axvline(float(mdates.date2num(marker.time)), color=color, linestyle=style, linewidth=1.3)
@@ -71,8 +80,9 @@ def incident_markers(
     m: Measurements, first_alarm: datetime | None, changes: list[tuple[str, datetime]]
 ) -> list[ChartMarker]:
     markers = [ChartMarker(label=f"change: {label}", time=t) for label, t in changes if m.window.contains(t)]
-    if m.onset is not None:
-        markers.append(ChartMarker(label="onset", time=m.onset))
+    began = impact_began(m)  # the same moment the timeline and time to detect start from
+    if began is not None:
+        markers.append(ChartMarker(label="onset", time=began))
     if first_alarm is not None and m.window.contains(first_alarm):
         markers.append(ChartMarker(label="first alarm", time=first_alarm))
     if m.recovery is not None:
@@ -84,13 +94,20 @@ def build_charts(m: Measurements, markers: list[ChartMarker]) -> list[Chart]:
     charts: list[Chart] = []
     evidence = m.impact_evidence + m.recovery_evidence
     minutes = m.bucket_seconds // 60
+    impact = m.impact
+    counted = (
+        f" Over the impact window {impact.failed_requests:,} of {impact.total_requests:,} requests failed "
+        f"({impact.failed_fraction or 0:.1%})."
+        if impact.start is not None
+        else ""
+    )
     if m.sli:
         charts.append(
             Chart(
                 id="sli",
                 title=f"SLI: {m.sli[0].label}",
-                caption=f"Good events per {minutes}-minute bucket, percent, against the SLO goal.",
-                svg=_draw("SLI (% good)", "% good", m.sli, markers, m.sli_goal_percent),
+                caption=f"Good events per {minutes}-minute bucket, percent, against the SLO goal.{counted}",
+                svg=draw_lines("SLI (% good)", "% good", m.sli, markers, m.sli_goal_percent),
                 markers=markers,
                 evidence=evidence,
             )
@@ -103,7 +120,7 @@ def build_charts(m: Measurements, markers: list[ChartMarker]) -> list[Chart]:
                 caption=f"Failed server requests per {minutes}-minute bucket, percent, for "
                 + " and ".join(s.label for s in m.errors)
                 + ".",
-                svg=_draw("Error rate (%)", "% errors", m.errors, markers, None),
+                svg=draw_lines("Error rate (%)", "% errors", m.errors, markers, None),
                 markers=markers,
                 evidence=evidence,
             )
@@ -114,7 +131,7 @@ def build_charts(m: Measurements, markers: list[ChartMarker]) -> list[Chart]:
                 id="latency",
                 title="Latency p99",
                 caption=f"99th percentile server latency per {minutes}-minute bucket, milliseconds.",
-                svg=_draw("Latency p99 (ms)", "ms", m.latency, markers, None),
+                svg=draw_lines("Latency p99 (ms)", "ms", m.latency, markers, None),
                 markers=markers,
                 evidence=evidence,
             )

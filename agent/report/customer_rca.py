@@ -55,8 +55,8 @@ def customer_rca(report: IncidentReport) -> CustomerRca:
         end = f"{impact.end:%H:%M} UTC" if impact.end else "the time service was restored"
         what = (
             f"On {impact.start:%B %d, %Y}, between {impact.start:%H:%M} UTC and {end}, some requests to {functions} "
-            f"failed. At the worst point about {impact.peak_bad_fraction or 0:.0%} of these requests failed; "
-            f"{impact.failed_requests:,} requests were affected in total."
+            f"failed: {impact.failed_requests:,} of {impact.total_requests:,} requests (about "
+            f"{impact.failed_fraction or 0:.0%}) over {(impact.duration_seconds or 0) / 60:.0f} minutes."
         )
     else:
         what = f"On {report.date:%B %d, %Y}, some requests to {functions} failed or were slow."

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from agent.report.evidence_book import EvidenceBook
-from agent.report.impact import Measurements
+from agent.report.impact import Measurements, impact_began
 from mcp_server.analysis.models import Detection, EvidenceKind, InvestigationResult
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import SleuthError
@@ -48,6 +48,11 @@ def _fired_at(alarm: Alarm, onset: datetime | None, end: datetime) -> datetime |
         ),
         None,
     )
+
+
+def slo_alert_name(slo: str) -> str:
+    """How the report names the burn-rate alert of an SLO trigger, wherever it appears."""
+    return f"{slo} burn-rate alert"
 
 
 def _rule(alarm: Alarm) -> str:
@@ -131,12 +136,29 @@ def enrich_detection(
         and existing.first_alarm not in noisy
     ):
         engine = (existing.first_alarm, fired_at.get(existing.first_alarm, existing.first_alarm_time))
+    began = impact_began(m)
+
+    def plausible(name: str, moment: datetime) -> bool:
+        """An alarm off the affected path that fired before impact began did not detect this incident."""
+        return services.get(name) in relevant or began is None or moment >= began
+
+    if engine is not None and not plausible(*engine):
+        engine = None
+    fired = [(a, t) for a, t in fired if plausible(a.name, t)]
     first: tuple[str, datetime] | None = None
     if trigger.kind is TriggerKind.ALARM and trigger.alarm and trigger.alarm not in noisy:
         fired_moment: datetime | None = fired_at.get(trigger.alarm, trigger.time)
         if fired_moment is not None:
             first = (trigger.alarm, fired_moment)
             _alarm_evidence(book, first[0], trigger.service, fired_moment, "")
+    elif trigger.kind is TriggerKind.SLO and trigger.time is not None:
+        # the SLO burn alert that paged, unless an alarm on the failure path fired before it
+        name = slo_alert_name(trigger.slo or trigger.service or "the SLO")
+        earlier = [(n, t) for n, t in on_path if t < trigger.time]
+        first = earlier[0] if earlier else (name, trigger.time)
+        if not earlier:
+            services[name] = trigger.service
+            _alarm_evidence(book, name, trigger.service, trigger.time, "the SLO burn alert that paged")
     if first is not None:
         pass
     elif engine is not None and services.get(engine[0]) in relevant | {None}:
@@ -150,13 +172,19 @@ def enrich_detection(
         update["alarms"] = [a for a, _ in fired]
     elif any(a.name in noisy for a in result.alarms):
         update["alarms"] = [a for a in result.alarms if a.name not in noisy]
-    if first is not None and (existing is None or (existing.first_alarm, existing.first_alarm_time) != first):
-        onset = m.onset or (existing.onset if existing else None)
+    onset = began or (existing.onset if existing else None)
+    if first is not None:  # the delay always from the same moment the timeline shows impact beginning
         update["detection"] = Detection(
             onset=onset,
             first_alarm=first[0],
             first_alarm_time=first[1],
-            detection_delay_seconds=(first[1] - onset).total_seconds() if onset is not None else None,
+            detection_delay_seconds=max(0.0, (first[1] - onset).total_seconds())
+            if onset is not None
+            else None,
             slo_breach_time=existing.slo_breach_time if existing else None,
+        )
+    elif existing is not None and existing.first_alarm is not None:  # only noise fired: no detection
+        update["detection"] = existing.model_copy(
+            update={"first_alarm": None, "first_alarm_time": None, "detection_delay_seconds": None}
         )
     return result.model_copy(update=update) if update else result

@@ -18,18 +18,23 @@ from agent.report.charts import build_charts, incident_markers
 from agent.report.customer_rca import render_customer_markdown
 from agent.report.detection import enrich_detection
 from agent.report.evidence_book import EvidenceBook
-from agent.report.five_whys import WhyInputs, build_five_whys, similar_past_coes
+from agent.report.fault_sections import fault_section
+from agent.report.five_whys import build_five_whys
 from agent.report.impact import Measurements, measure
+from agent.report.mitigation import plan_mitigation
 from agent.report.model import PLACEHOLDER, Claim, IncidentReport, ReportAssessment
 from agent.report.narrative import Narrator, lessons_learned, narrate, summary_claims, what_went_well
 from agent.report.past_coes import load_past_coes
+from agent.report.recurrence import similar_past_coes
 from agent.report.render_html import render_html
 from agent.report.render_markdown import render_markdown
 from agent.report.skew import ComponentSkew, measure_component_skew
 from agent.report.timeline import build_response_analysis, build_timeline
+from agent.report.why import WhyInputs
 from knowledge.documents import CoeDocument, dump_coe_json
 from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.base import TelemetryBackend
+from mcp_server.errors import SleuthError
 from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import TimeWindow
 
@@ -67,13 +72,32 @@ def _skew(
     )
 
 
+def _callers(result: InvestigationResult, backend: TelemetryBackend) -> set[str] | None:
+    """Services that call the top hypothesis' service, directly or through others (None: unknown)."""
+    top = result.hypotheses[0] if result.hypotheses else None
+    if top is None:
+        return None
+    try:
+        edges = backend.service_edges(result.window)
+    except SleuthError:
+        return None
+    if not edges:
+        return None
+    found: set[str] = set()
+    frontier = {top.service}
+    while frontier:
+        frontier = {e.caller for e in edges if e.callee in frontier} - found - {top.service}
+        found |= frontier
+    return found
+
+
 def _assessment(result: InvestigationResult, report: IncidentReport, m: Measurements) -> ReportAssessment:
     missing: list[str] = []
     if not m.impact.slo_names:
         missing.append("No SLO covered the affected service; impact was measured from its server spans.")
     if m.impact.start is None:
         missing.append("Customer impact could not be measured (no failing requests found after onset).")
-    if not result.alarms:
+    if not result.alarms and not (result.detection and result.detection.first_alarm):
         missing.append("No alarm fired, or no alarm definitions were available.")
     if not result.changes:
         missing.append("No change records (deployments, config) were available for the window.")
@@ -83,7 +107,7 @@ def _assessment(result: InvestigationResult, report: IncidentReport, m: Measurem
         missing.append("The leading hypothesis was not verified by a targeted check.")
     if m.recovery is None:
         missing.append("Recovery is not visible in the data.")
-    missing.extend(result.notes)
+    missing.extend(n for n in result.notes if n not in missing)
     placeholders = [f"Timeline: {e.event}" for e in report.timeline if e.placeholder]
     placeholders += [
         f"Five whys {n.id}: {n.question}" for n in report.five_whys.walk() if n.needs_human_input
@@ -93,6 +117,7 @@ def _assessment(result: InvestigationResult, report: IncidentReport, m: Measurem
         ("Customer impact", report.customer_impact.claims),
         ("What went well", report.what_went_well),
         ("Response analysis", report.response_analysis.claims),
+        ("Fault evidence", report.fault_section.claims if report.fault_section else []),
     ):
         placeholders += [f"{section}: {c.text}" for c in claims if PLACEHOLDER in c.text]
     placeholders.append(f"Owner and due date for each of the {len(report.action_items)} action items.")
@@ -115,7 +140,14 @@ def draft_report(
     skew = _skew(result, backend, m, book)
     past = list(past_coes)
     tree, tree_items = build_five_whys(
-        WhyInputs(result=result, book=book, measurements=m, skew=skew, past_coes=past)
+        WhyInputs(
+            result=result,
+            book=book,
+            measurements=m,
+            skew=skew,
+            past_coes=past,
+            callers=_callers(result, backend),
+        )
     )
     changes = [(f"{c.service} {c.version or c.kind}", c.time) for c in result.changes]
     first_alarm = result.detection.first_alarm_time if result.detection else None
@@ -124,6 +156,8 @@ def draft_report(
         first_alarm,
         [(label, t) for label, t in changes if m.onset is None or m.onset - timedelta(hours=2) <= t],
     )
+    section = fault_section(result, backend, m, book, markers)
+    plan = plan_mitigation(result, book, section)
     top = result.hypotheses[0] if result.hypotheses else None
     when = m.impact.start or m.onset or m.window.start
     title = _title(result, m)
@@ -134,14 +168,16 @@ def draft_report(
         date=when.date(),
         services=list(dict.fromkeys([*([top.service] if top else []), *result.affected_services])),
         fault_types=[top.fault_type] if top and top.fault_type != FaultType.UNKNOWN else [],
-        summary=narrate("summary", title, summary_claims(result, m, book), book, narrator, notes),
+        summary=narrate("summary", title, summary_claims(result, m, book, plan), book, narrator, notes),
         customer_impact=m.impact,
         charts=build_charts(m, markers),
-        timeline=build_timeline(result, m, book),
-        what_went_well=what_went_well(result, m, book, skew.share_evidence if skew else None),
+        fault_section=section,
+        mitigation=plan,
+        timeline=build_timeline(result, m, book, plan),
+        what_went_well=what_went_well(result, m, book, skew.share_evidence if skew else None, plan),
         response_analysis=build_response_analysis(result, m, book),
         five_whys=tree,
-        action_items=finalize_action_items(tree_items, tree, result),
+        action_items=finalize_action_items(tree_items, tree, result, plan),
         related_coes=[c.id for c in similar_past_coes(result, past)],
         narrator=narrator_name if narrator is not None else "template",
     )
@@ -151,7 +187,26 @@ def draft_report(
     report.evidence = book.items(_cited(report))
     report.assessment = _assessment(result, report, m)
     report.assessment.notes.extend(notes)
-    return report
+    return _possessives(report)
+
+
+_S_POSSESSIVE = re.compile(r"\b([\w.-]*[a-z0-9]s)'s\b")
+_VERBATIM = {"svg", "source_query", "id", "evidence"}  # drawings, queries and ids stay as they are
+
+
+def _possessives(report: IncidentReport) -> IncidentReport:
+    """ "customers's" -> "customers'": templates say "{service}'s", and many service names end in s."""
+
+    def fix(value: object, key: str = "") -> object:
+        if isinstance(value, str):
+            return value if key in _VERBATIM else _S_POSSESSIVE.sub(r"\1'", value)
+        if isinstance(value, list):
+            return [fix(v, key) for v in value]
+        if isinstance(value, dict):
+            return {k: fix(v, k) for k, v in value.items()}
+        return value
+
+    return IncidentReport.model_validate(fix(report.model_dump()))
 
 
 def _cited(report: IncidentReport) -> set[str]:
@@ -162,6 +217,12 @@ def _cited(report: IncidentReport) -> set[str]:
         *report.what_went_well,
         *report.response_analysis.claims,
         *report.lessons_learned,
+        *(report.fault_section.claims if report.fault_section else []),
+        *(
+            [report.fault_section.mitigation]
+            if report.fault_section and report.fault_section.mitigation
+            else []
+        ),
     ]
     for claim in claims:
         ids.update(claim.evidence)
@@ -171,6 +232,10 @@ def _cited(report: IncidentReport) -> set[str]:
         ids.update(entry.evidence)
     for chart in report.charts:
         ids.update(chart.evidence)
+    if report.fault_section is not None and report.fault_section.chart is not None:
+        ids.update(report.fault_section.chart.evidence)
+    if report.mitigation is not None:
+        ids.update(report.mitigation.evidence)
     return ids
 
 
@@ -190,7 +255,8 @@ def write_report(report: IncidentReport, out_dir: Path | str) -> ReportPaths:
     charts_dir = out / "charts"
     charts_dir.mkdir(parents=True, exist_ok=True)
     chart_files: dict[str, str] = {}
-    for chart in report.charts:
+    section_chart = report.fault_section.chart if report.fault_section else None
+    for chart in [*report.charts, *([section_chart] if section_chart else [])]:
         name = f"{report.id}-{chart.id}.svg"
         (charts_dir / name).write_text(chart.svg, encoding="utf-8")
         chart_files[chart.id] = f"charts/{name}"

@@ -5,6 +5,9 @@ it. It only proposes questions: a node built from a factor cites evidence of ``s
 from *this* incident, or is marked ``needs_human_input`` with its answer phrased as a typical cause
 for the team to confirm or replace.
 
+A factor with ``ask`` claims something the telemetry cannot show (that no canary ran, that automatic
+rollback was off): it is always put to the team as that question, citing what the data does show.
+
 Placeholders: ``{service}`` (the faulty service), ``{component}`` (host, zone or dependency).
 """
 
@@ -37,6 +40,7 @@ class Factor:
     answer: str
     supported_by: tuple[EvidenceKind, ...]
     action: Action
+    ask: str | None = None  # telemetry cannot show the answer: always put to the team as this question
 
 
 @dataclass(frozen=True)
@@ -60,12 +64,17 @@ class _FactorSpec(BaseModel):
     question: str
     answer: str
     supported_by: list[EvidenceKind] = []
+    ask: str | None = None
     action: _ActionSpec
 
     def factor(self) -> Factor:
         a = self.action
         return Factor(
-            self.question, self.answer, tuple(self.supported_by), Action(a.title, a.term, a.validation)
+            self.question,
+            self.answer,
+            tuple(self.supported_by),
+            Action(a.title, a.term, a.validation),
+            self.ask,
         )
 
 

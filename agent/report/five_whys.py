@@ -11,10 +11,8 @@ action item that points at it.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from agent.report.evidence_book import EvidenceBook
 from agent.report.fault_factors import (
     DETECTION_NO_ALARM,
     DETECTION_SLOW_ALARM,
@@ -22,56 +20,22 @@ from agent.report.fault_factors import (
     ENGAGEMENT,
     KNOWLEDGE,
     PROPAGATION,
-    RECURRENCE,
     UNEXPLAINED,
     Action,
     Factor,
 )
-from agent.report.impact import Measurements
+from agent.report.impact import impact_began
 from agent.report.model import PLACEHOLDER
-from agent.report.skew import ComponentSkew
-from knowledge.documents import ActionItem, ActionStatus, ActionTerm, CoeDocument, WhyBranch, WhyNode
+from agent.report.recurrence import recurrence_branch
+from agent.report.why import Why, WhyInputs, fmt
+from knowledge.documents import ActionItem, ActionTerm, WhyBranch, WhyNode
 from mcp_server.analysis.models import EvidenceKind as K
-from mcp_server.analysis.models import Hypothesis, InvestigationResult
+from mcp_server.analysis.models import Hypothesis
 from mcp_server.taxonomy import FaultType as F
 from mcp_server.telemetry import Alarm
 
 SHARE_RISE = 1.15  # a component's traffic share this much above baseline counts as "more than its share"
 SLOW_DETECTION_SECONDS = 120
-
-
-@dataclass
-class Why:
-    question: str
-    answer: str
-    evidence: list[str]
-    branch: WhyBranch
-    needs_human_input: bool = False
-    action: Action | None = None
-    children: list[Why] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.evidence = list(dict.fromkeys(self.evidence))
-        if not self.evidence:
-            self.needs_human_input = True
-
-
-@dataclass
-class WhyInputs:
-    result: InvestigationResult
-    book: EvidenceBook
-    measurements: Measurements
-    skew: ComponentSkew | None = None
-    past_coes: list[CoeDocument] = field(default_factory=list)
-
-
-class _Fields(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return f"{{{key}}}"
-
-
-def _fmt(text: str, fields: dict[str, str]) -> str:
-    return text.format_map(_Fields(fields))
 
 
 def _minutes(seconds: float) -> str:
@@ -93,12 +57,23 @@ def _factor_node(factor: Factor, inputs: WhyInputs, top: Hypothesis, branch: Why
     cited = book.find(factor.supported_by, service=top.service, within=book.hypothesis_ids(top))
     if not cited:
         cited = book.find(factor.supported_by, service=top.service)
-    answer = _fmt(factor.answer, fields)
+    answer = fmt(factor.answer, fields)
+    if factor.ask is not None:  # not something telemetry can show: asked, never stated as fact
+        known = book.get(cited[0]) if cited else None
+        return Why(
+            fmt(factor.ask, fields),
+            f"{PLACEHOLDER}: the telemetry cannot show this; the team must answer."
+            + (f" Known from the data: {known.description}." if known is not None else ""),
+            cited[:1],
+            branch,
+            needs_human_input=True,
+            action=factor.action,
+        )
     if not cited:
         answer = f"Typical for this fault, to confirm: {answer}"
     elif (first := book.get(cited[0])) is not None:
         answer = f"{answer} Observed: {first.description}."
-    return Why(_fmt(factor.question, fields), answer, cited, branch, action=factor.action)
+    return Why(fmt(factor.question, fields), answer, cited, branch, action=factor.action)
 
 
 def _trigger_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | None) -> Why:
@@ -170,7 +145,7 @@ def _trigger_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | None
 def _blast_branch(inputs: WhyInputs, top: Hypothesis | None) -> Why | None:
     if top is None:
         return None
-    book, skew, impact = inputs.book, inputs.skew, inputs.measurements.impact
+    skew, impact = inputs.skew, inputs.measurements.impact
     children: list[Why] = []
     if skew is not None:
         level = skew.level.replace("_", " ")
@@ -210,26 +185,58 @@ def _blast_branch(inputs: WhyInputs, top: Hypothesis | None) -> Why | None:
             _factor_node(f, inputs, top, WhyBranch.BLAST_RADIUS)
             for f in KNOWLEDGE[top.fault_type].blast_radius
         )
-    others = [s for s in inputs.result.affected_services if s != top.service]
-    if others:
-        children.append(
-            Why(
-                f"Why did {top.service}'s failure spread to {', '.join(others[:4])}?",
-                f"{len(others)} other service(s) depend on {top.service} and failed or slowed with it instead of degrading.",
-                book.find([K.TOPOLOGY, K.ERROR_ORIGIN], limit=3),
-                WhyBranch.BLAST_RADIUS,
-                action=PROPAGATION,
-            )
-        )
+    spread = _spread_node(inputs, top)
+    if spread is not None:
+        children.append(spread)
     if not children:
         return None
-    peak = f"{impact.peak_bad_fraction:.1%} of requests" if impact.peak_bad_fraction else "customers"
+    peak = (
+        f"{impact.failed_fraction:.1%} of requests ({impact.failed_requests:,} of {impact.total_requests:,})"
+        if impact.failed_fraction
+        else "customers"
+    )
     return Why(
         f"Why did a failure in {skew.component if skew else _component(top)} affect {peak}?",
         "Several factors widened the impact beyond the failing component; see below.",
         inputs.measurements.impact_evidence + ([inputs.skew.share_evidence] if inputs.skew else []),
         WhyBranch.BLAST_RADIUS,
         children=children,
+    )
+
+
+def _named(services: list[str], limit: int = 4) -> str:
+    shown = ", ".join(services[:limit])
+    return shown if len(services) <= limit else f"{shown} and {len(services) - limit} more"
+
+
+def _spread_node(inputs: WhyInputs, top: Hypothesis) -> Why | None:
+    """Why callers failed with ``top.service``: only services that call it (directly or not), counted
+    as named, citing only evidence about them from the incident (not a red herring's earlier errors)."""
+    book, m = inputs.book, inputs.measurements
+    callers = inputs.callers
+    others = [
+        s for s in inputs.result.affected_services if s != top.service and (callers is None or s in callers)
+    ]
+    if not others:
+        return None
+    began = impact_began(m)
+    earliest = began - timedelta(seconds=m.bucket_seconds) if began is not None else None
+    about = {top.service, *others}
+    cited = [
+        i
+        for i in book.find([K.TOPOLOGY, K.ERROR_ORIGIN], limit=50)
+        if (e := book.get(i)) is not None
+        and e.service in about
+        and (e.kind != K.ERROR_ORIGIN or e.service == top.service)
+        and (earliest is None or e.time is None or e.time >= earliest)
+    ][:3]
+    return Why(
+        f"Why did {top.service}'s failure spread to {_named(others)}?",
+        f"{len(others)} {'services that call' if len(others) > 1 else 'service that calls'} {top.service} "
+        f"({', '.join(others)}) failed or slowed with it instead of degrading.",
+        cited,
+        WhyBranch.BLAST_RADIUS,
+        action=PROPAGATION,
     )
 
 
@@ -249,7 +256,7 @@ def _alarm_rule(alarm: Alarm) -> str:
 def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | None) -> Why:
     result, book, m = inputs.result, inputs.book, inputs.measurements
     detection = result.detection
-    onset = m.onset or (detection.onset if detection else None)
+    onset = impact_began(m) or (detection.onset if detection else None)
     alarm_ev = book.about(K.ALARM, detection.first_alarm) if detection and detection.first_alarm else []
     engagement = Why(
         "Why did engagement take as long as it did?",
@@ -271,7 +278,7 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
             m.impact_evidence + book.find([K.SLO], limit=1),
             WhyBranch.DETECTION,
             action=Action(
-                _fmt(DETECTION_NO_ALARM.title, {"service": entry or service}),
+                fmt(DETECTION_NO_ALARM.title, {"service": entry or service}),
                 DETECTION_NO_ALARM.term,
                 DETECTION_NO_ALARM.validation,
             ),
@@ -283,9 +290,7 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
             WhyBranch.DETECTION,
             children=[no_alarm, *_fault_detection_factors(inputs, top), engagement],
         )
-    delay = detection.detection_delay_seconds
-    if delay is None and onset is not None:
-        delay = (detection.first_alarm_time - onset).total_seconds()
+    delay = (detection.first_alarm_time - onset).total_seconds() if onset is not None else None
     delay = max(0.0, delay) if delay is not None else None
     node = Why(
         f"Why did it take {_minutes(delay)} to detect?"
@@ -310,7 +315,7 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
                 alarm_ev,
                 WhyBranch.DETECTION,
                 action=Action(
-                    _fmt(DETECTION_SLOW_ALARM.title, {"alarm": detection.first_alarm}),
+                    fmt(DETECTION_SLOW_ALARM.title, {"alarm": detection.first_alarm}),
                     DETECTION_SLOW_ALARM.term,
                     DETECTION_SLOW_ALARM.validation,
                 ),
@@ -325,9 +330,9 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
                 alarm_ev + book.find([K.ERROR_ORIGIN, K.TOPOLOGY], within=book.hypothesis_ids(top), limit=1),
                 WhyBranch.DETECTION,
                 action=Action(
-                    _fmt(DETECTION_WRONG_PLACE.title, {"service": top.service}),
+                    fmt(DETECTION_WRONG_PLACE.title, {"service": top.service}),
                     DETECTION_WRONG_PLACE.term,
-                    _fmt(DETECTION_WRONG_PLACE.validation, {"service": top.service}),
+                    fmt(DETECTION_WRONG_PLACE.validation, {"service": top.service}),
                 ),
             )
         )
@@ -340,72 +345,6 @@ def _fault_detection_factors(inputs: WhyInputs, top: Hypothesis | None) -> list[
     if top is None or top.fault_type not in KNOWLEDGE:
         return []
     return [_factor_node(f, inputs, top, WhyBranch.DETECTION) for f in KNOWLEDGE[top.fault_type].detection]
-
-
-def similar_past_coes(result: InvestigationResult, past_coes: list[CoeDocument]) -> list[CoeDocument]:
-    """Past COEs that are real recurrences: they share the top hypothesis' fault type (the same service
-    ranks first) and are dated before this incident. Being returned by a knowledge search is not
-    enough: a search hit on a connection-pool COE says nothing about a memory leak, and a later COE is
-    not a past one."""
-    top = result.hypotheses[0] if result.hypotheses else None
-    if top is None:
-        return []
-    day = result.window.start.date()
-    similar = [coe for coe in past_coes if coe.date < day and top.fault_type in coe.fault_types]
-    similar.sort(key=lambda coe: (top.service not in coe.services, -coe.date.toordinal()))
-    return similar[:2]
-
-
-def _recurrence_branch(inputs: WhyInputs) -> list[Why]:
-    branches = []
-    for coe in similar_past_coes(inputs.result, inputs.past_coes):
-        items = "; ".join(f"'{a.title}' ({a.status.value})" for a in coe.action_items) or "none recorded"
-        ev = inputs.book.add(
-            K.KNOWLEDGE,
-            f"Past COE {coe.id} ({coe.date}, {', '.join(f.value for f in coe.fault_types) or 'no fault type'}): "
-            f"{coe.title}. Action items: {items}",
-            source_query=f"knowledge: coe {coe.id}",
-            attributes={"doc_id": coe.id},
-        )
-        children = [
-            Why(
-                f"Why did '{item.title}' not prevent this?"
-                if item.status == ActionStatus.DONE
-                else f"Why is '{item.title}' still {item.status.value}?",
-                f"{PLACEHOLDER}: the owning team must explain"
-                + (
-                    " why the completed item did not cover this case."
-                    if item.status == ActionStatus.DONE
-                    else " why it was not finished."
-                ),
-                [ev],
-                WhyBranch.RECURRENCE,
-                needs_human_input=True,
-                action=Action(
-                    _fmt(RECURRENCE.title, {"title": item.title, "coe": coe.id}),
-                    RECURRENCE.term,
-                    item.validation or RECURRENCE.validation,
-                ),
-            )
-            for item in coe.action_items[:3]
-        ]
-        branches.append(
-            Why(
-                f"Why did the actions from past COE {coe.id} not prevent a recurrence?",
-                f"{coe.title} ({coe.date}) had the same kind of failure.",
-                [ev],
-                WhyBranch.RECURRENCE,
-                action=None
-                if children
-                else Action(
-                    f"Review past COE {coe.id} against this incident",
-                    ActionTerm.SHORT,
-                    "Done when the review is recorded here.",
-                ),
-                children=children,
-            )
-        )
-    return branches
 
 
 def build_tree(inputs: WhyInputs) -> Why:
@@ -429,7 +368,7 @@ def build_tree(inputs: WhyInputs) -> Why:
     if blast is not None:
         root.children.append(blast)
     root.children.append(_detection_branch(inputs, top, entry))
-    root.children.extend(_recurrence_branch(inputs))
+    root.children.extend(recurrence_branch(inputs))
     return root
 
 
@@ -452,11 +391,11 @@ def _to_node(why: Why, path: str, fields: dict[str, str], items: list[ActionItem
     if action is not None:
         items.append(
             ActionItem(
-                title=_fmt(action.title, fields),
+                title=fmt(action.title, fields),
                 why_addressed=path,
                 term=action.term,
                 owner=f"{PLACEHOLDER} (owning team)",
-                validation=_fmt(action.validation, fields),
+                validation=fmt(action.validation, fields),
             )
         )
     node.children = [

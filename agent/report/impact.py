@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from agent.report.evidence_book import EvidenceBook
-from agent.report.model import PLACEHOLDER, Claim, CustomerImpact
+from agent.report.model import PLACEHOLDER, Claim, CustomerImpact, EntryImpact
 from mcp_server.analysis.models import EvidenceKind, InvestigationResult
 from mcp_server.backends.base import SliBucket, SpanStatsQuery, TelemetryBackend
 from mcp_server.errors import QueryError
@@ -56,6 +56,12 @@ def incident_onset(result: InvestigationResult) -> datetime | None:
     if result.detection is not None and result.detection.onset is not None:
         return result.detection.onset
     return next((h.onset for h in result.hypotheses if h.onset is not None), None)
+
+
+def impact_began(m: Measurements) -> datetime | None:
+    """When customer impact began, as the timeline shows it: the first bad SLI bucket, else the onset.
+    Time to detect and time to mitigate are measured from this one moment everywhere."""
+    return m.impact.start or m.onset
 
 
 def bucket_seconds_for(window: TimeWindow) -> int:
@@ -259,6 +265,7 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
     impact.total_requests = sum(totals[first:last])
     impact.failed_requests = sum(bads[first:last])
     impact.excess_failed_requests = max(0, round(impact.failed_requests - baseline * impact.total_requests))
+    impact.failed_fraction = impact.failed_requests / impact.total_requests if impact.total_requests else 0.0
     impact.peak_bad_fraction = max(
         b / t for b, t in zip(bads[first:last], totals[first:last], strict=True) if t
     )
@@ -269,9 +276,9 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
     what = "too slow" if slo is not None and slo.sli == SliKind.LATENCY else "failed"
     ev = book.add(
         EvidenceKind.SLO,
-        f"{impact.failed_requests:,} of {impact.total_requests:,} requests to {entry} {what} between "
-        f"{impact.start:%H:%M} and {end_for_duration:%H:%M} UTC (peak {impact.peak_bad_fraction:.1%}, "
-        f"baseline {baseline:.2%})",
+        f"{impact.failed_requests:,} of {impact.total_requests:,} requests to {entry} {what} "
+        f"({impact.failed_fraction:.1%}) between {impact.start:%H:%M} and {end_for_duration:%H:%M} UTC (worst minute "
+        f"{impact.peak_bad_fraction:.1%}, baseline {baseline:.2%})",
         source_query=f"{query} over {window.start.isoformat()}..{window.end.isoformat()}",
         service=entry,
         time=impact.start,
@@ -291,7 +298,81 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
                 time=impact.end,
             )
         )
+    impact.entries = [
+        EntryImpact(
+            service=entry,
+            failed_requests=impact.failed_requests,
+            total_requests=impact.total_requests,
+            start=impact.start,
+            end=impact.end,
+            duration_seconds=impact.duration_seconds,
+            source=slo.name if slo is not None else "server spans",
+        ),
+        *_other_entries(result, backend, entry, TimeWindow(start=impact.start, end=end_for_duration), book),
+    ]
     impact.claims = _impact_claims(impact, what, out.impact_evidence)
+    return out
+
+
+def _other_entries(
+    result: InvestigationResult,
+    backend: TelemetryBackend,
+    primary: str,
+    impact_window: TimeWindow,
+    book: EvidenceBook,
+) -> list[EntryImpact]:
+    """Other entry services (nobody calls them) on the affected path whose server requests failed
+    during the impact window well above their own baseline, each counted over that same window."""
+    try:
+        edges = backend.service_edges(result_window(result))
+    except QueryError:
+        return []
+    callees = {e.callee for e in edges}
+    services = {e.caller for e in edges} | callees
+    affected = set(result.affected_services) | {h.service for h in result.hypotheses[:1]}
+    roots = sorted(s for s in services if s not in callees and s != primary and s in affected)
+    window = result_window(result)
+    out: list[EntryImpact] = []
+    for service in roots:
+        try:
+            stats = backend.span_stats(
+                SpanStatsQuery(
+                    window=window,
+                    bucket_seconds=60,
+                    service=service,
+                    kinds=[SERVER_KIND],
+                    group_by=["service"],
+                )
+            )
+        except QueryError:
+            continue
+        inside = [b for b in stats if impact_window.start <= b.bucket_start < impact_window.end]
+        before = [b for b in stats if b.bucket_start < impact_window.start]
+        total, failed = sum(b.count for b in inside), sum(b.errors for b in inside)
+        base_total = sum(b.count for b in before)
+        baseline = sum(b.errors for b in before) / base_total if base_total else 0.0
+        if not total or failed / total <= max(3 * baseline, MIN_BAD_FRACTION):
+            continue
+        book.add(
+            EvidenceKind.SLO,
+            f"{failed:,} of {total:,} server requests to {service} ({failed / total:.1%}) failed between "
+            f"{impact_window.start:%H:%M} and {impact_window.end:%H:%M} UTC (baseline {baseline:.2%})",
+            source_query=f"span_stats(service={service!r}, kinds=[SERVER], bucket_seconds=60)",
+            service=service,
+            time=impact_window.start,
+            value=float(failed),
+        )
+        out.append(
+            EntryImpact(
+                service=service,
+                failed_requests=failed,
+                total_requests=total,
+                start=impact_window.start,
+                end=impact_window.end if impact_window.end < window.end else None,
+                duration_seconds=impact_window.duration.total_seconds(),
+                source="server spans",
+            )
+        )
     return out
 
 
@@ -355,8 +436,8 @@ def _impact_claims(impact: CustomerImpact, what: str, evidence: list[str]) -> li
             text=(
                 f"For {minutes:.0f} minutes{ongoing}, customers calling {functions} on {impact.entry_service} were "
                 f"affected: {impact.failed_requests:,} of {impact.total_requests:,} requests {what} "
-                f"({impact.excess_failed_requests:,} more than the baseline rate would explain), "
-                f"peaking at {(impact.peak_bad_fraction or 0):.1%}."
+                f"({(impact.failed_fraction or 0):.1%}; {impact.excess_failed_requests:,} more than the baseline "
+                f"rate would explain)."
             ),
             evidence=evidence,
         ),

@@ -32,6 +32,22 @@ class Claim(_Model):
     needs_human_input: bool = False
 
 
+class EntryImpact(_Model):
+    """One customer-facing (entry) service over the impact window: failed of total, not the peak minute."""
+
+    service: str
+    failed_requests: int
+    total_requests: int
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None  # None: not recovered by the end of the data
+    duration_seconds: float | None = None
+    source: str = ""  # the SLO or span query the counts come from
+
+    @property
+    def failed_fraction(self) -> float:
+        return self.failed_requests / self.total_requests if self.total_requests else 0.0
+
+
 class CustomerImpact(_Model):
     """Who was hurt, how many requests failed and for how long, measured from the telemetry."""
 
@@ -43,7 +59,9 @@ class CustomerImpact(_Model):
     total_requests: int = 0
     failed_requests: int = 0  # bad events (errors, or too slow for a latency SLI) during the impact
     excess_failed_requests: int = 0  # above what the baseline rate would have produced
-    peak_bad_fraction: float | None = None
+    failed_fraction: float | None = None  # failed / total over the impact window: the headline share
+    peak_bad_fraction: float | None = None  # the worst single bucket, for the chart reader only
+    entries: list[EntryImpact] = Field(default_factory=list)  # per entry service, primary first
     baseline_bad_fraction: float | None = None
     slo_names: list[str] = Field(default_factory=list)
     claims: list[Claim] = Field(default_factory=list)
@@ -60,6 +78,25 @@ class Chart(_Model):
     caption: str
     svg: str = ""  # the drawing itself; renderers embed it (HTML) or write it next to the Markdown
     markers: list[ChartMarker] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list)
+
+
+class FaultSection(_Model):
+    """The evidence, graph and mitigation specific to the top hypothesis' fault type."""
+
+    fault_type: FaultType
+    title: str
+    claims: list[Claim] = Field(default_factory=list)
+    chart: Chart | None = None
+    mitigation: Claim | None = None
+
+
+class MitigationPlan(_Model):
+    """The mitigation the report recommends, and the runbook (SOP) it follows."""
+
+    action: str
+    runbook_id: str | None = None
+    runbook_title: str | None = None
     evidence: list[str] = Field(default_factory=list)
 
 
@@ -88,6 +125,7 @@ class ReportTimelineEntry(_Model):
 class ResponseAnalysis(_Model):
     time_to_detect_seconds: float | None = None
     time_to_diagnose_seconds: float | None = None
+    time_to_mitigate_seconds: float | None = None  # impact beginning to recovery, as in the timeline
     alarm_fired: bool | None = None
     claims: list[Claim] = Field(default_factory=list)
 
@@ -110,6 +148,8 @@ class IncidentReport(_Model):
     summary: list[Claim] = Field(default_factory=list)
     customer_impact: CustomerImpact = Field(default_factory=CustomerImpact)
     charts: list[Chart] = Field(default_factory=list)
+    fault_section: FaultSection | None = None
+    mitigation: MitigationPlan | None = None
     timeline: list[ReportTimelineEntry] = Field(default_factory=list)
     what_went_well: list[Claim] = Field(default_factory=list)
     response_analysis: ResponseAnalysis = Field(default_factory=ResponseAnalysis)

@@ -13,10 +13,9 @@ from collections.abc import Callable
 from pydantic import BaseModel, ConfigDict
 
 from agent.report.evidence_book import EvidenceBook
-from agent.report.five_whys import similar_past_coes
 from agent.report.impact import Measurements
-from agent.report.model import PLACEHOLDER, Claim
-from agent.report.past_coes import runbook_for
+from agent.report.model import PLACEHOLDER, Claim, MitigationPlan
+from agent.report.recurrence import similar_past_coes
 from knowledge.documents import CoeDocument, WhyBranch, WhyNode
 from mcp_server.analysis.models import Evidence, EvidenceKind, InvestigationResult
 from mcp_server.errors import SleuthError
@@ -109,7 +108,9 @@ def _hhmm(moment: object) -> str:
     return f"{moment:%H:%M} UTC" if moment is not None else PLACEHOLDER
 
 
-def summary_claims(result: InvestigationResult, m: Measurements, book: EvidenceBook) -> list[Claim]:
+def summary_claims(
+    result: InvestigationResult, m: Measurements, book: EvidenceBook, plan: MitigationPlan | None = None
+) -> list[Claim]:
     impact = m.impact
     top = result.hypotheses[0] if result.hypotheses else None
     claims: list[Claim] = []
@@ -121,7 +122,7 @@ def summary_claims(result: InvestigationResult, m: Measurements, book: EvidenceB
                 text=(
                     f"Starting at {_hhmm(impact.start)}, customers using {functions} on {impact.entry_service} saw "
                     f"failures for {minutes:.0f} minutes: {impact.failed_requests:,} of {impact.total_requests:,} "
-                    f"requests failed, {impact.peak_bad_fraction or 0:.1%} at the worst minute."
+                    f"requests failed ({impact.failed_fraction or 0:.1%})."
                 ),
                 evidence=m.impact_evidence,
             )
@@ -166,13 +167,14 @@ def summary_claims(result: InvestigationResult, m: Measurements, book: EvidenceB
         claims.append(
             Claim(text="No alarm fired; the incident was noticed by other means.", evidence=m.impact_evidence)
         )
-    mitigation = next((x for x in result.mitigations if x.applicable), None)
-    if mitigation is not None:
+    if plan is not None:
+        runbook = (
+            f", following the runbook '{plan.runbook_title}' ({plan.runbook_id})" if plan.runbook_id else ""
+        )
         claims.append(
             Claim(
-                text=f"The recommended mitigation is to {mitigation.action[0].lower()}{mitigation.action[1:]}"
-                + ("" if mitigation.action.endswith(".") else "."),
-                evidence=book.hypothesis_ids(top)[:1] if top else [],
+                text=f"The recommended mitigation is to {plan.action[0].lower()}{plan.action[1:]}{runbook}.",
+                evidence=plan.evidence,
                 needs_human_input=True,
             )
         )
@@ -193,7 +195,11 @@ def summary_claims(result: InvestigationResult, m: Measurements, book: EvidenceB
 
 
 def what_went_well(
-    result: InvestigationResult, m: Measurements, book: EvidenceBook, skew_evidence: str | None
+    result: InvestigationResult,
+    m: Measurements,
+    book: EvidenceBook,
+    skew_evidence: str | None,
+    plan: MitigationPlan | None = None,
 ) -> list[Claim]:
     claims: list[Claim] = []
     detection = result.detection
@@ -215,30 +221,24 @@ def what_went_well(
                 evidence=verification,
             )
         )
-    if (
-        skew_evidence is not None
-        and m.impact.peak_bad_fraction is not None
-        and m.impact.peak_bad_fraction < 0.5
-    ):
+    if skew_evidence is not None and m.impact.failed_fraction is not None and m.impact.failed_fraction < 0.5:
         claims.append(
             Claim(
                 text="The failure stayed partial: the healthy hosts or zones kept serving most requests.",
                 evidence=[skew_evidence],
             )
         )
-    top = result.hypotheses[0] if result.hypotheses else None
-    sop = runbook_for(top.fault_type, top.service) if top is not None else None
-    if sop is not None:
-        ev = book.add(
-            EvidenceKind.KNOWLEDGE,
-            f"SOP {sop.id}: {sop.title} (for {', '.join(f.value for f in sop.fault_types)})",
-            source_query=f"knowledge: sop {sop.id}",
-            attributes={"doc_id": sop.id},
+    if plan is not None and plan.runbook_id is not None:
+        fault = f" for {top.fault_type.value.replace('_', ' ')}" if top is not None else ""
+        steps = (
+            "gives the mitigation steps"
+            if plan.action.startswith("Follow the runbook")
+            else f"gives the mitigation this report recommends: {plan.action[0].lower()}{plan.action[1:]}"
         )
         claims.append(
             Claim(
-                text=f"An existing runbook ({sop.title}) covers {top.fault_type.value if top else ''} and gives the mitigation steps.",
-                evidence=[ev],
+                text=f"An existing runbook{fault}, '{plan.runbook_title}' ({plan.runbook_id}), {steps}.",
+                evidence=plan.evidence[:1],
             )
         )
     if m.recovery is not None:

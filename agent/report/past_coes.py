@@ -55,5 +55,14 @@ def runbook_for(fault_type: object, service: str | None, root: Path = BUNDLED_SO
                 continue
             if isinstance(doc, SopDocument) and fault_type in doc.fault_types:
                 sops.append(doc)
-    sops.sort(key=lambda s: (service not in s.services, len(s.fault_types), s.id))
+    # one naming the service, then a general one, then one written for other services; among those,
+    # one written first of all for this fault type, then the most specific
+    sops.sort(
+        key=lambda s: (
+            0 if service in s.services else 1 if not s.services else 2,
+            s.fault_types[0] != fault_type,
+            len(s.fault_types),
+            s.id,
+        )
+    )
     return sops[0] if sops else None

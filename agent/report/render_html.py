@@ -10,7 +10,7 @@ from html import escape
 
 from agent.report.action_items import TERM_MEANING, TERM_ORDER
 from agent.report.model import Claim, IncidentReport
-from agent.report.render_markdown import BRANCH_LABEL, mermaid_source
+from agent.report.render_markdown import BRANCH_LABEL, impact_rows, mermaid_source
 from knowledge.documents import WhyNode
 
 CSS = """
@@ -74,6 +74,26 @@ def _data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
+def _fault_section(report: IncidentReport) -> list[str]:
+    section = report.fault_section
+    if section is None:
+        return []
+    parts = [f"<h2>{escape(section.title)}</h2>", _list(section.claims)]
+    chart = section.chart
+    if chart is not None:
+        parts.append(
+            f'<div class="chart" id="chart-{escape(chart.id)}"><img alt="{escape(chart.title)}" src="{_data_uri(chart.svg)}">'
+            f"<div><strong>{escape(chart.title)}.</strong> {escape(chart.caption)}{_cites(chart.evidence)}</div></div>"
+        )
+    plan = report.mitigation
+    if plan is not None:
+        runbook = f" (runbook: {plan.runbook_title}, {plan.runbook_id})" if plan.runbook_id else ""
+        parts.append(
+            f"<p><strong>Mitigation{escape(runbook)}.</strong> {escape(plan.action)}.{_cites(plan.evidence)}</p>"
+        )
+    return parts
+
+
 def render_html(report: IncidentReport) -> str:
     impact = report.customer_impact
     parts = [
@@ -86,28 +106,13 @@ def render_html(report: IncidentReport) -> str:
         "<h2>Customer impact</h2>",
     ]
     if impact.start is not None:
-        rows = [
-            ("customer-facing service", impact.entry_service or ""),
-            ("functions affected", ", ".join(impact.functions) or "unknown"),
-            (
-                "impact window",
-                f"{impact.start:%Y-%m-%d %H:%M} – {f'{impact.end:%H:%M}' if impact.end else 'TBD'} UTC",
-            ),
-            (
-                "failed requests",
-                f"{impact.failed_requests:,} of {impact.total_requests:,} ({impact.excess_failed_requests:,} above baseline)",
-            ),
-            (
-                "peak failure rate",
-                f"{impact.peak_bad_fraction or 0:.1%} (baseline {impact.baseline_bad_fraction or 0:.2%})",
-            ),
-        ]
+        rows = impact_rows(impact)
         parts.append(
             '<table class="impact">'
             + "".join(f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in rows)
             + "</table>"
         )
-    parts += [_list(impact.claims), "<h2>Metrics and graphs</h2>"]
+    parts += [_list(impact.claims), *_fault_section(report), "<h2>Metrics and graphs</h2>"]
     for chart in report.charts:
         marks = ", ".join(f"{m.label} {m.time:%H:%M}" for m in chart.markers) or "nothing"
         parts.append(

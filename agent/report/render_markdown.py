@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from agent.report.action_items import TERM_MEANING, TERM_ORDER
-from agent.report.model import Claim, IncidentReport
+from agent.report.model import Claim, CustomerImpact, IncidentReport
 from knowledge.documents import WhyBranch, WhyNode
 
 BRANCH_LABEL = {
@@ -68,6 +68,62 @@ def _minutes(seconds: float | None) -> str:
     return f"{seconds / 60:.0f} min" if seconds is not None else "unknown"
 
 
+def impact_rows(impact: CustomerImpact) -> list[tuple[str, str]]:
+    """The customer-impact table, shared by the Markdown and HTML renderers: failed of total over the
+    impact window is the headline share; the worst minute is shown as what it is."""
+    end = f"{impact.end:%H:%M}" if impact.end else "TBD"
+    rows = [
+        ("customer-facing service", impact.entry_service or ""),
+        ("functions affected", ", ".join(impact.functions) or "unknown"),
+        (
+            "impact window",
+            f"{impact.start:%Y-%m-%d %H:%M} – {end} UTC ({_minutes(impact.duration_seconds)})"
+            if impact.start
+            else "TBD",
+        ),
+        (
+            "failed requests",
+            f"{impact.failed_requests:,} of {impact.total_requests:,} ({impact.failed_fraction or 0:.1%}; "
+            f"{impact.excess_failed_requests:,} above baseline)",
+        ),
+        (
+            "worst minute",
+            f"{impact.peak_bad_fraction or 0:.1%} failed (baseline {impact.baseline_bad_fraction or 0:.2%})",
+        ),
+    ]
+    rows += [
+        (
+            f"also affected: {e.service}",
+            f"{e.failed_requests:,} of {e.total_requests:,} requests failed ({e.failed_fraction:.1%}) "
+            f"over {_minutes(e.duration_seconds)}",
+        )
+        for e in impact.entries[1:]
+    ]
+    return rows
+
+
+def _fault_section(report: IncidentReport, chart_files: dict[str, str]) -> list[str]:
+    section = report.fault_section
+    if section is None:
+        return []
+    out = [f"## {section.title}", "", *_bullets(section.claims), ""]
+    if section.chart is not None:
+        target = chart_files.get(section.chart.id)
+        out += [
+            f"**{section.chart.title}.** {section.chart.caption}{cite(section.chart.evidence)}",
+            "",
+            f"![{section.chart.title}]({target})"
+            if target
+            else f"_{section.chart.title}: see the HTML report_",
+            "",
+        ]
+    plan = report.mitigation
+    if plan is not None:
+        runbook = f" (runbook: {plan.runbook_title}, `{plan.runbook_id}`)" if plan.runbook_id else ""
+        out += [f"**Mitigation{runbook}.** {plan.action}.{cite(plan.evidence)}", ""]
+    return out
+
+
 def render_markdown(report: IncidentReport, chart_files: dict[str, str] | None = None) -> str:
     chart_files = chart_files or {}
     impact = report.customer_impact
@@ -85,17 +141,11 @@ def render_markdown(report: IncidentReport, chart_files: dict[str, str] | None =
         "",
     ]
     if impact.start is not None:
-        out += [
-            "| measure | value |",
-            "|---|---|",
-            f"| customer-facing service | {impact.entry_service} |",
-            f"| functions affected | {', '.join(impact.functions) or 'unknown'} |",
-            f"| impact window | {impact.start:%Y-%m-%d %H:%M} – {f'{impact.end:%H:%M}' if impact.end else 'TBD'} UTC ({_minutes(impact.duration_seconds)}) |",
-            f"| failed requests | {impact.failed_requests:,} of {impact.total_requests:,} ({impact.excess_failed_requests:,} above baseline) |",
-            f"| peak failure rate | {impact.peak_bad_fraction or 0:.1%} (baseline {impact.baseline_bad_fraction or 0:.2%}) |",
-            "",
-        ]
-    out += [*_bullets(impact.claims), "", "## Metrics and graphs", ""]
+        out += ["| measure | value |", "|---|---|"]
+        out += [f"| {k} | {v} |" for k, v in impact_rows(impact)] + [""]
+    out += [*_bullets(impact.claims), ""]
+    out += _fault_section(report, chart_files or {})
+    out += ["## Metrics and graphs", ""]
     for chart in report.charts:
         target = chart_files.get(chart.id)
         image = f"![{chart.title}]({target})" if target else f"_{chart.title}: see the HTML report_"

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from agent.report.detection import is_noise
+from agent.report.detection import is_noise, slo_alert_name
 from agent.report.evidence_book import EvidenceBook
-from agent.report.impact import Measurements
-from agent.report.model import PLACEHOLDER, Claim, ReportTimelineEntry, ResponseAnalysis, TimelinePhase
+from agent.report.impact import Measurements, impact_began
+from agent.report.model import (
+    PLACEHOLDER,
+    Claim,
+    MitigationPlan,
+    ReportTimelineEntry,
+    ResponseAnalysis,
+    TimelinePhase,
+)
 from mcp_server.analysis.models import EvidenceKind, InvestigationResult
 from mcp_server.scenario import TriggerKind
 from mcp_server.telemetry import AlarmState
@@ -44,10 +51,10 @@ def _relative(seconds: float) -> str:
 
 
 def build_timeline(
-    result: InvestigationResult, m: Measurements, book: EvidenceBook
+    result: InvestigationResult, m: Measurements, book: EvidenceBook, plan: MitigationPlan | None = None
 ) -> list[ReportTimelineEntry]:
     timed: list[ReportTimelineEntry] = []
-    onset = m.onset
+    onset = impact_began(m)  # one moment for "after onset" everywhere: when the timeline shows impact began
     implicated_services = {h.service for h in result.hypotheses[:1]}
     for change in result.changes:
         if onset is not None and not (onset - CHANGE_LOOKBACK <= change.time <= onset):
@@ -180,11 +187,18 @@ def build_timeline(
         )
     trigger = result.trigger
     if trigger.time is not None and trigger.kind is not TriggerKind.ALARM:
+        paged = detection is not None and detection.first_alarm == slo_alert_name(
+            trigger.slo or trigger.service or "the SLO"
+        )
+        delay = f" ({_relative((trigger.time - onset).total_seconds())})" if onset is not None else ""
+        timed = [e for e in timed if not (paged and e.source == f"alarm {detection.first_alarm}")]  # type: ignore[union-attr]
         timed.append(
             ReportTimelineEntry(
                 time=trigger.time,
                 phase=P.DETECTION,
-                event=f"Investigation requested: {trigger.text or 'manual trigger'}",
+                event=f"SLO burn alert pages{delay}: {trigger.text}"
+                if paged
+                else f"Investigation requested: {trigger.text or 'manual trigger'}",
                 source="trigger",
                 evidence=[
                     book.add(
@@ -223,13 +237,12 @@ def build_timeline(
             placeholder=True,
         ),
     ]
-    mitigation = next((x for x in result.mitigations if x.applicable), None)
     placeholders.append(
         ReportTimelineEntry(
             phase=P.MITIGATION,
-            event=f"Mitigation applied ({PLACEHOLDER}: when, by whom)"
-            + (f": {mitigation.action}" if mitigation else ""),
-            source=f"SOP {mitigation.sop}" if mitigation and mitigation.sop else "",
+            event=f"Mitigation applied ({PLACEHOLDER}: when, by whom)" + (f": {plan.action}" if plan else ""),
+            source=f"runbook {plan.runbook_id}" if plan and plan.runbook_id else "",
+            evidence=plan.evidence[:1] if plan else [],
             placeholder=True,
         )
     )
@@ -247,6 +260,30 @@ def build_timeline(
         )
         entries.insert(position, entry)
     return entries
+
+
+SLOW_DETECTION_SECONDS = 120
+
+
+def _time_to_mitigate(analysis: ResponseAnalysis, m: Measurements, began: datetime | None) -> Claim:
+    """From the same two timeline events: impact beginning and recovery (back to baseline)."""
+    if began is not None and m.recovery is not None:
+        seconds = (m.recovery - began).total_seconds()
+        analysis.time_to_mitigate_seconds = seconds
+        return Claim(
+            text=f"Time to mitigate: {_minutes(seconds)}, from impact beginning at {began:%H:%M} UTC to "
+            f"recovery at {m.recovery:%H:%M} UTC.",
+            evidence=m.impact_evidence[:1] + m.recovery_evidence,
+        )
+    if began is not None:
+        lower = (m.window.end - began).total_seconds()
+        return Claim(
+            text=f"Time to mitigate: {PLACEHOLDER}; impact was still ongoing when the data ends at "
+            f"{m.window.end:%H:%M} UTC, so at least {_minutes(lower)}.",
+            evidence=m.impact_evidence[:1],
+            needs_human_input=True,
+        )
+    return Claim(text=f"Time to mitigate: {PLACEHOLDER}.", needs_human_input=True)
 
 
 BURN_RATE = 14.4  # the classic fast-burn multiplier: 2% of a 30-day budget in an hour
@@ -285,32 +322,52 @@ def build_response_analysis(
     top = result.hypotheses[0] if result.hypotheses else None
     analysis = ResponseAnalysis(alarm_fired=bool(detection and detection.first_alarm) or bool(result.alarms))
     claims = analysis.claims
-    if detection is not None and detection.first_alarm_time is not None and m.onset is not None:
-        delay = max(
-            0.0, detection.detection_delay_seconds or (detection.first_alarm_time - m.onset).total_seconds()
-        )
+    began = impact_began(m)
+    if detection is not None and detection.first_alarm_time is not None and began is not None:
+        delay = max(0.0, (detection.first_alarm_time - began).total_seconds())
         analysis.time_to_detect_seconds = delay
         claims.append(
             Claim(
-                text=f"Time to detect: {_minutes(delay)}, from onset at {m.onset:%H:%M} UTC to alarm {detection.first_alarm} at {detection.first_alarm_time:%H:%M} UTC.",
+                text=f"Time to detect: {_minutes(delay)}, from impact beginning at {began:%H:%M} UTC to alarm "
+                f"{detection.first_alarm} at {detection.first_alarm_time:%H:%M:%S} UTC.",
                 evidence=alarm_ev + m.impact_evidence[:1],
             )
         )
         burn = _burn_rate_alarm(m, book)
-        if burn is not None and m.onset is not None and (burn[0] - m.onset).total_seconds() < delay:
+        # a target only when detection was slow enough for a faster rule to matter: halving a delay of
+        # a minute or two is noise in one-minute buckets, not an improvement anyone can verify
+        if delay <= SLOW_DETECTION_SECONDS or delay <= 2 * m.bucket_seconds:
+            claims.append(
+                Claim(
+                    text=f"Detection took no longer than the alarm's evaluation needs at {m.bucket_seconds}s "
+                    "resolution; no faster target is set from this incident.",
+                    evidence=alarm_ev,
+                )
+            )
+        elif burn is not None and (burn[0] - began).total_seconds() < delay:
             fired, ev = burn
             claims.append(
                 Claim(
-                    text=f"To halve it (to {_minutes(delay / 2)}): a fast burn-rate alarm on {m.impact.entry_service}'s "
-                    f"SLO ({BURN_RATE:g}x the error-budget rate for {BURN_BUCKETS} buckets) would have fired at "
-                    f"{fired:%H:%M} UTC, {_relative((fired - m.onset).total_seconds())}.",
+                    text=f"A fast burn-rate alarm on {m.impact.entry_service}'s SLO ({BURN_RATE:g}x the "
+                    f"error-budget rate for {BURN_BUCKETS} buckets) would have fired at {fired:%H:%M} UTC, "
+                    f"{_relative((fired - began).total_seconds())}, {_minutes(delay - (fired - began).total_seconds())} "
+                    "sooner.",
                     evidence=[ev],
+                )
+            )
+        elif (detection.first_alarm or "").endswith(slo_alert_name("")):
+            claims.append(
+                Claim(
+                    text=f"To detect sooner: a shorter burn-rate window on {m.impact.entry_service}'s SLO, or an "
+                    "alarm on the failing service itself, which the SLO sees only through its callers.",
+                    evidence=alarm_ev,
                 )
             )
         else:
             claims.append(
                 Claim(
-                    text=f"To halve it (to {_minutes(delay / 2)}): alarm on the SLO burn rate of {m.impact.entry_service} over a short window, or fire {detection.first_alarm} on fewer evaluation periods.",
+                    text=f"To detect sooner: alarm on the SLO burn rate of {m.impact.entry_service} over a short "
+                    f"window, or fire {detection.first_alarm} on fewer evaluation periods.",
                     evidence=alarm_ev,
                 )
             )
@@ -325,7 +382,7 @@ def build_response_analysis(
         burn = _burn_rate_alarm(m, book)
         if burn is not None:
             fired, ev = burn
-            after = f", {_relative((fired - m.onset).total_seconds())}" if m.onset is not None else ""
+            after = f", {_relative((fired - began).total_seconds())}" if began is not None else ""
             claims.append(
                 Claim(
                     text=f"A fast burn-rate alarm on {m.impact.entry_service}'s SLO ({BURN_RATE:g}x the error-budget "
@@ -340,6 +397,7 @@ def build_response_analysis(
                     evidence=book.find([EvidenceKind.SLO], limit=1),
                 )
             )
+    claims.append(_time_to_mitigate(analysis, m, began))
     total = sum(result.timings.values())
     if top is not None and total > 0:
         ev = book.add(

@@ -12,38 +12,34 @@ from agent.cli import app
 runner = CliRunner()
 
 
-def _report(tmp_path: Path, fault: str, service: str, seed: int) -> str:
-    data = tmp_path / "scenario"
-    simulated = runner.invoke(
-        app,
-        [
-            "simulate",
-            "--fault",
-            fault,
-            "--service",
-            service,
-            "--seed",
-            str(seed),
-            "--out",
-            str(data),
-            "--size",
-            "tiny",
-        ],
-    )
+def simulate_tiny(directory: Path, fault: str, service: str, seed: int) -> Path:
+    """``sleuth simulate`` of one fault at tiny size into ``directory``; the scenario directory."""
+    args = ["--fault", fault, "--service", service, "--seed", str(seed), "--out", str(directory)]
+    simulated = runner.invoke(app, ["simulate", *args, "--size", "tiny"])
     assert simulated.exit_code == 0, simulated.output
+    return directory
+
+
+def _report(tmp_path: Path, fault: str, service: str, seed: int) -> str:
+    data = simulate_tiny(tmp_path / "scenario", fault, service, seed)
     out = tmp_path / "reports"
     drafted = runner.invoke(app, ["report", "--data", str(data), "--out", str(out)])
     assert drafted.exit_code == 0, drafted.output
     return next(p for p in out.glob("coe-*.md") if not p.name.endswith(".customer.md")).read_text()
 
 
-@pytest.fixture(scope="module")
-def bad_deployment(tmp_path_factory: pytest.TempPathFactory) -> str:
-    tmp = tmp_path_factory.mktemp("bad-deployment")
+def _case(factory: pytest.TempPathFactory, fault: str, service: str, seed: int) -> str:
+    """The COE Markdown of one issue-16 case: simulated, investigated offline, drafted."""
+    tmp = factory.mktemp(fault)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SLEUTH_DATA_DIR", str(tmp / "data"))
         patch.delenv("SLEUTH_REASONER", raising=False)
-        return _report(tmp, "bad_deployment", "customers", 11)
+        return _report(tmp, fault, service, seed)
+
+
+@pytest.fixture(scope="module")
+def bad_deployment(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _case(tmp_path_factory, "bad_deployment", "customers", 11)
 
 
 def test_a_bad_deployment_coe_credits_the_paging_alarm_not_the_flapping_queue_alarm(
@@ -61,3 +57,77 @@ def test_a_bad_deployment_coe_names_the_entry_service_customers_reach(bad_deploy
 
     title = markdown.splitlines()[0]
     assert title.startswith("# Errors on frontend"), title
+
+
+def test_a_bad_deployment_coe_counts_the_services_its_spread_node_names_and_cites_no_red_herring(
+    bad_deployment: str,
+) -> None:
+    spread = next(line for line in bad_deployment.splitlines() if "failure spread to" in line)
+    answer = spread.split("?**", 1)[1]
+    count = int(answer.split()[0])
+    named = answer.split("(", 1)[1].split(")", 1)[0].split(", ")
+    assert count == len(named), spread
+    assert "reports-batch" not in spread  # its row-lock errors started before the onset
+
+
+def test_a_bad_deployment_coe_states_impact_as_failed_of_total_and_asks_about_the_canary(
+    bad_deployment: str,
+) -> None:
+    summary = bad_deployment.split("## Summary", 1)[1].split("##", 1)[0]
+    assert "requests failed (" in summary and "at the worst minute" not in summary
+    canary = next(line for line in bad_deployment.splitlines() if "canary" in line and "**1." in line)
+    assert "TBD" in canary and "without a canary" not in canary
+
+
+def test_a_bad_deployment_coe_has_its_deployment_section_and_names_the_rollback_runbook(
+    bad_deployment: str,
+) -> None:
+    assert "## The deployment of customers 5.3.0" in bad_deployment
+    assert "error rate stepped from" in bad_deployment
+    well = bad_deployment.split("## What went well", 1)[1].split("##", 1)[0]
+    assert "sop-bad-deployment-rollback" in well
+    assert "Time to mitigate:" in bad_deployment
+
+
+@pytest.fixture(scope="module")
+def certificate_expiry(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _case(tmp_path_factory, "certificate_expiry", "payments", 14)
+
+
+def test_a_certificate_expiry_coe_credits_the_slo_burn_alert_that_paged_not_an_alarm_before_impact(
+    certificate_expiry: str,
+) -> None:
+    detect = next(line for line in certificate_expiry.splitlines() if line.startswith("- Time to detect:"))
+    assert "queue-depth" not in detect and "frontend-availability burn-rate alert at 13:12:00" in detect
+    well = certificate_expiry.split("## What went well", 1)[1].split("##", 1)[0]
+    assert "queue-depth" not in well
+    response = certificate_expiry.split("## Incident response analysis", 1)[1].split("##", 1)[0]
+    assert "no faster target" in response and "halve it" not in response
+
+
+@pytest.fixture(scope="module")
+def memory_leak(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _case(tmp_path_factory, "memory_leak", "visits", 12)
+
+
+def test_a_memory_leak_coe_times_detection_from_the_slo_alert_that_paged_not_the_flapping_queue_alarm(
+    memory_leak: str,
+) -> None:
+    detect = next(line for line in memory_leak.splitlines() if line.startswith("- Time to detect:"))
+    # the simulator's truth: the SLO trigger fired at 11:17, 5 minutes after onset
+    assert "queue-depth" not in detect and "burn-rate alert at 11:17:00" in detect
+    assert "Time to detect: 5 min" in detect
+    assert "queue-depth" not in memory_leak.split("## What went well", 1)[1].split("##", 1)[0]
+
+
+@pytest.fixture(scope="module")
+def az_impairment(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _case(tmp_path_factory, "az_impairment", "appointments", 13)
+
+
+def test_an_az_impairment_coe_names_the_impaired_zone_in_its_mitigation(az_impairment: str) -> None:
+    mitigation = next(line for line in az_impairment.splitlines() if line.startswith("**Mitigation"))
+    # ranked as one host or as the zone, the reader is pointed at us-east-1b, not only at a host
+    assert "us-east-1b" in mitigation
+    detect = next(line for line in az_impairment.splitlines() if line.startswith("- Time to detect:"))
+    assert "Time to detect: 7 min" in detect  # truth: 12:11:16 onset, 12:19:20 alarm (8 min)

@@ -116,7 +116,14 @@ def test_what_went_well_names_the_runbook_for_the_top_hypothesis_fault_type(
     single_host_report: IncidentReport,
 ) -> None:
     runbooks = [c.text for c in single_host_report.what_went_well if "runbook" in c.text]
-    assert runbooks and all("single_host_failure" in text for text in runbooks)
+    assert runbooks and all("sop-single-bad-host" in text for text in runbooks)
+    plan = single_host_report.mitigation
+    assert plan is not None and plan.runbook_id == "sop-single-bad-host"
+    # the summary, the timeline and the action items name the same runbook and action
+    assert "sop-single-bad-host" in single_host_report.summary_text()
+    step = next(e for e in single_host_report.timeline if e.phase == "mitigation")
+    assert step.source == "runbook sop-single-bad-host" and plan.action in step.event
+    assert any(plan.action in item.title for item in single_host_report.action_items)
 
 
 def test_without_an_alarm_the_detection_branch_asks_why_none_fired(incident_backend: LocalBackend) -> None:
@@ -159,7 +166,7 @@ def test_an_unknown_fault_type_keeps_asking_until_a_human_gives_an_actionable_an
 
     trigger = next(c for c in report.five_whys.children if c.branch == WhyBranch.TRIGGER)
     last = trigger.walk()[-1]
-    assert last.question == "What is the underlying cause of visits's failure?"
+    assert last.question == "What is the underlying cause of visits' failure?"
     assert last.needs_human_input
     assert any(i.why_addressed == last.id for i in report.action_items)
 
@@ -182,3 +189,17 @@ def test_evidence_without_ids_is_numbered_so_every_node_can_still_cite_it(
     assert any(e.startswith("ev-auto-") for e in cited)
     assert cited <= set(report.evidence_by_id())
     assert len({e.description for e in report.evidence}) == len(report.evidence)  # the same fact once
+
+
+def test_canary_and_auto_rollback_are_asked_of_the_team_not_stated_from_a_deployment_event(
+    incident_backend: LocalBackend,
+) -> None:
+    report = draft_report(result_for(FaultType.BAD_DEPLOYMENT, with_change=True), incident_backend)
+
+    nodes = {n.question: n for n in report.five_whys.walk()}
+    canary = next(n for q, n in nodes.items() if "canary" in q)
+    rollback = next(n for q, n in nodes.items() if "automatic rollback" in q)
+    for node in (canary, rollback):
+        assert node.needs_human_input and node.answer.startswith("TBD")
+        assert "not enabled" not in node.answer and "without a canary" not in node.answer
+        assert node.evidence  # the deployment is cited as what the data does show

@@ -52,15 +52,17 @@ def test_timeline_puts_human_steps_between_detection_and_recovery(single_host_re
     assert "7 min after onset" in alarm.event
 
 
-def test_response_analysis_measures_time_to_detect_and_says_how_to_halve_it(
+def test_response_analysis_measures_time_to_detect_and_to_mitigate_from_the_timeline_events(
     single_host_report: IncidentReport,
 ) -> None:
     analysis = single_host_report.response_analysis
 
     assert analysis.time_to_detect_seconds == 420
+    assert analysis.time_to_mitigate_seconds == 20 * 60  # impact began 10:30, recovery 10:50
     assert analysis.alarm_fired is True
     texts = " ".join(c.text for c in analysis.claims)
-    assert "To halve it" in texts and "To halve diagnosis" in texts
+    assert "sooner" in texts and "To halve diagnosis" in texts
+    assert "Time to mitigate: 20 min, from impact beginning at 10:30 UTC to recovery at 10:50 UTC" in texts
 
 
 def test_charts_mark_onset_alarm_change_and_recovery(single_host_report: IncidentReport) -> None:
@@ -155,10 +157,59 @@ def test_a_backend_without_the_incidents_telemetry_still_gives_a_draft_that_says
 def test_how_to_halve_detection_is_measured_as_when_a_burn_rate_alarm_would_have_fired(
     single_host_report: IncidentReport,
 ) -> None:
-    halve = next(c for c in single_host_report.response_analysis.claims if c.text.startswith("To halve it"))
+    halve = next(c for c in single_host_report.response_analysis.claims if "burn-rate" in c.text)
 
     # 50% bad against a 0.5% budget: two bad minutes from 10:30, so the rule fires at 10:32, not 10:37
-    assert "would have fired at 10:32 UTC, 2 min after onset" in halve.text
+    assert "would have fired at 10:32 UTC, 2 min after onset, 5 min sooner" in halve.text
     assert halve.evidence and single_host_report.evidence_by_id()[halve.evidence[0]].source_query.startswith(
         "sli_buckets("
     )
+
+
+def test_a_detection_within_two_buckets_of_impact_sets_no_faster_target(
+    incident_backend: LocalBackend,
+) -> None:
+    fast = alarm_dump()
+    fast["history"][0]["time"] = (ONSET + timedelta(seconds=20)).isoformat()
+    result = result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2")
+    quick = result.detection.model_copy(  # type: ignore[union-attr]
+        update={"first_alarm": "frontend-5xx", "first_alarm_time": ONSET + timedelta(seconds=20)}
+    )
+    result = result.model_copy(update={"alarms": [Alarm.model_validate(fast)], "detection": quick})
+
+    report = draft_report(result, incident_backend)
+
+    texts = " ".join(c.text for c in report.response_analysis.claims)
+    assert report.response_analysis.time_to_detect_seconds == 20
+    assert "no faster target" in texts and "halve it" not in texts and "sooner" not in texts
+
+
+def test_an_alarm_off_the_failure_path_that_fired_before_impact_is_not_credited_with_detection(
+    incident_backend: LocalBackend,
+) -> None:
+    early = alarm_dump(name="notifications-queue-depth", service="notifications")
+    early["history"][0]["time"] = (ONSET - timedelta(minutes=2)).isoformat()
+    result = result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2", alarm=False)
+    engine = result.detection.model_copy(  # type: ignore[union-attr]
+        update={"first_alarm": "notifications-queue-depth", "first_alarm_time": ONSET - timedelta(minutes=2)}
+    )
+    result = result.model_copy(update={"alarms": [Alarm.model_validate(early)], "detection": engine})
+
+    report = draft_report(result, incident_backend)
+
+    assert report.response_analysis.time_to_detect_seconds != 0
+    assert all("queue-depth" not in c.text for c in report.what_went_well)
+    assert all("queue-depth" not in c.text for c in report.response_analysis.claims)
+
+
+def test_summary_chart_and_customer_rca_state_the_same_failed_share_over_the_impact_window(
+    single_host_report: IncidentReport,
+) -> None:
+    from agent.report.customer_rca import customer_rca
+
+    impact = single_host_report.customer_impact
+    assert impact.failed_fraction == 0.5 and impact.entries[0].service == "frontend"
+    assert "300 of 600 requests failed (50.0%)" in single_host_report.summary_text()
+    sli = next(c for c in single_host_report.charts if c.id == "sli")
+    assert "300 of 600 requests failed (50.0%)" in sli.caption
+    assert "300 of 600 requests (about 50%)" in customer_rca(single_host_report).what_happened

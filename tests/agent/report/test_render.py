@@ -54,7 +54,7 @@ def test_html_is_self_contained_and_draws_the_tree(single_host_report: IncidentR
 
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
     assert "<script" not in html and "<link" not in html and "@import" not in html
-    assert html.count('src="data:image/svg+xml;base64,') == 3
+    assert html.count('src="data:image/svg+xml;base64,') == 4  # SLI, errors, latency and the per-host chart
     assert html.count('class="why ') == len(single_host_report.five_whys.walk())
     assert '<ul class="tree">' in html
     for item in single_host_report.action_items:
@@ -111,3 +111,9 @@ def test_draft_and_write_uses_the_bundled_past_coes_and_returns_every_path(
 
     assert set(written) == {"markdown", "html", "coe_json", "customer_rca", "report_json"}
     assert all(path.is_file() for path in written.values())
+
+
+def test_a_service_name_ending_in_s_takes_a_plain_apostrophe(single_host_report: IncidentReport) -> None:
+    text = render_markdown(single_host_report)
+
+    assert "visits's" not in text and "visits' " in text
