@@ -33,10 +33,8 @@ CHECKS = ("detect", "customer_service", "recurrence", "runbook", "key_evidence")
 # (case, check) -> why the report is still wrong there (measured 2026-12-05, offline reasoner)
 MISRANK = "engine mis-rank: the top hypothesis is {0}, so the report follows the wrong fault type"
 STILL_WRONG: dict[tuple[str, str], str] = {
-    ("memory_leak", "detect"): "report: an SLO-burn trigger gives a detection time but no time to detect",
     ("memory_leak", "runbook"): MISRANK.format("reports-batch error_exception"),
     ("memory_leak", "key_evidence"): "report: process.memory.usage is never cited (and the engine mis-ranks)",
-    ("az_impairment", "detect"): "report: onset 6 min early, so time to detect is 860 s against 484 s",
     (
         "az_impairment",
         "customer_service",

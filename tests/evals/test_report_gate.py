@@ -26,7 +26,7 @@ FLOORS = {
     "customer_service": (9, 14),
     "recurrence": (14, 14),
     "runbook": (14, 14),
-    "key_evidence": (12, 14),
+    "key_evidence": (13, 14),
 }
 
 BUILD = Path(__file__).resolve().parents[2] / "build" / "eval"
