@@ -97,6 +97,47 @@ def _sli_change(
 def _primary_slo(
     result: InvestigationResult, backend: TelemetryBackend, onset: datetime | None, bucket: int
 ) -> SloDefinition | None:
+    """The customer-facing SLO: the one that paged (:func:`_paging_slo`), moved up to the entry
+    service in front of it when that entry's own SLI got worse too. An alarm on an inner service
+    (a gateway, a backend) is how someone was told; customers feel the front door that calls it."""
+    paging = _paging_slo(result, backend, onset, bucket)
+    if paging is None:
+        return None
+    window = result_window(result)
+    try:
+        edges = [(e.caller, e.callee) for e in backend.service_edges(window)]
+    except QueryError:
+        return paging
+    callees = {callee for _, callee in edges}
+    if paging.service not in callees:
+        return paging
+    upstream = _callers_of(paging.service, edges)
+    entries = [
+        d for d in backend.list_slo_definitions() if d.service in upstream and d.service not in callees
+    ]
+    hurt = [
+        (d, drop)
+        for d in entries
+        if (drop := _sli_change(backend, d, window, onset, bucket)[0]) >= MIN_SLI_DROP
+    ]
+    return max(hurt, key=lambda item: item[1])[0] if hurt else paging
+
+
+def _callers_of(service: str, edges: list[tuple[str, str]]) -> set[str]:
+    """Every service that reaches ``service`` through calls, directly or not."""
+    found: set[str] = set()
+    frontier = {service}
+    while frontier:
+        frontier = {caller for caller, callee in edges if callee in frontier and caller not in found} - {
+            service
+        }
+        found |= frontier
+    return found
+
+
+def _paging_slo(
+    result: InvestigationResult, backend: TelemetryBackend, onset: datetime | None, bucket: int
+) -> SloDefinition | None:
     """The SLO customers feel: the one the trigger names, else a breaching one on the trigger's service,
     else a breaching one on an entry service (one nobody else calls), else the worst breaching one; with
     no statuses, the busiest customer-facing SLO whose SLI got worse after onset, else the worst.

@@ -37,8 +37,8 @@ STILL_WRONG: dict[tuple[str, str], str] = {
     ("memory_leak", "key_evidence"): "report: process.memory.usage is never cited (and the engine mis-ranks)",
     (
         "az_impairment",
-        "customer_service",
-    ): "report: the trigger's api-gateway, not the entry service frontend",
+        "detect",
+    ): "report: minutes counted from frontend's impact at 12:14, not the fault at 12:11 (320 s vs 484 s)",
     ("az_impairment", "recurrence"): MISRANK.format("appointments single_host_failure"),
     ("az_impairment", "runbook"): MISRANK.format("appointments single_host_failure"),
     ("certificate_expiry", "runbook"): MISRANK.format("billing error_exception"),
