@@ -95,9 +95,9 @@ def score_series(series: MetricSeries, onset: datetime) -> MetricAnomaly | None:
     # a level shift, or a sustained excursion (a leak grows, a saturation peaks late)
     inc_sorted = sorted(inc)
     peak = (
-        inc_sorted[round(0.8 * (len(inc_sorted) - 1))]
+        inc_sorted[int(0.8 * (len(inc_sorted) - 1))]
         if s.direction >= 0
-        else inc_sorted[round(0.2 * (len(inc_sorted) - 1))]
+        else inc_sorted[int(0.2 * (len(inc_sorted) - 1))]
     )
     b = robust_baseline(base, abs_floor=floor)
     z_peak = (peak - b.median) / b.scale
