@@ -1,15 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from mcp_server.analysis.anomalies import score_series
 from mcp_server.analysis.changes import proximity
-from mcp_server.analysis.signals import Scope
-from mcp_server.telemetry import ChangeEvent, ChangeKind, MetricSeries, SeriesPoint, TimeWindow
-
-T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
-ONSET = T0 + timedelta(minutes=10)
+from mcp_server.telemetry import ChangeEvent, ChangeKind, MetricSeries, SeriesPoint
+from tests.mcp_server.analysis.scopes import ONSET, T0, twenty_minutes
 
 
 def _series(values: Sequence[float], name: str = "q7.zz_unknown_gauge") -> MetricSeries:
@@ -44,14 +41,7 @@ def test_a_drop_is_reported_as_a_fall():
 
 
 def test_changes_count_more_the_closer_they_came_before_onset():
-    scope = Scope(
-        window=TimeWindow(start=T0, end=T0 + timedelta(minutes=20)),
-        onset=ONSET,
-        onset_source="detected",
-        baseline=TimeWindow(start=T0, end=ONSET),
-        incident=TimeWindow(start=ONSET, end=T0 + timedelta(minutes=20)),
-        bucket_seconds=60,
-    )
+    scope = twenty_minutes()
 
     def change(minutes_before: float) -> ChangeEvent:
         return ChangeEvent(

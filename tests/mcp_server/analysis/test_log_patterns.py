@@ -1,22 +1,13 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from mcp_server.analysis.log_patterns import changed_templates, mask, mine_templates
-from mcp_server.analysis.signals import Scope
 from mcp_server.backends.base import LogGroup
-from mcp_server.telemetry import Severity, TimeWindow
+from mcp_server.telemetry import Severity
+from tests.mcp_server.analysis.scopes import ONSET, T0, twenty_minutes
 
-T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
-ONSET = T0 + timedelta(minutes=10)
-SCOPE = Scope(
-    window=TimeWindow(start=T0, end=T0 + timedelta(minutes=20)),
-    onset=ONSET,
-    onset_source="detected",
-    baseline=TimeWindow(start=T0, end=ONSET),
-    incident=TimeWindow(start=ONSET, end=T0 + timedelta(minutes=20)),
-    bucket_seconds=60,
-)
+SCOPE = twenty_minutes()
 
 
 def _group(body: str, count: int, severity: Severity = Severity.INFO, at: datetime = T0) -> LogGroup:

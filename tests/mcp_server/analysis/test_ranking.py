@@ -1,24 +1,12 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.ranking import rank_hypotheses
-from mcp_server.analysis.signals import Scope, Signal, SignalKind
+from mcp_server.analysis.signals import Signal, SignalKind
 from mcp_server.taxonomy import FaultType
-from mcp_server.telemetry import TimeWindow
+from tests.mcp_server.analysis.scopes import ONSET, twenty_minutes
 
-T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
-ONSET = T0 + timedelta(minutes=10)
-SCOPE = Scope(
-    window=TimeWindow(start=T0, end=T0 + timedelta(minutes=20)),
-    onset=ONSET,
-    onset_source="detected",
-    baseline=TimeWindow(start=T0, end=ONSET),
-    incident=TimeWindow(start=ONSET, end=T0 + timedelta(minutes=20)),
-    bucket_seconds=60,
-    services=["edge", "api", "db-svc", "mailer"],
-)
+SCOPE = twenty_minutes(["edge", "api", "db-svc", "mailer"])
 GRAPH = {"edge": {"api"}, "api": {"db-svc", "mailer"}}
 
 

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from mcp_server.analysis.signals import Scope
 from mcp_server.analysis.structure import CallChange, ReturnShift, StructureFindings, structure_signals
-from mcp_server.telemetry import TimeWindow
+from tests.mcp_server.analysis.scopes import twenty_minutes
 
-T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
-ONSET = T0 + timedelta(minutes=10)
-SCOPE = Scope(
-    window=TimeWindow(start=T0, end=T0 + timedelta(minutes=20)),
-    onset=ONSET,
-    onset_source="detected",
-    baseline=TimeWindow(start=T0, end=ONSET),
-    incident=TimeWindow(start=ONSET, end=T0 + timedelta(minutes=20)),
-    bucket_seconds=60,
-)
+SCOPE = twenty_minutes()
 
 
 def _by_service(found: StructureFindings) -> dict[str, float]:
