@@ -100,21 +100,18 @@ def _primary_slo(
     """The customer-facing SLO: the one that paged (:func:`_paging_slo`), moved up to the entry
     service in front of it when that entry's own SLI got worse too. An alarm on an inner service
     (a gateway, a backend) is how someone was told; customers feel the front door that calls it."""
-    paging = _paging_slo(result, backend, onset, bucket)
-    if paging is None:
-        return None
     window = result_window(result)
     try:
         edges = [(e.caller, e.callee) for e in backend.service_edges(window)]
     except QueryError:
-        return paging
+        edges = []
     callees = {callee for _, callee in edges}
-    if paging.service not in callees:
+    definitions = backend.list_slo_definitions()
+    paging = _paging_slo(result, backend, onset, bucket, definitions, callees)
+    if paging is None or paging.service not in callees:
         return paging
     upstream = _callers_of(paging.service, edges)
-    entries = [
-        d for d in backend.list_slo_definitions() if d.service in upstream and d.service not in callees
-    ]
+    entries = [d for d in definitions if d.service in upstream and d.service not in callees]
     hurt = [
         (d, drop)
         for d in entries
@@ -136,7 +133,12 @@ def _callers_of(service: str, edges: list[tuple[str, str]]) -> set[str]:
 
 
 def _paging_slo(
-    result: InvestigationResult, backend: TelemetryBackend, onset: datetime | None, bucket: int
+    result: InvestigationResult,
+    backend: TelemetryBackend,
+    onset: datetime | None,
+    bucket: int,
+    definitions: list[SloDefinition],
+    callees: set[str],
 ) -> SloDefinition | None:
     """The SLO customers feel: the one the trigger names, else a breaching one on the trigger's service,
     else a breaching one on an entry service (one nobody else calls), else the worst breaching one; with
@@ -146,7 +148,6 @@ def _paging_slo(
     feel the entry service that paged, so the trigger and the call graph decide before the burn rate.
     """
     statuses = _slo_statuses(result)
-    definitions = backend.list_slo_definitions()
     named = next(
         (d for d in [*definitions, *(s.definition for s in statuses)] if d.name == result.trigger.slo), None
     )
@@ -157,10 +158,6 @@ def _paging_slo(
         on_trigger = [d for d in breaching if d.service == result.trigger.service]
         if on_trigger:
             return on_trigger[0]
-        try:
-            callees = {edge.callee for edge in backend.service_edges(result_window(result))}
-        except QueryError:
-            callees = set()
         entry = [d for d in breaching if d.service not in callees]
         return (entry or breaching)[0]
     if statuses:
@@ -171,7 +168,6 @@ def _paging_slo(
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
     window = result_window(result)
-    callees = {edge.callee for edge in backend.service_edges(window)}
     scored = [
         (
             d,

@@ -25,7 +25,7 @@ from mcp_server.tool_calls import tool_call
 MAX_METRIC_NAMES = 300
 Z_THRESHOLD = 4.0
 REL_THRESHOLD = 0.15
-RECENT_LOCAL = 4
+RECENT_LOCAL = 4  # points before a split that an older episode's end is judged against
 RECENT_CUT_Z = 5.0
 REACHED_SHARE = 0.2  # baseline points at the incident level that make it ordinary, not anomalous
 SPARSE_WEIGHT = 0.5  # a move judged against peers, from two or three points, is thin evidence
@@ -66,7 +66,7 @@ def recent_baseline(base: list[float], inc: list[float]) -> list[float]:
     then the incident) keeps the whole baseline, so the build-up still shows.
     """
     cp = last_change_point(
-        base, min_before=3, min_after=3, local=int(RECENT_LOCAL) or None, rel_floor=0.05, abs_floor=1e-9
+        base, min_before=3, min_after=3, local=RECENT_LOCAL, rel_floor=0.05, abs_floor=1e-9
     )
     if cp is None or abs(cp.z) < RECENT_CUT_Z:
         return base
@@ -76,9 +76,14 @@ def recent_baseline(base: list[float], inc: list[float]) -> list[float]:
     return base[cp.index :] if abs(level - late) > abs(level - early) else base
 
 
-def score_series(series: MetricSeries, onset: datetime) -> MetricAnomaly | None:
-    """Score one series: None unless its incident level left the baseline's noise band."""
-    base_points, inc_points = before_onset(series.points, onset)
+def score_series(
+    series: MetricSeries,
+    onset: datetime,
+    split: tuple[list[SeriesPoint], list[SeriesPoint]] | None = None,
+) -> MetricAnomaly | None:
+    """Score one series: None unless its incident level left the baseline's noise band.
+    ``split`` is :func:`before_onset` of its points, when the caller already has it."""
+    base_points, inc_points = split or before_onset(series.points, onset)
     base = [p.value for p in base_points]
     inc = [p.value for p in inc_points]
     whole = [p.value for p in inc_points if p.time >= onset]
@@ -230,10 +235,11 @@ def detect_metric_anomalies(
             continue
         if i in shared:
             continue
-        if len(before_onset(series.points, scope.onset)[0]) < 3:
+        split = before_onset(series.points, scope.onset)
+        if len(split[0]) < 3:
             short.append(series)
             continue
-        anomaly = score_series(series, scope.onset)
+        anomaly = score_series(series, scope.onset, split)
         if anomaly is not None:
             text = described.get((series.name, series.service), "")
             out.append(replace(anomaly, description=text) if text else anomaly)

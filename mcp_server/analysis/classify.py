@@ -181,33 +181,30 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
     return FaultType.UNKNOWN, "no signal matches a known fault"
 
 
-CLEARLY_SATURATED_SHARE = 0.5
+CLEARLY_SATURATED_SHARE = 0.5  # beside the service's own failures, a CPU must reach this to be the cause
 SATURATED_SHARE = 0.3  # a CPU that never reached a third of its capacity is busy, not what slows the service
 
 
-def cpu_capacity_share(s: Suspect) -> float | None:
-    """The highest share of its capacity the service's rising CPU reached, when the unit says."""
-    shares = [
-        share
-        for sig in s.of(SignalKind.METRIC)
-        if sig.hints.get("direction", 0) > 0 and METRIC_CPU.search(str(sig.hints.get("metric")))
-        if (share := _capacity_share(sig)) is not None
-    ]
-    return max(shares, default=None)
-
-
-def saturating_cpu(s: Suspect) -> float:
-    """The strength of the service's own CPU rising to a level that can slow it (0 when none):
-    a resource of the pod itself, which trouble further down the call graph does not raise."""
-    rising = [
+def _rising_cpu(s: Suspect) -> list[Signal]:
+    return [
         sig
         for sig in s.of(SignalKind.METRIC)
         if sig.hints.get("direction", 0) > 0 and METRIC_CPU.search(str(sig.hints.get("metric")))
     ]
-    shares = [share for sig in rising if (share := _capacity_share(sig)) is not None]
-    if shares and max(shares) < SATURATED_SHARE:
+
+
+def cpu_capacity_share(s: Suspect) -> float | None:
+    """The highest share of its capacity the service's rising CPU reached, when the unit says."""
+    shares = [share for sig in _rising_cpu(s) if (share := _capacity_share(sig)) is not None]
+    return max(shares, default=None)
+
+
+def saturating_cpu(s: Suspect) -> float:
+    """The strength of the service's own CPU rising to a level that can slow it (0 when none)."""
+    share = cpu_capacity_share(s)
+    if share is not None and share < SATURATED_SHARE:
         return 0.0
-    return max((sig.strength for sig in rising), default=0.0)
+    return max((sig.strength for sig in _rising_cpu(s)), default=0.0)
 
 
 def _capacity_share(sig: Signal) -> float | None:
