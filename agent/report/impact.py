@@ -97,9 +97,10 @@ def _sli_change(
 def _primary_slo(
     result: InvestigationResult, backend: TelemetryBackend, onset: datetime | None, bucket: int
 ) -> SloDefinition | None:
-    """The customer-facing SLO: the one that paged (:func:`_paging_slo`), moved up to the entry
-    service in front of it when that entry's own SLI got worse too. An alarm on an inner service
-    (a gateway, a backend) is how someone was told; customers feel the front door that calls it."""
+    """The customer-facing SLO: an SLO of the entry service (one nobody calls) in front of the likeliest
+    cause, else in front of the SLO that paged (:func:`_paging_slo`), else the paging one. An alarm on
+    an inner service (a gateway, a backend, a queue consumer burning faster) is how someone was told;
+    customers feel the front door that leads to the failure."""
     window = result_window(result)
     try:
         edges = [(e.caller, e.callee) for e in backend.service_edges(window)]
@@ -108,16 +109,34 @@ def _primary_slo(
     callees = {callee for _, callee in edges}
     definitions = backend.list_slo_definitions()
     paging = _paging_slo(result, backend, onset, bucket, definitions, callees)
-    if paging is None or paging.service not in callees:
+    callers = {caller for caller, _ in edges}
+    cause = result.hypotheses[0].service if result.hypotheses else None
+    for anchor in dict.fromkeys(s for s in (cause, paging.service if paging else None) if s):
+        # the failure's own front door when it is one, else the front doors that lead to it
+        doors = {anchor} if anchor in callers - callees else _callers_of(anchor, edges) - callees
+        entries = [d for d in definitions if d.service in doors]
+        if entries:
+            return _most_hurt(entries, paging, backend, window, onset, bucket)
+    return paging
+
+
+def _most_hurt(
+    entries: list[SloDefinition],
+    paging: SloDefinition | None,
+    backend: TelemetryBackend,
+    window: TimeWindow,
+    onset: datetime | None,
+    bucket: int,
+) -> SloDefinition:
+    """Among the entry services' SLOs in front of the failure, the paging one if it is among them,
+    else the one whose SLI got most worse (availability first on a tie). Customers reach the failing
+    service through these doors whether or not their SLI moved much."""
+    if paging is not None and paging in entries:
         return paging
-    upstream = _callers_of(paging.service, edges)
-    entries = [d for d in definitions if d.service in upstream and d.service not in callees]
-    hurt = [
-        (d, drop)
-        for d in entries
-        if (drop := _sli_change(backend, d, window, onset, bucket)[0]) >= MIN_SLI_DROP
-    ]
-    return max(hurt, key=lambda item: item[1])[0] if hurt else paging
+    drops = {d.name: _sli_change(backend, d, window, onset, bucket)[0] for d in entries}
+    return max(
+        entries, key=lambda d: (drops[d.name] >= MIN_SLI_DROP, d.sli == SliKind.AVAILABILITY, drops[d.name])
+    )
 
 
 def _callers_of(service: str, edges: list[tuple[str, str]]) -> set[str]:

@@ -35,10 +35,6 @@ MISRANK = "engine mis-rank: the top hypothesis is {0}, so the report follows the
 STILL_WRONG: dict[tuple[str, str], str] = {
     ("memory_leak", "runbook"): MISRANK.format("reports-batch error_exception"),
     ("memory_leak", "key_evidence"): "report: process.memory.usage is never cited (and the engine mis-ranks)",
-    (
-        "az_impairment",
-        "detect",
-    ): "report: minutes counted from frontend's impact at 12:14, not the fault at 12:11 (320 s vs 484 s)",
     ("az_impairment", "recurrence"): MISRANK.format("appointments single_host_failure"),
     ("az_impairment", "runbook"): MISRANK.format("appointments single_host_failure"),
     ("certificate_expiry", "runbook"): MISRANK.format("billing error_exception"),

@@ -23,7 +23,7 @@ from evals.simulator import write_scenario
 # check -> (reports that must pass, reports the truth labels), measured 2026-12-05 (offline reasoner)
 FLOORS = {
     "detect": (5, 13),  # one scenario pages nobody; the rest miss by the onset of impact (see docs/evals.md)
-    "customer_service": (12, 14),
+    "customer_service": (14, 14),
     "recurrence": (14, 14),
     "runbook": (14, 14),
     "key_evidence": (13, 14),

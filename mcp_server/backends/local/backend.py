@@ -218,7 +218,11 @@ class LocalBackend:
         return self._spans.error_origins(window, service, limit)
 
     def service_edges(self, window: TimeWindow) -> list[ServiceEdge]:
-        return self._spans.service_edges(window)
+        """From spans; with no traces in the window, from client-side metrics that name their peer.
+
+        Not merged when spans exist: the two name uninstrumented dependencies differently, and a
+        pair missing from partial traces is better missing than doubled."""
+        return self._spans.service_edges(window) or self._metrics.peer_edges(window)
 
     # ------------------------------------------------------------------------------- logs
 

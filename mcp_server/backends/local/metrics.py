@@ -13,11 +13,14 @@ from mcp_server.telemetry import (
     MetricKind,
     MetricSeries,
     SeriesPoint,
+    ServiceEdge,
     TimeWindow,
     from_nanos,
 )
 
 STATISTICS = {"avg", "sum", "min", "max", "p50", "p95", "p99", "count", "rate"}
+# the attributes a client-side metric names the service it calls by (the current and the older convention)
+PEER_KEYS = ("service.peer.name", "peer.service")
 
 
 class MetricQueries:
@@ -145,6 +148,42 @@ class MetricQueries:
             )
             for r in rows
             if r[6] is not None and math.isfinite(r[6])
+        ]
+
+    def peer_edges(self, window: TimeWindow) -> list[ServiceEdge]:
+        """Caller→callee pairs named by client-side metrics (a peer attribute), for data without traces.
+
+        Requests and errors are the increases of the counters (unit ``{request}``/``{call}``) in the
+        window, errors those whose name says so; a pair seen only through gauges or histograms still
+        counts as an edge, with 0 requests."""
+        where: list[str] = []
+        params: list[Any] = []
+        window_clause("time_ns", window, where, params)
+        peer = "coalesce(" + ", ".join("json_extract_string(attributes, ?)" for _ in PEER_KEYS) + ")"
+        peer_params = [json_path(key) for key in PEER_KEYS]
+        source = (
+            f"(SELECT service, {peer} AS peer, name, kind, unit, CASE WHEN temporality = 2 OR "
+            "(kind = 'sum' AND temporality <> 1) THEN CASE WHEN value - lag(value) OVER w < 0 THEN value "
+            "ELSE value - lag(value) OVER w END ELSE value END AS increase FROM metrics "
+            f"{where_sql(where)} WINDOW w AS (PARTITION BY series_key ORDER BY time_ns))"
+        )
+        counter = "kind = 'sum' AND unit IN ('{request}', '{call}', '{requests}', '{calls}')"
+        rows = self.db.fetchall(
+            f"SELECT service, peer, sum(CASE WHEN {counter} AND name NOT LIKE '%error%' THEN increase END), "
+            f"sum(CASE WHEN {counter} AND name LIKE '%error%' THEN increase END) FROM {source} "
+            "WHERE peer IS NOT NULL AND peer <> service GROUP BY 1, 2 ORDER BY 1, 2",
+            [*peer_params, *params],
+        )
+        known = set(self.db.services())
+        return [
+            ServiceEdge(
+                caller=r[0],
+                callee=r[1],
+                requests=max(0, round(r[2] or 0.0)),
+                errors=max(0, round(r[3] or 0.0)),
+                callee_is_external=r[1] not in known,
+            )
+            for r in rows
         ]
 
 
