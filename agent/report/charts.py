@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 from matplotlib import dates as mdates
 from matplotlib.figure import Figure
 
-from agent.report.impact import Measurements, Series, impact_began
+from agent.report.impact import Measurements, Series, incident_began
 from agent.report.model import Chart, ChartMarker
 
 MARKER_STYLE = {
@@ -80,7 +80,7 @@ def incident_markers(
     m: Measurements, first_alarm: datetime | None, changes: list[tuple[str, datetime]]
 ) -> list[ChartMarker]:
     markers = [ChartMarker(label=f"change: {label}", time=t) for label, t in changes if m.window.contains(t)]
-    began = impact_began(m)  # the same moment the timeline and time to detect start from
+    began = incident_began(m)  # the same moment the timeline and time to detect start from
     if began is not None:
         markers.append(ChartMarker(label="onset", time=began))
     if first_alarm is not None and m.window.contains(first_alarm):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from agent.report.evidence_book import EvidenceBook
-from agent.report.impact import Measurements, impact_began
+from agent.report.impact import Measurements, incident_began
 from mcp_server.analysis.models import Detection, EvidenceKind, InvestigationResult
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import SleuthError
@@ -136,7 +136,7 @@ def enrich_detection(
         and existing.first_alarm not in noisy
     ):
         engine = (existing.first_alarm, fired_at.get(existing.first_alarm, existing.first_alarm_time))
-    began = impact_began(m)
+    began = incident_began(m)
 
     def plausible(name: str, moment: datetime) -> bool:
         """An alarm off the affected path that fired before impact began did not detect this incident."""
@@ -159,6 +159,9 @@ def enrich_detection(
         if not earlier:
             services[name] = trigger.service
             _alarm_evidence(book, name, trigger.service, trigger.time, "the SLO burn alert that paged")
+    elif trigger.kind not in (TriggerKind.ALARM, TriggerKind.SLO):
+        # nobody's page named the incident: an alarm on the front door customers use is what paged
+        first = next(((a.name, t) for a, t in fired if a.service == m.impact.entry_service), None)
     if first is not None:
         pass
     elif engine is not None and services.get(engine[0]) in relevant | {None}:

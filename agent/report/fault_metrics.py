@@ -14,7 +14,7 @@ from datetime import datetime
 
 from agent.report.charts import draw_lines
 from agent.report.evidence_book import EvidenceBook
-from agent.report.impact import Measurements, Series, impact_began
+from agent.report.impact import Measurements, Series, incident_began
 from agent.report.model import Chart, ChartMarker, Claim, FaultSection
 from mcp_server.analysis.models import EvidenceKind as K
 from mcp_server.analysis.models import Hypothesis, InvestigationResult
@@ -171,7 +171,7 @@ def throttling_section(x: SectionInputs) -> FaultSection | None:
     if throttled is None:
         return None
     rows = backend.metric_buckets(m.window, m.bucket_seconds, top.service)
-    began = impact_began(m) or m.window.start
+    began = incident_began(m) or m.window.start
     t_times, t_values = _series(rows, throttled.name, "sum")
     if not t_values:
         return None

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from agent.report.charts import draw_lines
 from agent.report.evidence_book import EvidenceBook
 from agent.report.fault_metrics import SectionInputs, finish, memory_section, throttling_section
-from agent.report.impact import SERVER_KIND, Measurements, Series, impact_began
+from agent.report.impact import SERVER_KIND, Measurements, Series, incident_began
 from agent.report.model import PLACEHOLDER, Chart, ChartMarker, Claim, FaultSection
 from mcp_server.analysis.models import EvidenceKind as K
 from mcp_server.analysis.models import InvestigationResult
@@ -71,7 +71,7 @@ def _rate(rows: list[tuple[datetime, int, int]]) -> tuple[int, int, float]:
 
 def _deployment(x: SectionInputs) -> FaultSection | None:
     top, backend, m, book, markers = x.top, x.backend, x.m, x.book, x.markers
-    began = impact_began(m)
+    began = incident_began(m)
     # the onset estimate can lag or lead the deployment by minutes: allow a few minutes either way
     latest = (began or m.window.end) + timedelta(minutes=5)
     deploys = [
@@ -152,7 +152,7 @@ def _deployment(x: SectionInputs) -> FaultSection | None:
 
 def _zones(x: SectionInputs) -> FaultSection | None:
     top, backend, m, book, markers = x.top, x.backend, x.m, x.book, x.markers
-    began = impact_began(m) or m.window.start
+    began = incident_began(m) or m.window.start
     per_zone = _error_rates(backend, top.service, m.window, m.bucket_seconds, "availability_zone")
     if len(per_zone) < 2:
         return None
@@ -213,7 +213,7 @@ def _zones(x: SectionInputs) -> FaultSection | None:
 def _host(x: SectionInputs) -> FaultSection | None:
     """One bad host, with its zone: a host alone in its zone cannot be told from a zonal impairment."""
     top, backend, m, book, markers = x.top, x.backend, x.m, x.book, x.markers
-    began = impact_began(m) or m.window.start
+    began = incident_began(m) or m.window.start
     per_host = _error_rates(backend, top.service, m.window, m.bucket_seconds, "host")
     if len(per_host) < 2:
         return None

@@ -24,7 +24,7 @@ from agent.report.fault_factors import (
     Action,
     Factor,
 )
-from agent.report.impact import impact_began
+from agent.report.impact import incident_began
 from agent.report.model import PLACEHOLDER
 from agent.report.recurrence import recurrence_branch
 from agent.report.why import Why, WhyInputs, fmt
@@ -219,7 +219,7 @@ def _spread_node(inputs: WhyInputs, top: Hypothesis) -> Why | None:
     ]
     if not others:
         return None
-    began = impact_began(m)
+    began = incident_began(m)
     earliest = began - timedelta(seconds=m.bucket_seconds) if began is not None else None
     about = {top.service, *others}
     cited = [
@@ -256,7 +256,7 @@ def _alarm_rule(alarm: Alarm) -> str:
 def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | None) -> Why:
     result, book, m = inputs.result, inputs.book, inputs.measurements
     detection = result.detection
-    onset = impact_began(m) or (detection.onset if detection else None)
+    onset = incident_began(m) or (detection.onset if detection else None)
     alarm_ev = book.about(K.ALARM, detection.first_alarm) if detection and detection.first_alarm else []
     engagement = Why(
         "Why did engagement take as long as it did?",

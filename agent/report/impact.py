@@ -58,10 +58,13 @@ def incident_onset(result: InvestigationResult) -> datetime | None:
     return next((h.onset for h in result.hypotheses if h.onset is not None), None)
 
 
-def impact_began(m: Measurements) -> datetime | None:
-    """When customer impact began, as the timeline shows it: the first bad SLI bucket, else the onset.
-    Time to detect and time to mitigate are measured from this one moment everywhere."""
-    return m.impact.start or m.onset
+def incident_began(m: Measurements) -> datetime | None:
+    """When the incident began: the onset the data shows (the fault's first change), or the first bad
+    SLI bucket at the front door when that came first. Time to detect and time to mitigate are
+    measured from this one moment everywhere: a leak that grew for minutes before customers felt it
+    went undetected for those minutes too."""
+    moments = [t for t in (m.onset, m.impact.start) if t is not None]
+    return min(moments) if moments else None
 
 
 def bucket_seconds_for(window: TimeWindow) -> int:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from agent.report.detection import is_noise, slo_alert_name
 from agent.report.evidence_book import EvidenceBook
-from agent.report.impact import Measurements, impact_began
+from agent.report.impact import Measurements, incident_began
 from agent.report.model import (
     PLACEHOLDER,
     Claim,
@@ -54,7 +54,7 @@ def build_timeline(
     result: InvestigationResult, m: Measurements, book: EvidenceBook, plan: MitigationPlan | None = None
 ) -> list[ReportTimelineEntry]:
     timed: list[ReportTimelineEntry] = []
-    onset = impact_began(m)  # one moment for "after onset" everywhere: when the timeline shows impact began
+    onset = incident_began(m)  # one moment for "after onset" everywhere: when the timeline shows impact began
     implicated_services = {h.service for h in result.hypotheses[:1]}
     for change in result.changes:
         if onset is not None and not (onset - CHANGE_LOOKBACK <= change.time <= onset):
@@ -322,7 +322,7 @@ def build_response_analysis(
     top = result.hypotheses[0] if result.hypotheses else None
     analysis = ResponseAnalysis(alarm_fired=bool(detection and detection.first_alarm) or bool(result.alarms))
     claims = analysis.claims
-    began = impact_began(m)
+    began = incident_began(m)
     if detection is not None and detection.first_alarm_time is not None and began is not None:
         delay = max(0.0, (detection.first_alarm_time - began).total_seconds())
         analysis.time_to_detect_seconds = delay

@@ -22,7 +22,10 @@ from evals.simulator import write_scenario
 
 # check -> (reports that must pass, reports the truth labels), measured 2026-12-05 (offline reasoner)
 FLOORS = {
-    "detect": (5, 13),  # one scenario pages nobody; the rest miss by the onset of impact (see docs/evals.md)
+    "detect": (
+        7,
+        13,
+    ),  # one scenario pages nobody; the rest miss by a late onset estimate (see docs/evals.md)
     "customer_service": (14, 14),
     "recurrence": (14, 14),
     "runbook": (14, 14),
