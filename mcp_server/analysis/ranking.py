@@ -14,7 +14,7 @@ import re
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from mcp_server.analysis.classify import Suspect, classify
+from mcp_server.analysis.classify import CLIENT_SIDE, FAILURES, Suspect, classify
 from mcp_server.analysis.models import Evidence, Hypothesis
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.analysis.topology import CallGraph, depth_from_entry, downstream
@@ -224,10 +224,6 @@ def rank_hypotheses(
             )
         )
     return hypotheses
-
-
-CLIENT_SIDE = re.compile(r"client|outbound|downstream|dependency|remote", re.IGNORECASE)
-FAILURES = re.compile(r"error|fault|fail|5xx", re.IGNORECASE)
 
 
 def _client_errors_rose(s: Suspect) -> bool:
