@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from mcp_server.analysis.anomalies import score_series
+from mcp_server.analysis.anomalies import score_series, shared_series
 from mcp_server.analysis.changes import proximity
 from mcp_server.telemetry import ChangeEvent, ChangeKind, MetricSeries, SeriesPoint
 from tests.mcp_server.analysis.scopes import ONSET, T0, twenty_minutes
@@ -69,3 +69,11 @@ def test_a_rise_after_a_previous_incident_on_the_same_series_is_measured_against
     anomaly = score_series(_series(values, "pod cpu"), ONSET)
     assert anomaly is not None and anomaly.direction == 1
     assert anomaly.baseline < 5
+
+
+def test_series_that_sat_still_at_the_same_value_on_several_services_are_not_shared():
+    still = [MetricSeries(name="errors", service=s, points=_series([0, 0, 0]).points) for s in ("a", "b")]
+    node_cpu = [
+        MetricSeries(name="cpu", service=s, points=_series([0.2, 0.5, 0.4]).points) for s in ("a", "b")
+    ]
+    assert shared_series([*still, *node_cpu]) == {2, 3}
