@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from mcp_server.analysis.signals import Scope
-from mcp_server.analysis.sparse_metrics import closed_window, sparse_changes
-from mcp_server.telemetry import MetricKind, MetricSeries, SeriesPoint, TimeWindow
+from mcp_server.analysis.sparse_metrics import closed_window, degraded_edges, sparse_changes
+from mcp_server.backends.base import MetricQuery
+from mcp_server.telemetry import MetricDescriptor, MetricKind, MetricSeries, SeriesPoint, TimeWindow
 from tests.mcp_server.analysis.scopes import T0
 
 FIVE = timedelta(minutes=5)
@@ -75,3 +76,61 @@ def test_the_closed_window_keeps_the_point_stamped_at_the_window_end_and_nothing
     window = closed_window(SCOPE.window)
     assert window.contains(END)
     assert not window.contains(END + FIVE)
+
+
+class _PeerMetrics:
+    """A backend holding one client-side latency metric, split by the peer each call names."""
+
+    def __init__(self, series: list[MetricSeries]) -> None:
+        self.series = series
+        self.queries: list[MetricQuery] = []
+
+    def list_metrics(self) -> list[MetricDescriptor]:
+        return [
+            MetricDescriptor(
+                name="client.wait",
+                service=s,
+                kind=MetricKind.GAUGE,
+                unit="ms",
+                attribute_keys=["peer.service"],
+            )
+            for s in sorted({x.service for x in self.series})
+        ]
+
+    def query_metrics(self, query: MetricQuery) -> list[MetricSeries]:
+        self.queries.append(query)
+        return [s for s in self.series if s.name == query.name]
+
+
+def _calls(caller: str, peer: str, values: Sequence[float]) -> MetricSeries:
+    return _series(caller, values, name="client.wait", unit="ms", **{"peer.service": peer})
+
+
+def _steady_calls() -> list[MetricSeries]:
+    return [
+        _calls("gateway", "users", [12, 13, 12]),
+        _calls("gateway", "stock", [20, 19, 21]),
+        _calls("orders", "users", [11, 12, 12]),
+        _calls("users", "users-db", [5, 5, 6]),
+    ]
+
+
+def test_calls_that_slowed_far_more_than_other_calls_are_a_latency_edge_charged_to_the_callee():
+    backend = _PeerMetrics([*_steady_calls(), _calls("gateway", "orders", [15, 520, 525])])
+    signals = degraded_edges(backend, SCOPE)  # type: ignore[arg-type]
+    assert [(s.service, s.hints["caller"], s.hints["latency"]) for s in signals] == [
+        ("orders", "gateway", True)
+    ]
+    assert backend.queries[0].group_by == ["peer.service"]
+    assert backend.queries[0].window.contains(END)
+
+
+def test_calls_to_a_dependency_no_service_stands_for_are_charged_to_the_caller():
+    backend = _PeerMetrics([*_steady_calls(), _calls("stock", "stock-table", [15, 520, 525])])
+    signals = degraded_edges(backend, SCOPE)  # type: ignore[arg-type]
+    assert [(s.service, s.hints["external"]) for s in signals] == [("stock", True)]
+
+
+def test_calls_that_got_faster_are_no_degraded_edge():
+    backend = _PeerMetrics([*_steady_calls(), _calls("gateway", "orders", [500, 20, 15])])
+    assert degraded_edges(backend, SCOPE) == []  # type: ignore[arg-type]
