@@ -15,7 +15,7 @@ from datetime import datetime
 from mcp_server.analysis.buckets import before_onset
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
-from mcp_server.analysis.sparse_metrics import sparse_changes
+from mcp_server.analysis.sparse_metrics import closed_window, sparse_changes
 from mcp_server.analysis.stats import first_persistent_exceedance, last_change_point, robust_baseline, shift
 from mcp_server.backends.base import MetricBucket, MetricQuery, TelemetryBackend
 from mcp_server.errors import QueryError
@@ -211,7 +211,22 @@ def shared_series(series_list: list[MetricSeries]) -> set[int]:
         key = (series.name, tuple(round(p.value, 6) for p in series.points))
         keys.append(key)
         seen.setdefault(key, set()).add(series.service)
-    return {i for i, key in enumerate(keys) if len(seen[key]) > 1 and len(key[1]) > 1}
+    # a series that sat still (at zero, say) describes nothing shared: it is a peer that did not move
+    return {i for i, key in enumerate(keys) if len(seen[key]) > 1 and len(set(key[1])) > 1}
+
+
+def closing_points(backend: TelemetryBackend, scope: Scope, short: list[MetricSeries]) -> list[MetricSeries]:
+    """The short series again, with the point stamped at the window's very end (see
+    :func:`closed_window`)."""
+    if not short:
+        return short
+    closed = closed_window(scope.window)
+    wanted = {(s.name, s.service, s.attributes.get("host")) for s in short}
+    try:
+        again = metric_series(backend, scope.model_copy(update={"window": closed}))
+    except QueryError:
+        return short
+    return [s for s in again if (s.name, s.service, s.attributes.get("host")) in wanted] or short
 
 
 def detect_metric_anomalies(
@@ -243,7 +258,9 @@ def detect_metric_anomalies(
         if anomaly is not None:
             text = described.get((series.name, series.service), "")
             out.append(replace(anomaly, description=text) if text else anomaly)
-    for series, before, after, z in sparse_changes(short, scope.onset):
+    for series, before, after, z in sparse_changes(
+        closing_points(backend, scope, short), scope.onset, scope.bucket_seconds
+    ):
         text = described.get((series.name, series.service), "")
         rel = (after - before) / abs(before) if before else math.inf
         out.append(

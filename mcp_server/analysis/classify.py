@@ -36,6 +36,8 @@ METRIC_GC = re.compile(r"\bgc\b|gc[._]|garbage", re.IGNORECASE)
 METRIC_RESTART = re.compile(r"restart|oom", re.IGNORECASE)
 METRIC_POOL = re.compile(r"pool|connection|pending", re.IGNORECASE)
 METRIC_CACHE = re.compile(r"cache|hit", re.IGNORECASE)
+CLIENT_SIDE = re.compile(r"client|outbound|downstream|dependency|remote", re.IGNORECASE)
+FAILURES = re.compile(r"error|fault|fail|5xx", re.IGNORECASE)
 
 
 @dataclass
@@ -83,6 +85,9 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
 
     if THROTTLE.search(own_error_text):
         return FaultType.DEPENDENCY_THROTTLING, "errors name throttling by a dependency"
+    # a CPU quota's throttling is the service's own CPU, not a dependency refusing it
+    if any(THROTTLE.search(m) and not METRIC_CPU.search(m) for m in metrics_up):
+        return FaultType.DEPENDENCY_THROTTLING, "a dependency's throttling count rose"
     if CERT.search(own_error_text):
         return FaultType.CERTIFICATE_EXPIRY, "errors name a certificate/TLS handshake failure"
     if changes and changes[0].strength >= 0.3:
@@ -176,8 +181,13 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
         return FaultType.ERROR_EXCEPTION, "new error messages in the service's own logs"
     if any(sig.strength >= 0.3 for sig in s.of(SignalKind.ERROR_RATE)):
         return FaultType.ERROR_EXCEPTION, "its own requests fail more often"
+    if any(FAILURES.search(m) and not CLIENT_SIDE.search(m) for m in metrics_up):
+        return FaultType.ERROR_EXCEPTION, "its own requests fail more often"
     if s.of(SignalKind.LATENCY):
         return FaultType.NETWORK_DELAY, "latency without errors"
+    # callers wait longer on it, none of its own resources or errors moved
+    if any(e.hints.get("latency") and e.hints.get("caller") != s.service for e in s.of(SignalKind.EDGE)):
+        return FaultType.NETWORK_DELAY, "its callers see it slower while nothing of its own moved"
     return FaultType.UNKNOWN, "no signal matches a known fault"
 
 

@@ -23,6 +23,7 @@ from mcp_server.analysis import (
     onset,
     platform_findings,
     skew,
+    sparse_metrics,
     structure,
     topology,
 )
@@ -146,6 +147,7 @@ def gather_traces(backend: TelemetryBackend, sc: Scope) -> StepResult:
 def gather_metrics(backend: TelemetryBackend, sc: Scope) -> StepResult:
     def run(r: StepResult) -> None:
         r.signals += anomalies.metric_signals(anomalies.detect_metric_anomalies(backend, sc), sc)
+        r.signals += sparse_metrics.degraded_edges(backend, sc)
 
     return _timed("metrics", run)
 

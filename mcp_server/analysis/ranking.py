@@ -14,7 +14,7 @@ import re
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from mcp_server.analysis.classify import Suspect, classify
+from mcp_server.analysis.classify import CLIENT_SIDE, FAILURES, Suspect, classify
 from mcp_server.analysis.models import Evidence, Hypothesis
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.analysis.topology import CallGraph, depth_from_entry, downstream
@@ -157,6 +157,18 @@ def rank_hypotheses(
         name for name, s in by_service.items() if name not in failing_calls and _server_errors_rose(s)
     }
 
+    # client-side metrics split by peer are a call graph too: a service whose calls to another
+    # suspect degraded shows that suspect's trouble
+    calls_degraded: dict[str, set[str]] = defaultdict(set)
+    for s in by_service.values():
+        for sig in s.of(SignalKind.EDGE):
+            if (
+                sig.hints.get("sparse")
+                and not sig.hints.get("external")
+                and sig.service != sig.hints.get("caller")
+            ):
+                calls_degraded[str(sig.hints.get("caller"))].add(sig.service)
+
     scored: list[tuple[float, str, dict[str, float]]] = []
     for name, s in by_service.items():
         comp = components[name]
@@ -167,6 +179,7 @@ def rank_hypotheses(
             (bool(below) and max(below) > max(mine, 0.05) * 1.5)
             or (bool(named) and mine < 0.05)
             or (not graph and name in failing_calls and bool(failing_alone) and mine < 0.05)
+            or (bool(calls_degraded.get(name, set()) - {name}) and mine < 0.05)
         )
         discount = SYMPTOM_DISCOUNT if explained else 1.0
         score = 0.0
@@ -224,10 +237,6 @@ def rank_hypotheses(
             )
         )
     return hypotheses
-
-
-CLIENT_SIDE = re.compile(r"client|outbound|downstream|dependency|remote", re.IGNORECASE)
-FAILURES = re.compile(r"error|fault|fail|5xx", re.IGNORECASE)
 
 
 def _client_errors_rose(s: Suspect) -> bool:

@@ -3,9 +3,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from mcp_server.analysis.anomalies import score_series
+from mcp_server.analysis.anomalies import detect_metric_anomalies, score_series, shared_series
 from mcp_server.analysis.changes import proximity
-from mcp_server.telemetry import ChangeEvent, ChangeKind, MetricSeries, SeriesPoint
+from mcp_server.backends.base import MetricBucket
+from mcp_server.telemetry import (
+    ChangeEvent,
+    ChangeKind,
+    MetricDescriptor,
+    MetricKind,
+    MetricSeries,
+    SeriesPoint,
+    TimeWindow,
+)
 from tests.mcp_server.analysis.scopes import ONSET, T0, twenty_minutes
 
 
@@ -69,3 +78,44 @@ def test_a_rise_after_a_previous_incident_on_the_same_series_is_measured_against
     anomaly = score_series(_series(values, "pod cpu"), ONSET)
     assert anomaly is not None and anomaly.direction == 1
     assert anomaly.baseline < 5
+
+
+def test_series_that_sat_still_at_the_same_value_on_several_services_are_not_shared():
+    still = [MetricSeries(name="errors", service=s, points=_series([0, 0, 0]).points) for s in ("a", "b")]
+    node_cpu = [
+        MetricSeries(name="cpu", service=s, points=_series([0.2, 0.5, 0.4]).points) for s in ("a", "b")
+    ]
+    assert shared_series([*still, *node_cpu]) == {2, 3}
+
+
+class _FiveMinuteCpu:
+    """Five-minute CPU of five services, each point stamped at the end of its interval; the last
+    service's CPU leapt in the last interval, whose point sits exactly at the window's end."""
+
+    def metric_buckets(self, window: TimeWindow, bucket_seconds: int, *, by_host: bool) -> list[MetricBucket]:
+        rows = {f"s{i}": [0.30, 0.31 + i / 100, 0.30 - i / 100] for i in range(4)} | {
+            "hot": [0.29, 0.30, 0.92]
+        }
+        return [
+            MetricBucket(name="cpu", service=svc, kind=MetricKind.GAUGE, bucket_start=at, value=v)
+            for svc, values in rows.items()
+            for i, v in enumerate(values)
+            if window.contains(at := T0 + timedelta(minutes=5 * (i + 1)))
+        ]
+
+    def list_metrics(self) -> list[MetricDescriptor]:
+        return []
+
+
+def test_a_short_series_is_judged_with_its_point_stamped_at_the_window_end():
+    end = T0 + timedelta(minutes=15)
+    onset = T0 + timedelta(minutes=7, seconds=30)
+    scope = twenty_minutes().model_copy(
+        update={
+            "window": TimeWindow(start=T0, end=end),
+            "onset": onset,
+            "incident": TimeWindow(start=onset, end=end),
+        }
+    )
+    found = detect_metric_anomalies(_FiveMinuteCpu(), scope)  # type: ignore[arg-type]
+    assert [(a.service, a.sparse, a.direction) for a in found] == [("hot", True, 1)]

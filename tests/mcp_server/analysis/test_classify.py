@@ -55,3 +55,31 @@ def test_a_cpu_that_settled_near_half_its_capacity_with_slower_code_is_saturatio
 def test_a_cpu_blip_that_settles_far_under_its_capacity_is_busy_not_saturated():
     fault, _ = classify(Suspect("svc", signals=[_cpu(14.0, 14.0), _slower_own_code()]))
     assert fault != FaultType.CPU_SATURATION
+
+
+def _metric(name: str, direction: int = 1) -> Signal:
+    return _signal(SignalKind.METRIC, metric=name, direction=direction)
+
+
+def test_a_rising_throttled_request_count_is_dependency_throttling_even_beside_a_busier_cpu():
+    signals = [_metric("aws.dynamodb.throttled_requests"), _metric("system.cpu.utilization")]
+    fault, _ = classify(Suspect("svc", signals=signals))
+    assert fault == FaultType.DEPENDENCY_THROTTLING
+
+
+def test_a_throttled_cpu_quota_is_not_a_dependency_throttling():
+    fault, _ = classify(Suspect("svc", signals=[_metric("container.cpu.throttled_time")]))
+    assert fault != FaultType.DEPENDENCY_THROTTLING
+
+
+def test_its_own_server_errors_rising_with_nothing_else_is_an_exception_and_client_errors_alone_are_not():
+    fault, _ = classify(Suspect("svc", signals=[_metric("http.server.request.errors")]))
+    assert fault == FaultType.ERROR_EXCEPTION
+    fault, _ = classify(Suspect("svc", signals=[_metric("client.request.errors")]))
+    assert fault != FaultType.ERROR_EXCEPTION
+
+
+def test_callers_waiting_longer_on_a_service_whose_own_metrics_did_not_move_is_a_network_delay():
+    slowed = _signal(SignalKind.EDGE, caller="caller", callee="svc", latency=True, errors=False, sparse=True)
+    fault, _ = classify(Suspect("svc", signals=[slowed]))
+    assert fault == FaultType.NETWORK_DELAY

@@ -83,3 +83,17 @@ def test_throttling_words_in_the_errors_classify_dependency_throttling():
 def test_a_lone_weak_signal_gets_low_confidence():
     ranked = rank_hypotheses([_sig("mailer", SignalKind.LOG, 0.2, text="slow")], GRAPH, SCOPE)
     assert ranked[0].confidence < 0.3
+
+
+def test_without_a_call_graph_a_caller_whose_calls_to_another_suspect_slowed_ranks_below_it():
+    # client-side metrics per peer: edge and api wait on db-svc, whose own metrics show nothing
+    signals = [
+        _sig("db-svc", SignalKind.EDGE, 0.5, caller="api", callee="db-svc", latency=True, sparse=True),
+        _sig("db-svc", SignalKind.EDGE, 0.5, caller="edge", callee="db-svc", latency=True, sparse=True),
+        _sig("api", SignalKind.METRIC, 0.6, metric="client.wait", direction=1),
+        _sig("edge", SignalKind.METRIC, 0.6, metric="client.wait", direction=1),
+        _sig("mailer", SignalKind.METRIC, 0.2, metric="q7.busy", direction=1),
+    ]
+    ranked = rank_hypotheses(signals, {}, SCOPE, SCOPE.services)
+    assert ranked[0].service == "db-svc"
+    assert ranked[0].fault_type == FaultType.NETWORK_DELAY
