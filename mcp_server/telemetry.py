@@ -488,3 +488,4 @@ class ServiceEdge(_Model):
     p50_ms: float | None = None
     p95_ms: float | None = None
     callee_is_external: bool = False  # a database/queue/API seen only through client spans
+    traced: bool = True  # False: named only by client-side metrics (no latency, no per-call errors)

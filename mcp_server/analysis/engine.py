@@ -131,7 +131,9 @@ def gather_traces(backend: TelemetryBackend, sc: Scope) -> StepResult:
         r.signals += latency.self_latency_signals(slower, sc)
         healths = health.service_health(backend, sc)
         r.signals += health.health_signals(healths, sc)
-        r.edges = backend.service_edges(sc.window)
+        # the ranking's call graph weighs traced calls; edges that only metrics name go through the
+        # short-series step, which reads their client-side series itself
+        r.edges = [e for e in backend.service_edges(sc.window) if e.traced]
         r.signals += topology.edge_signals(
             latency.client_edges(totals[0], services), latency.client_edges(totals[1], services), sc
         )

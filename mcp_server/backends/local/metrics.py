@@ -182,6 +182,7 @@ class MetricQueries:
                 requests=max(0, round(r[2] or 0.0)),
                 errors=max(0, round(r[3] or 0.0)),
                 callee_is_external=r[1] not in known,
+                traced=False,
             )
             for r in rows
         ]
