@@ -56,7 +56,9 @@ def check_hypothesis(backend: TelemetryBackend, scope: Scope, h: Hypothesis) -> 
 
 def _check_change(backend: TelemetryBackend, scope: Scope, h: Hypothesis) -> Check:
     window = scope.window
-    onset = h.onset or scope.onset or window.end
+    # the incident's onset, not the hypothesis' earliest signal: one early witness (a drifting metric)
+    # must not place the onset before the deployment that caused it and refute the deployment
+    onset = max([t for t in (h.onset, scope.onset) if t is not None], default=window.end)
     lookback = TimeWindow(
         start=window.start - CHANGE_LOOKBACK, end=max(onset, window.start) + timedelta(minutes=1)
     )

@@ -93,3 +93,21 @@ def test_a_persons_request_to_look_at_logs_is_one_evidence_item_quoting_the_firs
         f"{int(found[0].value or 0)} log lines in payments matching 'Throughput'"
     )
     assert (found[0].value or 0) > 0 and "; first: " in found[0].description
+
+
+def test_a_deployment_before_the_incident_confirms_it_though_one_signal_of_the_service_moved_earlier(
+    backend: TelemetryBackend, scope: Scope
+) -> None:
+    early = scope.window.start + (scope.onset - scope.window.start) / 10  # before the minute-5 deployment
+    h = Hypothesis(
+        rank=1,
+        service="frontend",
+        fault_type=FaultType.BAD_DEPLOYMENT,
+        confidence=0.5,
+        summary="s",
+        onset=early,
+    )
+
+    check = check_hypothesis(backend, scope, h)
+
+    assert check.verdict is True and "precedes onset" in check.finding
