@@ -109,6 +109,11 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
     if skews:
         top = skews[0]
         member = top.hints.get("member")
+        # the skew says where; a CPU saturating on that very host says what
+        if top.hints.get("metric") == "latency" and _cpu_saturated_on(
+            s, str(member), top.hints.get("zone_of")
+        ):
+            return FaultType.CPU_SATURATION, f"CPU rose on {member}, where the latency sits"
         if top.hints.get("dimension") == "availability_zone" or s.zone_peers > 0:
             return FaultType.AZ_IMPAIRMENT, f"errors/latency concentrated in zone {member}"
         # a zone losing its network path: the skewed host's own calls to its dependencies fail
@@ -205,6 +210,15 @@ def saturating_cpu(s: Suspect) -> float:
     if share is not None and share < SATURATED_SHARE:
         return 0.0
     return max((sig.strength for sig in _rising_cpu(s)), default=0.0)
+
+
+def _cpu_saturated_on(s: Suspect, member: str, zone_of: object) -> bool:
+    """Whether the service's saturating CPU rise is on ``member`` (a host, or a host in that zone)."""
+    if saturating_cpu(s) <= 0:
+        return False
+    zones = zone_of if isinstance(zone_of, dict) else {}
+    hosts = {str(sig.hints.get("host")) for sig in _rising_cpu(s) if sig.hints.get("host")}
+    return member in hosts or any(zones.get(h) == member for h in hosts)
 
 
 def _capacity_share(sig: Signal) -> float | None:

@@ -55,3 +55,28 @@ def test_a_cpu_that_settled_near_half_its_capacity_with_slower_code_is_saturatio
 def test_a_cpu_blip_that_settles_far_under_its_capacity_is_busy_not_saturated():
     fault, _ = classify(Suspect("svc", signals=[_cpu(14.0, 14.0), _slower_own_code()]))
     assert fault != FaultType.CPU_SATURATION
+
+
+def _skew(metric: str, member: str = "host-a") -> Signal:
+    return _signal(
+        SignalKind.HOST_SKEW, dimension="host", member=member, metric=metric, zone_of={member: "zone-1"}
+    )
+
+
+def _cpu_on(host: str) -> Signal:
+    return _signal(SignalKind.METRIC, value=0.94, metric="system.cpu.utilization", direction=1, host=host)
+
+
+def test_latency_on_one_host_whose_own_cpu_saturated_is_cpu_saturation_not_a_failed_host():
+    fault, _ = classify(Suspect("svc", signals=[_skew("latency"), _cpu_on("host-a")]))
+    assert fault == FaultType.CPU_SATURATION
+
+
+def test_latency_on_one_host_while_the_cpu_rose_on_another_stays_a_host_failure():
+    fault, _ = classify(Suspect("svc", signals=[_skew("latency"), _cpu_on("host-b")]))
+    assert fault == FaultType.SINGLE_HOST_FAILURE
+
+
+def test_errors_on_one_host_stay_a_host_failure_even_beside_a_busy_cpu_there():
+    fault, _ = classify(Suspect("svc", signals=[_skew("errors"), _cpu_on("host-a")]))
+    assert fault == FaultType.SINGLE_HOST_FAILURE
