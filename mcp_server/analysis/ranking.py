@@ -98,7 +98,10 @@ def rank_hypotheses(
         )
         callee = sig.hints.get("callee")
         if callee and callee != sig.service and callee in known:
-            share = TRANSFER_UNKNOWN_KIND if sig.hints.get("kind_unknown") else TRANSFER
+            # spans without a kind cannot tell a failing call from failing own code; the
+            # service's own client-side error metrics rising can: its calls are what fail
+            unknown = sig.hints.get("kind_unknown") and not _client_errors_rose(suspect(sig.service))
+            share = TRANSFER_UNKNOWN_KIND if unknown else TRANSFER
             moved[callee] += share * sig.strength
             kept[sig.service] += (1 - share) * sig.strength
             suspect(callee).inherited.append(sig)
