@@ -311,9 +311,18 @@ def pick_onset(candidates: list[OnsetCandidate], quiet: timedelta) -> OnsetEstim
     # into the episode through the quiet gap but is not where it starts
     anchor = _densest_start(episode, quiet)
     near = [c for c in episode if c.time >= anchor - quiet / 2]
-    fine = [c for c in near if not c.series.startswith("metric:")] or near
-    top = max(c.score for c in fine)
-    at = min(c.time for c in fine if c.score >= 0.5 * top)
+    fine = [c for c in near if not c.series.startswith("metric:")]
+    # a moment's strength is what every fine-grained witness says about it: two services' error
+    # logs turning within seconds of each other outweigh either alone (metric votes share a
+    # bucket with the symptoms that pile up after the cause, so each stands alone)
+    span = quiet / 6 if fine else timedelta(0)
+    fine = fine or near
+
+    def support(c: OnsetCandidate) -> float:
+        return c.score if not span else _weight([x for x in fine if c.time <= x.time < c.time + span])
+
+    top = max(support(c) for c in fine)
+    at = min(c.time for c in fine if support(c) >= 0.5 * top)
     clarity = min(1.0, weight[chosen] / (3 * Z_CAP))
     return OnsetEstimate(at, round(0.4 + 0.6 * clarity, 3), sorted(episode, key=lambda c: -c.score)[:20])
 

@@ -65,3 +65,25 @@ def test_the_cause_a_minute_before_its_symptoms_still_starts_the_episode():
     votes = [_cand("cause", 10, 12.0), _cand("a", 11, 14.0), _cand("b", 11, 10.0), _cand("c", 12, 9.0)]
     picked = pick_onset(votes, timedelta(minutes=3))
     assert picked is not None and picked.time == T0 + timedelta(minutes=10)
+
+
+def test_two_services_error_logs_turning_together_start_the_episode_before_a_stronger_lone_witness():
+    votes = [
+        _cand("gateway", 10.33, 5.1, "error_logs"),
+        _cand("booking", 10.67, 5.3, "error_logs"),
+        _cand("booking", 11.33, 14.9, "self_time"),
+    ]
+    picked = pick_onset(votes, timedelta(minutes=3))
+    assert picked is not None and picked.time == T0 + timedelta(minutes=10.33)
+
+
+def test_with_metrics_alone_symptoms_piling_up_a_minute_later_do_not_outvote_the_cause():
+    votes = [
+        _cand("cause", 11, 14.0),
+        _cand("cause", 12, 15.8),
+        _cand("caller-a", 12, 10.0),
+        _cand("caller-b", 12, 5.9),
+        _cand("edge", 12, 5.7),
+    ]
+    picked = pick_onset(votes, timedelta(minutes=3))
+    assert picked is not None and picked.time == T0 + timedelta(minutes=11)
