@@ -36,6 +36,8 @@ METRIC_GC = re.compile(r"\bgc\b|gc[._]|garbage", re.IGNORECASE)
 METRIC_RESTART = re.compile(r"restart|oom", re.IGNORECASE)
 METRIC_POOL = re.compile(r"pool|connection|pending", re.IGNORECASE)
 METRIC_CACHE = re.compile(r"cache|hit", re.IGNORECASE)
+CLIENT_SIDE = re.compile(r"client|outbound|downstream|dependency|remote", re.IGNORECASE)
+FAILURES = re.compile(r"error|fault|fail|5xx", re.IGNORECASE)
 
 
 @dataclass
@@ -181,9 +183,30 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
         return FaultType.ERROR_EXCEPTION, "new error messages in the service's own logs"
     if any(sig.strength >= 0.3 for sig in s.of(SignalKind.ERROR_RATE)):
         return FaultType.ERROR_EXCEPTION, "its own requests fail more often"
+    if server_errors_rose(s) and not client_errors_rose(s):
+        return FaultType.ERROR_EXCEPTION, "its own requests fail more often while its calls do not"
     if s.of(SignalKind.LATENCY):
         return FaultType.NETWORK_DELAY, "latency without errors"
     return FaultType.UNKNOWN, "no signal matches a known fault"
+
+
+def _rising_failures(s: Suspect, client_side: bool) -> bool:
+    return any(
+        sig.hints.get("direction", 0) > 0
+        and FAILURES.search(str(sig.hints.get("metric") or ""))
+        and bool(CLIENT_SIDE.search(str(sig.hints.get("metric") or ""))) == client_side
+        for sig in s.of(SignalKind.METRIC)
+    )
+
+
+def client_errors_rose(s: Suspect) -> bool:
+    """The service's own metrics say its outgoing calls fail more often."""
+    return _rising_failures(s, client_side=True)
+
+
+def server_errors_rose(s: Suspect) -> bool:
+    """The service's own metrics say the requests it serves fail more often."""
+    return _rising_failures(s, client_side=False)
 
 
 CLEARLY_SATURATED_SHARE = 0.5  # beside the service's own failures, a CPU must reach this to be the cause

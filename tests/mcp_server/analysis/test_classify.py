@@ -80,3 +80,18 @@ def test_latency_on_one_host_while_the_cpu_rose_on_another_stays_a_host_failure(
 def test_errors_on_one_host_stay_a_host_failure_even_beside_a_busy_cpu_there():
     fault, _ = classify(Suspect("svc", signals=[_skew("errors"), _cpu_on("host-a")]))
     assert fault == FaultType.SINGLE_HOST_FAILURE
+
+
+def _errors_metric(name: str) -> Signal:
+    return _signal(SignalKind.METRIC, value=0.05, metric=name, direction=1)
+
+
+def test_a_service_whose_served_requests_fail_while_its_calls_do_not_throws_its_own_errors():
+    fault, _ = classify(Suspect("svc", signals=[_errors_metric("http.server.request.errors")]))
+    assert fault == FaultType.ERROR_EXCEPTION
+
+
+def test_a_service_whose_calls_fail_too_is_not_called_the_thrower_from_metrics_alone():
+    signals = [_errors_metric("http.server.request.errors"), _errors_metric("client.request.errors")]
+    fault, _ = classify(Suspect("svc", signals=signals))
+    assert fault != FaultType.ERROR_EXCEPTION
