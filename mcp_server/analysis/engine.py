@@ -127,7 +127,7 @@ def gather_traces(backend: TelemetryBackend, sc: Scope) -> StepResult:
         totals = latency.operation_totals(backend, sc)
         slower = latency.self_time_deltas(backend, sc, totals)
         past = observed_minutes(backend, sc.baseline, "spans") * 60.0
-        slower += latency.peer_gap_outliers(totals, sc, past_seconds=past)
+        slower += latency.peer_gap_outliers(totals, sc, past_seconds=past, found=slower)
         latency.attribute_gaps(slower, totals[1])
         r.signals += latency.self_latency_signals(slower, sc)
         healths = health.service_health(backend, sc)

@@ -118,6 +118,7 @@ def peer_gap_outliers(
     scope: Scope,
     *,
     past_seconds: float | None = None,
+    found: list[LatencyDelta] | None = None,
 ) -> list[LatencyDelta]:
     """Caller→callee gaps far above every other edge's, for edges with no baseline of their own.
 
@@ -132,6 +133,8 @@ def peer_gap_outliers(
     """
     base, inc = totals
     no_past = past_seconds is not None and past_seconds < scope.bucket_seconds
+    # an edge whose own short past already shows the change needs no peers to say so
+    known = {(d.service, d.operation, d.peer, d.callee) for d in found or []}
     gaps: dict[tuple, float] = {}
     for key, t in inc.items():
         callee = key[3] if len(key) > 3 else None
@@ -146,7 +149,7 @@ def peer_gap_outliers(
     out = []
     for key, value in logs.items():
         b = base.get(key)
-        if b is not None and b.count >= 5 and not no_past:
+        if (b is not None and b.count >= 5 and not no_past) or key in known:
             continue  # it has a past of its own: the change over time decides
         z = (value - center) / spread
         if z < PEER_Z or gaps[key] < PEER_RATIO * math.exp(center):
@@ -212,7 +215,7 @@ def self_latency_signals(deltas: list[LatencyDelta], scope: Scope) -> list[Signa
             service=d.service,
             description=(
                 f"time between {d.service} {d.operation} and {callee}: {d.inc_self_ms:.1f} ms per call "
-                f"vs {d.base_self_ms:.1f} ms on a typical edge (no traces before onset to compare with)"
+                f"vs {d.base_self_ms:.1f} ms on a typical edge (too few traces before onset to compare with)"
                 if d.peer_baseline
                 else f"self time of {d.service} {d.operation}{where} rose from {d.base_self_ms:.1f} ms to "
                 f"{d.inc_self_ms:.1f} ms per span ({d.share:.0%} of all added time)"

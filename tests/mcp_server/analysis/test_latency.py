@@ -34,3 +34,9 @@ def test_an_edge_with_a_minute_of_its_own_past_is_left_to_the_change_over_time()
 
 def test_with_a_full_past_the_peer_comparison_keeps_to_medians():
     assert peer_gap_outliers(_totals(slow_base=0), SCOPE, past_seconds=120.0) == []
+
+
+def test_an_edge_whose_short_past_already_shows_the_change_is_not_reported_twice():
+    totals = _totals(slow_base=12)
+    found = peer_gap_outliers(totals, SCOPE, past_seconds=10.0)
+    assert peer_gap_outliers(totals, SCOPE, past_seconds=10.0, found=found) == []
