@@ -114,6 +114,11 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
     if skews:
         top = skews[0]
         member = top.hints.get("member")
+        # the skew says where; a CPU saturating on that very host says what
+        if top.hints.get("metric") == "latency" and _cpu_saturated_on(
+            s, str(member), top.hints.get("zone_of")
+        ):
+            return FaultType.CPU_SATURATION, f"CPU rose on {member}, where the latency sits"
         if top.hints.get("dimension") == "availability_zone" or s.zone_peers > 0:
             return FaultType.AZ_IMPAIRMENT, f"errors/latency concentrated in zone {member}"
         # a zone losing its network path: the skewed host's own calls to its dependencies fail
@@ -181,14 +186,33 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
         return FaultType.ERROR_EXCEPTION, "new error messages in the service's own logs"
     if any(sig.strength >= 0.3 for sig in s.of(SignalKind.ERROR_RATE)):
         return FaultType.ERROR_EXCEPTION, "its own requests fail more often"
-    if any(FAILURES.search(m) and not CLIENT_SIDE.search(m) for m in metrics_up):
-        return FaultType.ERROR_EXCEPTION, "its own requests fail more often"
+    if server_errors_rose(s) and not client_errors_rose(s):
+        return FaultType.ERROR_EXCEPTION, "its own requests fail more often while its calls do not"
     if s.of(SignalKind.LATENCY):
         return FaultType.NETWORK_DELAY, "latency without errors"
     # callers wait longer on it, none of its own resources or errors moved
     if any(e.hints.get("latency") and e.hints.get("caller") != s.service for e in s.of(SignalKind.EDGE)):
         return FaultType.NETWORK_DELAY, "its callers see it slower while nothing of its own moved"
     return FaultType.UNKNOWN, "no signal matches a known fault"
+
+
+def _rising_failures(s: Suspect, client_side: bool) -> bool:
+    return any(
+        sig.hints.get("direction", 0) > 0
+        and FAILURES.search(str(sig.hints.get("metric") or ""))
+        and bool(CLIENT_SIDE.search(str(sig.hints.get("metric") or ""))) == client_side
+        for sig in s.of(SignalKind.METRIC)
+    )
+
+
+def client_errors_rose(s: Suspect) -> bool:
+    """The service's own metrics say its outgoing calls fail more often."""
+    return _rising_failures(s, client_side=True)
+
+
+def server_errors_rose(s: Suspect) -> bool:
+    """The service's own metrics say the requests it serves fail more often."""
+    return _rising_failures(s, client_side=False)
 
 
 CLEARLY_SATURATED_SHARE = 0.5  # beside the service's own failures, a CPU must reach this to be the cause
@@ -215,6 +239,15 @@ def saturating_cpu(s: Suspect) -> float:
     if share is not None and share < SATURATED_SHARE:
         return 0.0
     return max((sig.strength for sig in _rising_cpu(s)), default=0.0)
+
+
+def _cpu_saturated_on(s: Suspect, member: str, zone_of: object) -> bool:
+    """Whether the service's saturating CPU rise is on ``member`` (a host, or a host in that zone)."""
+    if saturating_cpu(s) <= 0:
+        return False
+    zones = zone_of if isinstance(zone_of, dict) else {}
+    hosts = {str(sig.hints.get("host")) for sig in _rising_cpu(s) if sig.hints.get("host")}
+    return member in hosts or any(zones.get(h) == member for h in hosts)
 
 
 def _capacity_share(sig: Signal) -> float | None:

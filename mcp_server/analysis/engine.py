@@ -27,6 +27,7 @@ from mcp_server.analysis import (
     structure,
     topology,
 )
+from mcp_server.analysis.coverage import observed_minutes
 from mcp_server.analysis.models import Evidence, EvidenceKind, Hypothesis
 from mcp_server.analysis.ranking import rank_hypotheses
 from mcp_server.analysis.signals import FirstAlarm, Scope, Signal, SignalKind, StepResult
@@ -126,7 +127,8 @@ def gather_traces(backend: TelemetryBackend, sc: Scope) -> StepResult:
         r.signals += error_origins.error_origin_signals(deltas, sc)
         totals = latency.operation_totals(backend, sc)
         slower = latency.self_time_deltas(backend, sc, totals)
-        slower += latency.peer_gap_outliers(totals, sc)
+        past = observed_minutes(backend, sc.baseline, "spans") * 60.0
+        slower += latency.peer_gap_outliers(totals, sc, past_seconds=past, found=slower)
         latency.attribute_gaps(slower, totals[1])
         r.signals += latency.self_latency_signals(slower, sc)
         healths = health.service_health(backend, sc)

@@ -114,21 +114,32 @@ def self_time_deltas(
 
 
 def peer_gap_outliers(
-    totals: tuple[dict[tuple, GroupTotals], dict[tuple, GroupTotals]], scope: Scope
+    totals: tuple[dict[tuple, GroupTotals], dict[tuple, GroupTotals]],
+    scope: Scope,
+    *,
+    past_seconds: float | None = None,
+    found: list[LatencyDelta] | None = None,
 ) -> list[LatencyDelta]:
     """Caller→callee gaps far above every other edge's, for edges with no baseline of their own.
 
     When traces cover only the incident, an edge's own past is unknown; its peers are the
     baseline: in one system the time between a client span and its server span is a few
     milliseconds on every edge, and a delayed pod's edges stand out by orders of magnitude.
-    Weaker evidence than a change over time, so it is used only where that is impossible.
+    Weaker evidence than a change over time, so it is used only where that is impossible: where
+    the edge has no spans before onset, or where traces cover less of the time before onset
+    (``past_seconds``) than the onset's own resolution, so that "before" may already be the
+    incident. A gap is the edge's median or, when larger, its mean: one delayed pod among three
+    leaves the median at the healthy pods' gap and puts a third of its delay on the mean.
     """
     base, inc = totals
+    no_past = past_seconds is not None and past_seconds < scope.bucket_seconds
+    # an edge whose own short past already shows the change needs no peers to say so
+    known = {(d.service, d.operation, d.peer, d.callee) for d in found or []}
     gaps: dict[tuple, float] = {}
     for key, t in inc.items():
         callee = key[3] if len(key) > 3 else None
         if callee and callee != key[0] and t.count >= 10 and t.self_median is not None and t.self_median > 0:
-            gaps[key] = t.self_median
+            gaps[key] = max(t.self_median, t.self_time / t.count) if no_past else t.self_median
     if len(gaps) < 4:
         return []
     logs = {k: math.log(v) for k, v in gaps.items()}
@@ -138,7 +149,7 @@ def peer_gap_outliers(
     out = []
     for key, value in logs.items():
         b = base.get(key)
-        if b is not None and b.count >= 5:
+        if (b is not None and b.count >= 5 and not no_past) or key in known:
             continue  # it has a past of its own: the change over time decides
         z = (value - center) / spread
         if z < PEER_Z or gaps[key] < PEER_RATIO * math.exp(center):
@@ -204,7 +215,7 @@ def self_latency_signals(deltas: list[LatencyDelta], scope: Scope) -> list[Signa
             service=d.service,
             description=(
                 f"time between {d.service} {d.operation} and {callee}: {d.inc_self_ms:.1f} ms per call "
-                f"vs {d.base_self_ms:.1f} ms on a typical edge (no traces before onset to compare with)"
+                f"vs {d.base_self_ms:.1f} ms on a typical edge (too few traces before onset to compare with)"
                 if d.peer_baseline
                 else f"self time of {d.service} {d.operation}{where} rose from {d.base_self_ms:.1f} ms to "
                 f"{d.inc_self_ms:.1f} ms per span ({d.share:.0%} of all added time)"

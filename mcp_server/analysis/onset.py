@@ -24,10 +24,10 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from mcp_server.analysis.stats import MAD_TO_SIGMA, last_change_point, last_count_change
+from mcp_server.analysis.stats import MAD_TO_SIGMA, ChangePoint, last_change_point, last_count_change
 from mcp_server.backends.base import SpanStatsQuery, TelemetryBackend
 from mcp_server.errors import QueryError
-from mcp_server.telemetry import Severity, TimeWindow
+from mcp_server.telemetry import MetricKind, Severity, TimeWindow
 
 Z_MIN = 5.0  # a series shift below this many standard errors is noise
 Z_CAP = 25.0  # one enormous series must not outvote every other
@@ -37,6 +37,7 @@ NICE_SECONDS = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 MIN_BEFORE = 3
 SPAN_FLOOR = 0.05  # no scale below this share of a series' largest value
 MIN_AFTER = 2
+REVERT_SIGMA = 3.0  # a series whose last points are within this many baseline sigmas has reverted
 
 
 Point = tuple[datetime, float] | tuple[datetime, float, float]  # (time, value) or (time, events, exposure)
@@ -150,9 +151,31 @@ def metric_series(
     except QueryError:
         return {}
     out: dict[tuple[str, str], list[Point]] = defaultdict(list)
+    counters: set[tuple[str, str]] = set()
     for b in buckets:
-        out[(b.service, f"metric:{b.name}@{b.host or ''}")].append((b.bucket_start, b.value))
+        key = (b.service, f"metric:{b.name}@{b.host or ''}")
+        out[key].append((b.bucket_start, b.value))
+        if b.kind == MetricKind.SUM:
+            counters.add(key)
+    for key in counters:
+        if sparse_counts([float(p[1]) for p in out[key]], width) is not None:
+            out[(key[0], key[1].replace("metric:", SPARSE_PREFIX, 1))] = out.pop(key)
     return out
+
+
+SPARSE_PREFIX = "metric:sparse:"  # a sparse counter's label: "metric:sparse:<name>@<host>"
+SPARSE_MEDIAN = 2.0  # a counter whose typical bucket holds at most this many events is sparse
+
+
+def sparse_counts(rates: list[float], width: int) -> list[float] | None:
+    """A counter's per-second rates as whole event counts per bucket, when they are whole and few
+    (errors at one or two a minute). None when the counts are not sparse."""
+    counts = [r * width for r in rates]
+    if not counts or any(abs(c - round(c)) > 0.05 or c < 0 for c in counts):
+        return None
+    if float(np.median(counts)) > SPARSE_MEDIAN:
+        return None
+    return [float(round(c)) for c in counts]
 
 
 def _collect(backend: TelemetryBackend, window: TimeWindow) -> list[_Series]:
@@ -209,6 +232,13 @@ def _vote(series: _Series, latest: float | None) -> OnsetCandidate | None:
     )
     if cp is None or abs(cp.z) < Z_MIN:
         return None
+    if series.label.startswith(SPARSE_PREFIX):
+        # errors at one or two a minute: their median falls to zero, and their last buckets sit
+        # at zero, by chance gaps between them; only a rise says something started
+        if cp.z < 0:
+            return None
+    elif _reverted(series.values, cp):
+        return None
     effect = min(1.0, abs(cp.after - cp.before) / (REL_SCALE * max(abs(cp.before), 1e-9)))
     return OnsetCandidate(
         series.service,
@@ -217,6 +247,14 @@ def _vote(series: _Series, latest: float | None) -> OnsetCandidate | None:
         round(min(abs(cp.z), Z_CAP) * effect, 3),
         1 if cp.z > 0 else -1,
     )
+
+
+def _reverted(values: np.ndarray, cp: ChangePoint) -> bool:
+    """The series is back inside its old noise band at the window's end: an episode that ended
+    (a batch job's run, a blip), not the incident still going on when someone asks."""
+    sign = 1 if cp.z > 0 else -1
+    tail = values[-MIN_AFTER:]
+    return bool(np.all((tail - cp.before) * sign <= REVERT_SIGMA * cp.scale))
 
 
 def _noise(values: np.ndarray) -> float:
@@ -269,11 +307,33 @@ def pick_onset(candidates: list[OnsetCandidate], quiet: timedelta) -> OnsetEstim
     strongest = max(weight)
     chosen = max(i for i, w in enumerate(weight) if w >= NEAR_TRIGGER_SHARE * strongest)
     episode = episodes[chosen]
-    fine = [c for c in episode if not c.series.startswith("metric:")] or episode
-    top = max(c.score for c in fine)
-    at = min(c.time for c in fine if c.score >= 0.5 * top)
+    # a lone witness minutes before the episode's bulk (a pod's memory settling, one blip) chains
+    # into the episode through the quiet gap but is not where it starts
+    anchor = _densest_start(episode, quiet)
+    near = [c for c in episode if c.time >= anchor - quiet / 2]
+    fine = [c for c in near if not c.series.startswith("metric:")]
+    # a moment's strength is what every fine-grained witness says about it: two services' error
+    # logs turning within seconds of each other outweigh either alone (metric votes share a
+    # bucket with the symptoms that pile up after the cause, so each stands alone)
+    span = quiet / 6 if fine else timedelta(0)
+    fine = fine or near
+
+    def support(c: OnsetCandidate) -> float:
+        return c.score if not span else _weight([x for x in fine if c.time <= x.time < c.time + span])
+
+    top = max(support(c) for c in fine)
+    at = min(c.time for c in fine if support(c) >= 0.5 * top)
     clarity = min(1.0, weight[chosen] / (3 * Z_CAP))
     return OnsetEstimate(at, round(0.4 + 0.6 * clarity, 3), sorted(episode, key=lambda c: -c.score)[:20])
+
+
+def _densest_start(episode: list[OnsetCandidate], width: timedelta) -> datetime:
+    """The start of the ``width`` stretch of the episode that carries most weight (the earliest
+    such stretch on a tie)."""
+    starts = sorted({c.time for c in episode})
+    return max(
+        starts, key=lambda t: (_weight([c for c in episode if t <= c.time < t + width]), -starts.index(t))
+    )
 
 
 ESCALATION_SHARE = 0.5  # a later episode mostly made of the same witnesses moving the same way

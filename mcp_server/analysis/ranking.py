@@ -14,7 +14,7 @@ import re
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from mcp_server.analysis.classify import CLIENT_SIDE, FAILURES, Suspect, classify
+from mcp_server.analysis.classify import Suspect, classify, client_errors_rose, server_errors_rose
 from mcp_server.analysis.models import Evidence, Hypothesis
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.analysis.topology import CallGraph, depth_from_entry, downstream
@@ -98,7 +98,10 @@ def rank_hypotheses(
         )
         callee = sig.hints.get("callee")
         if callee and callee != sig.service and callee in known:
-            share = TRANSFER_UNKNOWN_KIND if sig.hints.get("kind_unknown") else TRANSFER
+            # spans without a kind cannot tell a failing call from failing own code; the
+            # service's own client-side error metrics rising can: its calls are what fail
+            unknown = sig.hints.get("kind_unknown") and not client_errors_rose(suspect(sig.service))
+            share = TRANSFER_UNKNOWN_KIND if unknown else TRANSFER
             moved[callee] += share * sig.strength
             kept[sig.service] += (1 - share) * sig.strength
             suspect(callee).inherited.append(sig)
@@ -152,9 +155,9 @@ def rank_hypotheses(
     # without a call graph, metrics still tell callers from callees: a service whose *client*
     # errors rose fails because of what it calls, when another service's own (server) errors
     # rose while its calls did not fail
-    failing_calls = {name for name, s in by_service.items() if _client_errors_rose(s)}
+    failing_calls = {name for name, s in by_service.items() if client_errors_rose(s)}
     failing_alone = {
-        name for name, s in by_service.items() if name not in failing_calls and _server_errors_rose(s)
+        name for name, s in by_service.items() if name not in failing_calls and server_errors_rose(s)
     }
 
     # client-side metrics split by peer are a call graph too: a service whose calls to another
@@ -237,24 +240,6 @@ def rank_hypotheses(
             )
         )
     return hypotheses
-
-
-def _client_errors_rose(s: Suspect) -> bool:
-    return any(
-        sig.hints.get("direction", 0) > 0
-        and FAILURES.search(str(sig.hints.get("metric") or ""))
-        and CLIENT_SIDE.search(str(sig.hints.get("metric") or ""))
-        for sig in s.of(SignalKind.METRIC)
-    )
-
-
-def _server_errors_rose(s: Suspect) -> bool:
-    return any(
-        sig.hints.get("direction", 0) > 0
-        and FAILURES.search(str(sig.hints.get("metric") or ""))
-        and not CLIENT_SIDE.search(str(sig.hints.get("metric") or ""))
-        for sig in s.of(SignalKind.METRIC)
-    )
 
 
 def calibrate(score: float, total: float, clarity: float = 1.0) -> float:

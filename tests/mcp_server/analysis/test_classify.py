@@ -83,3 +83,43 @@ def test_callers_waiting_longer_on_a_service_whose_own_metrics_did_not_move_is_a
     slowed = _signal(SignalKind.EDGE, caller="caller", callee="svc", latency=True, errors=False, sparse=True)
     fault, _ = classify(Suspect("svc", signals=[slowed]))
     assert fault == FaultType.NETWORK_DELAY
+
+
+def _skew(metric: str, member: str = "host-a") -> Signal:
+    return _signal(
+        SignalKind.HOST_SKEW, dimension="host", member=member, metric=metric, zone_of={member: "zone-1"}
+    )
+
+
+def _cpu_on(host: str) -> Signal:
+    return _signal(SignalKind.METRIC, value=0.94, metric="system.cpu.utilization", direction=1, host=host)
+
+
+def test_latency_on_one_host_whose_own_cpu_saturated_is_cpu_saturation_not_a_failed_host():
+    fault, _ = classify(Suspect("svc", signals=[_skew("latency"), _cpu_on("host-a")]))
+    assert fault == FaultType.CPU_SATURATION
+
+
+def test_latency_on_one_host_while_the_cpu_rose_on_another_stays_a_host_failure():
+    fault, _ = classify(Suspect("svc", signals=[_skew("latency"), _cpu_on("host-b")]))
+    assert fault == FaultType.SINGLE_HOST_FAILURE
+
+
+def test_errors_on_one_host_stay_a_host_failure_even_beside_a_busy_cpu_there():
+    fault, _ = classify(Suspect("svc", signals=[_skew("errors"), _cpu_on("host-a")]))
+    assert fault == FaultType.SINGLE_HOST_FAILURE
+
+
+def _errors_metric(name: str) -> Signal:
+    return _signal(SignalKind.METRIC, value=0.05, metric=name, direction=1)
+
+
+def test_a_service_whose_served_requests_fail_while_its_calls_do_not_throws_its_own_errors():
+    fault, _ = classify(Suspect("svc", signals=[_errors_metric("http.server.request.errors")]))
+    assert fault == FaultType.ERROR_EXCEPTION
+
+
+def test_a_service_whose_calls_fail_too_is_not_called_the_thrower_from_metrics_alone():
+    signals = [_errors_metric("http.server.request.errors"), _errors_metric("client.request.errors")]
+    fault, _ = classify(Suspect("svc", signals=signals))
+    assert fault != FaultType.ERROR_EXCEPTION

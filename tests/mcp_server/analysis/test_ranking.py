@@ -97,3 +97,28 @@ def test_without_a_call_graph_a_caller_whose_calls_to_another_suspect_slowed_ran
     ranked = rank_hypotheses(signals, {}, SCOPE, SCOPE.services)
     assert ranked[0].service == "db-svc"
     assert ranked[0].fault_type == FaultType.NETWORK_DELAY
+
+
+def _kindless_failing_call(caller: str, callee: str) -> Signal:
+    # a failing span without a kind whose call to the callee was answered: client or server?
+    return _sig(caller, SignalKind.ERROR_ORIGIN, 1.0, callee=callee, kind_unknown=True)
+
+
+def test_failing_kindless_spans_of_a_caller_whose_client_errors_rose_are_its_callees_answers():
+    signals = [
+        _kindless_failing_call("api", "db-svc"),
+        _sig("api", SignalKind.METRIC, 0.7, metric="client.request.errors", direction=1),
+    ]
+    ranked = rank_hypotheses(signals, GRAPH, SCOPE, SCOPE.services)
+    assert ranked[0].service == "db-svc"
+    assert ranked[0].scores["error_origin"] > ranked[1].scores["error_origin"]
+
+
+def test_failing_kindless_spans_without_client_side_evidence_stay_shared_with_the_caller():
+    signals = [
+        _kindless_failing_call("api", "db-svc"),
+        _sig("api", SignalKind.METRIC, 0.7, metric="http.server.request.errors", direction=1),
+    ]
+    ranked = rank_hypotheses(signals, GRAPH, SCOPE, SCOPE.services)
+    scores = {h.service: h.scores["error_origin"] for h in ranked}
+    assert scores["api"] == scores["db-svc"]

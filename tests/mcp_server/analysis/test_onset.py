@@ -1,0 +1,89 @@
+"""Onset votes and where an episode of votes begins."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from mcp_server.analysis.onset import (
+    SPARSE_PREFIX,
+    OnsetCandidate,
+    _Series,
+    _vote,
+    pick_onset,
+    sparse_counts,
+)
+
+T0 = datetime(2026, 3, 24, 10, 0, tzinfo=UTC)
+
+
+def _series(values: list[float], label: str = "metric:cpu@host") -> _Series:
+    return _Series("svc", label, np.arange(len(values)) * 60.0, np.array(values, dtype=float), T0)
+
+
+def test_a_batch_run_that_is_over_by_the_window_end_casts_no_vote():
+    run = [0.13, 0.14, 0.12, 0.13, 0.14, 0.13, 0.12, 0.55, 0.5, 0.58, 0.14, 0.13]
+    assert _vote(_series(run), None) is None
+
+
+def test_a_rise_still_in_force_at_the_window_end_votes_for_its_start():
+    rise = [0.13, 0.14, 0.12, 0.13, 0.14, 0.13, 0.12, 0.55, 0.5, 0.58, 0.6, 0.57]
+    vote = _vote(_series(rise), None)
+    assert vote is not None and vote.time == T0 + timedelta(minutes=7) and vote.direction == 1
+
+
+def test_chronic_errors_at_one_a_minute_falling_to_zero_by_chance_cast_no_vote():
+    counts = [1, 2, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0]
+    rates = [c / 60 for c in counts]
+    assert sparse_counts(rates, 60) == [float(c) for c in counts]
+    assert _vote(_series(rates, SPARSE_PREFIX + "errors@host"), None) is None
+
+
+def test_a_busy_counter_is_not_sparse():
+    assert sparse_counts([120 / 60, 130 / 60, 118 / 60], 60) is None
+    assert sparse_counts([0.5 / 60, 1 / 60, 0.0], 60) is None  # not whole events
+
+
+def _cand(service: str, minute: float, score: float, series: str = "metric:m@h") -> OnsetCandidate:
+    return OnsetCandidate(service, series, T0 + timedelta(minutes=minute), score)
+
+
+def test_a_lone_witness_minutes_before_the_bulk_of_an_episode_is_not_its_start():
+    votes = [
+        _cand("quiet-pod", 8, 9.5),  # its memory settling three minutes before anything else
+        _cand("a", 11, 14.0),
+        _cand("b", 11, 10.0),
+        _cand("c", 12, 10.0),
+        _cand("d", 12, 6.0),
+    ]
+    picked = pick_onset(votes, timedelta(minutes=3))
+    assert picked is not None and picked.time == T0 + timedelta(minutes=11)
+
+
+def test_the_cause_a_minute_before_its_symptoms_still_starts_the_episode():
+    votes = [_cand("cause", 10, 12.0), _cand("a", 11, 14.0), _cand("b", 11, 10.0), _cand("c", 12, 9.0)]
+    picked = pick_onset(votes, timedelta(minutes=3))
+    assert picked is not None and picked.time == T0 + timedelta(minutes=10)
+
+
+def test_two_services_error_logs_turning_together_start_the_episode_before_a_stronger_lone_witness():
+    votes = [
+        _cand("gateway", 10.33, 5.1, "error_logs"),
+        _cand("booking", 10.67, 5.3, "error_logs"),
+        _cand("booking", 11.33, 14.9, "self_time"),
+    ]
+    picked = pick_onset(votes, timedelta(minutes=3))
+    assert picked is not None and picked.time == T0 + timedelta(minutes=10.33)
+
+
+def test_with_metrics_alone_symptoms_piling_up_a_minute_later_do_not_outvote_the_cause():
+    votes = [
+        _cand("cause", 11, 14.0),
+        _cand("cause", 12, 15.8),
+        _cand("caller-a", 12, 10.0),
+        _cand("caller-b", 12, 5.9),
+        _cand("edge", 12, 5.7),
+    ]
+    picked = pick_onset(votes, timedelta(minutes=3))
+    assert picked is not None and picked.time == T0 + timedelta(minutes=11)
