@@ -231,15 +231,21 @@ def hardened_plans(first_number: int) -> list[ScenarioPlan]:
 
 
 # Hardened scenarios the engine already gets right (true cause first, right fault type, measured
-# 2026-12-04): the CI subset holds them so that no change loses them. The others join it once the
+# 2026-12-04, the chronic and CloudWatch rows 2026-12-05): the CI subset holds them so that no change
+# loses them. The others join it once the
 # engine handles their quirks (docs/simulator.md lists them with the engine's scores).
 GATED_HARDENED = (
     "incident-052",  # like the dev set: bare spans, partial coverage, an exception in one pod
+    "incident-054",  # chronic errors, traces from just before onset: one delayed pod of three
+    "incident-056",  # chronic errors: one pod's CPU saturated, a batch job's CPU run beside it
+    "incident-060",  # chronic errors: callers fail on a callee that answered 404s
     "incident-059",  # chronic errors, mixed instrumentation, an exception in one pod
     "incident-061",  # chronic errors, mixed instrumentation, a connection pool exhausted
     "incident-071",  # spans without status: errors only in http status attributes and logs
     "incident-072",  # bare spans: a bad deployment seen in logs and metrics
     "incident-073",  # three healthy deployments around an exception
+    "incident-066",  # CloudWatch basic monitoring: three five-minute points, a CPU hog
+    "incident-068",  # CloudWatch basic monitoring: an exception seen only in error counters
 )
 
 
