@@ -1,5 +1,6 @@
 """Fault-specific sections read from a service's own metrics: memory against its limit with the
-restarts (memory_leak), and throttled requests against capacity (dependency_throttling).
+restarts (memory_leak), throttled requests against capacity (dependency_throttling), and the cache
+hit ratio with the load that fell through to what the cache protects (cache_failure).
 
 Metrics are found by what their descriptors say (a memory metric in bytes and its limit, a restart
 counter, a throttled-requests counter, consumed and provisioned capacity), so a backend that names
@@ -232,5 +233,64 @@ def throttling_section(x: SectionInputs) -> FaultSection | None:
         chart,
         f"Raise the capacity {top.service} is throttled on (or switch it to on-demand) and cut retries "
         "that add load while it is throttled.",
+        [ev],
+    )
+
+
+def cache_section(x: SectionInputs) -> FaultSection | None:
+    """The cache's hit ratio before and since the incident began, from the failing service's metrics."""
+    top, backend, m, book, markers = x.top, x.backend, x.m, x.book, x.markers
+    ratio = _find(backend.list_metrics(top.service), "cache", "hit")
+    if ratio is None:
+        return None
+    rows = backend.metric_buckets(m.window, m.bucket_seconds, top.service)
+    times, values = _series(rows, ratio.name, "max")
+    began = incident_began(m) or m.window.start
+    before = [v for t, v in zip(times, values, strict=True) if t < began]
+    since = [v for t, v in zip(times, values, strict=True) if t >= began]
+    if not before or not since:
+        return None
+    usual, low = sum(before) / len(before), min(since)
+    percent = ratio.unit in ("1", "ratio", "")  # a ratio of 0..1 is shown in percent
+    shown = (lambda v: f"{v:.0%}") if percent else (lambda v: f"{v:.2f} {ratio.unit}")
+    low_at = times[values.index(low, len(before))]
+    ev = book.add(
+        K.METRIC_ANOMALY,
+        f"{ratio.name} on {top.service} fell from {shown(usual)} before {began:%H:%M} to {shown(low)} at "
+        f"{low_at:%H:%M} UTC",
+        source_query=_query(top.service, m),
+        service=top.service,
+        time=low_at,
+        value=low,
+        baseline=usual,
+    )
+    claims = [
+        Claim(
+            text=f"{top.service}'s cache hit ratio ({ratio.name}) fell from {shown(usual)} to {shown(low)} at "
+            f"{low_at:%H:%M} UTC: the requests the cache used to answer went to what it protects.",
+            evidence=[ev],
+        )
+    ]
+    chart = Chart(
+        id="fault-cache",
+        title=f"Cache hit ratio of {top.service}",
+        caption=f"{ratio.name} per {m.bucket_seconds // 60}-minute bucket"
+        + (" in percent." if percent else f", {ratio.unit}."),
+        svg=draw_lines(
+            "Cache hit ratio",
+            "%" if percent else ratio.unit,
+            [Series(ratio.name, times, [100.0 * v if percent else v for v in values])],
+            markers,
+        ),
+        markers=markers,
+        evidence=[ev],
+    )
+    return finish(
+        F.CACHE_FAILURE,
+        f"The cache in front of {top.service}",
+        claims,
+        chart,
+        f"Restore the cache {top.service} reads through (fail over or restart the cache node, then warm it) and "
+        "shed or rate-limit the load falling through to the backing store until the hit ratio recovers.",
         [ev],
     )

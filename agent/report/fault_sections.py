@@ -20,7 +20,13 @@ from datetime import datetime, timedelta
 
 from agent.report.charts import draw_lines
 from agent.report.evidence_book import EvidenceBook
-from agent.report.fault_metrics import SectionInputs, finish, memory_section, throttling_section
+from agent.report.fault_metrics import (
+    SectionInputs,
+    cache_section,
+    finish,
+    memory_section,
+    throttling_section,
+)
 from agent.report.impact import SERVER_KIND, Measurements, Series, incident_began
 from agent.report.model import PLACEHOLDER, Chart, ChartMarker, Claim, FaultSection
 from mcp_server.analysis.models import EvidenceKind as K
@@ -406,6 +412,7 @@ BUILDERS: dict[F, Builder] = {
     F.CERTIFICATE_EXPIRY: _certificate,
     F.MEMORY_LEAK: memory_section,
     F.DEPENDENCY_THROTTLING: throttling_section,
+    F.CACHE_FAILURE: cache_section,
 }
 
 

@@ -62,6 +62,7 @@ def cases(
                 ("az_impairment", "appointments", 13),
                 ("certificate_expiry", "payments", 14),
                 ("dependency_throttling", "visits", 15),
+                ("cache_failure", "vets", 16),
             ]
         }
 
@@ -111,6 +112,16 @@ def test_a_throttling_section_compares_throttled_requests_with_capacity(cases) -
     text = _section_text(report)
     assert "were throttled" in text and "of what was provisioned" in text
     assert report.mitigation is not None and report.mitigation.runbook_id == "sop-dynamodb-throttling"
+
+
+def test_a_cache_section_shows_the_hit_ratio_falling_and_follows_the_cache_runbook(cases) -> None:  # type: ignore[no-untyped-def]
+    report, markdown, _ = cases["cache_failure"]
+
+    text = _section_text(report)
+    assert "cache hit ratio (cache.hit_ratio) fell from" in text
+    assert any("cache.hit_ratio" in e.description for e in report.evidence)
+    assert report.mitigation is not None and report.mitigation.runbook_id == "sop-cache-failure"
+    assert "Restore the cache vets reads through" in report.mitigation.action
 
 
 def test_a_bad_deployment_section_names_the_version_and_the_error_rate_step(cases) -> None:  # type: ignore[no-untyped-def]
