@@ -406,6 +406,15 @@ class SliKind(StrEnum):
     LATENCY = "latency"
 
 
+class BurnAlert(_Model):
+    """The page a team set on an SLO: the bad fraction over the last ``window_minutes`` above ``rate``
+    times the error budget, counted once the window holds ``min_events`` events."""
+
+    rate: float = Field(gt=0)
+    window_minutes: int = Field(gt=0)
+    min_events: int = Field(default=20, ge=1)
+
+
 class SloDefinition(_Model):
     """A service-level objective over the server spans of a service (optionally one operation).
 
@@ -422,6 +431,7 @@ class SloDefinition(_Model):
     threshold_ms: float | None = None
     interval_days: int = Field(default=28, gt=0)
     description: str = ""
+    burn_alert: BurnAlert | None = None  # the team's burn-rate page on it, when they declare one
 
     @model_validator(mode="after")
     def _latency_needs_threshold(self) -> SloDefinition:

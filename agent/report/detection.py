@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 from agent.report.evidence_book import EvidenceBook
 from agent.report.impact import Measurements, incident_began
 from mcp_server.analysis.models import Detection, EvidenceKind, InvestigationResult
+from mcp_server.analysis.slos import burn_alert_time
 from mcp_server.backends.base import TelemetryBackend
-from mcp_server.errors import SleuthError
+from mcp_server.errors import QueryError, SleuthError
 from mcp_server.scenario import TriggerKind
 from mcp_server.telemetry import Alarm, AlarmState
 
@@ -111,6 +112,32 @@ def _alarm_evidence(
     )
 
 
+def entry_burn_alert(
+    backend: TelemetryBackend, m: Measurements, book: EvidenceBook
+) -> tuple[str, datetime] | None:
+    """The first page of a burn alert the team declared on the customer-facing service's SLOs, after
+    the onset, with evidence; None when they declared none or none paged."""
+    service = m.impact.entry_service
+    if service is None:
+        return None
+    since = (m.onset or m.window.start) - EARLY_ALARM
+    pages: list[tuple[datetime, str, str]] = []
+    try:
+        for slo in backend.list_slo_definitions():
+            if slo.service == service and slo.burn_alert is not None:
+                at = burn_alert_time(slo, backend.sli_buckets(slo, m.window, 60), since)
+                rule = f"its SLI burned the budget over {slo.burn_alert.rate:g}x too fast for {slo.burn_alert.window_minutes} min"
+                pages += [(at, slo.name, rule)] if at is not None else []
+    except (QueryError, SleuthError):
+        return None
+    if not pages:
+        return None
+    at, slo_name, rule = min(pages)
+    name = slo_alert_name(slo_name)
+    _alarm_evidence(book, name, service, at, rule)
+    return name, at
+
+
 def enrich_detection(
     result: InvestigationResult, backend: TelemetryBackend, m: Measurements, book: EvidenceBook
 ) -> InvestigationResult:
@@ -160,8 +187,12 @@ def enrich_detection(
             services[name] = trigger.service
             _alarm_evidence(book, name, trigger.service, trigger.time, "the SLO burn alert that paged")
     elif trigger.kind not in (TriggerKind.ALARM, TriggerKind.SLO):
-        # nobody's page named the incident: an alarm on the front door customers use is what paged
+        # nobody's page named the incident: an alarm on the front door customers use, else the burn
+        # alert the team declared on its SLO, is what paged
         first = next(((a.name, t) for a, t in fired if a.service == m.impact.entry_service), None)
+        first = first or entry_burn_alert(backend, m, book)
+        if first is not None:
+            services.setdefault(first[0], m.impact.entry_service)
     if first is not None:
         pass
     elif engine is not None and services.get(engine[0]) in relevant | {None}:

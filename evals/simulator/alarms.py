@@ -14,7 +14,18 @@ from datetime import timedelta
 
 from evals.simulator.metrics import percentile
 from evals.simulator.topology import Topology
-from mcp_server.telemetry import Alarm, AlarmState, AlarmTransition, SliKind, SloDefinition, from_nanos
+from mcp_server.telemetry import (
+    Alarm,
+    AlarmState,
+    AlarmTransition,
+    BurnAlert,
+    SliKind,
+    SloDefinition,
+    from_nanos,
+)
+
+# every simulated SLO pages on a fast burn: six times the budget's rate over five minutes
+SLO_PAGE = BurnAlert(rate=6.0, window_minutes=5, min_events=20)
 
 COMPARE: dict[str, Callable[[float, float], bool]] = {
     ">": lambda a, b: a > b,
@@ -64,6 +75,7 @@ def slo_definitions(
                 sli=SliKind.AVAILABILITY,
                 goal=0.995 if edge else 0.99,
                 description=f"{service.name}: requests that do not fail (5xx)",
+                burn_alert=SLO_PAGE,
             )
         )
         slos.append(
@@ -74,19 +86,17 @@ def slo_definitions(
                 goal=0.99,
                 threshold_ms=_nice(max(50.0, 2.5 * p99)),
                 description=f"{service.name}: requests answered within the threshold",
+                burn_alert=SLO_PAGE,
             )
         )
     return slos
 
 
-def slo_breach_time(
-    slo: SloDefinition,
-    counts: dict[int, MinuteCounts],
-    from_minute: int,
-    window_minutes: int = 5,
-    burn: float = 6.0,
-) -> int | None:
-    """The first minute (index) from ``from_minute`` at which the SLO burns its budget ``burn`` times too fast."""
+def slo_breach_time(slo: SloDefinition, counts: dict[int, MinuteCounts], from_minute: int) -> int | None:
+    """The first minute (index) from ``from_minute`` at which the SLO's burn alert (``SLO_PAGE`` when
+    it declares none) pages."""
+    page = slo.burn_alert or SLO_PAGE
+    window_minutes, burn = page.window_minutes, page.rate
     budget = 1.0 - slo.goal
     last = max(counts) if counts else -1
     for minute in range(from_minute, last + 1):
@@ -100,7 +110,7 @@ def slo_breach_time(
                 bad += c.errors
             else:
                 bad += sum(1 for d in c.durations if d > (slo.threshold_ms or 0))
-        if total >= 20 and bad / total > burn * budget:
+        if total >= page.min_events and bad / total > burn * budget:
             return minute
     return None
 

@@ -11,12 +11,14 @@ Definitions (Google SRE workbook):
 - burn rate = (bad / total) / (1 - goal): 1.0 spends the budget exactly over the interval
 - error budget remaining = 1 - bad / ((1 - goal) * total): 1.0 untouched, 0 spent, negative overspent
 - breaching: attainment below goal over the window
+- burn alert: the page an SLO's declared ``burn_alert`` sends when the bad fraction over its short
+  window exceeds its multiple of the budget
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mcp_server.backends.base import SliBucket, TelemetryBackend
 from mcp_server.telemetry import SloDefinition, SloStatus, TimeWindow
@@ -119,4 +121,30 @@ def first_bad_bucket(
     for bucket in sorted(buckets, key=lambda b: b.bucket_start):
         if bucket.total >= min_events and bucket.good / bucket.total < slo.goal:
             return bucket.bucket_start
+    return None
+
+
+def burn_alert_time(
+    slo: SloDefinition,
+    buckets: Sequence[SliBucket],
+    since: datetime,
+    bucket_seconds: int = DEFAULT_BUCKET_SECONDS,
+) -> datetime | None:
+    """When the SLO's declared burn alert paged, at or after ``since``: the end of the first bucket whose
+    trailing window burns the budget over the alert's rate, when the bucket before did not already
+    (an alert firing since earlier is not this page). None without a declared alert or a page."""
+    page = slo.burn_alert
+    if page is None:
+        return None
+    ordered = sorted(buckets, key=lambda b: b.bucket_start)
+    span = timedelta(minutes=page.window_minutes)
+    allowed = page.rate * (1.0 - slo.goal)
+    burning_before = False
+    for i, bucket in enumerate(ordered):  # buckets without events are absent: the window is by time
+        recent = [b for b in ordered[: i + 1] if b.bucket_start > bucket.bucket_start - span]
+        total = sum(b.total for b in recent)
+        burning = total >= page.min_events and (total - sum(b.good for b in recent)) / total > allowed
+        if burning and not burning_before and bucket.bucket_start >= since:
+            return bucket.bucket_start + timedelta(seconds=bucket_seconds)
+        burning_before = burning
     return None

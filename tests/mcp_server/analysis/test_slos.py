@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mcp_server.analysis.slos import (
+    burn_alert_time,
     evaluate_slos,
     first_bad_bucket,
     first_breach_time,
@@ -12,7 +13,7 @@ from mcp_server.analysis.slos import (
     status_from_buckets,
 )
 from mcp_server.backends.base import SliBucket
-from mcp_server.telemetry import SliKind, SloDefinition, TimeWindow
+from mcp_server.telemetry import BurnAlert, SliKind, SloDefinition, TimeWindow
 
 T0 = datetime(2026, 1, 1, 10, tzinfo=UTC)
 WINDOW = TimeWindow(start=T0, end=T0 + timedelta(hours=1))
@@ -105,3 +106,30 @@ def test_slos_are_ordered_breaching_first_then_by_budget_left_with_empty_ones_la
     ]
     assert severity_key(statuses[0]) < severity_key(statuses[1])
     assert [s.definition.name for s in evaluate_slos(backend, WINDOW, service="cart")] == ["cart-latency"]  # type: ignore[arg-type]
+
+
+PAGED = AVAILABILITY.model_copy(update={"burn_alert": BurnAlert(rate=6.0, window_minutes=5, min_events=20)})
+
+
+def test_a_declared_burn_alert_pages_at_the_end_of_the_first_minute_its_window_burns_too_fast() -> None:
+    # budget 1%: the alert wants more than 6% bad over five minutes; minute 3 takes the window to 7%
+    buckets = _buckets((100, 100), (100, 100), (100, 85), (100, 80), (100, 100), (100, 100))
+
+    assert burn_alert_time(PAGED, buckets, since=T0) == T0 + timedelta(minutes=4)
+
+
+def test_no_burn_alert_is_claimed_for_an_slo_that_declares_none() -> None:
+    buckets = _buckets((100, 0), (100, 0), (100, 0))
+
+    assert burn_alert_time(AVAILABILITY, buckets, since=T0) is None
+
+
+def test_an_alert_already_burning_before_the_incident_is_not_its_page() -> None:
+    buckets = _buckets((100, 50), (100, 50), (100, 50), (100, 50))
+
+    assert burn_alert_time(PAGED, buckets, since=T0 + timedelta(minutes=2)) is None
+    assert burn_alert_time(PAGED, buckets, since=T0) == T0 + timedelta(minutes=1)
+
+
+def test_too_few_events_do_not_page() -> None:
+    assert burn_alert_time(PAGED, _buckets((5, 0), (5, 0), (5, 0)), since=T0) is None
