@@ -122,6 +122,7 @@ def test_a_cache_section_shows_the_hit_ratio_falling_and_follows_the_cache_runbo
     assert any("cache.hit_ratio" in e.description for e in report.evidence)
     assert report.mitigation is not None and report.mitigation.runbook_id == "sop-cache-failure"
     assert "Restore the cache vets reads through" in report.mitigation.action
+    assert "## The cache in front of vets" in markdown
 
 
 def test_a_bad_deployment_section_names_the_version_and_the_error_rate_step(cases) -> None:  # type: ignore[no-untyped-def]
