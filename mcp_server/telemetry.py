@@ -407,8 +407,7 @@ class SliKind(StrEnum):
 
 
 class BurnAlert(_Model):
-    """The page a team set on an SLO: the bad fraction over the last ``window_minutes`` above ``rate``
-    times the error budget, counted once the window holds ``min_events`` events."""
+    """A team's page on an SLO: bad fraction over ``window_minutes`` above ``rate`` x the budget."""
 
     rate: float = Field(gt=0)
     window_minutes: int = Field(gt=0)
