@@ -37,6 +37,7 @@ class Measurements:
     bucket_seconds: int
     onset: datetime | None
     impact: CustomerImpact
+    cause_began: datetime | None = None  # when the likeliest cause's own witnesses began to move
     recovery: datetime | None = None
     sli: list[Series] = field(default_factory=list)  # good fraction in percent
     sli_goal_percent: float | None = None
@@ -59,11 +60,11 @@ def incident_onset(result: InvestigationResult) -> datetime | None:
 
 
 def incident_began(m: Measurements) -> datetime | None:
-    """When the incident began: the onset the data shows (the fault's first change), or the first bad
-    SLI bucket at the front door when that came first. Time to detect and time to mitigate are
-    measured from this one moment everywhere: a leak that grew for minutes before customers felt it
-    went undetected for those minutes too."""
-    moments = [t for t in (m.onset, m.impact.start) if t is not None]
+    """When the incident began: the onset the data shows, or earlier when the likeliest cause's own
+    witnesses began to move first (a leak's memory ramp) or the front door's SLI went bad first.
+    Time to detect and time to mitigate are measured from this one moment everywhere: a leak that
+    grew for minutes before customers felt it went undetected for those minutes too."""
+    moments = [t for t in (m.onset, m.cause_began, m.impact.start) if t is not None]
     return min(moments) if moments else None
 
 
@@ -139,7 +140,8 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
     entry = entry_service(result, edges, slo)
     names = [s.definition.name for s in slo_statuses(result)] or ([slo.name] if slo is not None else [])
     impact = CustomerImpact(entry_service=entry, slo_names=names)
-    out = Measurements(window=window, bucket_seconds=bucket, onset=onset, impact=impact)
+    began = result.detection.onset if result.detection is not None else None
+    out = Measurements(window=window, bucket_seconds=bucket, onset=onset, impact=impact, cause_began=began)
     if entry is None:
         return out
     try:

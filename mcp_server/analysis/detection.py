@@ -7,10 +7,15 @@ from mcp_server.analysis.signals import Scope, StepResult
 
 
 def detect(scope: Scope, hypotheses: list[Hypothesis], results: list[StepResult]) -> Detection:
-    """The onset (the leading hypothesis' own, when earlier), the first alarm after it, and whether
-    an SLO was breaching (taken to breach at the onset)."""
-    start = hypotheses[0].onset if hypotheses and hypotheses[0].onset else scope.onset
-    start = min(start, scope.onset)
+    """When the incident began, the first alarm after the onset, and whether an SLO was breaching
+    (taken to breach at the onset).
+
+    The incident began at the onset, or earlier when the leading hypothesis' own witnesses of the
+    onset's change began to move before it: a leak's memory ramp starts minutes before the errors
+    it causes, and the COE's time to detect counts from there. (Not from the hypothesis' earliest
+    signal anywhere in the window: a metric that drifted long before is not this incident.)"""
+    began = scope.service_starts.get(hypotheses[0].service) if hypotheses else None
+    start = min(began, scope.onset) if began is not None else scope.onset
     answered = [r for r in results if r.ok]
     first = next((r.first_alarm for r in answered if r.first_alarm is not None), None)
     breaching = any(status.breaching for r in answered for status in r.slos)

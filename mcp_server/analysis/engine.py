@@ -60,6 +60,7 @@ def scope(
     notes: list[str] = []
     latest = trig.time if trig.time and win.contains(trig.time) else None
     detected = onset.detect_onset(backend, win, latest=latest)
+    starts = detected.service_starts if detected is not None else {}
     if detected is not None:
         at, source, clarity = detected.time, "detected", detected.clarity
     elif trig.time is not None and win.contains(trig.time):
@@ -87,6 +88,7 @@ def scope(
         trigger=trig,
         notes=notes,
         clarity=round(clarity, 3),
+        service_starts=starts,
     )
 
 

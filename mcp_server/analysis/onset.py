@@ -24,7 +24,13 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from mcp_server.analysis.stats import MAD_TO_SIGMA, ChangePoint, last_change_point, last_count_change
+from mcp_server.analysis.stats import (
+    ChangePoint,
+    last_change_point,
+    last_count_change,
+    ramp_start,
+    wiggle,
+)
 from mcp_server.backends.base import SpanStatsQuery, TelemetryBackend
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import MetricKind, Severity, TimeWindow
@@ -52,6 +58,11 @@ class OnsetCandidate:
     time: datetime
     score: float
     direction: int = 1
+    departed: datetime | None = None  # a ramp's start, when the series ramped (it crossed at ``time``)
+
+    @property
+    def began(self) -> datetime:
+        return self.departed or self.time
 
 
 @dataclass
@@ -59,6 +70,9 @@ class OnsetEstimate:
     time: datetime
     clarity: float  # 0..1: how clearly the data shows a change there
     candidates: list[OnsetCandidate] = field(default_factory=list)  # the strongest witnesses there
+    # per service, when its own witnesses of this episode began to move (a ramp's start, not
+    # where it crossed the noise band): when a cause that builds up slowly began
+    service_starts: dict[str, datetime] = field(default_factory=dict)
 
 
 @dataclass
@@ -240,12 +254,18 @@ def _vote(series: _Series, latest: float | None) -> OnsetCandidate | None:
     elif _reverted(series.values, cp):
         return None
     effect = min(1.0, abs(cp.after - cp.before) / (REL_SCALE * max(abs(cp.before), 1e-9)))
+    direction = 1 if cp.z > 0 else -1
+    values = series.values.tolist()
+    ramp = ramp_start(
+        series.times.tolist(), values, cp.index, cp.before, direction, wiggle(values[: cp.index])
+    )
     return OnsetCandidate(
         series.service,
         series.label,
         series.time_of(cp.index),
         round(min(abs(cp.z), Z_CAP) * effect, 3),
-        1 if cp.z > 0 else -1,
+        direction,
+        None if ramp is None else series.start + timedelta(seconds=ramp),
     )
 
 
@@ -261,10 +281,8 @@ def _noise(values: np.ndarray) -> float:
     """Short-term noise of a series (robust sigma of point-to-point differences / sqrt 2, at least
     a small share of its largest value): the floor of any scale, so a baseline that happened to
     sit still is not infinitely precise."""
-    diffs = np.abs(np.diff(values))
-    wiggle = float(np.median(diffs)) * MAD_TO_SIGMA / np.sqrt(2.0) if len(diffs) else 0.0
     # a series that mostly sits at zero and blips has no wiggle: its blips set its scale
-    return max(wiggle, SPAN_FLOOR * float(np.max(np.abs(values))), 1e-9)
+    return max(wiggle(values.tolist()), SPAN_FLOOR * float(np.max(np.abs(values))), 1e-9)
 
 
 def onset_candidates(
@@ -324,7 +342,15 @@ def pick_onset(candidates: list[OnsetCandidate], quiet: timedelta) -> OnsetEstim
     top = max(support(c) for c in fine)
     at = min(c.time for c in fine if support(c) >= 0.5 * top)
     clarity = min(1.0, weight[chosen] / (3 * Z_CAP))
-    return OnsetEstimate(at, round(0.4 + 0.6 * clarity, 3), sorted(episode, key=lambda c: -c.score)[:20])
+    # each service's start among the witnesses near the onset, and among the whole episode's for a
+    # series that ramped: a cause that builds up (a leak) moves minutes before the symptoms that
+    # make up most of the episode, while a lone step long before them is not where it began
+    starts: dict[str, datetime] = {}
+    for c in [*near, *(c for c in episode if c.departed is not None)]:
+        starts[c.service] = min(starts.get(c.service, c.began), c.began)
+    return OnsetEstimate(
+        at, round(0.4 + 0.6 * clarity, 3), sorted(episode, key=lambda c: -c.score)[:20], starts
+    )
 
 
 def _densest_start(episode: list[OnsetCandidate], width: timedelta) -> datetime:

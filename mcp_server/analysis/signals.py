@@ -35,6 +35,8 @@ class Scope(BaseModel):
     trigger: Trigger = Field(default_factory=Trigger)
     notes: list[str] = Field(default_factory=list)
     clarity: float = Field(default=1.0, ge=0.0, le=1.0)  # how clearly the data shows an onset
+    # per service, when its own witnesses of the onset's episode began to move (a ramp's start)
+    service_starts: dict[str, datetime] = Field(default_factory=dict)
 
     @property
     def named_services(self) -> list[str]:

@@ -213,6 +213,49 @@ def last_change_point(
     return ChangePoint(start, best.z, best.before, best.after, best.scale)
 
 
+RAMP_POINTS = 4  # points after the crossing that a ramp's slope is read from
+RAMP_GROWTH = 0.5  # a ramp keeps rising by at least this share of its height at the crossing
+
+
+def wiggle(values: Sequence[float]) -> float:
+    """Short-term noise of a series: the robust sigma of its point-to-point differences over sqrt 2
+    (slow drift and level shifts barely move it; 0 for fewer than two points)."""
+    diffs = np.abs(np.diff(np.asarray(values, dtype=float)))
+    return float(np.median(diffs)) * MAD_TO_SIGMA / math.sqrt(2.0) if len(diffs) else 0.0
+
+
+def ramp_start(
+    times: Sequence[float], values: Sequence[float], index: int, level: float, direction: int, noise: float
+) -> float | None:
+    """When a series that crossed its noise band at ``index`` began to leave ``level``, if it is
+    ramping: the line through the crossing and the points after it (while they keep moving the
+    same way), extended back to ``level``. A leak or a slowly filling queue crosses a 3-sigma
+    band minutes after it starts; a step crosses at once and has no steady run after it (None).
+    Never earlier than the last point still within 3 ``noise`` of ``level``: it had not left yet."""
+    run = [index]
+    while (
+        run[-1] + 1 < len(values)
+        and len(run) < RAMP_POINTS
+        and (values[run[-1] + 1] - values[run[-1]]) * direction > 0
+    ):
+        run.append(run[-1] + 1)
+    height = (values[index] - level) * direction
+    if len(run) < 3 or height <= 0 or (values[run[-1]] - values[index]) * direction < RAMP_GROWTH * height:
+        return None
+    slopes = [
+        (values[j] - values[i]) / (times[j] - times[i])
+        for a, i in enumerate(run)
+        for j in run[a + 1 :]
+        if times[j] > times[i]
+    ]
+    slope = float(statistics.median(slopes)) * direction if slopes else 0.0
+    if slope <= 0:
+        return None
+    still = [i for i in range(index) if (values[i] - level) * direction <= 3.0 * noise]
+    floor = times[still[-1]] if still else times[0]
+    return max(times[index] - height / slope, floor)
+
+
 def last_count_change(
     events: Sequence[float],
     exposure: Sequence[float],

@@ -110,13 +110,6 @@ def memory_leak(tmp_path_factory: pytest.TempPathFactory) -> str:
     return _case(tmp_path_factory, "memory_leak", "visits", 12)
 
 
-ONSET_REGRESSION = (
-    "onset regression (merge of wt-chronic, onset sought near the densest stretch of votes): the leak's "
-    "memory witness minutes before the symptoms no longer starts the incident, so time to detect reads 60 s"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=ONSET_REGRESSION)
 def test_a_memory_leak_coe_times_detection_from_the_slo_alert_that_paged_not_the_flapping_queue_alarm(
     memory_leak: str,
 ) -> None:

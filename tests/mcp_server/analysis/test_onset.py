@@ -87,3 +87,29 @@ def test_with_metrics_alone_symptoms_piling_up_a_minute_later_do_not_outvote_the
     ]
     picked = pick_onset(votes, timedelta(minutes=3))
     assert picked is not None and picked.time == T0 + timedelta(minutes=11)
+
+
+def test_a_leaking_gauge_votes_where_it_crossed_but_says_where_its_ramp_began():
+    # memory flat near 1.2 GB, then +0.13 GB a minute from minute 8 (crossing a wide band later)
+    flat = [1.20, 1.22, 1.19, 1.21, 1.18, 1.23, 1.20, 1.21]
+    ramp = [1.21 + 0.13 * i for i in range(1, 7)]
+    vote = _vote(_series(flat + ramp, "metric:memory@host"), None)
+    assert vote is not None and vote.direction == 1
+    assert vote.departed is not None and vote.departed < vote.time
+    assert T0 + timedelta(minutes=7) <= vote.departed <= T0 + timedelta(minutes=8, seconds=30)
+
+
+def test_each_service_starts_where_its_own_witnesses_of_the_episode_began():
+    leak = OnsetCandidate(
+        "cause", "metric:memory@h", T0 + timedelta(minutes=11), 9.0, 1, T0 + timedelta(minutes=8)
+    )
+    votes = [
+        leak,
+        _cand("caller", 12, 7.0, "error_rate"),
+        _cand("cause", 12, 6.0, "error_rate"),
+        _cand("gateway", 12, 7.0, "error_logs"),
+    ]
+    picked = pick_onset(votes, timedelta(minutes=3))
+    assert picked is not None and picked.time == T0 + timedelta(minutes=12)  # the onset stays the symptoms'
+    assert picked.service_starts["cause"] == T0 + timedelta(minutes=8)
+    assert picked.service_starts["caller"] == T0 + timedelta(minutes=12)

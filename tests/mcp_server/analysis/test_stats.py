@@ -35,3 +35,41 @@ def test_shift_reports_direction_and_relative_change():
 def test_a_single_spike_is_not_an_onset_but_a_sustained_rise_is():
     values = [1, 1, 9, 1, 1, 1, 9, 9, 8, 9]
     assert first_persistent_exceedance(values, threshold=5, direction=1) == 6
+
+
+def test_a_ramp_that_crossed_its_noise_band_late_is_traced_back_to_where_it_left_its_level():
+    from mcp_server.analysis.stats import ramp_start
+
+    times = [60.0 * i for i in range(10)]
+    # flat at 100 until minute 5, then +10 a minute: a 3-sigma band of 25 is crossed at minute 8
+    values = [100.0, 101.0, 99.0, 100.0, 100.0, 110.0, 120.0, 130.0, 140.0, 150.0]
+    start = ramp_start(times, values, 7, 100.0, 1, noise=1.0)
+    assert start is not None and abs(start - 240.0) <= 1.0  # the line through the ramp meets 100 at minute 4
+
+
+def test_a_step_is_not_a_ramp():
+    from mcp_server.analysis.stats import ramp_start
+
+    times = [60.0 * i for i in range(10)]
+    values = [100.0, 101.0, 99.0, 100.0, 100.0, 150.0, 151.0, 149.0, 152.0, 150.0]
+    assert ramp_start(times, values, 5, 100.0, 1, noise=1.0) is None
+
+
+def test_a_ramp_is_never_traced_back_past_a_point_still_at_its_level():
+    from mcp_server.analysis.stats import ramp_start
+
+    times = [60.0 * i for i in range(9)]
+    # a jump then a slow climb: its line meets the level minutes before the point that still sat there
+    values = [100.0, 100.0, 99.0, 100.0, 100.0, 150.0, 170.0, 190.0, 210.0]
+    start = ramp_start(times, values, 5, 100.0, 1, noise=1.0)
+    assert start == 240.0
+
+
+def test_a_point_above_the_level_but_within_its_noise_has_not_left_it_yet():
+    from mcp_server.analysis.stats import ramp_start
+
+    times = [60.0 * i for i in range(9)]
+    # a step to 400 with a slow climb after: its line meets the level long before; the baseline
+    # wobbles by +-3 around 12, so the last wobble before the step (15) still sits within it
+    values = [12.0, 10.0, 14.0, 11.0, 15.0, 400.0, 540.0, 700.0, 700.0]
+    assert ramp_start(times, values, 5, 12.0, 1, noise=2.0) == 240.0

@@ -1,0 +1,34 @@
+"""When the incident began, for the COE's time to detect."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from mcp_server.analysis.detection import detect
+from mcp_server.analysis.models import FaultType, Hypothesis
+from tests.mcp_server.analysis.scopes import ONSET, twenty_minutes
+
+
+def _hypothesis(service: str, onset_minutes_before: float) -> Hypothesis:
+    return Hypothesis(
+        rank=1,
+        service=service,
+        fault_type=FaultType.MEMORY_LEAK,
+        confidence=0.8,
+        summary=f"{service} leaks",
+        onset=ONSET - timedelta(minutes=onset_minutes_before),
+    )
+
+
+def test_the_incident_began_where_the_leading_cause_began_to_ramp_before_the_onset():
+    scope = twenty_minutes(["cart", "web"]).model_copy(
+        update={"service_starts": {"cart": ONSET - timedelta(minutes=4), "web": ONSET}}
+    )
+    found = detect(scope, [_hypothesis("cart", 0)], [])
+    assert found.onset == ONSET - timedelta(minutes=4)
+
+
+def test_a_signal_that_drifted_long_before_the_onset_does_not_move_when_it_began():
+    scope = twenty_minutes(["cart", "web"]).model_copy(update={"service_starts": {"web": ONSET}})
+    found = detect(scope, [_hypothesis("cart", 8)], [])  # its earliest signal: an old drift
+    assert found.onset == ONSET
