@@ -22,9 +22,11 @@ from evals.simulator import write_scenario
 
 # check -> (reports that must pass, reports the truth labels), measured 2026-12-05 (offline reasoner)
 FLOORS = {
-    # 11 of 13 since the cause's own ramp starts the incident; the cache emptying minutes before its
-    # symptoms (a separate episode of votes) and the exception's ramp still start late (docs/evals.md)
-    "detect": (11, 13),
+    # 10 of 13, measured on a clean checkout (an 11 once read here did not reproduce: CI and two
+    # fresh runs read 10). Still late: the cache emptying minutes before its symptoms (a separate
+    # episode of votes), the exception's ramp, and the wrong answers (404s are not errors on the
+    # answering side, so its own series carry no witness; docs/evals.md)
+    "detect": (10, 13),
     "customer_service": (14, 14),
     "recurrence": (14, 14),
     "runbook": (14, 14),
