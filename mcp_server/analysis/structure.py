@@ -11,6 +11,9 @@ or a wrong answer is invisible as an "error". It is still visible in the shape o
   several services all stop after the same callee, or most of one caller's requests now do where
   almost none did, its answers are the problem (a wrong return value, an error it reports as
   success); when one service's requests only spread over other last callees, its own code is.
+- **A switched branch is not work cut short.** An operation that now calls one callee instead of
+  another (fewer calls here, about as many more there) chose another branch, most often because
+  of what it was asked or answered; that is not its own code stopping early.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ MIN_Z = 4.0  # count surprise of a changed call rate
 MIN_CHANGE = 0.3  # and at least this relative change in calls per parent
 MIN_SHIFT = 0.15  # share of requests that now return after a different callee
 SOLE_CALLER_SHIFT = 0.5  # most of one caller's requests now ending after a callee blames it alone
+SWITCH_SHARE = 0.5  # calls that rose elsewhere, against those that fell, that make a switched branch
 
 
 @dataclass
@@ -138,6 +142,19 @@ def call_pattern_changes(backend: TelemetryBackend, scope: Scope) -> StructureFi
     return found
 
 
+def _switched_branches(changes: list[CallChange]) -> set[tuple[str, str]]:
+    """Operations whose calls that fell are about made up by calls that rose to other children:
+    a branch chosen differently, not code that stops before its calls."""
+    fell: dict[tuple[str, str], float] = defaultdict(float)
+    rose: dict[tuple[str, str], float] = defaultdict(float)
+    for c in changes:
+        if c.after < c.before:
+            fell[(c.service, c.operation)] += c.before - c.after
+        else:
+            rose[(c.service, c.operation)] += c.after - c.before
+    return {op for op, drop in fell.items() if rose.get(op, 0.0) >= SWITCH_SHARE * drop}
+
+
 def structure_signals(found: StructureFindings, scope: Scope) -> list[Signal]:
     """One signal per service whose own code path changed, and one per callee that several
     services' requests now stop after."""
@@ -154,6 +171,7 @@ def structure_signals(found: StructureFindings, scope: Scope) -> list[Signal]:
         or any(s.after - s.before >= SOLE_CALLER_SHIFT for s in shifts)
     }
     own: dict[str, list[CallChange]] = defaultdict(list)
+    switched = _switched_branches(found.changes)
     for change in found.changes:
         own[change.service].append(change)
     # a caller whose requests now stop after a blamed callee did not change on its own
@@ -162,7 +180,7 @@ def structure_signals(found: StructureFindings, scope: Scope) -> list[Signal]:
     for service, changes in own.items():
         # work cut short is the service's own code; calls that only grew in number (retries,
         # a callee now reached more often) say more about the callee than about this code
-        fewer = [c for c in changes if c.after < c.before]
+        fewer = [c for c in changes if c.after < c.before and (c.service, c.operation) not in switched]
         if service in explained or not fewer:
             continue
         changes.sort(key=lambda c: -abs(c.z))

@@ -48,3 +48,24 @@ def test_a_partial_shift_of_one_caller_blames_its_own_code_not_the_callee():
 def test_an_operation_that_only_makes_more_calls_than_before_is_not_blamed_for_its_own_code():
     found = StructureFindings(changes=[CallChange("web", "page", "checkout", "order", 0.0, 0.04, 600, 8.0)])
     assert "web" not in _by_service(found)
+
+
+def test_an_operation_that_calls_another_branch_instead_of_the_usual_one_is_not_blamed_for_its_own_code():
+    found = StructureFindings(
+        changes=[
+            CallChange("ads", "get", "ads", "by_category", 0.82, 0.0, 118, -18.0),
+            CallChange("ads", "get", "ads", "random", 0.45, 1.0, 118, 7.0),
+        ]
+    )
+    assert "ads" not in _by_service(found)
+
+
+def test_an_operation_that_stops_before_its_calls_is_blamed_even_when_a_rare_call_rose():
+    found = StructureFindings(
+        changes=[
+            CallChange("web", "page", "catalog", "get", 1.0, 0.2, 300, -12.0),
+            CallChange("web", "page", "cart", "get", 1.0, 0.3, 300, -10.0),
+            CallChange("web", "page", "errors", "report", 0.0, 0.1, 300, 6.0),
+        ]
+    )
+    assert "web" in _by_service(found)
