@@ -8,9 +8,13 @@ or a wrong answer is invisible as an "error". It is still visible in the shape o
   count test over the incident's parent spans can tell from noise.
 - **Whom it returned after.** Requests that used to finish after calling one service now finish
   right after calling another: the answer from that service made them stop. When callers in
-  several services all stop after the same callee, or most of one caller's requests now do where
-  almost none did, its answers are the problem (a wrong return value, an error it reports as
-  success); when one service's requests only spread over other last callees, its own code is.
+  several services all stop after the same callee, or at least half of one caller's requests that
+  used to go on past it (to further calls after it) now stop there, its answers are the problem (a
+  wrong return value, an error it reports as success); when one service's requests only spread
+  over other last callees, its own code is.
+- **A switched branch is not work cut short.** An operation that now calls one callee instead of
+  another (fewer calls here, about as many more there) chose another branch, most often because
+  of what it was asked or answered; that is not its own code stopping early.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ MIN_PARENTS = 10  # parent spans needed in each window to compare call patterns
 MIN_Z = 4.0  # count surprise of a changed call rate
 MIN_CHANGE = 0.3  # and at least this relative change in calls per parent
 MIN_SHIFT = 0.15  # share of requests that now return after a different callee
-SOLE_CALLER_SHIFT = 0.5  # most of one caller's requests now ending after a callee blames it alone
+SOLE_CALLER_SHIFT = 0.5  # share of one caller's requests that went on past a callee and now stop there
+SWITCH_SHARE = 0.5  # calls that rose elsewhere, against those that fell, that make a switched branch
 
 
 @dataclass
@@ -56,6 +61,18 @@ class ReturnShift:
     before: float  # share of requests whose last call went to ``callee``
     after: float
     parents: int
+    reached: float = 1.0  # share of requests that called ``callee`` before onset (an upper bound)
+
+    @property
+    def went_on(self) -> float:
+        """Share of requests that, before onset, called ``callee`` and went on to further calls."""
+        return max(0.0, max(self.reached, self.before) - self.before)
+
+    @property
+    def stops_early(self) -> bool:
+        """At least half of the requests that used to go on past ``callee`` now stop right after it."""
+        went_on = self.went_on
+        return went_on > 0 and self.after - self.before >= SOLE_CALLER_SHIFT * went_on
 
 
 @dataclass
@@ -76,10 +93,21 @@ def _counts(backend: TelemetryBackend, window: TimeWindow, group_by: list) -> di
 def call_pattern_changes(backend: TelemetryBackend, scope: Scope) -> StructureFindings:
     """Call rates per parent span and last callees that moved significantly at the onset."""
     parent_group = ["service", "operation"]
-    pair_group = ["parent_service", "parent_operation", "service", "operation"]
+    pair_group = ["parent_service", "parent_operation", "service", "operation", "callee"]
     last_group = ["service", "operation", "last_callee"]
     parents = [_counts(backend, w, parent_group) for w in (scope.baseline, scope.incident)]
-    pairs = [_counts(backend, w, pair_group) for w in (scope.baseline, scope.incident)]
+    pairs: list[dict[tuple, int]] = [defaultdict(int), defaultdict(int)]
+    # calls before onset from each operation to each service, made directly or through the
+    # operation's own client span: how many of its requests could have gone on past that service
+    reaching: dict[tuple, int] = defaultdict(int)
+    for i, w in enumerate((scope.baseline, scope.incident)):
+        for (p_service, p_operation, c_service, c_operation, callee), n in _counts(
+            backend, w, pair_group
+        ).items():
+            pairs[i][(p_service, p_operation, c_service, c_operation)] += n
+            target = c_service if c_service != p_service else callee
+            if i == 0 and target:
+                reaching[(p_service, p_operation, target)] += n
     lasts = [_counts(backend, w, last_group) for w in (scope.baseline, scope.incident)]
     found = StructureFindings()
     for key in set(pairs[0]) | set(pairs[1]):
@@ -125,6 +153,8 @@ def call_pattern_changes(backend: TelemetryBackend, scope: Scope) -> StructureFi
         n_before, n_after = sum(before.values()), sum(after.values())
         if n_before < MIN_PARENTS or n_after < MIN_PARENTS:
             continue
+        # calls per request bound the share of requests that reached a callee at all
+        n_parents = max(parents[0].get((service, operation), 0), n_before)
         for callee in set(before) | set(after):
             share_before, share_after = before.get(callee, 0) / n_before, after.get(callee, 0) / n_after
             expected = share_before * n_after
@@ -132,10 +162,24 @@ def call_pattern_changes(backend: TelemetryBackend, scope: Scope) -> StructureFi
                 share_after - share_before >= MIN_SHIFT
                 and count_surprise(after.get(callee, 0), expected) >= MIN_Z
             ):
+                reached = min(1.0, reaching[(service, operation, callee)] / n_parents)
                 found.shifts.append(
-                    ReturnShift(service, operation, callee, share_before, share_after, n_after)
+                    ReturnShift(service, operation, callee, share_before, share_after, n_after, reached)
                 )
     return found
+
+
+def _switched_branches(changes: list[CallChange]) -> set[tuple[str, str]]:
+    """Operations whose calls that fell are about made up by calls that rose to other children:
+    a branch chosen differently, not code that stops before its calls."""
+    fell: dict[tuple[str, str], float] = defaultdict(float)
+    rose: dict[tuple[str, str], float] = defaultdict(float)
+    for c in changes:
+        if c.after < c.before:
+            fell[(c.service, c.operation)] += c.before - c.after
+        else:
+            rose[(c.service, c.operation)] += c.after - c.before
+    return {op for op, drop in fell.items() if rose.get(op, 0.0) >= SWITCH_SHARE * drop}
 
 
 def structure_signals(found: StructureFindings, scope: Scope) -> list[Signal]:
@@ -145,15 +189,15 @@ def structure_signals(found: StructureFindings, scope: Scope) -> list[Signal]:
     for shift in found.shifts:
         if shift.callee != shift.service:
             by_callee[shift.callee].append(shift)
-    # several callers now stopping after the same callee, or most of one caller's requests
-    # stopping right after it where almost none did: its answers make them stop
+    # several callers now stopping after the same callee, or at least half of one caller's
+    # requests that went on past it now stopping right after it: its answers make them stop
     blamed_callees = {
         c
         for c, shifts in by_callee.items()
-        if len({s.service for s in shifts}) >= 2
-        or any(s.after - s.before >= SOLE_CALLER_SHIFT for s in shifts)
+        if len({s.service for s in shifts}) >= 2 or any(s.stops_early for s in shifts)
     }
     own: dict[str, list[CallChange]] = defaultdict(list)
+    switched = _switched_branches(found.changes)
     for change in found.changes:
         own[change.service].append(change)
     # a caller whose requests now stop after a blamed callee did not change on its own
@@ -162,7 +206,7 @@ def structure_signals(found: StructureFindings, scope: Scope) -> list[Signal]:
     for service, changes in own.items():
         # work cut short is the service's own code; calls that only grew in number (retries,
         # a callee now reached more often) say more about the callee than about this code
-        fewer = [c for c in changes if c.after < c.before]
+        fewer = [c for c in changes if c.after < c.before and (c.service, c.operation) not in switched]
         if service in explained or not fewer:
             continue
         changes.sort(key=lambda c: -abs(c.z))
