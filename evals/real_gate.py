@@ -14,7 +14,7 @@ from pathlib import Path
 from evals.render import read_json
 from evals.results import EvalRun, ScenarioResult
 
-METRICS = ("top1", "top3", "top5", "exact_top1", "metrics_only_ranked_or_empty")
+METRICS = ("top1", "top3", "top5", "exact_top1", "metrics_only_ranked")
 DEFAULT_FLOOR = Path(__file__).with_name("real_floor.json")
 
 
@@ -40,7 +40,8 @@ def figures(cases: list[ScenarioResult], method: str = "sleuth") -> dict[str, fl
     """Rates over ``cases``; a failed case counts as a miss."""
     n = len(cases)
     hits = dict.fromkeys(("top1", "top3", "top5", "exact_top1"), 0)
-    metrics_only = ranked_or_empty = 0
+    # issue 14: a case with metrics only must still be ranked (with low confidence), never empty
+    metrics_only = ranked = 0
     for case in cases:
         entry = case.runs.get(method)
         score = entry.score if entry and entry.ok else None
@@ -48,11 +49,11 @@ def figures(cases: list[ScenarioResult], method: str = "sleuth") -> dict[str, fl
             hits[key] += bool(score and getattr(score, key))
         if "metrics-only" in case.tags:
             metrics_only += 1
-            ranked_or_empty += bool(entry and entry.ok and (not entry.top or (score and score.rank)))
+            ranked += bool(entry and entry.ok and entry.top)
     out: dict[str, float | int] = {"n": n}
     out.update({key: round(value / n, 3) if n else 0.0 for key, value in hits.items()})
     out["metrics_only"] = metrics_only
-    out["metrics_only_ranked_or_empty"] = round(ranked_or_empty / metrics_only, 3) if metrics_only else 1.0
+    out["metrics_only_ranked"] = round(ranked / metrics_only, 3) if metrics_only else 1.0
     return out
 
 
@@ -79,14 +80,14 @@ def below_floor(overall: dict[str, float | int], floor: dict[str, float]) -> lis
 
 def markdown(table: dict[str, dict[str, dict[str, float | int]]], failed: list[tuple[str, str]]) -> str:
     lines = [
-        "| group | n | top-1 | top-3 | top-5 | service+fault top-1 | metrics-only ranked-or-empty |",
+        "| group | n | top-1 | top-3 | top-5 | service+fault top-1 | metrics-only ranked (not empty) |",
         "|---|---|---|---|---|---|---|",
     ]
     for kind, by in table.items():
         for key, row in by.items():
             lines.append(
                 f"| {kind} {key} | {row['n']} | {row['top1']:.2f} | {row['top3']:.2f} | {row['top5']:.2f} "
-                f"| {row['exact_top1']:.2f} | {row['metrics_only_ranked_or_empty']:.2f} ({row['metrics_only']}) |"
+                f"| {row['exact_top1']:.2f} | {row['metrics_only_ranked']:.2f} ({row['metrics_only']}) |"
             )
     lines += [f"| FAILED {name} | {reason} | | | | | |" for name, reason in failed]
     return "\n".join(lines) + "\n"

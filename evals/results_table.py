@@ -19,7 +19,7 @@ ROWS = (
     ("top3", "service top-3"),
     ("top5", "service top-5"),
     ("exact_top1", "service + fault type top-1"),
-    ("metrics_only_ranked_or_empty", "metrics-only ranked or empty"),
+    ("metrics_only_ranked", "metrics-only cases ranked (not empty)"),
 )
 
 

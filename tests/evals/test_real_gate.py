@@ -6,7 +6,7 @@ from pathlib import Path
 
 from evals.real_gate import breakdown, failures, main
 from evals.render import write_json
-from evals.results import CaseScore, EvalRun, MethodRun, ScenarioResult, TruthSummary
+from evals.results import CaseScore, EvalRun, MethodRun, RankedGuess, ScenarioResult, TruthSummary
 
 
 def _case(name: str, day: str, fault: str, rank: int | None) -> ScenarioResult:
@@ -44,6 +44,16 @@ def test_figures_are_reported_by_day_and_by_fault_type() -> None:
     assert table["overall"]["all"]["top1"] == 0.5
     assert table["day"]["2022-08-23"]["top5"] == 1.0
     assert table["fault_type"]["latency"]["top3"] == 0.0
+
+
+def test_a_metrics_only_case_counts_as_ranked_only_when_its_ranking_is_not_empty() -> None:
+    ranked, empty = _case("a", "2022-08-22", "cpu", 4), _case("b", "2022-08-22", "cpu", None)
+    for case in (ranked, empty):
+        case.tags.append("metrics-only")
+    ranked.runs["sleuth"].top = [RankedGuess(rank=1, service="cart", fault_type="unknown", confidence=0.2)]
+    table = breakdown(_run(ranked, empty))
+    assert table["overall"]["all"]["metrics_only"] == 2
+    assert table["overall"]["all"]["metrics_only_ranked"] == 0.5
 
 
 def test_a_scenario_with_unreadable_ground_truth_counts_as_failed() -> None:
