@@ -8,16 +8,18 @@
   histories and SLO minutes, never a constant.
 - **key evidence**: the signal an engineer would put in the COE for the fault type, as the simulator
   emits it: a metric name (after renames) and the words a cited record must hold (the bad version,
-  the impaired zone, the failing host, ``certificate`` for TLS errors...).
+  the impaired zone, the failing host, ``certificate`` for TLS errors...), each only when the written
+  telemetry carries it (:mod:`evals.simulator.carried`): a metrics-only scenario names no exception.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from evals.simulator.alarms import AlarmSpec, MinuteCounts, first_alarm_time, slo_breach_time
+from evals.simulator.carried import carried
 from evals.simulator.definitions import Incident
 from evals.simulator.faults.base import NS_PER_MIN, Fault
 from evals.simulator.faults.code import BadDeployment, ErrorException
@@ -80,6 +82,14 @@ def key_evidence(fault: Fault, metric_names: Mapping[str, str]) -> KeyEvidence:
     return found
 
 
+def carried_key_evidence(key: KeyEvidence, telemetry: Iterable[str]) -> KeyEvidence:
+    """``key`` with only the metric and the terms some record of ``telemetry`` holds."""
+    held = carried([*([key.metric] if key.metric else []), *key.terms], telemetry)
+    return KeyEvidence(
+        metric=key.metric if key.metric in held else None, terms=[t for t in key.terms if t in held]
+    )
+
+
 def detection_truth(
     trigger: Trigger,
     customer_facing: str | None,
@@ -128,14 +138,19 @@ def correctness_truth(
     slos: list[SloDefinition],
     slo_minutes: Mapping[str, Mapping[int, MinuteCounts]],
     metric_names: Mapping[str, str],
+    telemetry: Iterable[str] | None = None,
 ) -> dict[str, object]:
-    """The optional ground-truth fields a report's correctness is scored on (see the module doc)."""
+    """The optional ground-truth fields a report's correctness is scored on (see the module doc).
+
+    ``telemetry``: the scenario's records as written; the key evidence keeps only what they carry."""
     primary = incident.faults[0]
     facing = customer_facing_service(incident.topology, incident.propagation)
     detected_at, detected_by = detection_truth(
         trigger, facing, incident.first_onset, incident.start_ns, alarms, specs, slos, slo_minutes
     )
     key = key_evidence(primary, metric_names)
+    if telemetry is not None:
+        key = carried_key_evidence(key, telemetry)
     return {
         "customer_facing_service": facing,
         "detected_at": detected_at,
