@@ -1,14 +1,16 @@
-"""Which of a fault's key terms the written telemetry carries: the truth labels only those.
+"""Which of a fault's key names the written telemetry carries: the truth labels only those.
 
 A report can cite only what some record holds. The simulator knows the exception a fault throws,
 but a metrics-only scenario writes no span and no log line, so no record names the exception; a
 scenario whose spans are bare and whose logs are trimmed may keep it in a few lines, or none. The
-key evidence a report is scored on is therefore checked against the scenario's own records
-(traces, logs, metrics and change records, as written): a term no record holds is dropped, and a
-fault left with no term and no metric is not scored on key evidence at all.
+key metric and the names the fault wrote (its version, config key, exception, zone or host) are
+therefore checked against the scenario's own records (traces, logs, metrics and change records, as
+written): a name no record holds is dropped, and a fault left with no term and no metric is not
+scored on key evidence at all. The words a report describes a signal with (``latency``,
+``timeout``) are not record contents and are not checked (:mod:`evals.simulator.truth`).
 
-A term is held when it occurs as a whole token, case-insensitively: ``404`` inside the span id
-``404689e1`` or the item number ``4404`` is not an HTTP status; a term ending in a separator
+A name is held when it occurs as a whole token, case-insensitively: version ``3.5.3`` is not held
+by ``13.5.30``, nor ``404`` by the span id ``404689e1``; a name ending in a separator
 (``db.client.connection.``, a metric family) matches as a prefix.
 """
 

@@ -8,8 +8,9 @@
   histories and SLO minutes, never a constant.
 - **key evidence**: the signal an engineer would put in the COE for the fault type, as the simulator
   emits it: a metric name (after renames) and the words a cited record must hold (the bad version,
-  the impaired zone, the failing host, ``certificate`` for TLS errors...), each only when the written
-  telemetry carries it (:mod:`evals.simulator.carried`): a metrics-only scenario names no exception.
+  the impaired zone, the failing host, ``certificate`` for TLS errors...). The metric and the names
+  the fault wrote (version, config key, exception, zone, host) are labelled only when the written
+  telemetry carries them (:mod:`evals.simulator.carried`): a metrics-only scenario names no exception.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ KEY_METRICS: dict[FaultType, str] = {
 class KeyEvidence:
     metric: str | None = None
     terms: list[str] = field(default_factory=list)  # a cited record must hold one of them
+    # the terms name what the fault itself wrote (its version, config key, exception, zone or host),
+    # so they are labelled only where a record holds them; otherwise they are the words a report
+    # describes the signal with (latency, timeout, certificate, 404), kept whatever the records say
+    named: bool = False
 
 
 def customer_facing_service(topology: Topology, propagation: list[str]) -> str | None:
@@ -62,17 +67,17 @@ def key_evidence(fault: Fault, metric_names: Mapping[str, str]) -> KeyEvidence:
         metric=metric_names.get(metric, metric) if metric else None
     )  # a renamed family keeps its prefix
     if isinstance(fault, BadDeployment):
-        found.terms = [fault.new_version]
+        found.terms, found.named = [fault.new_version], True
     elif isinstance(fault, ConfigChange):
-        found.terms = [str(fault.change.attributes.get("config.key", "timeout"))]
+        found.terms, found.named = [str(fault.change.attributes.get("config.key", "timeout"))], True
     elif isinstance(fault, ErrorException):
-        found.terms = [fault.failure.exception_type]
+        found.terms, found.named = [fault.failure.exception_type], True
     elif fault.fault_type is FaultType.CERTIFICATE_EXPIRY:
         found.terms = ["certificate"]
     elif fault.fault_type is FaultType.AZ_IMPAIRMENT and fault.zone:
-        found.terms = [fault.zone]
+        found.terms, found.named = [fault.zone], True
     elif fault.fault_type is FaultType.SINGLE_HOST_FAILURE and fault.host is not None:
-        found.terms = [fault.host.name]
+        found.terms, found.named = [fault.host.name], True
     elif fault.fault_type is FaultType.INCORRECT_RESPONSE:
         found.terms = ["404"]
     elif fault.fault_type is FaultType.NETWORK_DELAY:
@@ -83,10 +88,12 @@ def key_evidence(fault: Fault, metric_names: Mapping[str, str]) -> KeyEvidence:
 
 
 def carried_key_evidence(key: KeyEvidence, telemetry: Iterable[str]) -> KeyEvidence:
-    """``key`` with only the metric and the terms some record of ``telemetry`` holds."""
-    held = carried([*([key.metric] if key.metric else []), *key.terms], telemetry)
+    """``key`` with only the metric and the named terms some record of ``telemetry`` holds."""
+    held = carried([*([key.metric] if key.metric else []), *(key.terms if key.named else [])], telemetry)
     return KeyEvidence(
-        metric=key.metric if key.metric in held else None, terms=[t for t in key.terms if t in held]
+        metric=key.metric if key.metric in held else None,
+        terms=[t for t in key.terms if t in held or not key.named],
+        named=key.named,
     )
 
 

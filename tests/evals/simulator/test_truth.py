@@ -8,6 +8,7 @@ import yaml
 
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
 from evals.simulator.quirks import Quirks
+from evals.simulator.truth import KeyEvidence, carried_key_evidence
 from mcp_server.scenario import GroundTruth, load_ground_truth
 from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import Alarm, AlarmState
@@ -109,3 +110,14 @@ def test_a_metrics_only_scenario_keeps_its_key_metric(tmp_path: Path):
     truth = load_ground_truth(write_scenario(plan, tmp_path / "leak"))
 
     assert truth is not None and truth.key_metric == "process.memory.usage"
+
+
+def test_only_the_names_a_fault_wrote_are_checked_against_the_records_not_the_words_describing_it():
+    nothing_written: list[str] = []
+
+    words = carried_key_evidence(KeyEvidence(terms=["latency", "duration"]), nothing_written)
+    names = carried_key_evidence(KeyEvidence(terms=["KeyError"], named=True), nothing_written)
+    held = carried_key_evidence(KeyEvidence(terms=["KeyError"], named=True), ["failed: KeyError: 'slot_id'"])
+
+    assert words.terms == ["latency", "duration"]
+    assert names.terms == [] and held.terms == ["KeyError"]
