@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from agent.report.action_items import finalize_action_items
+from agent.report.cause_details import cause_details
 from agent.report.charts import build_charts, incident_markers
 from agent.report.customer_rca import render_customer_markdown
 from agent.report.detection import enrich_detection
@@ -139,15 +140,9 @@ def draft_report(
     result = enrich_detection(result, backend, m, book)
     skew = _skew(result, backend, m, book)
     past = list(past_coes)
+    callers = _callers(result, backend)
     tree, tree_items = build_five_whys(
-        WhyInputs(
-            result=result,
-            book=book,
-            measurements=m,
-            skew=skew,
-            past_coes=past,
-            callers=_callers(result, backend),
-        )
+        WhyInputs(result=result, book=book, measurements=m, skew=skew, past_coes=past, callers=callers)
     )
     changes = [(f"{c.service} {c.version or c.kind}", c.time) for c in result.changes]
     first_alarm = result.detection.first_alarm_time if result.detection else None
@@ -168,7 +163,14 @@ def draft_report(
         date=when.date(),
         services=list(dict.fromkeys([*([top.service] if top else []), *result.affected_services])),
         fault_types=[top.fault_type] if top and top.fault_type != FaultType.UNKNOWN else [],
-        summary=narrate("summary", title, summary_claims(result, m, book, plan), book, narrator, notes),
+        summary=narrate(
+            "summary",
+            title,
+            summary_claims(result, m, book, plan, cause_details(result, backend, m, book, callers)),
+            book,
+            narrator,
+            notes,
+        ),
         customer_impact=m.impact,
         charts=build_charts(m, markers),
         fault_section=section,

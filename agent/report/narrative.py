@@ -109,8 +109,14 @@ def _hhmm(moment: object) -> str:
 
 
 def summary_claims(
-    result: InvestigationResult, m: Measurements, book: EvidenceBook, plan: MitigationPlan | None = None
+    result: InvestigationResult,
+    m: Measurements,
+    book: EvidenceBook,
+    plan: MitigationPlan | None = None,
+    cause_details: list[Claim] | None = None,
 ) -> list[Claim]:
+    """The summary: impact, the cause (then ``cause_details``: its error signature, a concurrent
+    cause), detection, the mitigation and recovery."""
     impact = m.impact
     top = result.hypotheses[0] if result.hypotheses else None
     claims: list[Claim] = []
@@ -146,6 +152,7 @@ def summary_claims(
                 ][:4],
             )
         )
+        claims.extend(cause_details or [])
     else:
         claims.append(
             Claim(

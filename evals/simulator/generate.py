@@ -15,6 +15,7 @@ from pathlib import Path
 
 from evals.simulator.alarms import AlarmSpec, MinuteCounts, alarm_specs, evaluate_alarm, slo_definitions
 from evals.simulator.background import BatchJob, UnrelatedDeployment
+from evals.simulator.carried import scenario_texts
 from evals.simulator.definitions import Incident, choose_trigger, ground_truth, write_definitions
 from evals.simulator.engine import Engine
 from evals.simulator.faults import FAULT_CLASSES, Fault, FaultSetupError, FaultSpec, fault_class
@@ -305,7 +306,16 @@ class _Simulation:
             incident, deployment, batch, plan.red_herrings, alarms, alarm_used, trigger, trouble.labels()
         )
         truth = truth.model_copy(
-            update=correctness_truth(incident, trigger, alarms, specs, slos, slo_minutes, self.metric_names)
+            update=correctness_truth(
+                incident,
+                trigger,
+                alarms,
+                specs,
+                slos,
+                slo_minutes,
+                self.metric_names,
+                scenario_texts(tmp, changes),
+            )
         )
         start, end = observed.window_edges(self.start_ns, self.end_ns, random.Random(plan.seed * 7919 + 3))
         spec = ScenarioSpec(

@@ -8,16 +8,19 @@
   histories and SLO minutes, never a constant.
 - **key evidence**: the signal an engineer would put in the COE for the fault type, as the simulator
   emits it: a metric name (after renames) and the words a cited record must hold (the bad version,
-  the impaired zone, the failing host, ``certificate`` for TLS errors...).
+  the impaired zone, the failing host, ``certificate`` for TLS errors...). The metric and the names
+  the fault wrote (version, config key, exception, zone, host) are labelled only when the written
+  telemetry carries them (:mod:`evals.simulator.carried`): a metrics-only scenario names no exception.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from evals.simulator.alarms import AlarmSpec, MinuteCounts, first_alarm_time, slo_breach_time
+from evals.simulator.carried import carried
 from evals.simulator.definitions import Incident
 from evals.simulator.faults.base import NS_PER_MIN, Fault
 from evals.simulator.faults.code import BadDeployment, ErrorException
@@ -43,6 +46,10 @@ KEY_METRICS: dict[FaultType, str] = {
 class KeyEvidence:
     metric: str | None = None
     terms: list[str] = field(default_factory=list)  # a cited record must hold one of them
+    # the terms name what the fault itself wrote (its version, config key, exception, zone or host),
+    # so they are labelled only where a record holds them; otherwise they are the words a report
+    # describes the signal with (latency, timeout, certificate, 404), kept whatever the records say
+    named: bool = False
 
 
 def customer_facing_service(topology: Topology, propagation: list[str]) -> str | None:
@@ -60,17 +67,17 @@ def key_evidence(fault: Fault, metric_names: Mapping[str, str]) -> KeyEvidence:
         metric=metric_names.get(metric, metric) if metric else None
     )  # a renamed family keeps its prefix
     if isinstance(fault, BadDeployment):
-        found.terms = [fault.new_version]
+        found.terms, found.named = [fault.new_version], True
     elif isinstance(fault, ConfigChange):
-        found.terms = [str(fault.change.attributes.get("config.key", "timeout"))]
+        found.terms, found.named = [str(fault.change.attributes.get("config.key", "timeout"))], True
     elif isinstance(fault, ErrorException):
-        found.terms = [fault.failure.exception_type]
+        found.terms, found.named = [fault.failure.exception_type], True
     elif fault.fault_type is FaultType.CERTIFICATE_EXPIRY:
         found.terms = ["certificate"]
     elif fault.fault_type is FaultType.AZ_IMPAIRMENT and fault.zone:
-        found.terms = [fault.zone]
+        found.terms, found.named = [fault.zone], True
     elif fault.fault_type is FaultType.SINGLE_HOST_FAILURE and fault.host is not None:
-        found.terms = [fault.host.name]
+        found.terms, found.named = [fault.host.name], True
     elif fault.fault_type is FaultType.INCORRECT_RESPONSE:
         found.terms = ["404"]
     elif fault.fault_type is FaultType.NETWORK_DELAY:
@@ -78,6 +85,16 @@ def key_evidence(fault: Fault, metric_names: Mapping[str, str]) -> KeyEvidence:
     elif fault.fault_type is FaultType.DOWNSTREAM_TIMEOUT_RETRY_STORM:
         found.terms = ["timeout", "timed out"]
     return found
+
+
+def carried_key_evidence(key: KeyEvidence, telemetry: Iterable[str]) -> KeyEvidence:
+    """``key`` with only the metric and the named terms some record of ``telemetry`` holds."""
+    held = carried([*([key.metric] if key.metric else []), *(key.terms if key.named else [])], telemetry)
+    return KeyEvidence(
+        metric=key.metric if key.metric in held else None,
+        terms=[t for t in key.terms if t in held or not key.named],
+        named=key.named,
+    )
 
 
 def detection_truth(
@@ -128,14 +145,19 @@ def correctness_truth(
     slos: list[SloDefinition],
     slo_minutes: Mapping[str, Mapping[int, MinuteCounts]],
     metric_names: Mapping[str, str],
+    telemetry: Iterable[str] | None = None,
 ) -> dict[str, object]:
-    """The optional ground-truth fields a report's correctness is scored on (see the module doc)."""
+    """The optional ground-truth fields a report's correctness is scored on (see the module doc).
+
+    ``telemetry``: the scenario's records as written; the key evidence keeps only what they carry."""
     primary = incident.faults[0]
     facing = customer_facing_service(incident.topology, incident.propagation)
     detected_at, detected_by = detection_truth(
         trigger, facing, incident.first_onset, incident.start_ns, alarms, specs, slos, slo_minutes
     )
     key = key_evidence(primary, metric_names)
+    if telemetry is not None:
+        key = carried_key_evidence(key, telemetry)
     return {
         "customer_facing_service": facing,
         "detected_at": detected_at,

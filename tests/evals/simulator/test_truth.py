@@ -6,7 +6,11 @@ from pathlib import Path
 
 import yaml
 
-from mcp_server.scenario import load_ground_truth
+from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
+from evals.simulator.quirks import Quirks
+from evals.simulator.truth import KeyEvidence, carried_key_evidence
+from mcp_server.scenario import GroundTruth, load_ground_truth
+from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import Alarm, AlarmState
 from tests.evals.simulator.conftest import ScenarioFactory
 
@@ -65,3 +69,55 @@ def test_az_and_memory_faults_name_their_zone_and_their_metric(simulated: Scenar
     assert az.affected_zone == az.root_cause.availability_zone
     assert leak is not None and leak.key_metric == "process.memory.usage" and leak.affected_zone is None
     assert renamed is not None and renamed.key_metric == "mem.rss"
+
+
+def _error_exception(tmp_path: Path, quirks: Quirks) -> GroundTruth:
+    plan = ScenarioPlan(
+        name="exception",
+        faults=(FaultSpec(FaultType.ERROR_EXCEPTION, "visits", onset_fraction=0.5),),
+        seed=7,
+        size="tiny",
+        minutes=20,
+        red_herrings=False,
+        quirks=quirks,
+    )
+    truth = load_ground_truth(
+        write_scenario(plan, tmp_path / ("metrics" if quirks.signals == "metrics" else "all"))
+    )
+    assert truth is not None
+    return truth
+
+
+def test_an_exception_is_key_evidence_only_where_the_telemetry_names_it(tmp_path: Path):
+    full = _error_exception(tmp_path, Quirks())
+    metrics_only = _error_exception(tmp_path, Quirks(signals="metrics"))
+
+    assert full.key_terms == ["java.lang.NullPointerException"] and full.key_metric is None
+    # no span and no log line: no record names the exception, so no report is scored on it
+    assert metrics_only.key_terms == [] and metrics_only.key_metric is None
+
+
+def test_a_metrics_only_scenario_keeps_its_key_metric(tmp_path: Path):
+    plan = ScenarioPlan(
+        name="leak",
+        faults=(FaultSpec(FaultType.MEMORY_LEAK, "visits", onset_fraction=0.5),),
+        seed=7,
+        size="tiny",
+        minutes=20,
+        red_herrings=False,
+        quirks=Quirks(signals="metrics"),
+    )
+    truth = load_ground_truth(write_scenario(plan, tmp_path / "leak"))
+
+    assert truth is not None and truth.key_metric == "process.memory.usage"
+
+
+def test_only_the_names_a_fault_wrote_are_checked_against_the_records_not_the_words_describing_it():
+    nothing_written: list[str] = []
+
+    words = carried_key_evidence(KeyEvidence(terms=["latency", "duration"]), nothing_written)
+    names = carried_key_evidence(KeyEvidence(terms=["KeyError"], named=True), nothing_written)
+    held = carried_key_evidence(KeyEvidence(terms=["KeyError"], named=True), ["failed: KeyError: 'slot_id'"])
+
+    assert words.terms == ["latency", "duration"]
+    assert names.terms == [] and held.terms == ["KeyError"]
