@@ -137,9 +137,7 @@ def evaluate_alarm(
     history: list[AlarmTransition] = []
     recent: list[float | None] = []
     reason = "Unchecked: Initial alarm creation"
-    # a period is evaluated 20 s after it closes: the last one's verdict falls after the exported
-    # window, so it is not in the history (a trigger there would lie outside the window it asks about)
-    for period in range(periods - 1):
+    for period in range(periods):
         points = values.get(period)
         value: float | None
         if not points:
