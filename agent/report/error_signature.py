@@ -91,11 +91,19 @@ class ErrorSignature(_Model):
 
     @property
     def exception_types(self) -> list[str]:
-        return [n.name for n in self.names if n.kind == "exception"]
+        return _exception_types(self.names)
 
     @property
     def status_codes(self) -> list[str]:
-        return [n.name.removeprefix("HTTP ") for n in self.names if n.kind == "status"]
+        return _status_codes(self.names)
+
+
+def _exception_types(names: list[SignatureName]) -> list[str]:
+    return [n.name for n in names if n.kind == "exception"]
+
+
+def _status_codes(names: list[SignatureName]) -> list[str]:
+    return [n.name.removeprefix("HTTP ") for n in names if n.kind == "status"]
 
 
 def _minutes(window: TimeWindow) -> float:
@@ -190,21 +198,18 @@ def signature_claim(signature: ErrorSignature, book: EvidenceBook) -> Claim:
         else f"query_logs(service={signature.service!r}, regex={_LOG_REGEX!r})"
         for source in sources
     )
+    stated = ", ".join(_stated(n) for n in shown)
     evidence = book.add(
         EvidenceKind.ERROR_RATE if "spans" in sources else EvidenceKind.LOG_PATTERN,
-        f"{signature.service} failures since {began} against its own {before}: "
-        + ", ".join(_stated(n) for n in shown),
+        f"{signature.service} failures since {began} against its own {before}: {stated}",
         source_query=f"{query} over {windows.before.start.isoformat()}..{windows.since.end.isoformat()}",
         service=signature.service,
         time=windows.began,
         value=float(sum(n.since for n in shown)),
-        attributes={
-            "exception_types": [n.name for n in shown if n.kind == "exception"],
-            "http_status_codes": [n.name.removeprefix("HTTP ") for n in shown if n.kind == "status"],
-        },
+        attributes={"exception_types": _exception_types(shown), "http_status_codes": _status_codes(shown)},
     )
     return Claim(
         text=f"Since {began}, {signature.service} has failed with errors that are new or at least doubled "
-        f"against its own {before}: " + ", ".join(_stated(n) for n in shown) + ".",
+        f"against its own {before}: {stated}.",
         evidence=[evidence],
     )

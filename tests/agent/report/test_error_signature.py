@@ -57,22 +57,13 @@ def _span(at: datetime, index: int, exception: str | None, status: int = 500) ->
 
 def _write(directory: Path, logs: list[dict[str, Any]], spans: list[dict[str, Any]]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    if logs:
-        (directory / "logs.jsonl").write_text(
-            json.dumps(
-                {"resourceLogs": [{"resource": _resource("orders"), "scopeLogs": [{"logRecords": logs}]}]}
-            )
-            + "\n",
-            encoding="utf-8",
-        )
-    if spans:
-        (directory / "traces.jsonl").write_text(
-            json.dumps(
-                {"resourceSpans": [{"resource": _resource("orders"), "scopeSpans": [{"spans": spans}]}]}
-            )
-            + "\n",
-            encoding="utf-8",
-        )
+    for name, (resource_key, scope_key, records_key), records in (
+        ("logs.jsonl", ("resourceLogs", "scopeLogs", "logRecords"), logs),
+        ("traces.jsonl", ("resourceSpans", "scopeSpans", "spans"), spans),
+    ):
+        if records:
+            batch = {resource_key: [{"resource": _resource("orders"), scope_key: [{records_key: records}]}]}
+            (directory / name).write_text(json.dumps(batch) + "\n", encoding="utf-8")
     return directory
 
 

@@ -71,21 +71,25 @@ def test_az_and_memory_faults_name_their_zone_and_their_metric(simulated: Scenar
     assert renamed is not None and renamed.key_metric == "mem.rss"
 
 
-def _error_exception(tmp_path: Path, quirks: Quirks) -> GroundTruth:
+def _tiny_truth(directory: Path, fault: FaultType, quirks: Quirks) -> GroundTruth:
+    """The ground truth of a tiny 20-minute scenario of ``fault`` on visits, written to ``directory``."""
     plan = ScenarioPlan(
-        name="exception",
-        faults=(FaultSpec(FaultType.ERROR_EXCEPTION, "visits", onset_fraction=0.5),),
+        name=directory.name,
+        faults=(FaultSpec(fault, "visits", onset_fraction=0.5),),
         seed=7,
         size="tiny",
         minutes=20,
         red_herrings=False,
         quirks=quirks,
     )
-    truth = load_ground_truth(
-        write_scenario(plan, tmp_path / ("metrics" if quirks.signals == "metrics" else "all"))
-    )
+    truth = load_ground_truth(write_scenario(plan, directory))
     assert truth is not None
     return truth
+
+
+def _error_exception(tmp_path: Path, quirks: Quirks) -> GroundTruth:
+    name = "metrics" if quirks.signals == "metrics" else "all"
+    return _tiny_truth(tmp_path / name, FaultType.ERROR_EXCEPTION, quirks)
 
 
 def test_an_exception_is_key_evidence_only_where_the_telemetry_names_it(tmp_path: Path):
@@ -98,18 +102,9 @@ def test_an_exception_is_key_evidence_only_where_the_telemetry_names_it(tmp_path
 
 
 def test_a_metrics_only_scenario_keeps_its_key_metric(tmp_path: Path):
-    plan = ScenarioPlan(
-        name="leak",
-        faults=(FaultSpec(FaultType.MEMORY_LEAK, "visits", onset_fraction=0.5),),
-        seed=7,
-        size="tiny",
-        minutes=20,
-        red_herrings=False,
-        quirks=Quirks(signals="metrics"),
-    )
-    truth = load_ground_truth(write_scenario(plan, tmp_path / "leak"))
+    truth = _tiny_truth(tmp_path / "leak", FaultType.MEMORY_LEAK, Quirks(signals="metrics"))
 
-    assert truth is not None and truth.key_metric == "process.memory.usage"
+    assert truth.key_metric == "process.memory.usage"
 
 
 def test_only_the_names_a_fault_wrote_are_checked_against_the_records_not_the_words_describing_it():
