@@ -123,9 +123,10 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
             return FaultType.AZ_IMPAIRMENT, f"errors/latency concentrated in zone {member}"
         # a zone losing its network path: the skewed host's own calls to its dependencies fail
         # to connect, and its neighbours in the zone slow down a little; one broken host does not
-        client_connect = any(
-            o.hints.get("peer") and CONNECT.search(str(o.hints.get("text") or "")) for o in origins
-        )
+        # (the member's own failing spans count even when they are too few to rise significantly)
+        calls = [(o.hints.get("peer"), o.hints.get("text")) for o in origins]
+        calls.append((top.hints.get("failure_peer"), top.hints.get("failure_text")))
+        client_connect = any(peer and CONNECT.search(str(text or "")) for peer, text in calls)
         if client_connect or float(top.hints.get("zone_slowdown", 1.0)) >= 1.05:
             return (
                 FaultType.AZ_IMPAIRMENT,

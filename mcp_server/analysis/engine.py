@@ -124,7 +124,8 @@ def gather_traces(backend: TelemetryBackend, sc: Scope) -> StepResult:
 
     def run(r: StepResult) -> None:
         services = set(sc.services)
-        deltas = error_origins.error_origin_deltas(backend, sc)
+        incident_origins = backend.error_origins(sc.incident, limit=error_origins.ORIGIN_LIMIT)
+        deltas = error_origins.error_origin_deltas(backend, sc, incident_origins)
         error_origins.resolve_callees(backend, deltas, services)
         r.signals += error_origins.error_origin_signals(deltas, sc)
         totals = latency.operation_totals(backend, sc)
@@ -143,7 +144,9 @@ def gather_traces(backend: TelemetryBackend, sc: Scope) -> StepResult:
         )
         r.signals += structure.structure_signals(structure.call_pattern_changes(backend, sc), sc)
         suspects = sorted({s.service for s in r.signals} | set(healths))
-        r.signals += skew.skew_signals(skew.host_skews(backend, sc, suspects), sc)
+        skews = skew.host_skews(backend, sc, suspects)
+        skew.attach_member_failures(skews, incident_origins)
+        r.signals += skew.skew_signals(skews, sc)
         if not healths:
             r.notes.append("no spans in the window: trace analyses skipped")
 

@@ -12,7 +12,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mcp_server.analysis.coverage import observed_minutes
 from mcp_server.analysis.models import Evidence, EvidenceKind
@@ -53,17 +53,23 @@ def _excess(d: OriginDelta) -> float:
     return max(0.0, d.rate - d.baseline_rate)
 
 
-def error_origin_deltas(backend: TelemetryBackend, scope: Scope) -> list[OriginDelta]:
-    """Error origins whose rate rose in the incident, largest excess first."""
-    inc = backend.error_origins(scope.incident, limit=ORIGIN_LIMIT)
+def error_origin_deltas(
+    backend: TelemetryBackend, scope: Scope, incident: list[ErrorOrigin] | None = None
+) -> list[OriginDelta]:
+    """Error origins whose rate rose in the incident, largest excess first (``incident``: the
+    incident window's origins, when the caller has them already)."""
+    inc = incident if incident is not None else backend.error_origins(scope.incident, limit=ORIGIN_LIMIT)
     base = backend.error_origins(scope.baseline, limit=ORIGIN_LIMIT)
     base_by_key = {(o.service, o.operation, o.peer): o for o in base}
     inc_min = observed_minutes(backend, scope.incident, "spans")
     base_min = observed_minutes(backend, scope.baseline, "spans")
+    starting = onset_guard(scope)
     deltas = []
     for o in inc:
         b = base_by_key.get((o.service, o.operation, o.peer))
-        b_count = b.count if b else 0
+        # an origin first seen in the last bucket before the onset is this incident's first failures
+        # (the onset is known to a bucket), not the background they would hide in
+        b_count = b.count if b and b.first_seen < starting else 0
         d = OriginDelta(
             service=o.service,
             operation=o.operation,
@@ -80,6 +86,15 @@ def error_origin_deltas(backend: TelemetryBackend, scope: Scope) -> list[OriginD
             deltas.append(d)
     deltas.sort(key=lambda d: -_excess(d))
     return deltas
+
+
+def onset_guard(scope: Scope) -> datetime:
+    """The start of the baseline's last bucket: failures that begin there belong to the incident.
+    (A baseline too short to spare the bucket keeps it.)"""
+    guard = timedelta(seconds=scope.bucket_seconds)
+    if scope.baseline.duration <= 2 * guard:
+        return scope.baseline.end
+    return scope.baseline.end - guard
 
 
 def peer_service(peer: str | None, services: set[str]) -> str | None:

@@ -18,6 +18,7 @@ from mcp_server.analysis.classify import Suspect, classify, client_errors_rose, 
 from mcp_server.analysis.models import Evidence, Hypothesis
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.analysis.topology import CallGraph, depth_from_entry, downstream
+from mcp_server.taxonomy import FaultType
 
 STRUCTURE_WEIGHT = 2.0  # a code path that changed: origin-like, below an error origin or own latency
 WEIGHTS: dict[SignalKind, float] = {
@@ -234,7 +235,7 @@ def rank_hypotheses(
                 confidence=confidence,
                 summary=_summary(name, fault.value, reason, evidence),
                 onset=onset,
-                component=_component_of(s),
+                component=_component_of(s, fault),
                 evidence=evidence,
                 scores={k: round(v, 4) for k, v in comp.items()},
             )
@@ -290,8 +291,10 @@ def _onset(s: Suspect, scope: Scope) -> datetime:
     return min(times) if times else scope.onset
 
 
-def _component_of(s: Suspect) -> str | None:
+def _component_of(s: Suspect, fault: FaultType) -> str | None:
     skews = sorted(s.of(SignalKind.HOST_SKEW), key=lambda x: -x.strength)
+    if fault is FaultType.AZ_IMPAIRMENT:  # the zone is what to shift away from, not one host in it
+        skews = sorted(skews, key=lambda x: x.hints.get("dimension") != "availability_zone")
     if skews:
         return str(skews[0].hints.get("member"))
     peers = sorted(

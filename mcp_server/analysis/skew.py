@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.analysis.span_totals import GroupTotals, group_totals
-from mcp_server.backends.base import TelemetryBackend
+from mcp_server.backends.base import ErrorOrigin, TelemetryBackend
 from mcp_server.tool_calls import tool_call
 
 
@@ -25,6 +25,8 @@ class Skew:
     zone_of: dict[str, str] = field(default_factory=dict)
     traffic_ratio: float = 1.0  # the member's share of requests, incident over baseline
     zone_slowdown: float = 1.0  # other services' self time in the member's zone vs elsewhere
+    failure_peer: str | None = None  # the dependency the member's commonest failing span called
+    failure_text: str = ""  # that failure's exception and message
 
 
 def host_skews(backend: TelemetryBackend, scope: Scope, services: list[str]) -> list[Skew]:
@@ -63,6 +65,23 @@ def host_skews(backend: TelemetryBackend, scope: Scope, services: list[str]) -> 
                 skew.zone_slowdown = zone_slowdown(inc, base, service, zone) if zone else 1.0
                 out.append(skew)
     return out
+
+
+def attach_member_failures(skews: list[Skew], origins: list[ErrorOrigin]) -> None:
+    """What the skewed member's own failing spans say: the commonest error origin of the service on
+    that host or zone in the incident. The skew says where the failures sit; this says what they
+    are (a host that fails its own requests, or one whose calls to a dependency cannot connect),
+    whether or not that origin alone rose significantly over the baseline."""
+    for s in skews:
+        counts = [
+            (o.hosts.get(s.value, 0) if s.dimension == "host" else o.availability_zones.get(s.value, 0), o)
+            for o in origins
+            if o.service == s.service
+        ]
+        count, top = max(counts, key=lambda c: c[0], default=(0, None))
+        if top is not None and count > 0:
+            s.failure_peer = top.peer
+            s.failure_text = " ".join(x for x in (top.sample_exception, top.sample_message) if x)
 
 
 def zone_slowdown(
@@ -154,12 +173,16 @@ def skew_signals(skews: list[Skew], scope: Scope) -> list[Signal]:
         unit = "error rate" if s.metric == "errors" else "mean latency"
         fmt = (lambda v: f"{v:.1%}") if s.metric == "errors" else (lambda v: f"{v:.0f} ms")
         label = "host" if s.dimension == "host" else "availability zone"
+        failing = ""
+        if s.failure_text:
+            calling = f" calling {s.failure_peer}" if s.failure_peer else ""
+            failing = f"; its failing spans there{calling}: {s.failure_text[:120]}"
         evidence = Evidence(
             kind=EvidenceKind.HOST_SKEW,
             service=s.service,
             description=(
                 f"{s.service} {unit} concentrated on {label} {s.value}: {fmt(s.member_value)} vs "
-                f"{fmt(s.others_value)} on the other {s.members - 1}"
+                f"{fmt(s.others_value)} on the other {s.members - 1}{failing}"
             ),
             time=scope.onset,
             value=round(s.member_value, 4),
@@ -189,6 +212,8 @@ def skew_signals(skews: list[Skew], scope: Scope) -> list[Signal]:
                     "zone_of": s.zone_of,
                     "traffic_ratio": round(s.traffic_ratio, 3),
                     "zone_slowdown": round(s.zone_slowdown, 3),
+                    "failure_peer": s.failure_peer,
+                    "failure_text": s.failure_text,
                 },
             )
         )

@@ -31,13 +31,8 @@ CASES = {
 CHECKS = ("detect", "customer_service", "recurrence", "runbook", "key_evidence")
 
 # (case, check) -> why the report is still wrong there (measured 2026-12-05, offline reasoner)
-MISRANK = "engine mis-rank: the top hypothesis is {0}, so the report follows the wrong fault type"
 STILL_WRONG: dict[tuple[str, str], str] = {
     ("az_impairment", "detect"): "onset 284 s after the zone's fault began (200 s vs 484 s)",
-    ("az_impairment", "recurrence"): MISRANK.format("appointments single_host_failure"),
-    ("az_impairment", "runbook"): MISRANK.format("appointments single_host_failure"),
-    ("certificate_expiry", "runbook"): MISRANK.format("billing error_exception"),
-    ("certificate_expiry", "key_evidence"): MISRANK.format("billing error_exception"),
 }
 
 

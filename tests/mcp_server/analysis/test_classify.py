@@ -85,9 +85,14 @@ def test_callers_waiting_longer_on_a_service_whose_own_metrics_did_not_move_is_a
     assert fault == FaultType.NETWORK_DELAY
 
 
-def _skew(metric: str, member: str = "host-a") -> Signal:
+def _skew(metric: str, member: str = "host-a", **hints: Any) -> Signal:
     return _signal(
-        SignalKind.HOST_SKEW, dimension="host", member=member, metric=metric, zone_of={member: "zone-1"}
+        SignalKind.HOST_SKEW,
+        dimension="host",
+        member=member,
+        metric=metric,
+        zone_of={member: "zone-1"},
+        **hints,
     )
 
 
@@ -108,6 +113,18 @@ def test_latency_on_one_host_while_the_cpu_rose_on_another_stays_a_host_failure(
 def test_errors_on_one_host_stay_a_host_failure_even_beside_a_busy_cpu_there():
     fault, _ = classify(Suspect("svc", signals=[_skew("errors"), _cpu_on("host-a")]))
     assert fault == FaultType.SINGLE_HOST_FAILURE
+
+
+def test_a_host_whose_own_few_failing_calls_cannot_connect_to_a_dependency_is_its_zone_impaired():
+    cannot_connect = _skew(
+        "latency",
+        failure_peer="dynamodb",
+        failure_text="ConnectTimeoutError Connection to appointments-table timed out. (connect timeout=1.0)",
+    )
+    disk_full = _skew("errors", failure_peer=None, failure_text="OSError [Errno 28] No space left on device")
+
+    assert classify(Suspect("svc", signals=[cannot_connect]))[0] == FaultType.AZ_IMPAIRMENT
+    assert classify(Suspect("svc", signals=[disk_full]))[0] == FaultType.SINGLE_HOST_FAILURE
 
 
 def _errors_metric(name: str) -> Signal:
