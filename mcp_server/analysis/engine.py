@@ -144,8 +144,7 @@ def gather_traces(backend: TelemetryBackend, sc: Scope) -> StepResult:
         )
         r.signals += structure.structure_signals(structure.call_pattern_changes(backend, sc), sc)
         suspects = sorted({s.service for s in r.signals} | set(healths))
-        skews = skew.host_skews(backend, sc, suspects)
-        skew.attach_member_failures(skews, incident_origins)
+        skews = skew.own_failures(skew.host_skews(backend, sc, suspects), incident_origins)
         r.signals += skew.skew_signals(skews, sc)
         if not healths:
             r.notes.append("no spans in the window: trace analyses skipped")

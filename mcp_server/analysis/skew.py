@@ -25,6 +25,7 @@ class Skew:
     zone_of: dict[str, str] = field(default_factory=dict)
     traffic_ratio: float = 1.0  # the member's share of requests, incident over baseline
     zone_slowdown: float = 1.0  # other services' self time in the member's zone vs elsewhere
+    member_errors: int = 0  # the member's failing spans in the incident
     failure_peer: str | None = None  # the dependency the member's commonest failing span called
     failure_text: str = ""  # that failure's exception and message
 
@@ -67,21 +68,29 @@ def host_skews(backend: TelemetryBackend, scope: Scope, services: list[str]) -> 
     return out
 
 
-def attach_member_failures(skews: list[Skew], origins: list[ErrorOrigin]) -> None:
-    """What the skewed member's own failing spans say: the commonest error origin of the service on
-    that host or zone in the incident. The skew says where the failures sit; this says what they
-    are (a host that fails its own requests, or one whose calls to a dependency cannot connect),
-    whether or not that origin alone rose significantly over the baseline."""
+def own_failures(skews: list[Skew], origins: list[ErrorOrigin]) -> list[Skew]:
+    """The skews that are the members' own doing, each with what its failures say.
+
+    A skew of errors whose member's failing spans mostly failed because a call below them failed
+    (they are not error origins) is where a failing callee's answers landed, not a bad host: it is
+    dropped. Each kept skew carries the member's commonest error origin in the incident: what it
+    called and what it said (a host that fails its own requests, or one whose calls to a dependency
+    cannot connect), whether or not that origin alone rose significantly over the baseline."""
+    kept = []
     for s in skews:
         counts = [
             (o.hosts.get(s.value, 0) if s.dimension == "host" else o.availability_zones.get(s.value, 0), o)
             for o in origins
             if o.service == s.service
         ]
+        if s.metric == "errors" and 2 * sum(c for c, _ in counts) < s.member_errors:
+            continue
         count, top = max(counts, key=lambda c: c[0], default=(0, None))
         if top is not None and count > 0:
             s.failure_peer = top.peer
             s.failure_text = " ".join(x for x in (top.sample_exception, top.sample_message) if x)
+        kept.append(s)
+    return kept
 
 
 def zone_slowdown(
@@ -140,7 +149,9 @@ def _skew_of(service: str, dimension: str, members: dict[str, list[GroupTotals]]
             and member_err >= 0.05
             and member_err >= 3.0 * o_err
         ):
-            skew = Skew(service, dimension, worst, "errors", share, member_err, o_err, n)
+            skew = Skew(
+                service, dimension, worst, "errors", share, member_err, o_err, n, member_errors=t.errors
+            )
             skew.traffic_ratio = _traffic_ratio(members, worst)
             return skew
     # latency: mean duration far above the other members'

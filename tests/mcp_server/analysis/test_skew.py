@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mcp_server.analysis.skew import Skew, attach_member_failures
+from mcp_server.analysis.skew import Skew, own_failures
 from mcp_server.backends.base import ErrorOrigin
 from tests.mcp_server.analysis.scopes import ONSET
 
@@ -34,15 +34,14 @@ ORIGINS = [
 ]
 
 
-def _skew(dimension: str, member: str) -> Skew:
-    return Skew("appointments", dimension, member, "latency", 0.9, 700.0, 20.0, 3)
+def _skew(dimension: str, member: str, metric: str = "latency", errors: int = 0) -> Skew:
+    return Skew("appointments", dimension, member, metric, 0.9, 0.3, 0.02, 3, member_errors=errors)
 
 
 def test_a_skewed_host_carries_its_own_commonest_failure_not_another_hosts_or_services():
     on_b, on_a = _skew("host", "h-b"), _skew("host", "h-a")
 
-    attach_member_failures([on_b, on_a], ORIGINS)
-
+    assert own_failures([on_b, on_a], ORIGINS) == [on_b, on_a]
     assert on_b.failure_peer == "dynamodb"
     assert on_b.failure_text == "ConnectTimeoutError Connection to appointments-table timed out"
     assert (on_a.failure_peer, on_a.failure_text) == (None, "KeyError 'vetId'")
@@ -51,7 +50,15 @@ def test_a_skewed_host_carries_its_own_commonest_failure_not_another_hosts_or_se
 def test_a_skewed_zone_is_matched_by_zone_and_a_member_without_failures_stays_blank():
     zone, quiet = _skew("availability_zone", "zone-b"), _skew("host", "h-c")
 
-    attach_member_failures([zone, quiet], ORIGINS)
-
+    assert own_failures([zone, quiet], ORIGINS) == [zone, quiet]
     assert zone.failure_peer == "dynamodb"
     assert (quiet.failure_peer, quiet.failure_text) == (None, "")
+
+
+def test_errors_on_a_host_that_mostly_failed_because_a_call_below_them_failed_are_not_the_hosts_doing():
+    # h-b has 5 failures that start there; 9 failing spans of which 5 are its own stay a host skew,
+    # 12 of which 5 are its own are mostly a failing callee's answers landing on it
+    own = _skew("host", "h-b", metric="errors", errors=9)
+    inherited = _skew("host", "h-b", metric="errors", errors=12)
+
+    assert own_failures([own, inherited], ORIGINS) == [own]
