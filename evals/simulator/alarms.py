@@ -94,12 +94,14 @@ def slo_definitions(
 
 def slo_breach_time(slo: SloDefinition, counts: dict[int, MinuteCounts], from_minute: int) -> int | None:
     """The first minute (index) from ``from_minute`` at which the SLO's burn alert (``SLO_PAGE`` when
-    it declares none) pages."""
+    it declares none) pages: its trailing window burns the budget too fast, and did not the minute
+    before. An alert still firing from an earlier episode (a previous incident's errors in its
+    window) does not page again; it pages when it starts burning afresh."""
     page = slo.burn_alert or SLO_PAGE
     window_minutes, burn = page.window_minutes, page.rate
     budget = 1.0 - slo.goal
-    last = max(counts) if counts else -1
-    for minute in range(from_minute, last + 1):
+
+    def burning(minute: int) -> bool:
         total = bad = 0
         for m in range(minute - window_minutes + 1, minute + 1):
             c = counts.get(m)
@@ -110,8 +112,15 @@ def slo_breach_time(slo: SloDefinition, counts: dict[int, MinuteCounts], from_mi
                 bad += c.errors
             else:
                 bad += sum(1 for d in c.durations if d > (slo.threshold_ms or 0))
-        if total >= page.min_events and bad / total > burn * budget:
+        return total >= page.min_events and bad / total > burn * budget
+
+    last = max(counts) if counts else -1
+    before = burning(from_minute - 1)
+    for minute in range(from_minute, last + 1):
+        now = burning(minute)
+        if now and not before:
             return minute
+        before = now
     return None
 
 
