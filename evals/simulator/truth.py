@@ -50,6 +50,9 @@ class KeyEvidence:
     # so they are labelled only where a record holds them; otherwise they are the words a report
     # describes the signal with (latency, timeout, certificate, 404), kept whatever the records say
     named: bool = False
+    # the metric a human would cite when no record holds the named terms (metrics-only data never
+    # holds an exception's name; its error counter shows the step)
+    fallback_metric: str | None = None
 
 
 def customer_facing_service(topology: Topology, propagation: list[str]) -> str | None:
@@ -72,6 +75,8 @@ def key_evidence(fault: Fault, metric_names: Mapping[str, str]) -> KeyEvidence:
         found.terms, found.named = [str(fault.change.attributes.get("config.key", "timeout"))], True
     elif isinstance(fault, ErrorException):
         found.terms, found.named = [fault.failure.exception_type], True
+        errors = "http.server.request.errors"
+        found.fallback_metric = metric_names.get(errors, errors)
     elif fault.fault_type is FaultType.CERTIFICATE_EXPIRY:
         found.terms = ["certificate"]
     elif fault.fault_type is FaultType.AZ_IMPAIRMENT and fault.zone:
@@ -88,13 +93,15 @@ def key_evidence(fault: Fault, metric_names: Mapping[str, str]) -> KeyEvidence:
 
 
 def carried_key_evidence(key: KeyEvidence, telemetry: Iterable[str]) -> KeyEvidence:
-    """``key`` with only the metric and the named terms some record of ``telemetry`` holds."""
-    held = carried([*([key.metric] if key.metric else []), *(key.terms if key.named else [])], telemetry)
-    return KeyEvidence(
-        metric=key.metric if key.metric in held else None,
-        terms=[t for t in key.terms if t in held or not key.named],
-        named=key.named,
-    )
+    """``key`` with only the metric and the named terms some record of ``telemetry`` holds; the
+    fallback metric stands in when the records hold none of the named terms."""
+    wanted = [key.metric, key.fallback_metric, *(key.terms if key.named else [])]
+    held = carried([w for w in wanted if w], telemetry)
+    terms = [t for t in key.terms if t in held or not key.named]
+    metric = key.metric if key.metric in held else None
+    if metric is None and key.named and not terms and key.fallback_metric in held:
+        metric = key.fallback_metric
+    return KeyEvidence(metric=metric, terms=terms, named=key.named)
 
 
 def detection_truth(

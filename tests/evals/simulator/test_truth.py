@@ -97,8 +97,8 @@ def test_an_exception_is_key_evidence_only_where_the_telemetry_names_it(tmp_path
     metrics_only = _error_exception(tmp_path, Quirks(signals="metrics"))
 
     assert full.key_terms == ["java.lang.NullPointerException"] and full.key_metric is None
-    # no span and no log line: no record names the exception, so no report is scored on it
-    assert metrics_only.key_terms == [] and metrics_only.key_metric is None
+    # no span and no log line names the exception: the report is scored on its error counter's step
+    assert metrics_only.key_terms == [] and metrics_only.key_metric == "http.server.request.errors"
 
 
 def test_a_metrics_only_scenario_keeps_its_key_metric(tmp_path: Path):
@@ -116,3 +116,12 @@ def test_only_the_names_a_fault_wrote_are_checked_against_the_records_not_the_wo
 
     assert words.terms == ["latency", "duration"]
     assert names.terms == [] and held.terms == ["KeyError"]
+
+
+def test_a_fallback_metric_stands_in_only_when_no_record_names_the_fault_and_a_record_holds_it():
+    key = KeyEvidence(terms=["KeyError"], named=True, fallback_metric="http.server.request.errors")
+    counter = ['{"name": "http.server.request.errors"}']
+
+    assert carried_key_evidence(key, counter).metric == "http.server.request.errors"
+    assert carried_key_evidence(key, [*counter, "failed: KeyError: 'slot_id'"]).metric is None
+    assert carried_key_evidence(key, []).metric is None
