@@ -32,11 +32,12 @@ from mcp_server.telemetry import Alarm, SloDefinition, from_nanos
 
 # the metric that shows the fault, by the name the simulator emits before any rename (the pool's is a
 # family: in use, pending and wait time all show the exhaustion)
+ERROR_COUNTER = "http.server.request.errors"  # a service's failed requests, as the simulator names them
 KEY_METRICS: dict[FaultType, str] = {
     FaultType.MEMORY_LEAK: "process.memory.usage",
     FaultType.CPU_SATURATION: "system.cpu.utilization",
     FaultType.DEPENDENCY_THROTTLING: "aws.dynamodb.throttled_requests",
-    FaultType.BAD_DEPLOYMENT: "http.server.request.errors",
+    FaultType.BAD_DEPLOYMENT: ERROR_COUNTER,
     FaultType.CONNECTION_POOL_EXHAUSTION: "db.client.connection.",
     FaultType.CACHE_FAILURE: "cache.hit_ratio",
 }
@@ -75,8 +76,7 @@ def key_evidence(fault: Fault, metric_names: Mapping[str, str]) -> KeyEvidence:
         found.terms, found.named = [str(fault.change.attributes.get("config.key", "timeout"))], True
     elif isinstance(fault, ErrorException):
         found.terms, found.named = [fault.failure.exception_type], True
-        errors = "http.server.request.errors"
-        found.fallback_metric = metric_names.get(errors, errors)
+        found.fallback_metric = metric_names.get(ERROR_COUNTER, ERROR_COUNTER)
     elif fault.fault_type is FaultType.CERTIFICATE_EXPIRY:
         found.terms = ["certificate"]
     elif fault.fault_type is FaultType.AZ_IMPAIRMENT and fault.zone:

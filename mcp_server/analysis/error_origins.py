@@ -54,18 +54,17 @@ def _excess(d: OriginDelta) -> float:
 
 
 def error_origin_deltas(
-    backend: TelemetryBackend, scope: Scope, incident: list[ErrorOrigin] | None = None
+    backend: TelemetryBackend, scope: Scope, incident: list[ErrorOrigin]
 ) -> list[OriginDelta]:
-    """Error origins whose rate rose in the incident, largest excess first (``incident``: the
-    incident window's origins, when the caller has them already)."""
-    inc = incident if incident is not None else backend.error_origins(scope.incident, limit=ORIGIN_LIMIT)
+    """Of the incident window's error origins (``incident``, up to ``ORIGIN_LIMIT``), those whose
+    rate rose over the baseline, largest excess first."""
     base = backend.error_origins(scope.baseline, limit=ORIGIN_LIMIT)
     base_by_key = {(o.service, o.operation, o.peer): o for o in base}
     inc_min = observed_minutes(backend, scope.incident, "spans")
     base_min = observed_minutes(backend, scope.baseline, "spans")
     starting = onset_guard(scope)
     deltas = []
-    for o in inc:
+    for o in incident:
         b = base_by_key.get((o.service, o.operation, o.peer))
         # an origin first seen in the last bucket before the onset is this incident's first failures
         # (the onset is known to a bucket), not the background they would hide in
