@@ -482,6 +482,9 @@ class Alarm(_Model):
     state: AlarmState = AlarmState.INSUFFICIENT_DATA
     state_reason: str = ""
     history: list[AlarmTransition] = Field(default_factory=list)
+    # the SLO whose error-budget burn rate this alarm pages on (a burn-rate alert); None for an alarm
+    # on a metric threshold
+    slo: str | None = None
 
 
 # -------------------------------------------------------------------------------------- topology

@@ -57,28 +57,33 @@ def slo_alert_name(slo: str) -> str:
 
 
 def _rule(alarm: Alarm) -> str:
+    if alarm.slo is not None:  # a burn-rate alert: its threshold is a rate of budget spend
+        return alarm.description or f"{alarm.slo} burned its error budget over {alarm.threshold:g}x too fast"
     return (
         f"{alarm.metric} ({alarm.statistic}) {alarm.comparison} {alarm.threshold:g} for "
         f"{alarm.evaluation_periods} x {alarm.period_seconds}s"
     )
 
 
-def _stored(backend: TelemetryBackend) -> list[Alarm]:
+def _stored(backend: TelemetryBackend) -> tuple[list[Alarm], list[Alarm]]:
+    """The backend's threshold alarms and its SLO burn-rate alerts. A burn alert is only the page of an
+    SLO the report already measures, so it stands in only where that SLO's page is asked for."""
     try:
-        return backend.list_alarms()
+        alarms = backend.list_alarms()
     except SleuthError:
-        return []
+        return [], []
+    return [a for a in alarms if a.slo is None], [a for a in alarms if a.slo is not None]
 
 
 def fired_alarms(
-    result: InvestigationResult, backend: TelemetryBackend, m: Measurements
+    result: InvestigationResult, stored: list[Alarm], m: Measurements
 ) -> list[tuple[Alarm, datetime]]:
-    """Alarms on the affected services that went to ALARM during the incident, earliest first.
+    """Alarms (the result's, then the backend's ``stored``) on the affected services that went to ALARM
+    during the incident, earliest first.
 
     Alarms that were already firing or flapping before the onset (``is_noise``) are left out.
     """
-    known = list(result.alarms)
-    stored = _stored(backend)
+    known = [a for a in result.alarms if a.slo is None]
     named = {a.name for a in known}
     known += [a for a in stored if a.name not in named]
     involved = set(result.affected_services) | {h.service for h in result.hypotheses}
@@ -113,36 +118,42 @@ def _alarm_evidence(
 
 
 def entry_burn_alert(
-    backend: TelemetryBackend, m: Measurements, book: EvidenceBook
-) -> tuple[str, datetime] | None:
+    backend: TelemetryBackend, m: Measurements, recorded: list[Alarm]
+) -> tuple[datetime, str, str] | None:
     """The first page of a burn alert the team declared on the customer-facing service's SLOs, after
-    the onset, with evidence; None when they declared none or none paged."""
+    the onset, as (time, alert name, rule); None when they declared none or none paged.
+
+    An SLO whose burn alert's history is ``recorded`` paged when that history says; the others'
+    pages are recomputed from their SLI."""
     service = m.impact.entry_service
     if service is None:
         return None
     since = (m.onset or m.window.start) - EARLY_ALARM
-    pages: list[tuple[datetime, str, str]] = []
+    pages: list[tuple[datetime, str, str]] = [
+        (at, a.name, _rule(a))
+        for a in recorded
+        if a.service == service and (at := _fired_at(a, m.onset, m.window.end)) is not None
+    ]
+    names = {a.slo for a in recorded}
     try:
         for slo in backend.list_slo_definitions():
-            if slo.service == service and slo.burn_alert is not None:
+            if slo.service == service and slo.burn_alert is not None and slo.name not in names:
                 at = burn_alert_time(slo, backend.sli_buckets(slo, m.window, 60), since)
                 rule = f"its SLI burned the budget over {slo.burn_alert.rate:g}x too fast for {slo.burn_alert.window_minutes} min"
-                pages += [(at, slo.name, rule)] if at is not None else []
+                pages += [(at, slo_alert_name(slo.name), rule)] if at is not None else []
     except (QueryError, SleuthError):
-        return None
-    if not pages:
-        return None
-    at, slo_name, rule = min(pages)
-    name = slo_alert_name(slo_name)
-    _alarm_evidence(book, name, service, at, rule)
-    return name, at
+        pass  # the recorded pages still stand
+    return min(pages) if pages else None
 
 
 def enrich_detection(
     result: InvestigationResult, backend: TelemetryBackend, m: Measurements, book: EvidenceBook
 ) -> InvestigationResult:
     """A copy of ``result`` whose ``detection`` and ``alarms`` say what fired and when, when knowable."""
-    fired = fired_alarms(result, backend, m)
+    stored, burn_alerts = _stored(backend)
+    named = {a.name for a in burn_alerts}
+    burn_alerts += [a for a in result.alarms if a.slo is not None and a.name not in named]
+    fired = fired_alarms(result, stored, m)
     for alarm, moment in fired:
         _alarm_evidence(book, alarm.name, alarm.service, moment, _rule(alarm))
     existing = result.detection
@@ -154,7 +165,7 @@ def enrich_detection(
     on_path = [(a.name, t) for a, t in fired if a.service in relevant]
     fired_at = {a.name: t for a, t in fired}
     services = {a.name: a.service for a in [*result.alarms, *(a for a, _ in fired)]}
-    noisy = {a.name for a in [*result.alarms, *_stored(backend)] if is_noise(a, m.onset)}
+    noisy = {a.name for a in [*result.alarms, *stored] if is_noise(a, m.onset)}
     engine: tuple[str, datetime] | None = None
     if (
         existing is not None
@@ -187,12 +198,18 @@ def enrich_detection(
             services[name] = trigger.service
             _alarm_evidence(book, name, trigger.service, trigger.time, "the SLO burn alert that paged")
     elif trigger.kind not in (TriggerKind.ALARM, TriggerKind.SLO):
-        # nobody's page named the incident: an alarm on the front door customers use, else the burn
-        # alert the team declared on its SLO, is what paged
-        first = next(((a.name, t) for a, t in fired if a.service == m.impact.entry_service), None)
-        first = first or entry_burn_alert(backend, m, book)
-        if first is not None:
-            services.setdefault(first[0], m.impact.entry_service)
+        # nobody's page named the incident: the first page on the front door customers use, from an
+        # alarm or from the burn alert the team declared on its SLO (when its history recorded it,
+        # else recomputed), is what detected it
+        pages = [(t, a.name) for a, t in fired if a.service == m.impact.entry_service]
+        burn = entry_burn_alert(backend, m, burn_alerts)
+        pages += [burn[:2]] if burn is not None else []
+        if pages:
+            at, name = min(pages)
+            first = (name, at)
+            services.setdefault(name, m.impact.entry_service)
+            if burn is not None and name == burn[1]:
+                _alarm_evidence(book, name, m.impact.entry_service, at, burn[2])
     if first is not None:
         pass
     elif engine is not None and services.get(engine[0]) in relevant | {None}:

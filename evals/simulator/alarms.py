@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
+from evals.simulator.faults.base import NS_PER_MIN
 from evals.simulator.metrics import percentile
 from evals.simulator.topology import Topology
 from mcp_server.telemetry import (
@@ -92,36 +93,76 @@ def slo_definitions(
     return slos
 
 
-def slo_breach_time(slo: SloDefinition, counts: dict[int, MinuteCounts], from_minute: int) -> int | None:
-    """The first minute (index) from ``from_minute`` at which the SLO's burn alert (``SLO_PAGE`` when
-    it declares none) pages: its trailing window burns the budget too fast, and did not the minute
-    before. An alert still firing from an earlier episode (a previous incident's errors in its
-    window) does not page again; it pages when it starts burning afresh."""
+def _burning(slo: SloDefinition, counts: dict[int, MinuteCounts], minute: int) -> bool:
+    """Whether the SLO's burn alert (``SLO_PAGE`` when it declares none) is over its rate at ``minute``:
+    its trailing window spends the error budget too fast."""
     page = slo.burn_alert or SLO_PAGE
-    window_minutes, burn = page.window_minutes, page.rate
-    budget = 1.0 - slo.goal
+    total = bad = 0
+    for m in range(minute - page.window_minutes + 1, minute + 1):
+        c = counts.get(m)
+        if c is None:
+            continue
+        total += c.total
+        if slo.sli == SliKind.AVAILABILITY:
+            bad += c.errors
+        else:
+            bad += sum(1 for d in c.durations if d > (slo.threshold_ms or 0))
+    return total >= page.min_events and bad / total > page.rate * (1.0 - slo.goal)
 
-    def burning(minute: int) -> bool:
-        total = bad = 0
-        for m in range(minute - window_minutes + 1, minute + 1):
-            c = counts.get(m)
-            if c is None:
-                continue
-            total += c.total
-            if slo.sli == SliKind.AVAILABILITY:
-                bad += c.errors
-            else:
-                bad += sum(1 for d in c.durations if d > (slo.threshold_ms or 0))
-        return total >= page.min_events and bad / total > burn * budget
 
+def slo_breach_time(slo: SloDefinition, counts: dict[int, MinuteCounts], from_minute: int) -> int | None:
+    """The first minute (index) from ``from_minute`` at which the SLO's burn alert pages: its trailing
+    window burns the budget too fast, and did not the minute before. An alert still firing from an
+    earlier episode (a previous incident's errors in its window) does not page again; it pages when
+    it starts burning afresh."""
     last = max(counts) if counts else -1
-    before = burning(from_minute - 1)
+    before = _burning(slo, counts, from_minute - 1)
     for minute in range(from_minute, last + 1):
-        now = burning(minute)
+        now = _burning(slo, counts, minute)
         if now and not before:
             return minute
         before = now
     return None
+
+
+def burn_alert(slo: SloDefinition, counts: dict[int, MinuteCounts], start_ns: int, minutes: int) -> Alarm:
+    """The SLO's burn-rate alert as its alerting system records it: an alarm whose state history goes to
+    ALARM at the end of each minute it starts burning the budget too fast (``slo_breach_time``) and
+    back to OK when it stops. The page time is then in the alert history, as in production, even where
+    the exported spans or metrics cannot recompute the SLI."""
+    page = slo.burn_alert or SLO_PAGE
+    history: list[AlarmTransition] = []
+    state = AlarmState.INSUFFICIENT_DATA
+    for minute in range(minutes):
+        new = AlarmState.ALARM if _burning(slo, counts, minute) else AlarmState.OK
+        if new != state:
+            verb = "over" if new is AlarmState.ALARM else "back under"
+            history.append(
+                AlarmTransition(
+                    time=from_nanos(start_ns + (minute + 1) * NS_PER_MIN),
+                    old_state=state,
+                    new_state=new,
+                    reason=f"Burn rate over the last {page.window_minutes} minutes {verb} {page.rate:g}x",
+                )
+            )
+            state = new
+    return Alarm(
+        name=f"{slo.name}-burn-rate",
+        service=slo.service,
+        metric="slo.burn_rate",
+        statistic="max",
+        comparison=">",
+        threshold=page.rate,
+        period_seconds=60,
+        evaluation_periods=1,
+        dimensions={"slo.name": slo.name, "burn_rate.window_minutes": str(page.window_minutes)},
+        description=f"{slo.name} spends its error budget over {page.rate:g}x too fast "
+        f"({page.window_minutes}-minute window)",
+        state=state,
+        state_reason=history[-1].reason if history else "",
+        history=history,
+        slo=slo.name,
+    )
 
 
 @dataclass

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from evals.simulator.alarms import AlarmSpec, MinuteCounts, alarm_specs, evaluate_alarm, slo_definitions
+from evals.simulator.alarms import (
+    AlarmSpec,
+    MinuteCounts,
+    alarm_specs,
+    burn_alert,
+    evaluate_alarm,
+    slo_definitions,
+)
 from evals.simulator.background import BatchJob, UnrelatedDeployment
 from evals.simulator.carried import scenario_texts
 from evals.simulator.definitions import Incident, choose_trigger, ground_truth, write_definitions
@@ -325,7 +332,10 @@ class _Simulation:
             trigger=trigger,
             tags=["simulated", plan.size, *plan.tags, *quirks.tags()],
         )
-        write_definitions(tmp, spec, truth, changes, slos, alarms)
+        burn_alerts = [
+            burn_alert(s, slo_minutes.get(s.service, {}), self.start_ns, self.minutes) for s in slos
+        ]
+        write_definitions(tmp, spec, truth, changes, slos, [*alarms, *burn_alerts])
         if self.out.exists():
             if not (self.out / "scenario.yaml").exists() and any(self.out.iterdir()):
                 raise ScenarioGenerationError(

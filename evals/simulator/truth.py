@@ -3,9 +3,9 @@
 - **customer-facing service**: the first service with entry operations (the one customers call) that
   the failure reached.
 - **detection**: when the on-call engineer was paged: the trigger's alarm or SLO burn alert when the
-  scenario pages; otherwise the first paging (symptom) alarm on the customer-facing service to go to
-  ALARM after the onset, else the first fast burn of its SLOs. Read from the simulated alarm
-  histories and SLO minutes, never a constant.
+  scenario pages; otherwise the first page on the customer-facing service after the onset, from a
+  paging (symptom) alarm going to ALARM or from a fresh fast burn of one of its SLOs. Read from the
+  simulated alarm histories and SLO minutes, never a constant.
 - **key evidence**: the signal an engineer would put in the COE for the fault type, as the simulator
   emits it: a metric name (after renames) and the words a cited record must hold (the bad version,
   the impaired zone, the failing host, ``certificate`` for TLS errors...). The metric and the names
@@ -120,27 +120,24 @@ def detection_truth(
     if customer_facing is None:
         return None, None
     paging = {s.name for s in specs if s.symptom}
-    fired = [
+    pages = [
         (t, alarm.name)
         for alarm in alarms
         if alarm.service == customer_facing
         and alarm.name in paging
         and (t := first_alarm_time(alarm, onset_ns)) is not None
     ]
-    if fired:
-        t, name = min(fired)
-        return from_nanos(t), name
     onset_minute = (onset_ns - start_ns) // NS_PER_MIN
-    burns = [
-        (minute, slo.name)
+    pages += [
+        (start_ns + (minute + 1) * NS_PER_MIN, slo.name)
         for slo in slos
         if slo.service == customer_facing
         and (minute := slo_breach_time(slo, dict(slo_minutes.get(customer_facing, {})), int(onset_minute)))
         is not None
     ]
-    if burns:
-        minute, name = min(burns)
-        return from_nanos(start_ns + (minute + 1) * NS_PER_MIN), name
+    if pages:
+        t, name = min(pages)
+        return from_nanos(t), name
     return None, None
 
 

@@ -205,6 +205,8 @@ def gather_slos_alarms(backend: TelemetryBackend, sc: Scope) -> StepResult:
             )
         first: tuple[datetime, str] | None = None
         for alarm in backend.list_alarms():
+            if alarm.slo is not None:  # a burn-rate alert pages on its SLO, whose own status is above
+                continue
             times = [
                 t.time
                 for t in alarm.history

@@ -125,6 +125,7 @@ def alarm_out(alarm: Alarm) -> AlarmOut:
         state_reason=alarm.state_reason,
         since=alarm.history[-1].time if alarm.history else None,
         description=alarm.description,
+        slo=alarm.slo,
     )
 
 

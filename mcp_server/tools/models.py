@@ -203,6 +203,7 @@ class AlarmOut(_Out):
     state_reason: str = ""
     since: datetime | None = Field(description="Time of the last state change.")
     description: str = ""
+    slo: str | None = Field(default=None, description="The SLO whose burn rate this alarm pages on, if any.")
 
 
 class AlarmList(ToolOutput):

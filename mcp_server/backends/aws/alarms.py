@@ -21,6 +21,9 @@ COMPARISONS = {
 }
 STATISTICS = {"Average": "avg", "Sum": "sum", "Minimum": "min", "Maximum": "max", "SampleCount": "count"}
 MAX_HISTORY_ITEMS = 500
+# Application Signals publishes an SLO's burn rate as this metric, one series per SLO and look-back
+# window; an alarm on it is the SLO's burn-rate alert
+BURN_RATE_NAMESPACE, BURN_RATE_METRIC, SLO_DIMENSION = "AWS/ApplicationSignals", "BurnRate", "SloName"
 
 
 class AlarmReader:
@@ -75,6 +78,9 @@ class AlarmReader:
             description=str(raw.get("AlarmDescription") or ""),
             state=AlarmState(str(raw.get("StateValue") or "INSUFFICIENT_DATA")),
             state_reason=str(raw.get("StateReason") or ""),
+            slo=dimensions.get(SLO_DIMENSION)
+            if raw.get("Namespace") == BURN_RATE_NAMESPACE and metric == BURN_RATE_METRIC
+            else None,
         )
 
     def history(self, name: str, window: TimeWindow | None = None) -> list[AlarmTransition]:

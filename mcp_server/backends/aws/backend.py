@@ -55,6 +55,7 @@ from mcp_server.backends.base import (
     SpanQuery,
     SpanStatsQuery,
 )
+from mcp_server.errors import SleuthError
 from mcp_server.redaction import Redactor, install_response_redaction
 from mcp_server.telemetry import (
     Alarm,
@@ -473,7 +474,21 @@ class AwsBackend:
             except AwsApiUnavailableError as exc:
                 self._notes.add("alarms", str(exc))
                 break
-        return [with_history.get(a.name, a) for a in alarms]
+        return self._with_slo_services([with_history.get(a.name, a) for a in alarms])
+
+    def _with_slo_services(self, alarms: list[Alarm]) -> list[Alarm]:
+        """A burn-rate alarm carries its SLO's name, not the service: take the service from the SLO."""
+        if not any(a.slo and a.service is None for a in alarms):
+            return alarms
+        try:
+            services = {d.name: d.service for d in self.list_slo_definitions()}
+        except SleuthError as exc:
+            self._notes.add("alarms", f"burn-rate alarms left without a service: {exc}")
+            return alarms
+        return [
+            a.model_copy(update={"service": services.get(a.slo)}) if a.slo and a.service is None else a
+            for a in alarms
+        ]
 
     @bounded
     def alarm_history(self, name: str, window: TimeWindow | None = None) -> Alarm:

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from mcp_server.backends.aws.alarms import BURN_RATE_METRIC, BURN_RATE_NAMESPACE, SLO_DIMENSION
 from mcp_server.backends.aws.testing.platform_fakes import references
 from mcp_server.backends.aws.testing.responders import AwsErrorResponse, Responders
 from mcp_server.backends.local import LocalBackend
@@ -35,17 +36,31 @@ CHANGE_EVENTS = {
 # ------------------------------------------------------------------------------------- alarms
 
 
+def _where(alarm: Alarm) -> tuple[str, str, list[dict[str, str]]]:
+    """Namespace, metric and dimensions of the alarm as CloudWatch holds it: a burn-rate alert watches
+    Application Signals' burn rate of its SLO; any other alarm a metric of its service."""
+    if alarm.slo is not None:
+        window = alarm.dimensions.get("burn_rate.window_minutes", "5")
+        dimensions = [
+            {"Name": SLO_DIMENSION, "Value": alarm.slo},
+            {"Name": "BurnRateWindowMinutes", "Value": window},
+        ]
+        return BURN_RATE_NAMESPACE, BURN_RATE_METRIC, dimensions
+    dimensions = ([{"Name": "Service", "Value": alarm.service}] if alarm.service else []) + [
+        {"Name": k, "Value": v} for k, v in sorted(alarm.dimensions.items())
+    ]
+    return NAMESPACE, alarm.metric, dimensions
+
+
 def load_alarms(cloudwatch: Any, alarms: list[Alarm]) -> None:
     for alarm in alarms:
-        dimensions = ([{"Name": "Service", "Value": alarm.service}] if alarm.service else []) + [
-            {"Name": k, "Value": v} for k, v in sorted(alarm.dimensions.items())
-        ]
+        namespace, metric, dimensions = _where(alarm)
         statistic = _STATISTICS.get(alarm.statistic)
         params: dict[str, Any] = {
             "AlarmName": alarm.name,
             "AlarmDescription": alarm.description,
-            "Namespace": NAMESPACE,
-            "MetricName": alarm.metric,
+            "Namespace": namespace,
+            "MetricName": metric,
             "Dimensions": dimensions,
             "ComparisonOperator": _COMPARISONS.get(alarm.comparison, "GreaterThanThreshold"),
             "Threshold": alarm.threshold,

@@ -9,6 +9,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from mcp_server.backends.aws import AwsBackend
 from mcp_server.backends.aws.alarms import AlarmReader
 from mcp_server.backends.aws.config import AwsBackendConfig
 from mcp_server.backends.aws.metrics import MetricReader
@@ -18,7 +19,7 @@ from mcp_server.errors import UnknownMetricError
 from mcp_server.telemetry import AlarmState, TimeWindow
 
 from .conftest import client
-from .helpers import caller
+from .helpers import caller, clients
 
 START = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 WINDOW = TimeWindow(start=START, end=START + timedelta(minutes=3))
@@ -220,3 +221,56 @@ def test_alarm_history_items_become_transitions() -> None:
         AlarmState.ALARM,
     )
     assert transition.reason == "Threshold Crossed: 3 datapoints"
+
+
+BURN_ALARM = {
+    "AlarmName": "cart-availability-fast-burn",
+    "Namespace": "AWS/ApplicationSignals",
+    "MetricName": "BurnRate",
+    "Dimensions": [
+        {"Name": "SloName", "Value": "cart-availability"},
+        {"Name": "BurnRateWindowMinutes", "Value": "5"},
+    ],
+    "Statistic": "Maximum",
+    "ComparisonOperator": "GreaterThanThreshold",
+    "Threshold": 6.0,
+    "Period": 60,
+    "EvaluationPeriods": 1,
+    "StateValue": "ALARM",
+    "StateUpdatedTimestamp": START,
+}
+CART_SLO = {
+    "Arn": "arn:aws:application-signals:us-east-1:123456789012:slo/cart-availability",
+    "Name": "cart-availability",
+    "CreatedTime": START,
+    "LastUpdatedTime": START,
+    "Sli": {
+        "SliMetric": {
+            "KeyAttributes": {"Type": "Service", "Name": "cart"},
+            "MetricType": "AVAILABILITY",
+            "MetricDataQueries": [],
+        },
+        "MetricThreshold": 99.9,
+        "ComparisonOperator": "GreaterThanOrEqualTo",
+    },
+    "Goal": {"AttainmentGoal": 99.9},
+}
+
+
+@mock_aws
+def test_an_application_signals_burn_rate_alarm_names_its_slo_and_the_slos_service() -> None:
+    aws = clients()
+    Responders(aws.cloudwatch).on("DescribeAlarms", lambda _p: {"MetricAlarms": [BURN_ALARM]}).on(
+        "DescribeAlarmHistory", lambda _p: {"AlarmHistoryItems": []}
+    )
+    signals = Responders(aws.application_signals)
+    signals.on(
+        "ListServiceLevelObjectives",
+        lambda _p: {"SloSummaries": [{"Arn": CART_SLO["Arn"], "Name": "cart-availability"}]},
+    )
+    signals.on("GetServiceLevelObjective", lambda _p: {"Slo": CART_SLO})
+    backend = AwsBackend(aws, CONFIG, now=lambda: START + timedelta(minutes=5))
+
+    (alarm,) = backend.list_alarms()
+
+    assert (alarm.slo, alarm.service, alarm.threshold) == ("cart-availability", "cart", 6.0)

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from mcp_server.backends.aws.alarms import BURN_RATE_METRIC
 from mcp_server.backends.aws.testing.responders import AwsErrorResponse
 from mcp_server.backends.aws.testing.scenario_loader import LoadedScenario
 from mcp_server.backends.base import LogQuery, MetricQuery, SpanQuery, SpanStatsQuery
@@ -189,12 +190,14 @@ def test_slos_changes_and_alarms_match_the_local_store(
     alarms = {a.name: a for a in aws.list_alarms()}
     for alarm in local_backend.list_alarms():
         mine = alarms[alarm.name]
-        assert (mine.state, mine.metric, mine.threshold, mine.service) == (
+        assert (mine.state, mine.threshold, mine.service, mine.slo) == (
             alarm.state,
-            alarm.metric,
             alarm.threshold,
             alarm.service,
+            alarm.slo,
         )
+        # a burn-rate alert watches Application Signals' BurnRate of its SLO, named by the SLO
+        assert mine.metric == (BURN_RATE_METRIC if alarm.slo else alarm.metric)
     fired = next((a for a in local_backend.list_alarms() if a.history), None)
     if fired is not None:
         assert aws.alarm_history(fired.name).history == fired.history
