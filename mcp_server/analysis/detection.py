@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from mcp_server.analysis.models import Detection, Hypothesis
+from datetime import datetime
+
+from mcp_server.analysis.models import Detection, EvidenceKind, Hypothesis
 from mcp_server.analysis.signals import Scope, StepResult
 
 
@@ -12,10 +14,22 @@ def detect(scope: Scope, hypotheses: list[Hypothesis], results: list[StepResult]
 
     The incident began at the onset, or earlier when the leading hypothesis' own witnesses of the
     onset's change began to move before it: a leak's memory ramp starts minutes before the errors
-    it causes, and the COE's time to detect counts from there. (Not from the hypothesis' earliest
-    signal anywhere in the window: a metric that drifted long before is not this incident.)"""
-    began = scope.service_starts.get(hypotheses[0].service) if hypotheses else None
-    start = min(began, scope.onset) if began is not None else scope.onset
+    it causes, and the COE's time to detect counts from there; the cause's failures that ran in
+    before the onset (``error_origins.run_in``) began it where they began. (Not from the
+    hypothesis' earliest signal anywhere in the window: a metric that drifted long before is not
+    this incident.)"""
+    starts = [scope.onset]
+    if hypotheses:
+        lead = hypotheses[0]
+        starts += [scope.service_starts[lead.service]] if lead.service in scope.service_starts else []
+        starts += [  # the cause's failures that ran in before the onset
+            datetime.fromisoformat(str(e.attributes["ran_in_from"]))
+            for e in lead.evidence
+            if e.kind is EvidenceKind.ERROR_ORIGIN
+            and e.service == lead.service
+            and e.attributes.get("ran_in_from")
+        ]
+    start = min(starts)
     answered = [r for r in results if r.ok]
     first = next((r.first_alarm for r in answered if r.first_alarm is not None), None)
     breaching = any(status.breaching for r in answered for status in r.slos)

@@ -24,6 +24,9 @@ from mcp_server.tool_calls import tool_call
 
 ORIGIN_LIMIT = 500
 FULL_ORIGIN_RATE = 1.0  # new failing spans per minute that count as a full-strength origin
+# significance of the silence before, and of a pause after, an origin's first failures before the
+# onset, when telling whether they are the incident's run-in (``run_in``)
+RUN_IN_ALPHA = 0.05
 TIMEOUT_WORDS = re.compile(r"time[d ]?out|deadline|timed out", re.IGNORECASE)
 
 
@@ -47,6 +50,9 @@ class OriginDelta:
     callee_status: int | None = None
     timed_out: bool = False
     kind_unknown: bool = False  # spans without a kind: client or server cannot be told apart
+    # when its failures began, if they ran in before the onset (``run_in``): when the incident began
+    # if this origin is its cause's; the ranking still weighs them as baseline
+    ran_in_from: datetime | None = None
 
 
 def _excess(d: OriginDelta) -> float:
@@ -79,12 +85,28 @@ def error_origin_deltas(
             baseline_rate=b_count / base_min,
             first_seen=o.first_seen,
             origin=o,
+            ran_in_from=b.first_seen if b is not None and run_in(b, o, scope) else None,
         )
         # a new origin, or one clearly above its baseline rate: background errors stay put
         if significant_increase(d.incident, d.baseline_rate * inc_min) and d.rate >= 2.0 * d.baseline_rate:
             deltas.append(d)
     deltas.sort(key=lambda d: -_excess(d))
     return deltas
+
+
+def run_in(base: ErrorOrigin, incident: ErrorOrigin, scope: Scope) -> bool:
+    """Whether an origin's baseline failures (``base``) are the run-in of its failures in the incident
+    (``incident``): it was silent before its first failure for longer than its pace since then
+    makes likely, and it kept failing up to the incident with no pause longer than the incident's
+    pace makes likely (each at ``RUN_IN_ALPHA``, Poisson). A chronic failure is not silent long
+    enough; a batch run that failed minutes before the onset paused too long since."""
+    pace = incident.count / max(1.0, scope.incident.duration.total_seconds())
+    pause = max(0.0, (incident.first_seen - base.last_seen).total_seconds())
+    since_first = max(1.0, (scope.incident.end - base.first_seen).total_seconds())
+    silence = max(0.0, (base.first_seen - scope.baseline.start).total_seconds())
+    kept_pace = math.exp(-pace * pause) >= RUN_IN_ALPHA
+    silent = math.exp(-(base.count + incident.count) / since_first * silence) < RUN_IN_ALPHA
+    return kept_pace and silent
 
 
 def onset_guard(scope: Scope) -> datetime:
@@ -238,6 +260,7 @@ def error_origin_signals(deltas: list[OriginDelta], scope: Scope) -> list[Signal
             "timed_out": d.timed_out,
             "kind_unknown": d.kind_unknown,
             "new": d.baseline == 0,
+            "ran_in_from": d.ran_in_from.isoformat() if d.ran_in_from else None,
         }
         evidence = Evidence(
             kind=EvidenceKind.ERROR_ORIGIN,

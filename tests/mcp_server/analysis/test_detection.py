@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from mcp_server.analysis.detection import detect
-from mcp_server.analysis.models import FaultType, Hypothesis
+from mcp_server.analysis.models import Evidence, EvidenceKind, FaultType, Hypothesis
 from tests.mcp_server.analysis.scopes import ONSET, twenty_minutes
 
 
@@ -32,3 +32,29 @@ def test_a_signal_that_drifted_long_before_the_onset_does_not_move_when_it_began
     scope = twenty_minutes(["cart", "web"]).model_copy(update={"service_starts": {"web": ONSET}})
     found = detect(scope, [_hypothesis("cart", 8)], [])  # its earliest signal: an old drift
     assert found.onset == ONSET
+
+
+def _citing(fault: FaultType, *evidence: Evidence) -> Hypothesis:
+    return Hypothesis(
+        rank=1,
+        service="billing",
+        fault_type=fault,
+        confidence=0.8,
+        summary="billing fails",
+        evidence=list(evidence),
+    )
+
+
+def test_the_causes_failures_that_ran_in_before_the_onset_began_the_incident():
+    first = ONSET - timedelta(seconds=50)
+    origin = Evidence(
+        kind=EvidenceKind.ERROR_ORIGIN,
+        service="billing",
+        description="NPE",
+        time=ONSET,
+        attributes={"new": True, "ran_in_from": first.isoformat()},
+    )
+    chronic = origin.model_copy(update={"attributes": {"new": False}})
+
+    assert detect(twenty_minutes(), [_citing(FaultType.ERROR_EXCEPTION, origin)], []).onset == first
+    assert detect(twenty_minutes(), [_citing(FaultType.ERROR_EXCEPTION, chronic)], []).onset == ONSET
