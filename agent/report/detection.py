@@ -3,7 +3,9 @@
 The engine's ``Detection`` is used when it names a first alarm. Otherwise the first alarm is taken
 from the result's alarms, then from the backend's alarm history, then from an alarm trigger, so a
 thin result still yields the time-to-detect every COE asks about. Each alarm used gets evidence
-(``alarm_history(...)``) so the claims built on it are cited.
+(``alarm_history(...)``) so the claims built on it are cited. An SLO's burn-rate alert among the
+alarms (``Alarm.slo``) is that SLO's page: it counts where an SLO page is asked for (a question's
+first page at the front door), and its recorded history beats recomputing the page from the SLI.
 """
 
 from __future__ import annotations

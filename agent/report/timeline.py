@@ -50,6 +50,21 @@ def _relative(seconds: float) -> str:
     )
 
 
+def _onset_event(book: EvidenceBook, onset: datetime) -> tuple[str, list[str]]:
+    """What began the incident at ``onset``, with its evidence: a deployment's version first serving
+    or a failure's first occurrence when the investigation dated the start from one, else the first
+    anomaly."""
+    for i in book.find([EvidenceKind.CHANGE, EvidenceKind.ERROR_ORIGIN], limit=50):
+        e = book.get(i)
+        if e is None:
+            continue
+        if e.attributes.get("first_served") == onset.isoformat():
+            return f"{e.service} {e.attributes.get('version')} first serves requests", [i]
+        if e.attributes.get("ran_in_from") == onset.isoformat():
+            return f"First failure at {e.service} {e.attributes.get('operation', '')}".rstrip(), [i]
+    return "Anomaly onset", book.find([EvidenceKind.METRIC_ANOMALY, EvidenceKind.ERROR_ORIGIN], limit=1)
+
+
 def build_timeline(
     result: InvestigationResult, m: Measurements, book: EvidenceBook, plan: MitigationPlan | None = None
 ) -> list[ReportTimelineEntry]:
@@ -98,13 +113,10 @@ def build_timeline(
             )
         )
     elif onset is not None:
+        event, cited = _onset_event(book, onset)
         timed.append(
             ReportTimelineEntry(
-                time=onset,
-                phase=P.IMPACT,
-                event="Anomaly onset",
-                source="investigation onset",
-                evidence=book.find([EvidenceKind.METRIC_ANOMALY, EvidenceKind.ERROR_ORIGIN], limit=1),
+                time=onset, phase=P.IMPACT, event=event, source="investigation onset", evidence=cited
             )
         )
     if result.detection is not None and result.detection.slo_breach_time is not None:

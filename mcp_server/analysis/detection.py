@@ -6,6 +6,7 @@ from datetime import datetime
 
 from mcp_server.analysis.models import Detection, EvidenceKind, Hypothesis
 from mcp_server.analysis.signals import Scope, StepResult
+from mcp_server.taxonomy import FaultType
 
 
 def detect(scope: Scope, hypotheses: list[Hypothesis], results: list[StepResult]) -> Detection:
@@ -15,7 +16,9 @@ def detect(scope: Scope, hypotheses: list[Hypothesis], results: list[StepResult]
     The incident began at the onset, or earlier when the leading hypothesis' own witnesses of the
     onset's change began to move before it: a leak's memory ramp starts minutes before the errors
     it causes, and the COE's time to detect counts from there; the cause's failures that ran in
-    before the onset (``error_origins.run_in``) began it where they began. (Not from the
+    before the onset (``error_origins.run_in``) began it where they began; a bad deployment began
+    when its version first served (``changes.first_served``), which may be before any failure
+    showed. (Not from the
     hypothesis' earliest signal anywhere in the window: a metric that drifted long before is not
     this incident.)"""
     starts = [scope.onset]
@@ -29,6 +32,14 @@ def detect(scope: Scope, hypotheses: list[Hypothesis], results: list[StepResult]
             and e.service == lead.service
             and e.attributes.get("ran_in_from")
         ]
+        if lead.fault_type is FaultType.BAD_DEPLOYMENT:  # it began when its version first served
+            starts += [
+                datetime.fromisoformat(str(e.attributes["first_served"]))
+                for e in lead.evidence
+                if e.kind is EvidenceKind.CHANGE
+                and e.service == lead.service
+                and e.attributes.get("first_served")
+            ]
     start = min(starts)
     answered = [r for r in results if r.ok]
     first = next((r.first_alarm for r in answered if r.first_alarm is not None), None)

@@ -170,7 +170,8 @@ def gather_logs(backend: TelemetryBackend, sc: Scope) -> StepResult:
 def gather_changes(backend: TelemetryBackend, sc: Scope) -> StepResult:
     def run(r: StepResult) -> None:
         found = changes.changes_near_onset(backend, sc)
-        r.signals += changes.change_signals(found, sc)
+        served = [changes.first_served(backend, c, sc) for c in found]
+        r.signals += changes.change_signals(found, sc, served)
         r.changes = list(found)
 
     return _timed("changes", run)

@@ -58,3 +58,17 @@ def test_the_causes_failures_that_ran_in_before_the_onset_began_the_incident():
 
     assert detect(twenty_minutes(), [_citing(FaultType.ERROR_EXCEPTION, origin)], []).onset == first
     assert detect(twenty_minutes(), [_citing(FaultType.ERROR_EXCEPTION, chronic)], []).onset == ONSET
+
+
+def test_a_bad_deployment_began_when_its_version_first_served_not_when_the_rollout_began():
+    served = ONSET - timedelta(seconds=60)
+    change = Evidence(
+        kind=EvidenceKind.CHANGE,
+        service="billing",
+        description="deployment on billing 3.5.2 → 3.6.0",
+        time=ONSET - timedelta(minutes=2, seconds=15),
+        attributes={"version": "3.6.0", "first_served": served.isoformat()},
+    )
+
+    assert detect(twenty_minutes(), [_citing(FaultType.BAD_DEPLOYMENT, change)], []).onset == served
+    assert detect(twenty_minutes(), [_citing(FaultType.CPU_SATURATION, change)], []).onset == ONSET

@@ -20,6 +20,7 @@ from mcp_server.telemetry import AlarmState, TimeWindow
 
 from .conftest import client
 from .helpers import caller, clients
+from .test_slos_and_changes import AVAILABILITY_SLO  # Application Signals' cart-availability
 
 START = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 WINDOW = TimeWindow(start=START, end=START + timedelta(minutes=3))
@@ -239,22 +240,6 @@ BURN_ALARM = {
     "StateValue": "ALARM",
     "StateUpdatedTimestamp": START,
 }
-CART_SLO = {
-    "Arn": "arn:aws:application-signals:us-east-1:123456789012:slo/cart-availability",
-    "Name": "cart-availability",
-    "CreatedTime": START,
-    "LastUpdatedTime": START,
-    "Sli": {
-        "SliMetric": {
-            "KeyAttributes": {"Type": "Service", "Name": "cart"},
-            "MetricType": "AVAILABILITY",
-            "MetricDataQueries": [],
-        },
-        "MetricThreshold": 99.9,
-        "ComparisonOperator": "GreaterThanOrEqualTo",
-    },
-    "Goal": {"AttainmentGoal": 99.9},
-}
 
 
 @mock_aws
@@ -266,9 +251,9 @@ def test_an_application_signals_burn_rate_alarm_names_its_slo_and_the_slos_servi
     signals = Responders(aws.application_signals)
     signals.on(
         "ListServiceLevelObjectives",
-        lambda _p: {"SloSummaries": [{"Arn": CART_SLO["Arn"], "Name": "cart-availability"}]},
+        lambda _p: {"SloSummaries": [{"Arn": AVAILABILITY_SLO["Arn"], "Name": "cart-availability"}]},
     )
-    signals.on("GetServiceLevelObjective", lambda _p: {"Slo": CART_SLO})
+    signals.on("GetServiceLevelObjective", lambda _p: {"Slo": AVAILABILITY_SLO})
     backend = AwsBackend(aws, CONFIG, now=lambda: START + timedelta(minutes=5))
 
     (alarm,) = backend.list_alarms()
