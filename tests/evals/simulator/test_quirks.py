@@ -12,6 +12,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+import yaml
 
 from evals.simulator import FaultSpec, ScenarioPlan, write_scenario
 from evals.simulator.quirks import QuirkError, Quirks
@@ -188,8 +189,10 @@ def test_five_minute_metrics_hold_three_points_per_series_and_keep_the_totals(ma
     assert max(series.values()) <= math.ceil(15 / 5)
     times = sorted({p.time for p in coarse})
     assert all((b - a) % (5 * MIN) == 0 for a, b in itertools.pairwise(times))
-    alarms = (made["five"] / "alarms.yaml").read_text()
-    assert "period_seconds: 300" in alarms and "period_seconds: 60" not in alarms
+    alarms = yaml.safe_load((made["five"] / "alarms.yaml").read_text())["alarms"]
+    # threshold alarms see the metrics' five-minute periods; a burn alert evaluates its SLI each minute
+    assert {a["period_seconds"] for a in alarms if "slo" not in a} == {300}
+    assert {a["period_seconds"] for a in alarms if "slo" in a} == {60}
 
 
 def test_a_release_train_deploys_several_services_alike_and_only_the_defective_one_fails(
