@@ -13,6 +13,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from mcp_server.span_conventions import SpanKind as SpanKind
+from mcp_server.span_conventions import StatusCode as StatusCode
+from mcp_server.span_conventions import span_http_status, span_is_error, span_peer
+
 NANOS_PER_SECOND = 1_000_000_000
 
 AttributeValue = Any  # str | bool | int | float | list[...] | dict[str, ...] as in OTLP AnyValue
@@ -68,25 +72,6 @@ class TimeWindow(_Model):
 
 
 # ---------------------------------------------------------------------------------------- traces
-
-
-class SpanKind(IntEnum):
-    """OTLP ``Span.SpanKind``."""
-
-    UNSPECIFIED = 0
-    INTERNAL = 1
-    SERVER = 2
-    CLIENT = 3
-    PRODUCER = 4
-    CONSUMER = 5
-
-
-class StatusCode(IntEnum):
-    """OTLP ``Status.StatusCode``."""
-
-    UNSET = 0
-    OK = 1
-    ERROR = 2
 
 
 class SpanEvent(_Model):
@@ -160,74 +145,6 @@ def _first_str(attrs: dict[str, AttributeValue], *keys: str) -> str | None:
         value = attrs.get(key)
         if value not in (None, ""):
             return str(value)
-    return None
-
-
-HTTP_STATUS_KEYS = ("http.response.status_code", "http.status_code")
-GRPC_STATUS_KEYS = ("rpc.grpc.status_code",)
-
-
-def span_http_status(attributes: dict[str, AttributeValue]) -> int | None:
-    for key in HTTP_STATUS_KEYS:
-        value = attributes.get(key)
-        if value is not None:
-            try:
-                return int(value)
-            except (TypeError, ValueError):
-                return None
-    return None
-
-
-def span_is_error(
-    status_code: int, kind: int, attributes: dict[str, AttributeValue], event_names: list[str]
-) -> bool:
-    """The error rule every backend and analysis shares.
-
-    OpenTelemetry semantic conventions: a SERVER span is an error for HTTP 5xx, a CLIENT span for
-    4xx and 5xx; gRPC non-OK codes are errors; an ``exception`` event marks an error when the
-    instrumentation left the status unset.
-    """
-    if status_code == StatusCode.ERROR:
-        return True
-    if status_code == StatusCode.OK:
-        return False
-    http = span_http_status(attributes)
-    if http is not None:
-        if http >= 500:
-            return True
-        if http >= 400 and kind == SpanKind.CLIENT:
-            return True
-    for key in GRPC_STATUS_KEYS:
-        grpc = attributes.get(key)
-        if grpc is not None and str(grpc) not in ("0", "OK"):
-            return True
-    if attributes.get("error.type"):
-        return True
-    return "exception" in event_names
-
-
-def span_peer(kind: int, attrs: dict[str, AttributeValue]) -> str | None:
-    """The dependency a client/producer span talks to, named as an operator would name it."""
-    if kind not in (3, 4):
-        return None
-    if attrs.get("peer.service"):
-        return str(attrs["peer.service"])
-    if attrs.get("rpc.system") == "aws-api" and attrs.get("rpc.service"):
-        tables = attrs.get("aws.dynamodb.table_names")
-        if isinstance(tables, list) and tables:
-            return f"{attrs['rpc.service']}:{tables[0]}"
-        return str(attrs["rpc.service"])
-    if attrs.get("db.system"):
-        name = attrs.get("db.namespace") or attrs.get("db.name")
-        return f"{attrs['db.system']}:{name}" if name else str(attrs["db.system"])
-    if attrs.get("messaging.system"):
-        dest = attrs.get("messaging.destination.name") or attrs.get("messaging.destination")
-        return f"{attrs['messaging.system']}:{dest}" if dest else str(attrs["messaging.system"])
-    for key in ("server.address", "net.peer.name", "http.host"):
-        if attrs.get(key):
-            return str(attrs[key])
-    if attrs.get("rpc.service"):
-        return str(attrs["rpc.service"])
     return None
 
 
@@ -482,9 +399,7 @@ class Alarm(_Model):
     state: AlarmState = AlarmState.INSUFFICIENT_DATA
     state_reason: str = ""
     history: list[AlarmTransition] = Field(default_factory=list)
-    # the SLO whose error-budget burn rate this alarm pages on (a burn-rate alert); None for an alarm
-    # on a metric threshold
-    slo: str | None = None
+    slo: str | None = None  # the SLO whose burn rate this alarm pages on; None: a metric threshold
 
 
 # -------------------------------------------------------------------------------------- topology

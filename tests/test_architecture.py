@@ -24,6 +24,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "kernel",
         (
             "mcp_server.telemetry",
+            "mcp_server.span_conventions",
             "mcp_server.taxonomy",
             "mcp_server.errors",
             "mcp_server.config",

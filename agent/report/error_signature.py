@@ -31,7 +31,8 @@ from agent.report.model import Claim
 from mcp_server.analysis.models import EvidenceKind
 from mcp_server.backends.base import LogQuery, SpanQuery, TelemetryBackend
 from mcp_server.errors import SleuthError
-from mcp_server.telemetry import LogRecord, Span, TimeWindow, span_http_status
+from mcp_server.span_conventions import span_http_status
+from mcp_server.telemetry import LogRecord, Span, TimeWindow
 
 MIN_COUNT = 3  # fewer occurrences is an anecdote, not a signature
 GROWTH = 2.0  # "doubled": the rate per minute since the incident began against the baseline's

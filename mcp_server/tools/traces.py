@@ -11,7 +11,8 @@ from pydantic import Field
 from mcp_server.analysis import latency as trace_analysis
 from mcp_server.backends.base import ErrorOrigin, SpanQuery, SpanStatsQuery
 from mcp_server.deps import ServerDeps
-from mcp_server.telemetry import ServiceEdge, Span, TimeWindow, span_peer
+from mcp_server.span_conventions import span_peer
+from mcp_server.telemetry import ServiceEdge, Span, TimeWindow
 from mcp_server.tools.common import (
     READ_ONLY,
     End,

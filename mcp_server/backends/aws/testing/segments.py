@@ -12,7 +12,8 @@ from collections import defaultdict
 from typing import Any
 
 from mcp_server.backends.aws.traces import KIND_KEY, RESOURCE_PREFIX, xray_trace_id
-from mcp_server.telemetry import Span, SpanKind, span_peer
+from mcp_server.span_conventions import span_peer
+from mcp_server.telemetry import Span, SpanKind
 
 _SEGMENT_KINDS = (SpanKind.SERVER, SpanKind.CONSUMER)
 _REMOTE_KINDS = (SpanKind.CLIENT, SpanKind.PRODUCER)

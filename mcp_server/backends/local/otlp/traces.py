@@ -22,7 +22,7 @@ from mcp_server.backends.local.otlp.fields import (
     text,
     unsigned,
 )
-from mcp_server.telemetry import HTTP_STATUS_KEYS, span_is_error, span_peer
+from mcp_server.span_conventions import HTTP_STATUS_KEYS, span_is_error, span_peer
 
 SPAN_COLUMNS = (
     "trace_id",
