@@ -156,8 +156,8 @@ def burn_alert(slo: SloDefinition, counts: dict[int, MinuteCounts], start_ns: in
         period_seconds=60,
         evaluation_periods=1,
         dimensions={"slo.name": slo.name, "burn_rate.window_minutes": str(page.window_minutes)},
-        description=f"{slo.name} spends its error budget over {page.rate:g}x too fast "
-        f"({page.window_minutes}-minute window)",
+        description=f"Pages when {slo.name} burns its error budget over {page.rate:g}x too fast "
+        f"over {page.window_minutes} minutes",
         state=state,
         state_reason=history[-1].reason if history else "",
         history=history,
