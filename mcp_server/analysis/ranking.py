@@ -162,12 +162,13 @@ def rank_hypotheses(
     }
 
     # client-side metrics split by peer are a call graph too: a service whose calls to another
-    # suspect degraded shows that suspect's trouble
+    # suspect degraded shows that suspect's trouble; so do traced calls that fail more, when failures
+    # too few to be significant origins leave the origins silent
     calls_degraded: dict[str, set[str]] = defaultdict(set)
     for s in by_service.values():
         for sig in s.of(SignalKind.EDGE):
             if (
-                sig.hints.get("sparse")
+                (sig.hints.get("sparse") or sig.hints.get("errors"))
                 and not sig.hints.get("external")
                 and sig.service != sig.hints.get("caller")
             ):

@@ -122,3 +122,16 @@ def test_failing_kindless_spans_without_client_side_evidence_stay_shared_with_th
     ranked = rank_hypotheses(signals, GRAPH, SCOPE, SCOPE.services)
     scores = {h.service: h.scores["error_origin"] for h in ranked}
     assert scores["api"] == scores["db-svc"]
+
+
+def test_a_service_whose_traced_calls_to_a_suspect_fail_more_is_its_symptom_when_no_origin_is_significant():
+    # one pod of db-svc throws: too few failures for a significant origin; api's callers see api
+    # fail more, but api's own calls to db-svc failed first
+    signals = [
+        _sig("api", SignalKind.EDGE, 0.9, caller="edge", callee="api", errors=True),
+        _sig("api", SignalKind.METRIC, 0.9, metric="requests.failed", direction=1),
+        _sig("db-svc", SignalKind.EDGE, 0.9, caller="api", callee="db-svc", errors=True),
+        _sig("db-svc", SignalKind.METRIC, 0.6, metric="requests.failed", direction=1),
+    ]
+    ranked = rank_hypotheses(signals, GRAPH, SCOPE, SCOPE.services)
+    assert [h.service for h in ranked[:2]] == ["db-svc", "api"]
