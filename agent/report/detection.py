@@ -58,6 +58,15 @@ def slo_alert_name(slo: str) -> str:
     return f"{slo} burn-rate alert"
 
 
+def is_burn_alert(name: str | None, alarms: list[Alarm]) -> bool:
+    """True when the alarm called ``name`` is an SLO's burn-rate alert: one of ``alarms`` that watches an
+    SLO, or the alert the report names for an SLO trigger. Its rule is a rate of budget spend, so
+    tightening it means a shorter burn window, not fewer evaluation periods."""
+    if name is None:
+        return False
+    return name.endswith(slo_alert_name("")) or any(a.name == name and a.slo is not None for a in alarms)
+
+
 def _rule(alarm: Alarm) -> str:
     if alarm.slo is not None:  # a burn-rate alert: its threshold is a rate of budget spend
         return alarm.description or f"{alarm.slo} burned its error budget over {alarm.threshold:g}x too fast"
@@ -221,10 +230,16 @@ def enrich_detection(
     else:
         first = engine or ((fired[0][0].name, fired[0][1]) if fired else None)
     update: dict[str, object] = {}
-    if not result.alarms and fired:
-        update["alarms"] = [a for a, _ in fired]
-    elif any(a.name in noisy for a in result.alarms):
-        update["alarms"] = [a for a in result.alarms if a.name not in noisy]
+    alarms = list(result.alarms)
+    if not alarms and fired:
+        alarms = [a for a, _ in fired]
+    alarms = [a for a in alarms if a.name not in noisy]
+    # the burn alert that paged is this incident's alarm too, so every section can read its rule
+    paging = next((a for a in burn_alerts if first is not None and a.name == first[0]), None)
+    if paging is not None and all(a.name != paging.name for a in alarms):
+        alarms.append(paging)
+    if alarms != result.alarms:
+        update["alarms"] = alarms
     onset = began or (existing.onset if existing else None)
     if first is not None:  # the delay always from the same moment the timeline shows impact beginning
         update["detection"] = Detection(

@@ -143,6 +143,11 @@ DETECTION_SLOW_ALARM = Action(
     ActionTerm.SHORT,
     "Done when replaying this incident's data fires the alarm in half the time.",
 )
+DETECTION_SLOW_BURN = Action(
+    "Add a shorter-window burn-rate rule beside {alarm}, or an alarm on {service} where the failure starts",
+    ActionTerm.SHORT,
+    "Done when replaying this incident's data pages in half the time without paging on a week of normal traffic.",
+)
 DETECTION_WRONG_PLACE = Action(
     "Add an alarm and a dashboard on {service}, where this failure started",
     ActionTerm.MID,

@@ -13,9 +13,11 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta
 
+from agent.report.detection import is_burn_alert
 from agent.report.fault_factors import (
     DETECTION_NO_ALARM,
     DETECTION_SLOW_ALARM,
+    DETECTION_SLOW_BURN,
     DETECTION_WRONG_PLACE,
     ENGAGEMENT,
     KNOWLEDGE,
@@ -246,6 +248,15 @@ def _alarm(inputs: WhyInputs, name: str) -> Alarm | None:
 
 def _alarm_rule(alarm: Alarm) -> str:
     periods, seconds = alarm.evaluation_periods, alarm.period_seconds
+    if alarm.slo is not None:  # a burn-rate alert: it waits for budget spend, not for datapoints
+        rule = (
+            alarm.description
+            or f"Pages when {alarm.slo} burns its error budget over {alarm.threshold:g}x too fast"
+        )
+        return (
+            f"It is {alarm.slo}'s burn-rate alert ({rule.rstrip('.')}), so it pages only once the failure has "
+            "spent enough of the error budget across its window."
+        )
     return (
         f"It fires only when {alarm.metric} ({alarm.statistic}) is {alarm.comparison} "
         f"{alarm.threshold} in {periods} of {periods} datapoints of {seconds}s, so it needs at least "
@@ -303,11 +314,17 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
     )
     alarm = _alarm(inputs, detection.first_alarm)
     if delay is not None and delay > SLOW_DETECTION_SECONDS:
-        rule = (
-            _alarm_rule(alarm)
-            if alarm
-            else f"{PLACEHOLDER}: the alarm's definition was not in the investigation."
-        )
+        burn = is_burn_alert(detection.first_alarm, result.alarms)
+        if alarm is not None:
+            rule = _alarm_rule(alarm)
+        elif burn:
+            rule = (
+                "It is an SLO burn-rate alert, so it pages only once the failure has spent enough of the "
+                "error budget across its window."
+            )
+        else:
+            rule = f"{PLACEHOLDER}: the alarm's definition was not in the investigation."
+        tighten = DETECTION_SLOW_BURN if burn else DETECTION_SLOW_ALARM
         node.children.append(
             Why(
                 f"Why did {detection.first_alarm} need {_minutes(delay)} to fire?",
@@ -315,9 +332,9 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
                 alarm_ev,
                 WhyBranch.DETECTION,
                 action=Action(
-                    fmt(DETECTION_SLOW_ALARM.title, {"alarm": detection.first_alarm}),
-                    DETECTION_SLOW_ALARM.term,
-                    DETECTION_SLOW_ALARM.validation,
+                    fmt(tighten.title, {"alarm": detection.first_alarm, "service": service}),
+                    tighten.term,
+                    tighten.validation,
                 ),
             )
         )

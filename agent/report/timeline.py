@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from agent.report.detection import is_noise, slo_alert_name
+from agent.report.detection import is_burn_alert, is_noise, slo_alert_name
 from agent.report.evidence_book import EvidenceBook
 from agent.report.impact import Measurements, incident_began
 from agent.report.model import (
@@ -367,7 +367,7 @@ def build_response_analysis(
                     evidence=[ev],
                 )
             )
-        elif (detection.first_alarm or "").endswith(slo_alert_name("")):
+        elif is_burn_alert(detection.first_alarm, result.alarms):
             claims.append(
                 Claim(
                     text=f"To detect sooner: a shorter burn-rate window on {m.impact.entry_service}'s SLO, or an "

@@ -107,3 +107,18 @@ def test_a_burn_alert_that_paged_for_an_earlier_episode_and_recovered_pages_agai
     report = draft_report(_asked([burn]), incident_backend)
 
     assert report.response_analysis.time_to_detect_seconds == 240
+
+
+def test_a_slow_burn_alert_is_explained_by_its_budget_rule_and_tightened_with_a_shorter_window(
+    incident_backend: LocalBackend,
+) -> None:
+    report = draft_report(_asked([_burn_alarm(9)]), incident_backend)
+
+    why = next(
+        n for n in report.five_whys.walk() if n.question.startswith("Why did frontend-availability-burn")
+    )
+    claims = " ".join(c.text for c in report.response_analysis.claims)
+    actions = " ".join(a.title for a in report.action_items)
+    assert "burn-rate alert" in why.answer and "TBD" not in why.answer
+    assert "shorter-window burn-rate rule" in actions
+    assert "evaluation periods" not in claims + actions
