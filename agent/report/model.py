@@ -99,6 +99,11 @@ class MitigationPlan(_Model):
     runbook_title: str | None = None
     evidence: list[str] = Field(default_factory=list)
 
+    @property
+    def is_the_runbook(self) -> bool:
+        """True when the action is only "follow the runbook": no measured step beyond it."""
+        return self.runbook_title is not None and self.action == f"Follow the runbook '{self.runbook_title}'"
+
 
 class TimelinePhase(StrEnum):
     CONTEXT = (

@@ -175,9 +175,12 @@ def summary_claims(
             Claim(text="No alarm fired; the incident was noticed by other means.", evidence=m.impact_evidence)
         )
     if plan is not None:
-        runbook = (
-            f", following the runbook '{plan.runbook_title}' ({plan.runbook_id})" if plan.runbook_id else ""
-        )
+        if plan.runbook_id is None:
+            runbook = ""
+        elif plan.is_the_runbook:
+            runbook = f" ({plan.runbook_id})"
+        else:
+            runbook = f", following the runbook '{plan.runbook_title}' ({plan.runbook_id})"
         claims.append(
             Claim(
                 text=f"The recommended mitigation is to {plan.action[0].lower()}{plan.action[1:]}{runbook}.",
@@ -239,7 +242,7 @@ def what_went_well(
         fault = f" for {top.fault_type.value.replace('_', ' ')}" if top is not None else ""
         steps = (
             "gives the mitigation steps"
-            if plan.action.startswith("Follow the runbook")
+            if plan.is_the_runbook
             else f"gives the mitigation this report recommends: {plan.action[0].lower()}{plan.action[1:]}"
         )
         claims.append(

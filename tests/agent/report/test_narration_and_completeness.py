@@ -101,3 +101,16 @@ def test_rounded_numbers_from_the_evidence_are_allowed() -> None:
 
     assert invented_numbers("Half (50%) of 600 requests failed from 10:30; 300 failed.", sources) == []
     assert invented_numbers("51% failed", sources) == ["51"]
+
+
+def test_a_mitigation_that_is_only_the_runbook_is_named_once_in_the_summary(
+    incident_backend: LocalBackend,
+) -> None:
+    result = result_for(FaultType.ERROR_EXCEPTION).model_copy(update={"mitigations": []})
+
+    report = draft_report(result, incident_backend)
+
+    summary = " ".join(c.text for c in report.summary)
+    assert report.mitigation is not None and report.mitigation.is_the_runbook
+    assert summary.count(report.mitigation.runbook_title or "?") == 1
+    assert f"({report.mitigation.runbook_id})" in summary
