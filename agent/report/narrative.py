@@ -142,9 +142,16 @@ def summary_claims(
         )
     if top is not None:
         where = f" on {top.component}" if top.component else ""
+        # the engine's summary already opens with "<service>: <fault> (<why>)"; say it once
+        own = f"{top.service}: "
+        cause = (
+            f"{top.service}{where}: {top.summary.removeprefix(own)}"
+            if top.summary.startswith(own)
+            else f"{top.service}{where} ({top.fault_type.value.replace('_', ' ')}): {top.summary}"
+        )
         claims.append(
             Claim(
-                text=f"The investigation traced the failure to {top.service}{where} ({top.fault_type.value.replace('_', ' ')}): {top.summary}",
+                text=f"The investigation traced the failure to {cause}",
                 evidence=[
                     i
                     for i in book.hypothesis_ids(top)

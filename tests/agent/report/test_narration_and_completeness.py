@@ -114,3 +114,21 @@ def test_a_mitigation_that_is_only_the_runbook_is_named_once_in_the_summary(
     assert report.mitigation is not None and report.mitigation.is_the_runbook
     assert summary.count(report.mitigation.runbook_title or "?") == 1
     assert f"({report.mitigation.runbook_id})" in summary
+
+
+def test_the_summary_names_the_cause_and_its_fault_once_when_the_engine_summary_opens_with_them(
+    incident_backend: LocalBackend,
+) -> None:
+    result = result_for(FaultType.ERROR_EXCEPTION)
+    top = result.hypotheses[0].model_copy(
+        update={"summary": "visits: error exception (its own requests fail more often). errors rose"}
+    )
+    report = draft_report(
+        result.model_copy(update={"hypotheses": [top, *result.hypotheses[1:]]}), incident_backend
+    )
+
+    cause = next(c.text for c in report.summary if c.text.startswith("The investigation traced"))
+    assert cause == (
+        "The investigation traced the failure to visits: error exception (its own requests fail more often). "
+        "errors rose"
+    )
