@@ -19,6 +19,7 @@ from agent.report.impact import Measurements, Series, incident_began
 from agent.report.model import Chart, ChartMarker, Claim, FaultSection
 from mcp_server.analysis.models import EvidenceKind as K
 from mcp_server.analysis.models import Hypothesis, InvestigationResult
+from mcp_server.analysis.sparse_metrics import closed_window
 from mcp_server.backends.base import MetricBucket, TelemetryBackend
 from mcp_server.taxonomy import FaultType as F
 from mcp_server.telemetry import MetricDescriptor
@@ -72,10 +73,20 @@ def _series(rows: list[MetricBucket], name: str, how: str = "max") -> tuple[list
     return times, [max(per[t]) if how == "max" else sum(per[t]) for t in times]
 
 
+def _read(
+    backend: TelemetryBackend, service: str, m: Measurements, *, by_host: bool = False
+) -> list[MetricBucket]:
+    """The service's metrics over the window including the point stamped at its very end: OTLP
+    stamps a counted interval at its end, so the window's last interval (with five-minute points,
+    a third of the incident) closes there."""
+    return backend.metric_buckets(closed_window(m.window), m.bucket_seconds, service, by_host=by_host)
+
+
 def _query(service: str, m: Measurements) -> str:
+    window = closed_window(m.window)
     return (
         f"metric_buckets(service={service!r}, bucket_seconds={m.bucket_seconds}, by_host=True) over "
-        f"{m.window.start.isoformat()}..{m.window.end.isoformat()}"
+        f"{window.start.isoformat()}..{window.end.isoformat()}"
     )
 
 
@@ -87,7 +98,7 @@ def memory_section(x: SectionInputs) -> FaultSection | None:
     restarts = _find(descriptors, "restart")
     if usage is None:
         return None
-    rows = backend.metric_buckets(m.window, m.bucket_seconds, top.service, by_host=True)
+    rows = _read(backend, top.service, m, by_host=True)
     times, values = _series(rows, usage.name)
     if not values:
         return None
@@ -171,7 +182,7 @@ def throttling_section(x: SectionInputs) -> FaultSection | None:
     provisioned = _find(descriptors, "provisioned", "capacity")
     if throttled is None:
         return None
-    rows = backend.metric_buckets(m.window, m.bucket_seconds, top.service)
+    rows = _read(backend, top.service, m)
     began = incident_began(m) or m.window.start
     t_times, t_values = _series(rows, throttled.name, "sum")
     if not t_values:
@@ -243,7 +254,7 @@ def cache_section(x: SectionInputs) -> FaultSection | None:
     ratio = _find(backend.list_metrics(top.service), "cache", "hit")
     if ratio is None:
         return None
-    rows = backend.metric_buckets(m.window, m.bucket_seconds, top.service)
+    rows = _read(backend, top.service, m)
     times, values = _series(rows, ratio.name, "max")
     began = incident_began(m) or m.window.start
     before = [v for t, v in zip(times, values, strict=True) if t < began]

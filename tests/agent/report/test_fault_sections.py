@@ -7,6 +7,8 @@ of the runbook written for it.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,20 +16,27 @@ import yaml
 
 from agent.report import IncidentReport, draft_report
 from agent.report.draft import write_report
+from evals.simulator.generate import generate_scenario
+from evals.simulator.quirks import Quirks
 from mcp_server.analysis.models import Hypothesis, InvestigationResult
 from mcp_server.backends.local import LocalBackend
 from mcp_server.scenario import Trigger
 from mcp_server.taxonomy import FaultType
+from mcp_server.telemetry import TimeWindow
 from tests.agent.commands.test_report_cases import simulate_tiny
 
 
 def _drafted(tmp: Path, fault: str, service: str, seed: int) -> tuple[IncidentReport, str, dict[str, object]]:
-    data = simulate_tiny(tmp / "scenario", fault, service, seed)
+    return _drafted_from(simulate_tiny(tmp / "scenario", fault, service, seed), tmp)
+
+
+def _drafted_from(data: Path, tmp: Path) -> tuple[IncidentReport, str, dict[str, object]]:
+    """The report drafted on the scenario in ``data`` for its true cause, and its Markdown."""
     spec = yaml.safe_load((data / "scenario.yaml").read_text())
     truth = spec["ground_truth"]["root_cause"]
     with LocalBackend.from_scenario(data) as backend:
-        window = backend.time_range()
-        assert window is not None
+        # the scenario's own window, as `sleuth report` reads it (the store's range runs past its end)
+        window = TimeWindow.model_validate(spec["window"])
         top = Hypothesis(
             rank=1,
             service=truth["service"],
@@ -155,3 +164,45 @@ def test_a_single_host_section_says_when_the_host_is_alone_in_its_zone(
     assert single_host_report.mitigation is not None
     assert single_host_report.mitigation.action.startswith("Take visits-2 out of visits' load balancer")
     assert any("is the only visits host" in p for p in single_host_report.assessment.placeholders)
+
+
+def _counted(data: Path, metric: str, service: str) -> float:
+    """The sum of every point of a counter of ``service`` in the scenario's OTLP metrics file."""
+    total = 0.0
+    for line in (data / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
+        for rm in json.loads(line)["resourceMetrics"]:
+            names = [
+                a["value"].get("stringValue")
+                for a in rm["resource"]["attributes"]
+                if a["key"] == "service.name"
+            ]
+            if names != [service]:
+                continue
+            for sm in rm["scopeMetrics"]:
+                for m in sm["metrics"]:
+                    if m["name"] == metric:
+                        total += sum(
+                            float(p.get("asInt", p.get("asDouble", 0))) for p in m["sum"]["dataPoints"]
+                        )
+    return total
+
+
+def test_a_throttling_section_counts_the_five_minute_period_that_closes_the_window(tmp_path: Path) -> None:
+    data = generate_scenario(
+        "dependency_throttling",
+        "visits",
+        15,
+        tmp_path / "scenario",
+        size="tiny",
+        minutes=15,
+        quirks=Quirks(signals="metrics", metric_period_s=300),
+    )
+    report, _, _ = _drafted_from(data, tmp_path)
+
+    claim = next(c.text for c in report.fault_section.claims if "were throttled" in c.text)  # type: ignore[union-attr]
+    found = re.search(
+        r"([\d,]+) requests from visits were throttled \((\S+)\).* against ([\d,]+) before", claim
+    )
+    assert found is not None, claim
+    during, metric, before = int(found[1].replace(",", "")), found[2], int(found[3].replace(",", ""))
+    assert during + before == _counted(data, metric, "visits") > 0
