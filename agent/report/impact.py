@@ -1,9 +1,10 @@
 """Customer impact measured from the telemetry: who, how many failed requests, how long.
 
 The primary signal is the customer-facing SLO's SLI (good/total per bucket); without an SLO, the
-entry service's server spans stand in. Impact starts at the first bucket after onset whose bad
-fraction is clearly above both the SLO's allowance and the baseline, and ends at the start of the
-first run of good buckets after it (recovery). The series are kept for the charts.
+entry service's server spans stand in, and without spans (metrics-only data) its request counters.
+Impact starts at the first bucket after onset whose bad fraction is clearly above both the SLO's
+allowance and the baseline, and ends at the start of the first run of good buckets after it
+(recovery). The series are kept for the charts.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from agent.report.counted_requests import counted_requests
 from agent.report.customer_facing import customer_facing_slo, entry_service, slo_statuses
 from agent.report.evidence_book import EvidenceBook
 from agent.report.model import PLACEHOLDER, Claim, CustomerImpact, EntryImpact
 from mcp_server.analysis.models import EvidenceKind, InvestigationResult
+from mcp_server.analysis.stats import last_count_change
 from mcp_server.backends.base import SpanStatsQuery, TelemetryBackend
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import ServiceEdge, SliKind, SloDefinition, TimeWindow
@@ -22,6 +25,8 @@ from mcp_server.telemetry import ServiceEdge, SliKind, SloDefinition, TimeWindow
 SERVER_KIND = 2
 RECOVERY_RUN = 3  # consecutive good buckets that count as recovered
 MIN_BAD_FRACTION = 0.005
+SOURCES = {"sli_buckets": "SLI buckets", "span_stats": "server spans", "metric_buckets": "request counters"}
+CHANGE_Z = 3.0  # a rise in the failure rate this significant marks where impact began
 
 
 @dataclass
@@ -44,6 +49,7 @@ class Measurements:
     errors: list[Series] = field(default_factory=list)  # error rate in percent
     latency: list[Series] = field(default_factory=list)  # p99 in ms
     impact_evidence: list[str] = field(default_factory=list)
+    impact_source: str = "SLI buckets"  # what the impact was counted from, for the timeline
     recovery_evidence: list[str] = field(default_factory=list)
 
 
@@ -78,20 +84,29 @@ def _bad_series(
 ) -> tuple[list[datetime], list[int], list[int], str]:
     if slo is not None:
         buckets = backend.sli_buckets(slo, window, bucket)
-        query = f"sli_buckets(slo={slo.name!r}, bucket_seconds={bucket})"
-        return (
-            [b.bucket_start for b in buckets],
-            [b.total for b in buckets],
-            [b.total - b.good for b in buckets],
-            query,
+        if buckets or slo.sli != SliKind.AVAILABILITY or service is None:
+            query = f"sli_buckets(slo={slo.name!r}, bucket_seconds={bucket})"
+            return (
+                [b.bucket_start for b in buckets],
+                [b.total for b in buckets],
+                [b.total - b.good for b in buckets],
+                query,
+            )
+    else:
+        stats = backend.span_stats(
+            SpanStatsQuery(
+                window=window,
+                bucket_seconds=bucket,
+                service=service,
+                kinds=[SERVER_KIND],
+                group_by=["service"],
+            )
         )
-    stats = backend.span_stats(
-        SpanStatsQuery(
-            window=window, bucket_seconds=bucket, service=service, kinds=[SERVER_KIND], group_by=["service"]
-        )
-    )
-    query = f"span_stats(service={service!r}, kinds=[SERVER], bucket_seconds={bucket})"
-    return [b.bucket_start for b in stats], [b.count for b in stats], [b.errors for b in stats], query
+        if stats or service is None:
+            query = f"span_stats(service={service!r}, kinds=[SERVER], bucket_seconds={bucket})"
+            return [b.bucket_start for b in stats], [b.count for b in stats], [b.errors for b in stats], query
+    # no request was traced: the entry service's own request counters count its availability
+    return counted_requests(backend, service, window, bucket) or ([], [], [], "")
 
 
 def _in_baseline(moment: datetime, result: InvestigationResult, onset: datetime | None, bucket: int) -> bool:
@@ -111,21 +126,41 @@ def _impact_span(
     threshold: float,
     bucket: int,
 ) -> tuple[int, int | None] | None:
-    """Index of the first bad bucket and of the first bucket of recovery (None: not recovered)."""
+    """Index of the first bad bucket and of the first bucket of recovery (None: not recovered).
+
+    A bucket of a few dozen requests crosses a low threshold with one unlucky failure, so when the
+    failures up to recovery show a significant rise, impact starts where the failure rate changed,
+    not at a lone failure before it."""
     earliest = onset - timedelta(seconds=bucket) if onset is not None else None
     fractions = [b / t if t else 0.0 for b, t in zip(bads, totals, strict=True)]
-    start = next(
-        (i for i, f in enumerate(fractions) if f > threshold and (earliest is None or times[i] >= earliest)),
-        None,
-    )
+
+    def first_bad(after: int) -> int | None:
+        return next(
+            (
+                i
+                for i in range(after, len(fractions))
+                if fractions[i] > threshold and (earliest is None or times[i] >= earliest)
+            ),
+            None,
+        )
+
+    def recovery(start: int) -> int | None:
+        good_run = 0
+        for i in range(start + 1, len(fractions)):
+            good_run = good_run + 1 if fractions[i] <= threshold else 0
+            if good_run == RECOVERY_RUN:
+                return i - RECOVERY_RUN + 1
+        return None
+
+    start = first_bad(0)
     if start is None:
         return None
-    good_run = 0
-    for i in range(start + 1, len(fractions)):
-        good_run = good_run + 1 if fractions[i] <= threshold else 0
-        if good_run == RECOVERY_RUN:
-            return start, i - RECOVERY_RUN + 1
-    return start, None
+    end = recovery(start)
+    change = last_count_change(bads[: end or len(bads)], totals[: end or len(totals)])
+    if change is not None and change.z >= CHANGE_Z and change.index > start:
+        start = first_bad(change.index) or start
+        end = recovery(start)
+    return start, end
 
 
 def measure(result: InvestigationResult, backend: TelemetryBackend, book: EvidenceBook) -> Measurements:
@@ -148,6 +183,7 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
         times, totals, bads, query = _bad_series(backend, slo, entry, window, bucket)
     except QueryError:
         return out
+    out.impact_source = SOURCES.get(query.split("(", 1)[0], out.impact_source)
     if slo is not None and times:
         out.sli_goal_percent = slo.goal * 100
         out.sli.append(

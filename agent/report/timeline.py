@@ -108,7 +108,7 @@ def build_timeline(
                 time=m.impact.start,
                 phase=P.IMPACT,
                 event=f"Customer impact begins on {m.impact.entry_service}",
-                source="SLI buckets",
+                source=m.impact_source,
                 evidence=m.impact_evidence,
             )
         )
@@ -228,7 +228,7 @@ def build_timeline(
                 time=m.recovery,
                 phase=P.RECOVERY,
                 event=f"{m.impact.entry_service} back to its baseline error rate",
-                source="SLI buckets",
+                source=m.impact_source,
                 evidence=m.recovery_evidence,
             )
         )

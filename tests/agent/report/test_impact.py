@@ -1,15 +1,22 @@
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import yaml
+
 from agent.report import IncidentReport, draft_report
+from agent.report.impact import _impact_span
 from agent.report.model import TimelinePhase
+from evals.simulator.generate import generate_scenario
+from evals.simulator.quirks import Quirks
 from mcp_server.backends.local import LocalBackend
 from mcp_server.scenario import Trigger, TriggerKind
 from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import Alarm, ChangeEvent, ChangeKind
 from tests.agent.report.incident_fixtures import ONSET, RECOVERY, alarm_dump, result_for, write_scenario
+from tests.agent.report.test_fault_sections import _drafted_from
 
 
 def test_customer_impact_counts_failed_requests_and_duration_from_the_sli(
@@ -213,3 +220,65 @@ def test_summary_chart_and_customer_rca_state_the_same_failed_share_over_the_imp
     sli = next(c for c in single_host_report.charts if c.id == "sli")
     assert "300 of 600 requests failed (50.0%)" in sli.caption
     assert "300 of 600 requests (about 50%)" in customer_rca(single_host_report).what_happened
+
+
+def test_impact_starts_where_the_failure_rate_rose_not_at_a_lone_failure_before_it() -> None:
+    start = datetime(2026, 3, 25, 9, 0, tzinfo=UTC)
+    times = [start + timedelta(minutes=i) for i in range(20)]
+    totals = [59, 42, 34, 42, 48, 32, 60, 32, 37, 42, 51, 47, 48, 47, 51, 48, 43, 50, 44, 34]
+    bads = [2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 1, 5, 8, 10, 12, 12, 6, 9]  # one unlucky failure at 09:11
+
+    span = _impact_span(times, totals, bads, times[10], threshold=0.019, bucket=60)
+
+    assert span == (13, None)
+
+
+def _counted_in(data: Path, service: str, metric: str, since: datetime, until: datetime) -> int:
+    """What ``service``'s ``metric`` counted over intervals that began in [since, until), from the raw OTLP."""
+    total = 0
+    for line in (data / "metrics.jsonl").read_text().splitlines():
+        for rm in json.loads(line).get("resourceMetrics", []):
+            names = [
+                a["value"].get("stringValue")
+                for a in rm["resource"]["attributes"]
+                if a["key"] == "service.name"
+            ]
+            if names != [service]:
+                continue
+            for sm in rm["scopeMetrics"]:
+                for m in sm["metrics"]:
+                    if m["name"] != metric:
+                        continue
+                    for p in m["sum"]["dataPoints"]:
+                        began = datetime.fromtimestamp(int(p["startTimeUnixNano"]) / 1e9, UTC)
+                        if since <= began < until:
+                            total += int(float(p.get("asInt", p.get("asDouble", 0))))
+    return total
+
+
+def test_metrics_only_data_measures_impact_from_the_entry_services_request_counters(tmp_path: Path) -> None:
+    data = generate_scenario(
+        "bad_deployment",
+        "customers",
+        11,
+        tmp_path / "scenario",
+        size="tiny",
+        quirks=Quirks(signals="metrics"),
+    )
+    report, _, _ = _drafted_from(data, tmp_path)
+    impact = report.customer_impact
+    spec = yaml.safe_load((data / "scenario.yaml").read_text())
+    onset = datetime.fromisoformat(spec["ground_truth"]["onset"])
+
+    assert impact.entry_service == "frontend" and impact.start is not None
+    assert abs((impact.start - onset).total_seconds()) <= 60
+    until = impact.end or datetime.fromisoformat(spec["window"]["end"])
+    assert impact.failed_requests == _counted_in(
+        data, "frontend", "http.server.request.errors", impact.start, until
+    )
+    assert impact.total_requests == _counted_in(
+        data, "frontend", "http.server.request.count", impact.start, until
+    )
+    assert impact.failed_requests > 0
+    began = next(e for e in report.timeline if e.phase == TimelinePhase.IMPACT)
+    assert began.source == "request counters"
