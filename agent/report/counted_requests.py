@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from itertools import pairwise
+from typing import NamedTuple
 
 from mcp_server.analysis.sparse_metrics import PEER_KEYS, closed_window
 from mcp_server.backends.base import TelemetryBackend
@@ -23,7 +24,16 @@ from mcp_server.telemetry import MetricKind, TimeWindow
 
 REQUEST_UNITS = {"{request}", "{requests}", "{call}", "{calls}"}
 
-Counted = tuple[list[datetime], list[int], list[int], str]
+
+class RequestSeries(NamedTuple):
+    """Requests and failed requests per bucket, the query that read them, and the shortest period
+    the source tells apart (a five-minute counter read per minute still only knows five minutes)."""
+
+    times: list[datetime]
+    totals: list[int]
+    bads: list[int]
+    query: str
+    resolution_seconds: int
 
 
 def _spacing(stamps: list[datetime], bucket: int) -> float:
@@ -52,9 +62,9 @@ def _spread(stamped: dict[datetime, float], window: TimeWindow, bucket: int) -> 
 
 def counted_requests(
     backend: TelemetryBackend, service: str, window: TimeWindow, bucket: int
-) -> Counted | None:
-    """(bucket starts, requests, failed requests, the query) from ``service``'s request counters;
-    None when it has no request counter and error counter, or they counted nothing."""
+) -> RequestSeries | None:
+    """Requests and failures per bucket from ``service``'s request counters; None when it has no
+    request counter and error counter, or they counted nothing."""
     counters = [
         d
         for d in backend.list_metrics(service)
@@ -78,9 +88,10 @@ def counted_requests(
         f"metric_buckets(service={service!r}, bucket_seconds={bucket}) of {', '.join(sorted(requests))} "
         f"and {', '.join(sorted(errors))}"
     )
-    return (
+    return RequestSeries(
         times,
         [spread_totals[t] for t in times],
         [min(spread_bads.get(t, 0), spread_totals[t]) for t in times],
         query,
+        round(_spacing(sorted(totals), bucket)),
     )

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from agent.report.counted_requests import counted_requests
+from agent.report.counted_requests import RequestSeries, counted_requests
 from agent.report.customer_facing import customer_facing_slo, entry_service, slo_statuses
 from agent.report.evidence_book import EvidenceBook
 from agent.report.model import PLACEHOLDER, Claim, CustomerImpact, EntryImpact
 from mcp_server.analysis.models import EvidenceKind, InvestigationResult
 from mcp_server.analysis.stats import last_count_change
-from mcp_server.backends.base import SpanStatsQuery, TelemetryBackend
+from mcp_server.backends.base import SpanBucket, SpanStatsQuery, TelemetryBackend
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import ServiceEdge, SliKind, SloDefinition, TimeWindow
 
@@ -79,34 +79,42 @@ def bucket_seconds_for(window: TimeWindow) -> int:
     return 60 * minutes
 
 
+def _server_stats(
+    backend: TelemetryBackend, service: str | None, window: TimeWindow, bucket: int
+) -> list[SpanBucket]:
+    query = SpanStatsQuery(
+        window=window, bucket_seconds=bucket, service=service, kinds=[SERVER_KIND], group_by=["service"]
+    )
+    return backend.span_stats(query)
+
+
 def _bad_series(
     backend: TelemetryBackend, slo: SloDefinition | None, service: str | None, window: TimeWindow, bucket: int
-) -> tuple[list[datetime], list[int], list[int], str]:
+) -> RequestSeries:
     if slo is not None:
         buckets = backend.sli_buckets(slo, window, bucket)
         if buckets or slo.sli != SliKind.AVAILABILITY or service is None:
             query = f"sli_buckets(slo={slo.name!r}, bucket_seconds={bucket})"
-            return (
+            return RequestSeries(
                 [b.bucket_start for b in buckets],
                 [b.total for b in buckets],
                 [b.total - b.good for b in buckets],
                 query,
+                bucket,
             )
     else:
-        stats = backend.span_stats(
-            SpanStatsQuery(
-                window=window,
-                bucket_seconds=bucket,
-                service=service,
-                kinds=[SERVER_KIND],
-                group_by=["service"],
-            )
-        )
+        stats = _server_stats(backend, service, window, bucket)
         if stats or service is None:
             query = f"span_stats(service={service!r}, kinds=[SERVER], bucket_seconds={bucket})"
-            return [b.bucket_start for b in stats], [b.count for b in stats], [b.errors for b in stats], query
+            return RequestSeries(
+                [b.bucket_start for b in stats],
+                [b.count for b in stats],
+                [b.errors for b in stats],
+                query,
+                bucket,
+            )
     # no request was traced: the entry service's own request counters count its availability
-    return counted_requests(backend, service, window, bucket) or ([], [], [], "")
+    return counted_requests(backend, service, window, bucket) or RequestSeries([], [], [], "", bucket)
 
 
 def _in_baseline(moment: datetime, result: InvestigationResult, onset: datetime | None, bucket: int) -> bool:
@@ -180,7 +188,7 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
     if entry is None:
         return out
     try:
-        times, totals, bads, query = _bad_series(backend, slo, entry, window, bucket)
+        times, totals, bads, query, resolution = _bad_series(backend, slo, entry, window, bucket)
     except QueryError:
         return out
     out.impact_source = SOURCES.get(query.split("(", 1)[0], out.impact_source)
@@ -216,6 +224,7 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
     impact.peak_bad_fraction = max(
         b / t for b, t in zip(bads[first:last], totals[first:last], strict=True) if t
     )
+    impact.peak_seconds = resolution
     impact.baseline_bad_fraction = baseline
     impact.functions = _failing_functions(
         backend, entry, TimeWindow(start=impact.start, end=end_for_duration)
@@ -224,7 +233,7 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
     ev = book.add(
         EvidenceKind.SLO,
         f"{impact.failed_requests:,} of {impact.total_requests:,} requests to {entry} {what} "
-        f"({impact.failed_fraction:.1%}) between {impact.start:%H:%M} and {end_for_duration:%H:%M} UTC (worst minute "
+        f"({impact.failed_fraction:.1%}) between {impact.start:%H:%M} and {end_for_duration:%H:%M} UTC ({impact.peak_period} "
         f"{impact.peak_bad_fraction:.1%}, baseline {baseline:.2%})",
         source_query=f"{query} over {window.start.isoformat()}..{window.end.isoformat()}",
         service=entry,
@@ -353,15 +362,7 @@ def _chart_series(
     services = [entry] + [h.service for h in result.hypotheses[:1] if h.service != entry]
     for service in services:
         try:
-            stats = backend.span_stats(
-                SpanStatsQuery(
-                    window=window,
-                    bucket_seconds=bucket,
-                    service=service,
-                    kinds=[SERVER_KIND],
-                    group_by=["service"],
-                )
-            )
+            stats = _server_stats(backend, service, window, bucket)
         except QueryError:
             continue
         if not stats:
@@ -375,12 +376,12 @@ def _chart_series(
 
 def _impact_claims(impact: CustomerImpact, what: str, evidence: list[str]) -> list[Claim]:
     minutes = (impact.duration_seconds or 0) / 60
-    functions = ", ".join(impact.functions) or "its API"
+    who = f"customers calling {', '.join(impact.functions)} on" if impact.functions else "customers of"
     ongoing = "" if impact.end is not None else " and had not recovered by the end of the data"
     claims = [
         Claim(
             text=(
-                f"For {minutes:.0f} minutes{ongoing}, customers calling {functions} on {impact.entry_service} were "
+                f"For {minutes:.0f} minutes{ongoing}, {who} {impact.entry_service} were "
                 f"affected: {impact.failed_requests:,} of {impact.total_requests:,} requests {what} "
                 f"({(impact.failed_fraction or 0):.1%}; {impact.excess_failed_requests:,} more than the baseline "
                 f"rate would explain)."

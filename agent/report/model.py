@@ -61,10 +61,17 @@ class CustomerImpact(_Model):
     excess_failed_requests: int = 0  # above what the baseline rate would have produced
     failed_fraction: float | None = None  # failed / total over the impact window: the headline share
     peak_bad_fraction: float | None = None  # the worst single bucket, for the chart reader only
+    peak_seconds: int | None = None  # the period the worst bucket covers (the source's resolution)
     entries: list[EntryImpact] = Field(default_factory=list)  # per entry service, primary first
     baseline_bad_fraction: float | None = None
     slo_names: list[str] = Field(default_factory=list)
     claims: list[Claim] = Field(default_factory=list)
+
+    @property
+    def peak_period(self) -> str:
+        """The worst bucket's name, at the resolution its source tells apart."""
+        minutes = round((self.peak_seconds or 60) / 60)
+        return "worst minute" if minutes <= 1 else f"worst {minutes} minutes"
 
 
 class ChartMarker(_Model):

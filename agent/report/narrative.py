@@ -122,11 +122,11 @@ def summary_claims(
     claims: list[Claim] = []
     if impact.start is not None:
         minutes = (impact.duration_seconds or 0) / 60
-        functions = ", ".join(impact.functions[:3]) or "its API"
+        who = f"customers using {', '.join(impact.functions[:3])} on" if impact.functions else "customers of"
         claims.append(
             Claim(
                 text=(
-                    f"Starting at {_hhmm(impact.start)}, customers using {functions} on {impact.entry_service} saw "
+                    f"Starting at {_hhmm(impact.start)}, {who} {impact.entry_service} saw "
                     f"failures for {minutes:.0f} minutes: {impact.failed_requests:,} of {impact.total_requests:,} "
                     f"requests failed ({impact.failed_fraction or 0:.1%})."
                 ),

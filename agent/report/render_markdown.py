@@ -87,7 +87,7 @@ def impact_rows(impact: CustomerImpact) -> list[tuple[str, str]]:
             f"{impact.excess_failed_requests:,} above baseline)",
         ),
         (
-            "worst minute",
+            impact.peak_period,
             f"{impact.peak_bad_fraction or 0:.1%} failed (baseline {impact.baseline_bad_fraction or 0:.2%})",
         ),
     ]

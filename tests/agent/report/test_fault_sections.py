@@ -7,7 +7,6 @@ of the runbook written for it.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from mcp_server.scenario import Trigger
 from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import TimeWindow
 from tests.agent.commands.test_report_cases import simulate_tiny
+from tests.agent.report.otlp_counts import counted
 
 
 def _drafted(tmp: Path, fault: str, service: str, seed: int) -> tuple[IncidentReport, str, dict[str, object]]:
@@ -166,27 +166,6 @@ def test_a_single_host_section_says_when_the_host_is_alone_in_its_zone(
     assert any("is the only visits host" in p for p in single_host_report.assessment.placeholders)
 
 
-def _counted(data: Path, metric: str, service: str) -> float:
-    """The sum of every point of a counter of ``service`` in the scenario's OTLP metrics file."""
-    total = 0.0
-    for line in (data / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
-        for rm in json.loads(line)["resourceMetrics"]:
-            names = [
-                a["value"].get("stringValue")
-                for a in rm["resource"]["attributes"]
-                if a["key"] == "service.name"
-            ]
-            if names != [service]:
-                continue
-            for sm in rm["scopeMetrics"]:
-                for m in sm["metrics"]:
-                    if m["name"] == metric:
-                        total += sum(
-                            float(p.get("asInt", p.get("asDouble", 0))) for p in m["sum"]["dataPoints"]
-                        )
-    return total
-
-
 def test_a_throttling_section_counts_the_five_minute_period_that_closes_the_window(tmp_path: Path) -> None:
     data = generate_scenario(
         "dependency_throttling",
@@ -205,4 +184,4 @@ def test_a_throttling_section_counts_the_five_minute_period_that_closes_the_wind
     )
     assert found is not None, claim
     during, metric, before = int(found[1].replace(",", "")), found[2], int(found[3].replace(",", ""))
-    assert during + before == _counted(data, metric, "visits") > 0
+    assert during + before == counted(data, "visits", metric) > 0

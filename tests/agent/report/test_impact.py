@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import yaml
 
 from agent.report import IncidentReport, draft_report
@@ -16,6 +16,7 @@ from mcp_server.scenario import Trigger, TriggerKind
 from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import Alarm, ChangeEvent, ChangeKind
 from tests.agent.report.incident_fixtures import ONSET, RECOVERY, alarm_dump, result_for, write_scenario
+from tests.agent.report.otlp_counts import counted
 from tests.agent.report.test_fault_sections import _drafted_from
 
 
@@ -233,52 +234,34 @@ def test_impact_starts_where_the_failure_rate_rose_not_at_a_lone_failure_before_
     assert span == (13, None)
 
 
-def _counted_in(data: Path, service: str, metric: str, since: datetime, until: datetime) -> int:
-    """What ``service``'s ``metric`` counted over intervals that began in [since, until), from the raw OTLP."""
-    total = 0
-    for line in (data / "metrics.jsonl").read_text().splitlines():
-        for rm in json.loads(line).get("resourceMetrics", []):
-            names = [
-                a["value"].get("stringValue")
-                for a in rm["resource"]["attributes"]
-                if a["key"] == "service.name"
-            ]
-            if names != [service]:
-                continue
-            for sm in rm["scopeMetrics"]:
-                for m in sm["metrics"]:
-                    if m["name"] != metric:
-                        continue
-                    for p in m["sum"]["dataPoints"]:
-                        began = datetime.fromtimestamp(int(p["startTimeUnixNano"]) / 1e9, UTC)
-                        if since <= began < until:
-                            total += int(float(p.get("asInt", p.get("asDouble", 0))))
-    return total
-
-
-def test_metrics_only_data_measures_impact_from_the_entry_services_request_counters(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("period", "worst"), [(60, "worst minute"), (300, "worst 5 minutes")])
+def test_metrics_only_data_measures_impact_from_the_entry_services_request_counters(
+    tmp_path: Path, period: int, worst: str
+) -> None:
     data = generate_scenario(
         "bad_deployment",
         "customers",
         11,
         tmp_path / "scenario",
         size="tiny",
-        quirks=Quirks(signals="metrics"),
+        quirks=Quirks(signals="metrics", metric_period_s=period),
     )
-    report, _, _ = _drafted_from(data, tmp_path)
+    report, markdown, _ = _drafted_from(data, tmp_path)
     impact = report.customer_impact
     spec = yaml.safe_load((data / "scenario.yaml").read_text())
     onset = datetime.fromisoformat(spec["ground_truth"]["onset"])
 
     assert impact.entry_service == "frontend" and impact.start is not None
-    assert abs((impact.start - onset).total_seconds()) <= 60
+    assert abs((impact.start - onset).total_seconds()) <= period  # the counters' own resolution
     until = impact.end or datetime.fromisoformat(spec["window"]["end"])
-    assert impact.failed_requests == _counted_in(
+    assert impact.failed_requests == counted(
         data, "frontend", "http.server.request.errors", impact.start, until
     )
-    assert impact.total_requests == _counted_in(
+    assert impact.total_requests == counted(
         data, "frontend", "http.server.request.count", impact.start, until
     )
     assert impact.failed_requests > 0
     began = next(e for e in report.timeline if e.phase == TimelinePhase.IMPACT)
     assert began.source == "request counters"
+    assert f"| {worst} |" in markdown
+    assert "customers of frontend" in markdown

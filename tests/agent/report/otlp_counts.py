@@ -1,0 +1,34 @@
+"""What a counter counted, read straight from a scenario's OTLP/JSON metrics file: the truth a
+report's figures are checked against, without the store in between."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def counted(
+    data: Path, service: str, metric: str, since: datetime | None = None, until: datetime | None = None
+) -> int:
+    """The sum of ``service``'s ``metric`` points whose counted interval began in [since, until)
+    (every point when neither is given)."""
+    total = 0.0
+    for line in (data / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
+        for rm in json.loads(line).get("resourceMetrics", []):
+            names = [
+                a["value"].get("stringValue")
+                for a in rm["resource"]["attributes"]
+                if a["key"] == "service.name"
+            ]
+            if names != [service]:
+                continue
+            for sm in rm["scopeMetrics"]:
+                for m in sm["metrics"]:
+                    if m["name"] != metric:
+                        continue
+                    for p in m["sum"]["dataPoints"]:
+                        began = datetime.fromtimestamp(int(p["startTimeUnixNano"]) / 1e9, UTC)
+                        if (since is None or began >= since) and (until is None or began < until):
+                            total += float(p.get("asInt", p.get("asDouble", 0)))
+    return round(total)
