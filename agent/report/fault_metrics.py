@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from agent.report.charts import draw_lines
+from agent.report.counter_periods import spread_counts
 from agent.report.evidence_book import EvidenceBook
 from agent.report.impact import Measurements, Series, incident_began
 from agent.report.model import Chart, ChartMarker, Claim, FaultSection
@@ -71,6 +72,11 @@ def _series(rows: list[MetricBucket], name: str, how: str = "max") -> tuple[list
             per.setdefault(r.bucket_start, []).append(r.value)
     times = sorted(per)
     return times, [max(per[t]) if how == "max" else sum(per[t]) for t in times]
+
+
+def _spread(times: list[datetime], counts: list[float], m: Measurements) -> dict[datetime, float]:
+    """A counter's counts per bucket of the interval each point counted (see ``counter_periods``)."""
+    return spread_counts(dict(zip(times, counts, strict=True)), m.window, m.bucket_seconds)
 
 
 def _read(
@@ -206,9 +212,13 @@ def throttling_section(x: SectionInputs) -> FaultSection | None:
             evidence=[ev],
         )
     ]
-    series = [Series("throttled / bucket", t_times, per_bucket)]
+    shown = _spread(t_times, per_bucket, m)
+    series = [Series("throttled / bucket", sorted(shown), [shown[t] for t in sorted(shown)])]
     if consumed is not None and provisioned is not None:
-        c_times, c_values = _series(rows, consumed.name, "sum")
+        c_stamps, c_rates = _series(rows, consumed.name, "sum")
+        used = _spread(c_stamps, [v * m.bucket_seconds for v in c_rates], m)
+        c_times = sorted(used)
+        c_values = [used[t] / m.bucket_seconds for t in c_times]  # per second over the interval counted
         _, p_values = _series(rows, provisioned.name)
         cap = max(p_values, default=0.0)
         peak = max(c_values, default=0.0)

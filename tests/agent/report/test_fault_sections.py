@@ -8,6 +8,7 @@ of the runbook written for it.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from mcp_server.scenario import Trigger
 from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import TimeWindow
 from tests.agent.commands.test_report_cases import simulate_tiny
-from tests.agent.report.otlp_counts import counted
+from tests.agent.report.otlp_counts import counted, points
 
 
 def _drafted(tmp: Path, fault: str, service: str, seed: int) -> tuple[IncidentReport, str, dict[str, object]]:
@@ -166,22 +167,54 @@ def test_a_single_host_section_says_when_the_host_is_alone_in_its_zone(
     assert any("is the only visits host" in p for p in single_host_report.assessment.placeholders)
 
 
-def test_a_throttling_section_counts_the_five_minute_period_that_closes_the_window(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def five_minute_throttling(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, IncidentReport]:
+    """Throttling seen only through CloudWatch-like five-minute metrics: three points in 15 minutes."""
+    tmp = tmp_path_factory.mktemp("five-minute-throttling")
     data = generate_scenario(
         "dependency_throttling",
         "visits",
         15,
-        tmp_path / "scenario",
+        tmp / "scenario",
         size="tiny",
         minutes=15,
         quirks=Quirks(signals="metrics", metric_period_s=300),
     )
-    report, _, _ = _drafted_from(data, tmp_path)
+    report, _, _ = _drafted_from(data, tmp)
+    return data, report
 
-    claim = next(c.text for c in report.fault_section.claims if "were throttled" in c.text)  # type: ignore[union-attr]
+
+def _claim(report: IncidentReport, words: str) -> str:
+    assert report.fault_section is not None
+    return next(c.text for c in report.fault_section.claims if words in c.text)
+
+
+def test_a_throttling_section_counts_the_five_minute_period_that_closes_the_window(
+    five_minute_throttling: tuple[Path, IncidentReport],
+) -> None:
+    data, report = five_minute_throttling
+
+    claim = _claim(report, "were throttled")
     found = re.search(
         r"([\d,]+) requests from visits were throttled \((\S+)\).* against ([\d,]+) before", claim
     )
     assert found is not None, claim
     during, metric, before = int(found[1].replace(",", "")), found[2], int(found[3].replace(",", ""))
     assert during + before == counted(data, "visits", metric) > 0
+
+
+def test_consumed_capacity_of_five_minute_points_is_a_rate_over_the_five_minutes_each_counted(
+    five_minute_throttling: tuple[Path, IncidentReport],
+) -> None:
+    data, report = five_minute_throttling
+    end = datetime.fromisoformat(yaml.safe_load((data / "scenario.yaml").read_text())["window"]["end"])
+
+    claim = _claim(report, "Consumed capacity")
+    found = re.search(r"peaked at (\d+)% of what was provisioned \(([\d.]+) against ([\d.]+)\)", claim)
+    assert found is not None, claim
+    consumed = points(data, "visits", "aws.dynamodb.consumed_read_capacity")
+    per_second = max(v / (stamp - began).total_seconds() for began, stamp, v in consumed if stamp <= end)
+    provisioned = max(v for _, _, v in points(data, "visits", "aws.dynamodb.provisioned_read_capacity"))
+    assert float(found[2]) == pytest.approx(per_second, abs=0.1)
+    assert float(found[3]) == provisioned
+    assert int(found[1]) == round(100 * per_second / provisioned)
