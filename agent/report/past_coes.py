@@ -55,12 +55,15 @@ def runbook_for(fault_type: object, service: str | None, root: Path = BUNDLED_SO
                 continue
             if isinstance(doc, SopDocument) and fault_type in doc.fault_types:
                 sops.append(doc)
-    # one naming the service, then a general one, then one written for other services; among those,
-    # one written first of all for this fault type, then the most specific
+    # one about this service (named first: a queue's runbook names its producer too), then one about
+    # this fault (listed first: a queue-backlog runbook that lists exceptions among a backlog's
+    # causes is not the runbook for an exception in the producer), then one naming the service, a
+    # general one, one for other services; then the most specific
     sops.sort(
         key=lambda s: (
-            0 if service in s.services else 1 if not s.services else 2,
+            s.services[:1] != [service],
             s.fault_types[0] != fault_type,
+            0 if service in s.services else 1 if not s.services else 2,
             len(s.fault_types),
             s.id,
         )
