@@ -29,7 +29,7 @@ from agent.report.fault_factors import (
 from agent.report.impact import incident_began
 from agent.report.model import PLACEHOLDER
 from agent.report.recurrence import recurrence_branch
-from agent.report.why import Why, WhyInputs, fmt
+from agent.report.why import Why, WhyInputs, cause_phrase, fmt
 from knowledge.documents import ActionItem, ActionTerm, WhyBranch, WhyNode
 from mcp_server.analysis.models import EvidenceKind as K
 from mcp_server.analysis.models import Hypothesis
@@ -373,7 +373,7 @@ def build_tree(inputs: WhyInputs) -> Why:
         if top is not None and top.fault_type.value in {"network_delay", "cpu_saturation"}
         else "errors"
     )
-    cause = f" The investigation traced it to {top.service}: {top.summary}" if top else ""
+    cause = f" The investigation traced it to {cause_phrase(top)}" if top else ""
     root = Why(
         f"Why did customers of {entry or 'the service'} see {symptom}?",
         " ".join(c.text for c in m.impact.claims[:1]) + cause,

@@ -16,6 +16,7 @@ from agent.report.evidence_book import EvidenceBook
 from agent.report.impact import Measurements
 from agent.report.model import PLACEHOLDER, Claim, MitigationPlan
 from agent.report.recurrence import similar_past_coes
+from agent.report.why import cause_phrase
 from knowledge.documents import CoeDocument, WhyBranch, WhyNode
 from mcp_server.analysis.models import Evidence, EvidenceKind, InvestigationResult
 from mcp_server.errors import SleuthError
@@ -141,17 +142,9 @@ def summary_claims(
             )
         )
     if top is not None:
-        where = f" on {top.component}" if top.component else ""
-        # the engine's summary already opens with "<service>: <fault> (<why>)"; say it once
-        own = f"{top.service}: "
-        cause = (
-            f"{top.service}{where}: {top.summary.removeprefix(own)}"
-            if top.summary.startswith(own)
-            else f"{top.service}{where} ({top.fault_type.value.replace('_', ' ')}): {top.summary}"
-        )
         claims.append(
             Claim(
-                text=f"The investigation traced the failure to {cause}",
+                text=f"The investigation traced the failure to {cause_phrase(top)}",
                 evidence=[
                     i
                     for i in book.hypothesis_ids(top)

@@ -9,7 +9,7 @@ from agent.report.fault_factors import Action
 from agent.report.impact import Measurements
 from agent.report.skew import ComponentSkew
 from knowledge.documents import CoeDocument, WhyBranch
-from mcp_server.analysis.models import InvestigationResult
+from mcp_server.analysis.models import Hypothesis, InvestigationResult
 
 
 @dataclass
@@ -45,3 +45,13 @@ class Fields(dict[str, str]):
 
 def fmt(text: str, fields: dict[str, str]) -> str:
     return text.format_map(Fields(fields))
+
+
+def cause_phrase(top: Hypothesis) -> str:
+    """ "<service> [on <component>]: <fault and why>" from the leading hypothesis. The engine's
+    summary already opens with "<service>: "; it is said once."""
+    where = f" on {top.component}" if top.component else ""
+    own = f"{top.service}: "
+    if top.summary.startswith(own):
+        return f"{top.service}{where}: {top.summary.removeprefix(own)}"
+    return f"{top.service}{where} ({top.fault_type.value.replace('_', ' ')}): {top.summary}"

@@ -116,7 +116,7 @@ def test_a_mitigation_that_is_only_the_runbook_is_named_once_in_the_summary(
     assert f"({report.mitigation.runbook_id})" in summary
 
 
-def test_the_summary_names_the_cause_and_its_fault_once_when_the_engine_summary_opens_with_them(
+def test_the_summary_and_the_first_why_name_the_cause_and_its_fault_once_when_the_engine_summary_opens_with_them(
     incident_backend: LocalBackend,
 ) -> None:
     result = result_for(FaultType.ERROR_EXCEPTION)
@@ -131,4 +131,9 @@ def test_the_summary_names_the_cause_and_its_fault_once_when_the_engine_summary_
     assert cause == (
         "The investigation traced the failure to visits: error exception (its own requests fail more often). "
         "errors rose"
+    )
+    root = report.five_whys.answer
+    assert (
+        "The investigation traced it to visits: error exception (its own" in root
+        and "visits: visits" not in root
     )
