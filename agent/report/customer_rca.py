@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.report.model import IncidentReport
+from agent.report.wording import duration_phrase
 from knowledge.documents import WhyBranch
 from mcp_server.taxonomy import FaultType as F
 
@@ -56,7 +57,7 @@ def customer_rca(report: IncidentReport) -> CustomerRca:
         what = (
             f"On {impact.start:%B %d, %Y}, between {impact.start:%H:%M} UTC and {end}, some requests to {functions} "
             f"failed: {impact.failed_requests:,} of {impact.total_requests:,} requests (about "
-            f"{impact.failed_fraction or 0:.0%}) over {(impact.duration_seconds or 0) / 60:.0f} minutes."
+            f"{impact.failed_fraction or 0:.0%}) over {duration_phrase(impact.duration_seconds or 0)}."
         )
     else:
         what = f"On {report.date:%B %d, %Y}, some requests to {functions} failed or were slow."

@@ -30,6 +30,7 @@ from agent.report.impact import incident_began
 from agent.report.model import PLACEHOLDER
 from agent.report.recurrence import recurrence_branch
 from agent.report.why import Why, WhyInputs, cause_phrase, fmt
+from agent.report.wording import duration_phrase
 from knowledge.documents import ActionItem, ActionTerm, WhyBranch, WhyNode
 from mcp_server.analysis.models import EvidenceKind as K
 from mcp_server.analysis.models import Hypothesis
@@ -38,10 +39,6 @@ from mcp_server.telemetry import Alarm
 
 SHARE_RISE = 1.15  # a component's traffic share this much above baseline counts as "more than its share"
 SLOW_DETECTION_SECONDS = 120
-
-
-def _minutes(seconds: float) -> str:
-    return f"{seconds / 60:.0f} minutes" if seconds >= 90 else f"{seconds:.0f} seconds"
 
 
 def _hhmm(moment: datetime | None) -> str:
@@ -157,7 +154,7 @@ def _blast_branch(inputs: WhyInputs, top: Hypothesis | None) -> Why | None:
             children.append(
                 Why(
                     f"Why did health checks not take {skew.component} out of service?",
-                    f"{skew.component} kept answering requests for {skew.failing_minutes:.0f} minutes while failing "
+                    f"{skew.component} kept answering requests for {duration_phrase(skew.failing_minutes * 60)} while failing "
                     f"{skew.error_rate:.0%} of them: the load balancer's health check kept passing (it does not "
                     f"exercise what real requests use), so it did not remove the {level}.",
                     [skew.health_evidence],
@@ -260,7 +257,7 @@ def _alarm_rule(alarm: Alarm) -> str:
     return (
         f"It fires only when {alarm.metric} ({alarm.statistic}) is {alarm.comparison} "
         f"{alarm.threshold} in {periods} of {periods} datapoints of {seconds}s, so it needs at least "
-        f"{_minutes(periods * seconds)} of failure before anyone is told."
+        f"{duration_phrase(periods * seconds)} of failure before anyone is told."
     )
 
 
@@ -304,11 +301,11 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
     delay = (detection.first_alarm_time - onset).total_seconds() if onset is not None else None
     delay = max(0.0, delay) if delay is not None else None
     node = Why(
-        f"Why did it take {_minutes(delay)} to detect?"
+        f"Why did it take {duration_phrase(delay)} to detect?"
         if delay is not None and delay > SLOW_DETECTION_SECONDS
-        else f"How was the incident detected, {_minutes(delay or 0)} after onset?",
+        else f"How was the incident detected, {duration_phrase(delay or 0)} after onset?",
         f"Impact began at {_hhmm(onset)}; the first alarm, {detection.first_alarm}, fired at "
-        f"{_hhmm(detection.first_alarm_time)}, {_minutes(delay or 0)} after onset.",
+        f"{_hhmm(detection.first_alarm_time)}, {duration_phrase(delay or 0)} after onset.",
         alarm_ev + m.impact_evidence[:1],
         WhyBranch.DETECTION,
     )
@@ -327,7 +324,7 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
         tighten = DETECTION_SLOW_BURN if burn else DETECTION_SLOW_ALARM
         node.children.append(
             Why(
-                f"Why did {detection.first_alarm} need {_minutes(delay)} to fire?",
+                f"Why did {detection.first_alarm} need {duration_phrase(delay)} to fire?",
                 rule,
                 alarm_ev,
                 WhyBranch.DETECTION,

@@ -16,6 +16,7 @@ from agent.report.counted_requests import RequestSeries, counted_requests
 from agent.report.customer_facing import customer_facing_slo, entry_service, slo_statuses
 from agent.report.evidence_book import EvidenceBook
 from agent.report.model import PLACEHOLDER, Claim, CustomerImpact, EntryImpact
+from agent.report.wording import duration_phrase
 from mcp_server.analysis.models import EvidenceKind, InvestigationResult
 from mcp_server.analysis.stats import last_count_change
 from mcp_server.backends.base import SpanBucket, SpanStatsQuery, TelemetryBackend
@@ -375,13 +376,12 @@ def _chart_series(
 
 
 def _impact_claims(impact: CustomerImpact, what: str, evidence: list[str]) -> list[Claim]:
-    minutes = (impact.duration_seconds or 0) / 60
     who = f"customers calling {', '.join(impact.functions)} on" if impact.functions else "customers of"
     ongoing = "" if impact.end is not None else " and had not recovered by the end of the data"
     claims = [
         Claim(
             text=(
-                f"For {minutes:.0f} minutes{ongoing}, {who} {impact.entry_service} were "
+                f"For {duration_phrase(impact.duration_seconds or 0)}{ongoing}, {who} {impact.entry_service} were "
                 f"affected: {impact.failed_requests:,} of {impact.total_requests:,} requests {what} "
                 f"({(impact.failed_fraction or 0):.1%}; {impact.excess_failed_requests:,} more than the baseline "
                 f"rate would explain)."

@@ -17,6 +17,7 @@ from agent.report.impact import Measurements
 from agent.report.model import PLACEHOLDER, Claim, MitigationPlan
 from agent.report.recurrence import similar_past_coes
 from agent.report.why import cause_phrase
+from agent.report.wording import duration_phrase
 from knowledge.documents import CoeDocument, WhyBranch, WhyNode
 from mcp_server.analysis.models import Evidence, EvidenceKind, InvestigationResult
 from mcp_server.errors import SleuthError
@@ -122,13 +123,12 @@ def summary_claims(
     top = result.hypotheses[0] if result.hypotheses else None
     claims: list[Claim] = []
     if impact.start is not None:
-        minutes = (impact.duration_seconds or 0) / 60
         who = f"customers using {', '.join(impact.functions[:3])} on" if impact.functions else "customers of"
         claims.append(
             Claim(
                 text=(
                     f"Starting at {_hhmm(impact.start)}, {who} {impact.entry_service} saw "
-                    f"failures for {minutes:.0f} minutes: {impact.failed_requests:,} of {impact.total_requests:,} "
+                    f"failures for {duration_phrase(impact.duration_seconds or 0)}: {impact.failed_requests:,} of {impact.total_requests:,} "
                     f"requests failed ({impact.failed_fraction or 0:.1%})."
                 ),
                 evidence=m.impact_evidence,
@@ -163,7 +163,7 @@ def summary_claims(
     detection = result.detection
     if detection is not None and detection.first_alarm and detection.first_alarm_time is not None:
         delay = detection.detection_delay_seconds
-        after = f", {delay / 60:.0f} minutes after onset" if delay is not None and delay > 0 else ""
+        after = f", {duration_phrase(delay)} after onset" if delay is not None and delay > 0 else ""
         claims.append(
             Claim(
                 text=f"The first alarm, {detection.first_alarm}, fired at {_hhmm(detection.first_alarm_time)}{after}.",
