@@ -95,9 +95,13 @@ def _callers(result: InvestigationResult, backend: TelemetryBackend) -> set[str]
 def _assessment(result: InvestigationResult, report: IncidentReport, m: Measurements) -> ReportAssessment:
     missing: list[str] = []
     if not m.impact.slo_names:
-        missing.append("No SLO covered the affected service; impact was measured from its server spans.")
+        missing.append(
+            f"No SLO covered the affected service; impact was measured from its {m.impact_source}."
+        )
     if m.impact.start is None:
-        missing.append("Customer impact could not be measured (no failing requests found after onset).")
+        missing.append(
+            "Customer impact could not be measured (no bucket after onset failed clearly more than the baseline)."
+        )
     if not result.alarms and not (result.detection and result.detection.first_alarm):
         missing.append("No alarm fired, or no alarm definitions were available.")
     if not result.changes:

@@ -45,12 +45,29 @@ def _hhmm(moment: datetime | None) -> str:
     return f"{moment:%H:%M} UTC" if moment is not None else PLACEHOLDER
 
 
-def _component(top: Hypothesis | None) -> str:
-    return (top.component or top.service) if top is not None else "the component"
+def _component(top: Hypothesis | None, inputs: WhyInputs) -> str:
+    """The host, zone or dependency the cause sits in. A throttled dependency is the one the
+    engine named, else an outside dependency whose calls from the service failed (metrics that name
+    their peer show it), else "the service's dependency", never a host the errors skewed to. For
+    other faults: the host the errors skewed to, the component the engine named, else the service."""
+    if top is None:
+        return "the component"
+    if top.fault_type == F.DEPENDENCY_THROTTLING:
+        called = [
+            str(e.attributes["callee"])
+            for e in [*top.evidence, *inputs.result.evidence]
+            if e.kind == K.TOPOLOGY
+            and e.attributes.get("caller") == top.service
+            and e.attributes.get("external")
+        ]
+        return top.component or (called[0] if called else f"{top.service}'s dependency")
+    if inputs.skew is not None:
+        return inputs.skew.component
+    return top.component or top.service
 
 
 def _factor_node(factor: Factor, inputs: WhyInputs, top: Hypothesis, branch: WhyBranch) -> Why:
-    component = inputs.skew.component if inputs.skew is not None else _component(top)
+    component = _component(top, inputs)
     fields = {"service": top.service, "component": component}
     book = inputs.book
     cited = book.find(factor.supported_by, service=top.service, within=book.hypothesis_ids(top))
@@ -195,7 +212,7 @@ def _blast_branch(inputs: WhyInputs, top: Hypothesis | None) -> Why | None:
         else "customers"
     )
     return Why(
-        f"Why did a failure in {skew.component if skew else _component(top)} affect {peak}?",
+        f"Why did a failure in {skew.component if skew else _component(top, inputs)} affect {peak}?",
         "Several factors widened the impact beyond the failing component; see below.",
         inputs.measurements.impact_evidence + ([inputs.skew.share_evidence] if inputs.skew else []),
         WhyBranch.BLAST_RADIUS,
@@ -422,7 +439,7 @@ def build_five_whys(inputs: WhyInputs) -> tuple[WhyNode, list[ActionItem]]:
     """The tree with path ids ("1", "1.2", ...) and one action item per leaf (and per actionable node)."""
     top = inputs.result.hypotheses[0] if inputs.result.hypotheses else None
     items: list[ActionItem] = []
-    component = inputs.skew.component if inputs.skew is not None else _component(top)
+    component = _component(top, inputs)
     fields = {"service": top.service if top else "the service", "component": component}
     root = _to_node(build_tree(inputs), "1", fields, items)
     return root, items

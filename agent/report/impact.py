@@ -211,6 +211,16 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
     _chart_series(out, backend, result, entry, window, bucket)
     if span is None:
         impact.baseline_bad_fraction = baseline
+        impact.claims = _unmeasured_claims(
+            book,
+            entry,
+            _from_onset(times, onset, bucket),
+            totals,
+            bads,
+            baseline,
+            query,
+            window,
+        )
         return out
     first, recovered = span
     last = recovered if recovered is not None else len(times)
@@ -373,6 +383,48 @@ def _chart_series(
             Series(service, times, [100.0 * b.errors / b.count if b.count else 0.0 for b in stats])
         )
         out.latency.append(Series(service, times, [b.p99_ms or 0.0 for b in stats]))
+
+
+def _from_onset(times: list[datetime], onset: datetime | None, bucket: int) -> list[int]:
+    """Indices of the buckets that end after the onset (every bucket without one)."""
+    return [i for i, t in enumerate(times) if onset is None or t + timedelta(seconds=bucket) > onset]
+
+
+def _unmeasured_claims(
+    book: EvidenceBook,
+    entry: str,
+    after: list[int],
+    totals: list[int],
+    bads: list[int],
+    baseline: float,
+    query: str,
+    window: TimeWindow,
+) -> list[Claim]:
+    """Why no impact was measured, with the counts that show it, and the question for the team."""
+    total, bad = sum(totals[i] for i in after), sum(bads[i] for i in after)
+    ask = f"{PLACEHOLDER}: describe the impact customers saw or reported."
+    if not total:
+        return [Claim(text=f"No requests to {entry} were counted in the data. {ask}", needs_human_input=True)]
+    ev = book.add(
+        EvidenceKind.SLO,
+        f"{bad:,} of {total:,} requests to {entry} failed ({bad / total:.1%}) from the onset on, against "
+        f"{baseline:.2%} before: no bucket clearly worse than the baseline",
+        source_query=f"{query} over {window.start.isoformat()}..{window.end.isoformat()}",
+        service=entry,
+        value=float(bad),
+        baseline=baseline,
+    )
+    return [
+        Claim(
+            text=(
+                f"Customer impact could not be measured: {bad:,} of {total:,} requests to {entry} failed "
+                f"({bad / total:.1%}) from the onset on, against {baseline:.2%} before, and no bucket was clearly "
+                f"worse than that baseline. {ask}"
+            ),
+            evidence=[ev],
+            needs_human_input=True,
+        )
+    ]
 
 
 def _impact_claims(impact: CustomerImpact, what: str, evidence: list[str]) -> list[Claim]:

@@ -7,6 +7,7 @@ import pytest
 from agent.report import IncidentReport, draft_report
 from agent.report.five_whys import leaves
 from knowledge.documents import WhyBranch
+from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.backends.local import LocalBackend
 from mcp_server.taxonomy import FaultType
 from tests.agent.report.incident_fixtures import past_coe, result_for
@@ -203,3 +204,30 @@ def test_canary_and_auto_rollback_are_asked_of_the_team_not_stated_from_a_deploy
         assert node.needs_human_input and node.answer.startswith("TBD")
         assert "not enabled" not in node.answer and "without a canary" not in node.answer
         assert node.evidence  # the deployment is cited as what the data does show
+
+
+def test_a_throttled_dependency_that_only_client_metrics_name_is_what_the_tree_asks_about(
+    incident_backend: LocalBackend,
+) -> None:
+    result = result_for(FaultType.DEPENDENCY_THROTTLING)
+    edge = Evidence(
+        kind=EvidenceKind.TOPOLOGY,
+        service="visits",
+        description="calls visits → visits-table: errors rose",
+        attributes={"caller": "visits", "callee": "visits-table", "external": True},
+    )
+    report = draft_report(result.model_copy(update={"evidence": [*result.evidence, edge]}), incident_backend)
+
+    questions = [n.question for n in report.five_whys.walk()]
+    assert "Why did visits-table throttle visits?" in questions
+    assert not any("throttle visits?" in q and "visits-table" not in q for q in questions)
+
+
+def test_without_a_named_dependency_the_tree_asks_about_the_services_dependency_not_the_service_itself(
+    incident_backend: LocalBackend,
+) -> None:
+    report = draft_report(result_for(FaultType.DEPENDENCY_THROTTLING), incident_backend)
+
+    questions = [n.question for n in report.five_whys.walk()]
+    assert "Why did visits' dependency throttle visits?" in questions
+    assert "Why did visits throttle visits?" not in questions

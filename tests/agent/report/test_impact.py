@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -265,3 +266,23 @@ def test_metrics_only_data_measures_impact_from_the_entry_services_request_count
     assert began.source == "request counters"
     assert f"| {worst} |" in markdown
     assert "customers of frontend" in markdown
+
+
+def test_impact_that_cannot_be_measured_says_what_was_counted_and_asks_the_team(
+    incident_backend: LocalBackend,
+) -> None:
+    # the incident's onset put after the data: nothing after it is worse than before it
+    result = result_for(FaultType.SINGLE_HOST_FAILURE).model_copy(
+        update={"onset": RECOVERY + timedelta(minutes=5)}
+    )
+    report = draft_report(result, incident_backend)
+    impact = report.customer_impact
+
+    assert impact.start is None
+    [claim] = impact.claims
+    assert claim.needs_human_input and claim.evidence
+    assert claim.text.startswith("Customer impact could not be measured: ")
+    assert re.search(
+        r"\d[\d,]* of \d[\d,]* requests to frontend failed \(\d+\.\d%\) from the onset on", claim.text
+    )
+    assert any("no bucket after onset failed clearly more" in m for m in report.assessment.missing_data)
