@@ -134,12 +134,15 @@ def _impact_span(
     onset: datetime | None,
     threshold: float,
     bucket: int,
+    began: datetime | None = None,
 ) -> tuple[int, int | None] | None:
     """Index of the first bad bucket and of the first bucket of recovery (None: not recovered).
 
-    A bucket of a few dozen requests crosses a low threshold with one unlucky failure, so when the
-    failures up to recovery show a significant rise, impact starts where the failure rate changed,
-    not at a lone failure before it."""
+    Impact may start a bucket before the onset (an onset estimate can be a minute late), but a bucket
+    of a few dozen requests crosses a low threshold with one unlucky failure: when that bucket began
+    before the incident ``began`` (the earliest the investigation dates it; unknown, before any
+    bucket) and the failures up to recovery rose significantly later, impact starts where the
+    failure rate changed. A failure after the incident began is the incident's, and starts it."""
     earliest = onset - timedelta(seconds=bucket) if onset is not None else None
     fractions = [b / t if t else 0.0 for b, t in zip(bads, totals, strict=True)]
 
@@ -165,10 +168,12 @@ def _impact_span(
     if start is None:
         return None
     end = recovery(start)
-    change = last_count_change(bads[: end or len(bads)], totals[: end or len(totals)])
-    if change is not None and change.z >= CHANGE_Z and change.index > start:
-        start = first_bad(change.index) or start
-        end = recovery(start)
+    if began is None or times[start] < began:
+        # a bad bucket before the incident began is the incident only if the rate rose there
+        change = last_count_change(bads[: end or len(bads)], totals[: end or len(totals)])
+        if change is not None and change.z >= CHANGE_Z and change.index > start:
+            start = first_bad(change.index) or start
+            end = recovery(start)
     return start, end
 
 
@@ -207,7 +212,8 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
     baseline = base_bad / base_total if base_total else 0.0
     allowance = 1 - slo.goal if slo is not None else 0.0
     threshold = max(allowance, 3 * baseline, MIN_BAD_FRACTION)
-    span = _impact_span(times, totals, bads, onset, threshold, bucket)
+    dated = [t for t in (onset, began) if t is not None]
+    span = _impact_span(times, totals, bads, onset, threshold, bucket, min(dated) if dated else None)
     _chart_series(out, backend, result, entry, window, bucket)
     if span is None:
         impact.baseline_bad_fraction = baseline

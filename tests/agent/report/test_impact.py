@@ -224,15 +224,25 @@ def test_summary_chart_and_customer_rca_state_the_same_failed_share_over_the_imp
     assert "300 of 600 requests (about 50%)" in customer_rca(single_host_report).what_happened
 
 
-def test_impact_starts_where_the_failure_rate_rose_not_at_a_lone_failure_before_it() -> None:
-    start = datetime(2026, 3, 25, 9, 0, tzinfo=UTC)
-    times = [start + timedelta(minutes=i) for i in range(20)]
-    totals = [59, 42, 34, 42, 48, 32, 60, 32, 37, 42, 51, 47, 48, 47, 51, 48, 43, 50, 44, 34]
-    bads = [2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 1, 5, 8, 10, 12, 12, 6, 9]  # one unlucky failure at 09:11
+START = datetime(2026, 3, 25, 9, 0, tzinfo=UTC)
+TIMES = [START + timedelta(minutes=i) for i in range(20)]
+TOTALS = [59, 42, 34, 42, 48, 32, 60, 32, 37, 42, 51, 47, 48, 47, 51, 48, 43, 50, 44, 34]
+# one failure at 09:11 and one at 09:12, then the rate rises from 09:13
+BADS = [2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 1, 5, 8, 10, 12, 12, 6, 9]
 
-    span = _impact_span(times, totals, bads, times[10], threshold=0.019, bucket=60)
 
-    assert span == (13, None)
+def test_a_lone_failure_in_the_bucket_before_the_onset_does_not_start_impact_the_rise_does() -> None:
+    onset = TIMES[12]  # the 09:11 bucket is the grace bucket before it
+
+    assert _impact_span(TIMES, TOTALS, BADS, onset, 0.019, 60, began=onset) == (13, None)
+    assert _impact_span(TIMES, TOTALS, BADS, onset, 0.019, 60, began=None) == (13, None)
+
+
+def test_a_failure_after_the_incident_began_starts_impact_before_the_rate_clearly_rose() -> None:
+    onset = TIMES[11] + timedelta(seconds=30)  # the onset estimate: the 09:11 bucket began before it
+    began = TIMES[10] + timedelta(seconds=40)  # but the cause's own witnesses moved at 09:10:40
+
+    assert _impact_span(TIMES, TOTALS, BADS, onset, 0.019, 60, began=began) == (11, None)
 
 
 @pytest.mark.parametrize(("period", "worst"), [(60, "worst minute"), (300, "worst 5 minutes")])
