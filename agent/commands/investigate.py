@@ -276,6 +276,10 @@ def investigate(
             raise SleuthError(
                 f"no checkpointed investigation with id {resume!r} in {checkpoints or 'the data directory'}"
             )
+        # a mistyped answer is refused before the telemetry and the knowledge base are opened
+        reply = parse_review_answer(answer) if resume and answer else None
+        if reply and previous is not None:
+            check_ranks(reply, [h.rank for h in previous.hypotheses])
         aws = AwsOptions(config_path=aws_config, region=region, profile=profile)
         live = open_cli_backend(backend_kind, aws, {"--data": data, "--store": store})
         if live is None and (start or end):
@@ -309,9 +313,6 @@ def investigate(
             checkpointer=checkpointer,
         )
         if resume:
-            reply = parse_review_answer(answer) if answer else None
-            if reply and previous is not None:
-                check_ranks(reply, [h.rank for h in previous.hypotheses])
             events = stream_resume(resume, deps, reply)
         else:
             trigger = spec.trigger.model_copy() if spec else Trigger()
