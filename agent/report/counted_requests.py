@@ -24,14 +24,16 @@ REQUEST_UNITS = {"{request}", "{requests}", "{call}", "{calls}"}
 
 
 class RequestSeries(NamedTuple):
-    """Requests and failed requests per bucket, the query that read them, and the shortest period
-    the source tells apart (a five-minute counter read per minute still only knows five minutes)."""
+    """Requests and failed requests per bucket, the query that read them, the shortest period the
+    source tells apart (a five-minute counter read per minute still only knows five minutes), and
+    what they were counted from, as the timeline names it."""
 
     times: list[datetime]
     totals: list[int]
     bads: list[int]
     query: str
     resolution_seconds: int
+    source: str
 
 
 def counted_requests(
@@ -69,4 +71,5 @@ def counted_requests(
         [round(min(spread_bads.get(t, 0.0), spread_totals[t])) for t in times],
         query,
         round(counted_period(list(totals), bucket)),
+        "request counters",
     )

@@ -67,7 +67,8 @@ def is_burn_alert(name: str | None, alarms: list[Alarm]) -> bool:
     return name.endswith(slo_alert_name("")) or any(a.name == name and a.slo is not None for a in alarms)
 
 
-def _rule(alarm: Alarm) -> str:
+def alarm_rule(alarm: Alarm) -> str:
+    """What an alarm fires on, as its evidence and the five whys state it."""
     if alarm.slo is not None:  # a burn-rate alert: its threshold is a rate of budget spend
         return alarm.description or f"{alarm.slo} burned its error budget over {alarm.threshold:g}x too fast"
     return (
@@ -141,7 +142,7 @@ def entry_burn_alert(
         return None
     since = (m.onset or m.window.start) - EARLY_ALARM
     pages: list[tuple[datetime, str, str]] = [
-        (at, a.name, _rule(a))
+        (at, a.name, alarm_rule(a))
         for a in recorded
         if a.service == service and (at := _fired_at(a, m.onset, m.window.end)) is not None
     ]
@@ -166,7 +167,7 @@ def enrich_detection(
     burn_alerts += [a for a in result.alarms if a.slo is not None and a.name not in named]
     fired = fired_alarms(result, stored, m)
     for alarm, moment in fired:
-        _alarm_evidence(book, alarm.name, alarm.service, moment, _rule(alarm))
+        _alarm_evidence(book, alarm.name, alarm.service, moment, alarm_rule(alarm))
     existing = result.detection
     trigger = result.trigger
     # the alarm that paged (the trigger), at the time it fired in its history; else the engine's answer

@@ -74,9 +74,13 @@ def _series(rows: list[MetricBucket], name: str, how: str = "max") -> tuple[list
     return times, [max(per[t]) if how == "max" else sum(per[t]) for t in times]
 
 
-def _spread(times: list[datetime], counts: list[float], m: Measurements) -> dict[datetime, float]:
-    """A counter's counts per bucket of the interval each point counted (see ``counter_periods``)."""
-    return spread_counts(dict(zip(times, counts, strict=True)), m.window, m.bucket_seconds)
+def _spread(times: list[datetime], rates: list[float], m: Measurements) -> tuple[list[datetime], list[float]]:
+    """A counter's per-second rates, as the store buckets them at each point's stamp, as counts per
+    bucket of the interval each point counted (see ``counter_periods``)."""
+    stamped = {t: r * m.bucket_seconds for t, r in zip(times, rates, strict=True)}
+    spread = spread_counts(stamped, m.window, m.bucket_seconds)
+    ordered = sorted(spread)
+    return ordered, [spread[t] for t in ordered]
 
 
 def _read(
@@ -212,13 +216,10 @@ def throttling_section(x: SectionInputs) -> FaultSection | None:
             evidence=[ev],
         )
     ]
-    shown = _spread(t_times, per_bucket, m)
-    series = [Series("throttled / bucket", sorted(shown), [shown[t] for t in sorted(shown)])]
+    series = [Series("throttled / bucket", *_spread(t_times, t_values, m))]
     if consumed is not None and provisioned is not None:
-        c_stamps, c_rates = _series(rows, consumed.name, "sum")
-        used = _spread(c_stamps, [v * m.bucket_seconds for v in c_rates], m)
-        c_times = sorted(used)
-        c_values = [used[t] / m.bucket_seconds for t in c_times]  # per second over the interval counted
+        c_times, c_counts = _spread(*_series(rows, consumed.name, "sum"), m)
+        c_values = [c / m.bucket_seconds for c in c_counts]  # per second over the interval counted
         _, p_values = _series(rows, provisioned.name)
         cap = max(p_values, default=0.0)
         peak = max(c_values, default=0.0)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta
 
-from agent.report.detection import is_burn_alert
+from agent.report.detection import alarm_rule, is_burn_alert
 from agent.report.fault_factors import (
     DETECTION_NO_ALARM,
     DETECTION_SLOW_ALARM,
@@ -260,17 +260,13 @@ def _alarm(inputs: WhyInputs, name: str) -> Alarm | None:
     return next((a for a in inputs.result.alarms if a.name == name), None)
 
 
+BURN_WAIT = "so it pages only once the failure has spent enough of the error budget across its window."
+
+
 def _alarm_rule(alarm: Alarm) -> str:
     periods, seconds = alarm.evaluation_periods, alarm.period_seconds
     if alarm.slo is not None:  # a burn-rate alert: it waits for budget spend, not for datapoints
-        rule = (
-            alarm.description
-            or f"Pages when {alarm.slo} burns its error budget over {alarm.threshold:g}x too fast"
-        )
-        return (
-            f"It is {alarm.slo}'s burn-rate alert ({rule.rstrip('.')}), so it pages only once the failure has "
-            "spent enough of the error budget across its window."
-        )
+        return f"It is {alarm.slo}'s burn-rate alert ({alarm_rule(alarm).rstrip('.')}), {BURN_WAIT}"
     return (
         f"It fires only when {alarm.metric} ({alarm.statistic}) is {alarm.comparison} "
         f"{alarm.threshold} in {periods} of {periods} datapoints of {seconds}s, so it needs at least "
@@ -332,10 +328,7 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
         if alarm is not None:
             rule = _alarm_rule(alarm)
         elif burn:
-            rule = (
-                "It is an SLO burn-rate alert, so it pages only once the failure has spent enough of the "
-                "error budget across its window."
-            )
+            rule = f"It is an SLO burn-rate alert, {BURN_WAIT}"
         else:
             rule = f"{PLACEHOLDER}: the alarm's definition was not in the investigation."
         tighten = DETECTION_SLOW_BURN if burn else DETECTION_SLOW_ALARM

@@ -26,7 +26,6 @@ from mcp_server.telemetry import ServiceEdge, SliKind, SloDefinition, TimeWindow
 SERVER_KIND = 2
 RECOVERY_RUN = 3  # consecutive good buckets that count as recovered
 MIN_BAD_FRACTION = 0.005
-SOURCES = {"sli_buckets": "SLI buckets", "span_stats": "server spans", "metric_buckets": "request counters"}
 CHANGE_Z = 3.0  # a rise in the failure rate this significant marks where impact began
 
 
@@ -102,6 +101,7 @@ def _bad_series(
                 [b.total - b.good for b in buckets],
                 query,
                 bucket,
+                "SLI buckets",
             )
     else:
         stats = _server_stats(backend, service, window, bucket)
@@ -113,9 +113,12 @@ def _bad_series(
                 [b.errors for b in stats],
                 query,
                 bucket,
+                "server spans",
             )
     # no request was traced: the entry service's own request counters count its availability
-    return counted_requests(backend, service, window, bucket) or RequestSeries([], [], [], "", bucket)
+    return counted_requests(backend, service, window, bucket) or RequestSeries(
+        [], [], [], "", bucket, "SLI buckets"
+    )
 
 
 def _in_baseline(moment: datetime, result: InvestigationResult, onset: datetime | None, bucket: int) -> bool:
@@ -194,10 +197,11 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
     if entry is None:
         return out
     try:
-        times, totals, bads, query, resolution = _bad_series(backend, slo, entry, window, bucket)
+        times, totals, bads, query, resolution, out.impact_source = _bad_series(
+            backend, slo, entry, window, bucket
+        )
     except QueryError:
         return out
-    out.impact_source = SOURCES.get(query.split("(", 1)[0], out.impact_source)
     if slo is not None and times:
         out.sli_goal_percent = slo.goal * 100
         out.sli.append(

@@ -10,7 +10,7 @@ items all read this one plan, so they cannot name different runbooks.
 from __future__ import annotations
 
 from agent.report.evidence_book import EvidenceBook
-from agent.report.model import FaultSection, MitigationPlan
+from agent.report.model import FaultSection, MitigationPlan, follow_runbook
 from agent.report.past_coes import runbook_for
 from mcp_server.analysis.models import EvidenceKind, InvestigationResult
 
@@ -41,7 +41,7 @@ def plan_mitigation(
     elif applicable:
         action, evidence = applicable[0].action, sop_ev + book.hypothesis_ids(top)[:1]
     elif sop is not None:
-        action, evidence = f"Follow the runbook '{sop.title}'.", sop_ev
+        action, evidence = follow_runbook(sop.title), sop_ev
     else:
         return None
     return MitigationPlan(

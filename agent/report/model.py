@@ -98,6 +98,11 @@ class FaultSection(_Model):
     mitigation: Claim | None = None
 
 
+def follow_runbook(title: str) -> str:
+    """The mitigation when a runbook is all there is to follow."""
+    return f"Follow the runbook '{title}'"
+
+
 class MitigationPlan(_Model):
     """The mitigation the report recommends, and the runbook (SOP) it follows."""
 
@@ -109,7 +114,7 @@ class MitigationPlan(_Model):
     @property
     def is_the_runbook(self) -> bool:
         """True when the action is only "follow the runbook": no measured step beyond it."""
-        return self.runbook_title is not None and self.action == f"Follow the runbook '{self.runbook_title}'"
+        return self.runbook_title is not None and self.action == follow_runbook(self.runbook_title)
 
 
 class TimelinePhase(StrEnum):
