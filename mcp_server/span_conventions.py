@@ -4,6 +4,7 @@ analysis."""
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 from typing import Any
 
@@ -68,12 +69,32 @@ def span_is_error(status_code: int, kind: int, attributes: dict[str, Any], event
     return "exception" in event_names
 
 
+# The attributes that name what a call talks to: the logical service (``service.peer.name``, which
+# replaced ``peer.service``; data from older SDKs still carries the latter), then its network
+# address, which names a host (``customers.prod.svc.cluster.local``) more than a service.
+PEER_SERVICE_KEYS = ("service.peer.name", "peer.service")
+PEER_ADDRESS_KEYS = ("server.address", "net.peer.name")
+PEER_KEYS = PEER_SERVICE_KEYS + PEER_ADDRESS_KEYS
+
+
+def peer_service(peer: str | None, services: set[str]) -> str | None:
+    """The instrumented service a peer names, if any ("customers",
+    "customers.prod.svc.cluster.local", "customers:8080")."""
+    if not peer:
+        return None
+    if peer in services:
+        return peer
+    head = re.split(r"[.:/]", peer, maxsplit=1)[0]
+    return head if head in services else None
+
+
 def span_peer(kind: int, attrs: dict[str, Any]) -> str | None:
     """The dependency a client/producer span talks to, named as an operator would name it."""
     if kind not in (3, 4):
         return None
-    if attrs.get("peer.service"):
-        return str(attrs["peer.service"])
+    named = next((attrs[key] for key in PEER_SERVICE_KEYS if attrs.get(key)), None)
+    if named is not None:
+        return str(named)
     if attrs.get("rpc.system") == "aws-api" and attrs.get("rpc.service"):
         tables = attrs.get("aws.dynamodb.table_names")
         if isinstance(tables, list) and tables:
@@ -85,7 +106,7 @@ def span_peer(kind: int, attrs: dict[str, Any]) -> str | None:
     if attrs.get("messaging.system"):
         dest = attrs.get("messaging.destination.name") or attrs.get("messaging.destination")
         return f"{attrs['messaging.system']}:{dest}" if dest else str(attrs["messaging.system"])
-    for key in ("server.address", "net.peer.name", "http.host"):
+    for key in (*PEER_ADDRESS_KEYS, "http.host"):
         if attrs.get(key):
             return str(attrs[key])
     if attrs.get("rpc.service"):

@@ -16,8 +16,9 @@ from datetime import datetime
 from typing import NamedTuple
 
 from agent.report.counter_periods import counted_period, spread_counts
-from mcp_server.analysis.sparse_metrics import PEER_KEYS, closed_window
+from mcp_server.analysis.sparse_metrics import closed_window
 from mcp_server.backends.base import TelemetryBackend
+from mcp_server.span_conventions import PEER_KEYS
 from mcp_server.telemetry import MetricKind, TimeWindow
 
 REQUEST_UNITS = {"{request}", "{requests}", "{call}", "{calls}"}

@@ -19,6 +19,7 @@ from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.backends.base import ErrorOrigin, TelemetryBackend
 from mcp_server.errors import QueryError
+from mcp_server.span_conventions import peer_service
 from mcp_server.telemetry import Span, SpanKind
 from mcp_server.tool_calls import tool_call
 
@@ -116,17 +117,6 @@ def onset_guard(scope: Scope) -> datetime:
     if scope.baseline.duration <= 2 * guard:
         return scope.baseline.end
     return scope.baseline.end - guard
-
-
-def peer_service(peer: str | None, services: set[str]) -> str | None:
-    """The instrumented service a client span's peer names, if any ("customers",
-    "customers.prod.svc.cluster.local", "customers:8080")."""
-    if not peer:
-        return None
-    if peer in services:
-        return peer
-    head = re.split(r"[.:/]", peer, maxsplit=1)[0]
-    return head if head in services else None
 
 
 def resolve_callees(

@@ -14,12 +14,12 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 
-from mcp_server.analysis.error_origins import peer_service
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.analysis.span_totals import GroupTotals, group_totals, minutes
 from mcp_server.analysis.stats import median_shift_z
 from mcp_server.backends.base import TelemetryBackend
+from mcp_server.span_conventions import peer_service
 from mcp_server.telemetry import ServiceEdge
 from mcp_server.tool_calls import tool_call
 

@@ -26,12 +26,12 @@ from typing import Literal
 
 from mcp_server.analysis.buckets import before_onset
 from mcp_server.analysis.classify import FAILURES
-from mcp_server.analysis.error_origins import peer_service
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.analysis.stats import rate_surprise
 from mcp_server.backends.base import MetricQuery, TelemetryBackend
 from mcp_server.errors import QueryError
+from mcp_server.span_conventions import PEER_KEYS, peer_service
 from mcp_server.telemetry import MetricKind, MetricSeries, TimeWindow
 from mcp_server.tool_calls import tool_call
 
@@ -111,8 +111,6 @@ def closed_window(window: TimeWindow) -> TimeWindow:
     return TimeWindow(start=window.start, end=window.end + timedelta(seconds=1))
 
 
-# the attributes a client-side metric names its dependency by (as telemetry.span_peer reads spans)
-PEER_KEYS = ("peer.service", "server.address", "net.peer.name")
 LATENCY_UNITS = {"ms", "s", "us", "μs", "ns"}
 LATENCY_NAME = re.compile(r"duration|latency", re.IGNORECASE)
 

@@ -8,6 +8,7 @@ from typing import Any
 from mcp_server.backends.base import MetricBucket, MetricQuery
 from mcp_server.backends.local.database import Database, attr_expr, json_path, where_sql, window_clause
 from mcp_server.errors import UnknownMetricError
+from mcp_server.span_conventions import PEER_KEYS, peer_service
 from mcp_server.telemetry import (
     MetricDescriptor,
     MetricKind,
@@ -19,8 +20,6 @@ from mcp_server.telemetry import (
 )
 
 STATISTICS = {"avg", "sum", "min", "max", "p50", "p95", "p99", "count", "rate"}
-# the attributes a client-side metric names the service it calls by (the current and the older convention)
-PEER_KEYS = ("service.peer.name", "peer.service")
 
 
 class MetricQueries:
@@ -175,16 +174,24 @@ class MetricQueries:
             [*peer_params, *params],
         )
         known = set(self.db.services())
+        # a peer named by its address ("orders.prod.svc.cluster.local") is the service it names
+        counted: dict[tuple[str, str], list[float]] = {}
+        for caller, peer, requests, errors in rows:
+            callee = peer_service(peer, known) or peer
+            if callee != caller:
+                total = counted.setdefault((caller, callee), [0.0, 0.0])
+                total[0] += requests or 0.0
+                total[1] += errors or 0.0
         return [
             ServiceEdge(
-                caller=r[0],
-                callee=r[1],
-                requests=max(0, round(r[2] or 0.0)),
-                errors=max(0, round(r[3] or 0.0)),
-                callee_is_external=r[1] not in known,
+                caller=caller,
+                callee=callee,
+                requests=max(0, round(requests)),
+                errors=max(0, round(errors)),
+                callee_is_external=callee not in known,
                 traced=False,
             )
-            for r in rows
+            for (caller, callee), (requests, errors) in sorted(counted.items())
         ]
 
 

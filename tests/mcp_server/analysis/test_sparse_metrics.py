@@ -81,8 +81,9 @@ def test_the_closed_window_keeps_the_point_stamped_at_the_window_end_and_nothing
 class _PeerMetrics:
     """A backend holding one client-side latency metric, split by the peer each call names."""
 
-    def __init__(self, series: list[MetricSeries]) -> None:
+    def __init__(self, series: list[MetricSeries], key: str = "peer.service") -> None:
         self.series = series
+        self.key = key
         self.queries: list[MetricQuery] = []
 
     def list_metrics(self) -> list[MetricDescriptor]:
@@ -92,7 +93,7 @@ class _PeerMetrics:
                 service=s,
                 kind=MetricKind.GAUGE,
                 unit="ms",
-                attribute_keys=["peer.service"],
+                attribute_keys=[self.key],
             )
             for s in sorted({x.service for x in self.series})
         ]
@@ -102,16 +103,16 @@ class _PeerMetrics:
         return [s for s in self.series if s.name == query.name]
 
 
-def _calls(caller: str, peer: str, values: Sequence[float]) -> MetricSeries:
-    return _series(caller, values, name="client.wait", unit="ms", **{"peer.service": peer})
+def _calls(caller: str, peer: str, values: Sequence[float], key: str = "peer.service") -> MetricSeries:
+    return _series(caller, values, name="client.wait", unit="ms", **{key: peer})
 
 
-def _steady_calls() -> list[MetricSeries]:
+def _steady_calls(key: str = "peer.service") -> list[MetricSeries]:
     return [
-        _calls("gateway", "users", [12, 13, 12]),
-        _calls("gateway", "stock", [20, 19, 21]),
-        _calls("orders", "users", [11, 12, 12]),
-        _calls("users", "users-db", [5, 5, 6]),
+        _calls("gateway", "users", [12, 13, 12], key),
+        _calls("gateway", "stock", [20, 19, 21], key),
+        _calls("orders", "users", [11, 12, 12], key),
+        _calls("users", "users-db", [5, 5, 6], key),
     ]
 
 
@@ -134,3 +135,11 @@ def test_calls_to_a_dependency_no_service_stands_for_are_charged_to_the_caller()
 def test_calls_that_got_faster_are_no_degraded_edge():
     backend = _PeerMetrics([*_steady_calls(), _calls("gateway", "orders", [500, 20, 15])])
     assert degraded_edges(backend, SCOPE) == []  # type: ignore[arg-type]
+
+
+def test_calls_named_by_the_current_service_peer_name_convention_are_an_edge_too():
+    key = "service.peer.name"
+    backend = _PeerMetrics([*_steady_calls(key), _calls("gateway", "orders", [15, 520, 525], key)], key)
+    signals = degraded_edges(backend, SCOPE)  # type: ignore[arg-type]
+    assert [(s.service, s.hints["caller"]) for s in signals] == [("orders", "gateway")]
+    assert backend.queries[0].group_by == [key]
