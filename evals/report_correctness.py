@@ -66,6 +66,7 @@ class ReportCorrectness(_Model):
 
     detect: bool | None = None
     ttd_error_seconds: float | None = None  # |report's time to detect - truth's|
+    ttd_bias_seconds: float | None = None  # report's time to detect - truth's (diagnosis: + is long)
     detected_at_error_seconds: float | None = None  # report's detection time - truth's (diagnosis only)
     customer_service: bool | None = None
     recurrence: bool | None = None
@@ -107,7 +108,8 @@ def _score(facts: ReportFacts, truth: GroundTruth) -> ReportCorrectness:
     if truth.detected_at is not None and truth.onset is not None:
         true_ttd = (truth.detected_at - truth.onset).total_seconds()
         if facts.time_to_detect_seconds is not None:
-            out.ttd_error_seconds = round(abs(facts.time_to_detect_seconds - true_ttd), 1)
+            out.ttd_bias_seconds = round(facts.time_to_detect_seconds - true_ttd, 1)
+            out.ttd_error_seconds = abs(out.ttd_bias_seconds)
         if facts.detected_at is not None:
             out.detected_at_error_seconds = round((facts.detected_at - truth.detected_at).total_seconds(), 1)
         out.detect = out.ttd_error_seconds is not None and out.ttd_error_seconds <= DETECT_TOLERANCE_S

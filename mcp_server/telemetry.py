@@ -278,6 +278,7 @@ class MetricDescriptor(_Model):
 class SeriesPoint(_Model):
     time: datetime
     value: float
+    counted_seconds: float | None = None  # a counter's: the seconds the point counted, when known
 
 
 class MetricSeries(_Model):

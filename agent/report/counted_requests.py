@@ -53,14 +53,17 @@ def counted_requests(
         return None
     totals: dict[datetime, float] = {}
     bads: dict[datetime, float] = {}
+    counted: dict[datetime, float] = {}  # what the points in each bucket counted, as the source says
     for b in backend.metric_buckets(closed_window(window), bucket, service):
         if b.name in requests or b.name in errors:
             into = bads if b.name in errors else totals
             into[b.bucket_start] = into.get(b.bucket_start, 0.0) + b.value * bucket  # rates back to counts
+            if b.counted_seconds:
+                counted[b.bucket_start] = max(counted.get(b.bucket_start, 0.0), b.counted_seconds)
     if not totals:
         return None
-    spread_totals = spread_counts(totals, window, bucket, whole=True)
-    spread_bads = spread_counts(bads, window, bucket, whole=True)
+    spread_totals = spread_counts(totals, window, bucket, whole=True, counted=counted)
+    spread_bads = spread_counts(bads, window, bucket, whole=True, counted=counted)
     times = sorted(spread_totals)
     query = (
         f"metric_buckets(service={service!r}, bucket_seconds={bucket}) of {', '.join(sorted(requests))} "
@@ -71,6 +74,6 @@ def counted_requests(
         [round(spread_totals[t]) for t in times],
         [round(min(spread_bads.get(t, 0.0), spread_totals[t])) for t in times],
         query,
-        round(counted_period(list(totals), bucket)),
+        round(counted_period(list(totals), bucket, counted)),
         "request counters",
     )

@@ -15,20 +15,34 @@ from itertools import pairwise
 from mcp_server.telemetry import TimeWindow
 
 
-def counted_period(stamps: list[datetime], bucket: int) -> float:
-    """Seconds one point counts: the smallest gap between its series' stamps (a bucket at least)."""
-    gaps = [(b - a).total_seconds() for a, b in pairwise(sorted(stamps))]
+def counted_period(
+    stamps: list[datetime], bucket: int, counted: dict[datetime, float] | None = None
+) -> float:
+    """Seconds one point counts: what the source says its points counted (the shortest), else the
+    smallest gap between its series' stamps; a bucket at least."""
+    said = [s for s in (counted or {}).values() if s > 0]
+    gaps = said or [(b - a).total_seconds() for a, b in pairwise(sorted(stamps))]
     return max([float(bucket), min(gaps, default=float(bucket))])
 
 
 def spread_counts(
-    stamped: dict[datetime, float], window: TimeWindow, bucket: int, *, whole: bool = False
+    stamped: dict[datetime, float],
+    window: TimeWindow,
+    bucket: int,
+    *,
+    whole: bool = False,
+    counted: dict[datetime, float] | None = None,
 ) -> dict[datetime, float]:
     """Counts stamped at their interval's end, per bucket start of the interval they counted, within
-    ``window``. With ``whole`` each bucket holds a whole count and the interval's total is kept."""
-    spacing = counted_period(list(stamped), bucket)
+    ``window``. ``counted`` gives, per stamp, the seconds the source says the point counted (a
+    counter that reports only minutes with events has gaps between points that it did not count);
+    without it every point counted the smallest gap between stamps. With ``whole`` each bucket
+    holds a whole count and the interval's total is kept."""
+    fallback = counted_period(list(stamped), bucket)
     out: dict[datetime, float] = {}
     for stamp in sorted(stamped):
+        said = (counted or {}).get(stamp)
+        spacing = bucket * max(1, round(said / bucket)) if said else fallback
         start = stamp - timedelta(seconds=spacing)
         starts = [
             t

@@ -74,11 +74,13 @@ def _series(rows: list[MetricBucket], name: str, how: str = "max") -> tuple[list
     return times, [max(per[t]) if how == "max" else sum(per[t]) for t in times]
 
 
-def _spread(times: list[datetime], rates: list[float], m: Measurements) -> tuple[list[datetime], list[float]]:
-    """A counter's per-second rates, as the store buckets them at each point's stamp, as counts per
-    bucket of the interval each point counted (see ``counter_periods``)."""
+def _spread(rows: list[MetricBucket], name: str, m: Measurements) -> tuple[list[datetime], list[float]]:
+    """A counter's per-second rates, as the store buckets them at each point's stamp (summed over
+    the hosts), as counts per bucket of the interval each point counted (see ``counter_periods``)."""
+    times, rates = _series(rows, name, "sum")
     stamped = {t: r * m.bucket_seconds for t, r in zip(times, rates, strict=True)}
-    spread = spread_counts(stamped, m.window, m.bucket_seconds)
+    counted = {r.bucket_start: r.counted_seconds for r in rows if r.name == name and r.counted_seconds}
+    spread = spread_counts(stamped, m.window, m.bucket_seconds, counted=counted)
     ordered = sorted(spread)
     return ordered, [spread[t] for t in ordered]
 
@@ -216,9 +218,9 @@ def throttling_section(x: SectionInputs) -> FaultSection | None:
             evidence=[ev],
         )
     ]
-    series = [Series("throttled / bucket", *_spread(t_times, t_values, m))]
+    series = [Series("throttled / bucket", *_spread(rows, throttled.name, m))]
     if consumed is not None and provisioned is not None:
-        c_times, c_counts = _spread(*_series(rows, consumed.name, "sum"), m)
+        c_times, c_counts = _spread(rows, consumed.name, m)
         c_values = [c / m.bucket_seconds for c in c_counts]  # per second over the interval counted
         _, p_values = _series(rows, provisioned.name)
         cap = max(p_values, default=0.0)

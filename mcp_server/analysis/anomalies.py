@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from mcp_server.analysis.buckets import before_onset
+from mcp_server.analysis.levels import level_change
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.analysis.sparse_metrics import closed_window, sparse_changes
@@ -178,7 +179,10 @@ def metric_series(backend: TelemetryBackend, scope: Scope) -> list[MetricSeries]
                 kind=rows[0].kind,
                 statistic=statistic_for(rows[0].kind),
                 attributes={"host": host} if host else {},
-                points=[SeriesPoint(time=r.bucket_start, value=r.value) for r in rows],
+                points=[
+                    SeriesPoint(time=r.bucket_start, value=r.value, counted_seconds=r.counted_seconds)
+                    for r in rows
+                ],
             )
             for (name, service, host), rows in list(grouped.items())[: MAX_METRIC_NAMES * 50]
         ]
@@ -290,12 +294,11 @@ def metric_signals(anomalies: list[MetricAnomaly], scope: Scope) -> list[Signal]
     signals = []
     for a in anomalies:
         verb = "rose" if a.direction > 0 else "fell"
-        unit = f" {a.unit}" if a.unit and a.unit not in ("1",) and not a.unit.startswith("{") else ""
         evidence = Evidence(
             kind=EvidenceKind.METRIC_ANOMALY,
             service=a.service,
             description=(
-                f"{a.metric} ({a.statistic}) {verb} from {_fmt(a.baseline)}{unit} to {_fmt(a.incident)}{unit} "
+                f"{a.metric}{'' if a.statistic == 'rate' else f' ({a.statistic})'} {verb} from {level_change(a.baseline, a.incident, a.statistic, a.unit)} "
                 + (
                     f"(z {a.z:+.1f} among its peers: too few points to test it on its own)"
                     if a.sparse
@@ -339,16 +342,6 @@ def metric_signals(anomalies: list[MetricAnomaly], scope: Scope) -> list[Signal]
             )
         )
     return signals
-
-
-def _fmt(v: float) -> str:
-    if abs(v) >= 1e9:
-        return f"{v / 1e9:.2f}G"
-    if abs(v) >= 1e6:
-        return f"{v / 1e6:.2f}M"
-    if abs(v) >= 100:
-        return f"{v:.0f}"
-    return f"{v:.3g}"
 
 
 def _round(v: float) -> float | None:

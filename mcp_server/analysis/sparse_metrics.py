@@ -26,13 +26,14 @@ from typing import Literal
 
 from mcp_server.analysis.buckets import before_onset
 from mcp_server.analysis.classify import FAILURES
+from mcp_server.analysis.levels import level_change
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.analysis.stats import rate_surprise
 from mcp_server.backends.base import MetricQuery, TelemetryBackend
 from mcp_server.errors import QueryError
 from mcp_server.span_conventions import PEER_KEYS, peer_service
-from mcp_server.telemetry import MetricKind, MetricSeries, TimeWindow
+from mcp_server.telemetry import MetricKind, MetricSeries, SeriesPoint, TimeWindow
 from mcp_server.tool_calls import tool_call
 
 MIN_PEERS = 4  # series of the same name needed to call one of them an outlier
@@ -58,16 +59,18 @@ def sparse_changes(
 
     ``before`` is the mean of the points before ``onset`` (the first point when none are),
     ``after`` the mean of the points from it on (the last point when none are). A counter's
-    values are rates: times ``seconds_per_value`` they are the events each point counted."""
+    values are rates per bucket: times ``seconds_per_value`` they are the events each point
+    counted; its ``before`` and ``after`` are rates over the time its points counted."""
     moves: dict[str, list[_Move]] = defaultdict(list)
     for series in series_list:
-        values = [p.value for p in series.points if math.isfinite(p.value)]
-        if len(values) < 2:
+        points = [p for p in series.points if math.isfinite(p.value)]
+        if len(points) < 2:
             continue
-        base_points, inc_points = before_onset(series.points, onset)
-        before = [p.value for p in base_points if math.isfinite(p.value)] or values[:1]
-        after = [p.value for p in inc_points if math.isfinite(p.value)] or values[-1:]
-        b, a = statistics.fmean(before), statistics.fmean(after)
+        base_points, inc_points = before_onset(points, onset)
+        base_points, inc_points = base_points or points[:1], inc_points or points[-1:]
+        before, after = [p.value for p in base_points], [p.value for p in inc_points]
+        b = statistics.fmean(own_rate(p, seconds_per_value) for p in base_points)
+        a = statistics.fmean(own_rate(p, seconds_per_value) for p in inc_points)
         scale = max(abs(b), abs(a))
         # a series that sat still (at zero, say) is a peer that did not move
         move = math.log((abs(a) + 0.01 * scale) / (abs(b) + 0.01 * scale)) if scale > 0 else 0.0
@@ -101,6 +104,14 @@ def sparse_changes(
             ):
                 out.append((r.series, r.before, r.after, z))
     return out
+
+
+def own_rate(point: SeriesPoint, seconds_per_value: float) -> float:
+    """A point's value over the time it counted: a five-minute count read in one-minute buckets is a
+    rate over one minute, five times its true rate."""
+    if point.counted_seconds is None or point.counted_seconds <= 0:
+        return point.value
+    return point.value * seconds_per_value / point.counted_seconds
 
 
 def closed_window(window: TimeWindow) -> TimeWindow:
@@ -173,7 +184,8 @@ def degraded_edges(backend: TelemetryBackend, scope: Scope) -> list[Signal]:
                     kind=EvidenceKind.TOPOLOGY,
                     service=owner,
                     description=(
-                        f"calls {s.service} → {peer}: {what} rose, {s.name} from {before:.3g} to {after:.3g} "
+                        f"calls {s.service} → {peer}: {what} rose, {s.name} from "
+                        f"{level_change(before, after, s.statistic, s.unit)} "
                         f"as the caller measures it (z {z:+.1f} among other calls: too few points to test "
                         "it on its own)"
                     ),

@@ -167,6 +167,9 @@ class MetricBucket(_Query):
     unit: str = ""
     bucket_start: datetime
     value: float
+    # a counter's: the seconds its points counted, when the source says (a five-minute point in a
+    # one-minute bucket counted 300, so its per-second rate is a fifth of ``value``)
+    counted_seconds: float | None = None
 
 
 class SliBucket(_Query):

@@ -48,6 +48,7 @@ def test_time_to_detect_more_than_a_minute_off_the_truth_fails_and_says_both_num
     score = score_report(right_facts(time_to_detect_seconds=20.0), truth())
 
     assert score.detect is False and score.ttd_error_seconds == 280.0
+    assert score.ttd_bias_seconds == -280.0  # short: the report dated the incident too late
     assert any("report 20s" in miss and "truth 300s" in miss for miss in score.misses)
 
 

@@ -20,6 +20,17 @@ from mcp_server.telemetry import (
 )
 
 STATISTICS = {"avg", "sum", "min", "max", "p50", "p95", "p99", "count", "rate"}
+# the nanoseconds a counter's point counted: a delta point since its start, a cumulative increase
+# since the point before (over window ``w``, one series in time order)
+COUNTED_NS = (
+    "CASE WHEN kind = 'sum' THEN CASE WHEN temporality = 1 AND start_ns > 0 AND start_ns < time_ns "
+    "THEN time_ns - start_ns ELSE time_ns - lag(time_ns) OVER w END END AS counted_ns"
+)
+# per bucket, the seconds each series' points counted (several hosts' series side by side count the
+# same minutes, not more of them)
+COUNTED_SECONDS = (
+    "sum(counted_ns) / 1e9 / nullif(count(DISTINCT CASE WHEN counted_ns IS NOT NULL THEN series_key END), 0)"
+)
 
 
 class MetricQueries:
@@ -79,20 +90,21 @@ class MetricQueries:
         source = (
             "(SELECT *, CASE WHEN temporality = 2 OR (kind = 'sum' AND temporality <> 1) THEN "
             "  CASE WHEN value - lag(value) OVER w < 0 THEN value ELSE value - lag(value) OVER w END "
-            "  ELSE value END AS increase FROM metrics "
+            f"  ELSE value END AS increase, {COUNTED_NS} FROM metrics "
             f"{where_sql(inner_where)} WINDOW w AS (PARTITION BY series_key ORDER BY time_ns))"
         )
         sql = (
-            f"SELECT service{group_cols}, (time_ns // {width}) * {width} AS bucket, {value_sql} "
-            f"FROM {source} GROUP BY ALL ORDER BY ALL"
+            f"SELECT service{group_cols}, (time_ns // {width}) * {width} AS bucket, {value_sql}, "
+            f"{COUNTED_SECONDS} FROM {source} GROUP BY ALL ORDER BY ALL"
         )
         rows = self.db.fetchall(sql, [*group_params, *params])
         series: dict[tuple[Any, ...], list[SeriesPoint]] = {}
         for row in rows:
-            if row[-1] is None:
+            if row[-2] is None:
                 continue
             series_id = tuple(row[: 1 + len(group_exprs)])
-            point = SeriesPoint(time=from_nanos(int(row[-2])), value=float(row[-1]))
+            counted = float(row[-1]) if kind == MetricKind.SUM and row[-1] else None
+            point = SeriesPoint(time=from_nanos(int(row[-3])), value=float(row[-2]), counted_seconds=counted)
             series.setdefault(series_id, []).append(point)
         return [
             MetricSeries(
@@ -119,9 +131,10 @@ class MetricQueries:
         host = "host" if by_host else "NULL::VARCHAR AS host"
         width = bucket_seconds * 1_000_000_000
         source = (
-            f"(SELECT name, service, {host}, kind, unit, time_ns, value, count, sum, CASE WHEN temporality = 2 OR "
+            f"(SELECT name, service, {host}, kind, unit, time_ns, value, count, sum, series_key, CASE WHEN "
+            "temporality = 2 OR "
             "(kind = 'sum' AND temporality <> 1) THEN CASE WHEN value - lag(value) OVER w < 0 THEN value "
-            "ELSE value - lag(value) OVER w END ELSE value END AS increase FROM metrics "
+            f"ELSE value - lag(value) OVER w END ELSE value END AS increase, {COUNTED_NS} FROM metrics "
             f"{where_sql(where)} WINDOW w AS (PARTITION BY series_key ORDER BY time_ns))"
         )
         value_sql = (
@@ -131,7 +144,7 @@ class MetricQueries:
         )
         rows = self.db.fetchall(
             f"SELECT name, service, host, any_value(kind), any_value(unit), "
-            f"(time_ns // {width}) * {width} AS bucket, {value_sql} FROM {source} "
+            f"(time_ns // {width}) * {width} AS bucket, {value_sql}, {COUNTED_SECONDS} FROM {source} "
             "GROUP BY name, service, host, bucket ORDER BY name, service, host, bucket",
             params,
         )
@@ -144,6 +157,7 @@ class MetricQueries:
                 unit=r[4] or "",
                 bucket_start=from_nanos(int(r[5])),
                 value=float(r[6]),
+                counted_seconds=float(r[7]) if r[3] == "sum" and r[7] else None,
             )
             for r in rows
             if r[6] is not None and math.isfinite(r[6])

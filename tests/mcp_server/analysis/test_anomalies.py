@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from mcp_server.analysis.anomalies import detect_metric_anomalies, score_series, shared_series
+from mcp_server.analysis.anomalies import detect_metric_anomalies, metric_signals, score_series, shared_series
 from mcp_server.analysis.changes import proximity
 from mcp_server.backends.base import MetricBucket
 from mcp_server.telemetry import (
@@ -88,16 +88,28 @@ def test_series_that_sat_still_at_the_same_value_on_several_services_are_not_sha
     assert shared_series([*still, *node_cpu]) == {2, 3}
 
 
-class _FiveMinuteCpu:
-    """Five-minute CPU of five services, each point stamped at the end of its interval; the last
-    service's CPU leapt in the last interval, whose point sits exactly at the window's end."""
+class _FiveMinutePoints:
+    """Five-minute points of five services, each stamped at the end of its interval and read in
+    one-minute buckets (a counter's as a rate over that minute, as backends bucket them); the
+    last service's leapt in the last interval, whose point sits exactly at the window's end."""
+
+    def __init__(self, kind: MetricKind = MetricKind.GAUGE, scale: float = 1.0) -> None:
+        self.kind, self.scale = kind, scale
 
     def metric_buckets(self, window: TimeWindow, bucket_seconds: int, *, by_host: bool) -> list[MetricBucket]:
         rows = {f"s{i}": [0.30, 0.31 + i / 100, 0.30 - i / 100] for i in range(4)} | {
             "hot": [0.29, 0.30, 0.92]
         }
+        counter = self.kind == MetricKind.SUM
         return [
-            MetricBucket(name="cpu", service=svc, kind=MetricKind.GAUGE, bucket_start=at, value=v)
+            MetricBucket(
+                name="busy",
+                service=svc,
+                kind=self.kind,
+                bucket_start=at,
+                value=v * self.scale,
+                counted_seconds=300.0 if counter else None,
+            )
             for svc, values in rows.items()
             for i, v in enumerate(values)
             if window.contains(at := T0 + timedelta(minutes=5 * (i + 1)))
@@ -107,15 +119,31 @@ class _FiveMinuteCpu:
         return []
 
 
-def test_a_short_series_is_judged_with_its_point_stamped_at_the_window_end():
+def _fifteen_minutes():  # type: ignore[no-untyped-def]
     end = T0 + timedelta(minutes=15)
     onset = T0 + timedelta(minutes=7, seconds=30)
-    scope = twenty_minutes().model_copy(
+    return twenty_minutes().model_copy(
         update={
             "window": TimeWindow(start=T0, end=end),
             "onset": onset,
             "incident": TimeWindow(start=onset, end=end),
         }
     )
-    found = detect_metric_anomalies(_FiveMinuteCpu(), scope)  # type: ignore[arg-type]
+
+
+def test_a_short_series_is_judged_with_its_point_stamped_at_the_window_end():
+    found = detect_metric_anomalies(_FiveMinutePoints(), _fifteen_minutes())  # type: ignore[arg-type]
     assert [(a.service, a.sparse, a.direction) for a in found] == [("hot", True, 1)]
+
+
+def test_a_five_minute_counter_is_stated_at_its_rate_over_the_five_minutes_each_point_counted():
+    # "hot" counted 29, 30 and then 92 events in its five-minute intervals: 6 a minute before the
+    # onset, (30 + 92) / 10 = 12.2 a minute after; read per one-minute bucket they would be five
+    # times as many
+    backend = _FiveMinutePoints(MetricKind.SUM, scale=100 / 60)
+    scope = _fifteen_minutes()
+    found = detect_metric_anomalies(backend, scope)  # type: ignore[arg-type]
+    [hot] = [a for a in found if a.service == "hot"]
+    assert (round(hot.baseline * 60, 3), round(hot.incident * 60, 3)) == (5.8, 12.2)
+    [signal] = [s for s in metric_signals([hot], scope)]
+    assert signal.evidence.description.startswith("busy rose from 5.8 to 12.2 a minute ")
