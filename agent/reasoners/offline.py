@@ -38,5 +38,5 @@ class OfflineReasoner:
         hypotheses = self.analysis.rank(request.scope, request.findings)
         failed = [f.step for f in request.findings if not f.ok]
         hypotheses = apply_partial_penalty(hypotheses, failed)
-        notes = [f"ranked by the {self.analysis.name} analysis without a language model"]
-        return ReasoningReply(hypotheses=hypotheses, notes=notes, reasoner=self.name)
+        # how it ranked is the result's ``reasoner``, not a note: notes say what is missing or degraded
+        return ReasoningReply(hypotheses=hypotheses, reasoner=self.name)

@@ -127,7 +127,13 @@ def _assessment(result: InvestigationResult, report: IncidentReport, m: Measurem
         placeholders += [f"{section}: {c.text}" for c in claims if PLACEHOLDER in c.text]
     placeholders.append(f"Owner and due date for each of the {len(report.action_items)} action items.")
     placeholders.append("Severity.")
-    return ReportAssessment(missing_data=missing, placeholders=placeholders)
+    return ReportAssessment(missing_data=missing, placeholders=placeholders, notes=[_ranked_by(result)])
+
+
+def _ranked_by(result: InvestigationResult) -> str:
+    if result.reasoner == "offline":
+        return "Hypotheses were ranked by the statistical engine alone, without a language model."
+    return f"Hypotheses were ranked by the {result.reasoner} reasoner over the engine's findings."
 
 
 def draft_report(

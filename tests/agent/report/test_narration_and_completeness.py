@@ -3,6 +3,7 @@ from __future__ import annotations
 from agent.report import IncidentReport, NarrationError, NarrationRequest, assess_completeness, draft_report
 from agent.report.completeness import report_completeness
 from agent.report.narrative import invented_numbers
+from agent.wiring import investigate_engine_only
 from mcp_server.backends.local import LocalBackend
 from mcp_server.taxonomy import FaultType
 from tests.agent.report.incident_fixtures import result_for
@@ -136,4 +137,17 @@ def test_the_summary_and_the_first_why_name_the_cause_and_its_fault_once_when_th
     assert (
         "The investigation traced it to visits: error exception (its own" in root
         and "visits: visits" not in root
+    )
+
+
+def test_how_the_hypotheses_were_ranked_is_a_note_of_the_assessment_not_missing_data(
+    incident_backend: LocalBackend,
+) -> None:
+    result = investigate_engine_only(incident_backend, incident_backend.scenario_spec())
+    report = draft_report(result, incident_backend)
+
+    assert result.reasoner == "offline"
+    assert not any("language model" in line for line in report.assessment.missing_data)
+    assert report.assessment.notes[0] == (
+        "Hypotheses were ranked by the statistical engine alone, without a language model."
     )
