@@ -40,6 +40,7 @@ def assemble_result(
         window=scope.window,
         baseline_window=scope.baseline,
         onset=scope.onset,
+        onset_source=scope.onset_source,
         affected_services=affected,
         hypotheses=state.hypotheses,
         evidence=state.all_evidence(),

@@ -26,7 +26,7 @@ from agent.report.fault_factors import (
     Action,
     Factor,
 )
-from agent.report.impact import incident_began
+from agent.report.impact import incident_began, onset_guess
 from agent.report.model import PLACEHOLDER
 from agent.report.recurrence import recurrence_branch
 from agent.report.why import Why, WhyInputs, cause_phrase, fmt
@@ -274,6 +274,11 @@ def _alarm_rule(alarm: Alarm) -> str:
     )
 
 
+def _guessed(inputs: WhyInputs) -> str:
+    guess = onset_guess(inputs.result, inputs.measurements)
+    return f" (a guess, {guess}: no series dates it; confirm it)" if guess else ""
+
+
 def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | None) -> Why:
     result, book, m = inputs.result, inputs.book, inputs.measurements
     detection = result.detection
@@ -317,10 +322,11 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
         f"Why did it take {duration_phrase(delay)} to detect?"
         if delay is not None and delay > SLOW_DETECTION_SECONDS
         else f"How was the incident detected, {duration_phrase(delay or 0)} after onset?",
-        f"Impact began at {_hhmm(onset)}; the first alarm, {detection.first_alarm}, fired at "
-        f"{_hhmm(detection.first_alarm_time)}, {duration_phrase(delay or 0)} after onset.",
+        f"Impact began at {_hhmm(onset)}{_guessed(inputs)}; the first alarm, {detection.first_alarm}, fired "
+        f"at {_hhmm(detection.first_alarm_time)}, {duration_phrase(delay or 0)} after onset.",
         alarm_ev + m.impact_evidence[:1],
         WhyBranch.DETECTION,
+        needs_human_input=bool(_guessed(inputs)),
     )
     alarm = _alarm(inputs, detection.first_alarm)
     if delay is not None and delay > SLOW_DETECTION_SECONDS:

@@ -74,6 +74,20 @@ def incident_began(m: Measurements) -> datetime | None:
     return min(moments) if moments else None
 
 
+def onset_guess(result: InvestigationResult, m: Measurements) -> str | None:
+    """How the beginning was guessed when nothing in the data dated it (no change point, no first
+    failure or served version, no customer impact before it): the middle of the window or shortly
+    before the trigger. None when the data dated it."""
+    began = incident_began(m)
+    if began is None or began != result.onset:
+        return None
+    if result.onset_source == "default":
+        return "the middle of the window"
+    if result.onset_source == "trigger":
+        return "shortly before the trigger time"
+    return None
+
+
 def bucket_seconds_for(window: TimeWindow) -> int:
     minutes = max(1, round(window.duration.total_seconds() / 60 / 150))
     return 60 * minutes

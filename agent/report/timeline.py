@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from agent.report.detection import is_burn_alert, is_noise, slo_alert_name
 from agent.report.evidence_book import EvidenceBook
-from agent.report.impact import Measurements, incident_began
+from agent.report.impact import Measurements, incident_began, onset_guess
 from agent.report.model import (
     PLACEHOLDER,
     Claim,
@@ -114,10 +114,10 @@ def build_timeline(
         )
     elif onset is not None:
         event, cited = _onset_event(book, onset)
+        guess = onset_guess(result, m)
+        source = "investigation onset" + (f" (a guess: {guess}; no clear change point)" if guess else "")
         timed.append(
-            ReportTimelineEntry(
-                time=onset, phase=P.IMPACT, event=event, source="investigation onset", evidence=cited
-            )
+            ReportTimelineEntry(time=onset, phase=P.IMPACT, event=event, source=source, evidence=cited)
         )
     if result.detection is not None and result.detection.slo_breach_time is not None:
         timed.append(
@@ -345,6 +345,16 @@ def build_response_analysis(
                 evidence=alarm_ev + m.impact_evidence[:1],
             )
         )
+        guess = onset_guess(result, m)
+        if guess is not None:
+            claims.append(
+                Claim(
+                    text=f"{PLACEHOLDER}: confirm when impact began. No series changed clearly enough to "
+                    f"date it, so the onset ({began:%H:%M} UTC) is {guess}, and time to detect is only as "
+                    "good as that guess.",
+                    needs_human_input=True,
+                )
+            )
         burn = _burn_rate_alarm(m, book)
         # a target only when detection was slow enough for a faster rule to matter: halving a delay of
         # a minute or two is noise in one-minute buckets, not an improvement anyone can verify

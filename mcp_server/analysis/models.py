@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -187,6 +187,9 @@ class InvestigationResult(BaseModel):
     window: TimeWindow
     baseline_window: TimeWindow | None = None
     onset: datetime | None = None
+    # how the onset was found: a change point in the data, or (no clear one) shortly before the
+    # trigger time or the middle of the window, which are guesses; None when not recorded
+    onset_source: Literal["detected", "trigger", "default"] | None = None
     affected_services: list[str] = Field(default_factory=list)
     hypotheses: list[Hypothesis] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)  # everything gathered; hypotheses cite by id

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from agent.report import draft_report
 from agent.report.evidence_book import EvidenceBook
 from agent.report.timeline import _onset_event
+from knowledge.documents import WhyBranch
 from mcp_server.analysis.models import Evidence, EvidenceKind
+from mcp_server.backends.local import LocalBackend
 from mcp_server.taxonomy import FaultType
 from tests.agent.report.incident_fixtures import ONSET, result_for
 
@@ -35,3 +38,18 @@ def test_without_a_dated_start_the_onset_is_the_first_anomaly():
     event, cited = _onset_event(_book(), ONSET)
 
     assert event == "Anomaly onset" and cited
+
+
+def test_an_onset_the_data_did_not_date_is_called_a_guess_and_left_for_the_team_to_confirm(
+    incident_backend: LocalBackend,
+) -> None:
+    result = result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2")
+    guessed = draft_report(result.model_copy(update={"onset_source": "default"}), incident_backend)
+    dated = draft_report(result.model_copy(update={"onset_source": "detected"}), incident_backend)
+
+    [caveat] = [c for c in guessed.response_analysis.claims if "confirm when impact began" in c.text]
+    assert caveat.needs_human_input and "is the middle of the window" in caveat.text
+    detection = next(n for n in guessed.five_whys.walk() if n.branch == WhyBranch.DETECTION)
+    assert "a guess, the middle of the window" in detection.answer and detection.needs_human_input
+    assert not any("confirm when impact began" in c.text for c in dated.response_analysis.claims)
+    assert not any("a guess" in n.answer for n in dated.five_whys.walk())
