@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
@@ -110,6 +111,17 @@ def _hhmm(moment: object) -> str:
     return f"{moment:%H:%M} UTC" if moment is not None else PLACEHOLDER
 
 
+def _starting(start: datetime, resolution: int, bucket: int) -> str:
+    """When impact started, as precisely as the source counted: a five-minute counter knows only
+    which five minutes."""
+    if resolution <= bucket:
+        return f"Starting at {_hhmm(start)}"
+    return (
+        f"Starting between {start:%H:%M} and {start + timedelta(seconds=resolution):%H:%M} UTC (the data "
+        f"counts {duration_phrase(resolution)} at a time)"
+    )
+
+
 def summary_claims(
     result: InvestigationResult,
     m: Measurements,
@@ -127,7 +139,8 @@ def summary_claims(
         claims.append(
             Claim(
                 text=(
-                    f"Starting at {_hhmm(impact.start)}, {who} {impact.entry_service} saw "
+                    f"{_starting(impact.start, impact.peak_seconds or m.bucket_seconds, m.bucket_seconds)}, "
+                    f"{who} {impact.entry_service} saw "
                     f"failures for {duration_phrase(impact.duration_seconds or 0)}: {impact.failed_requests:,} of {impact.total_requests:,} "
                     f"requests failed ({impact.failed_fraction or 0:.1%})."
                 ),

@@ -276,6 +276,14 @@ def test_metrics_only_data_measures_impact_from_the_entry_services_request_count
     assert began.source == "request counters"
     assert f"| {worst} |" in markdown
     assert "customers of frontend" in markdown
+    [said] = [c.text for c in report.summary if "customers of frontend saw failures" in c.text]
+    if period == 60:
+        assert said.startswith(f"Starting at {impact.start:%H:%M} UTC, ")
+    else:  # five-minute counters know which five minutes, not which minute
+        until = impact.start + timedelta(seconds=period)
+        assert said.startswith(
+            f"Starting between {impact.start:%H:%M} and {until:%H:%M} UTC (the data counts 5 minutes at a time), "
+        )
 
 
 def test_impact_that_cannot_be_measured_says_what_was_counted_and_asks_the_team(
