@@ -117,7 +117,7 @@ def build_charts(m: Measurements, markers: list[ChartMarker]) -> list[Chart]:
             Chart(
                 id="errors",
                 title="Error rate",
-                caption=f"Failed server requests per {minutes}-minute bucket, percent, for "
+                caption=f"Failed requests ({m.charted_spans}) per {minutes}-minute bucket, percent, for "
                 + " and ".join(s.label for s in m.errors)
                 + ".",
                 svg=draw_lines("Error rate (%)", "% errors", m.errors, markers, None),
@@ -130,7 +130,7 @@ def build_charts(m: Measurements, markers: list[ChartMarker]) -> list[Chart]:
             Chart(
                 id="latency",
                 title="Latency p99",
-                caption=f"99th percentile server latency per {minutes}-minute bucket, milliseconds.",
+                caption=f"99th percentile latency ({m.charted_spans}) per {minutes}-minute bucket, milliseconds.",
                 svg=draw_lines("Latency p99 (ms)", "ms", m.latency, markers, None),
                 markers=markers,
                 evidence=evidence,

@@ -14,12 +14,14 @@ from datetime import datetime, timedelta
 
 from agent.report.counted_requests import RequestSeries, counted_requests
 from agent.report.customer_facing import customer_facing_slo, entry_service, slo_statuses
+from agent.report.entry_spans import entry_span_stats
 from agent.report.evidence_book import EvidenceBook
 from agent.report.model import PLACEHOLDER, Claim, CustomerImpact, EntryImpact
+from agent.report.slowdown import Slowdown, slowdown_claims
 from agent.report.wording import duration_phrase
 from mcp_server.analysis.models import EvidenceKind, InvestigationResult
 from mcp_server.analysis.stats import last_count_change
-from mcp_server.backends.base import SpanBucket, SpanStatsQuery, TelemetryBackend
+from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import ServiceEdge, SliKind, SloDefinition, TimeWindow
 
@@ -48,6 +50,8 @@ class Measurements:
     sli_goal_percent: float | None = None
     errors: list[Series] = field(default_factory=list)  # error rate in percent
     latency: list[Series] = field(default_factory=list)  # p99 in ms
+    charted_spans: str = "server spans"  # what the error and latency series were read from
+    slowed: Slowdown | None = None  # unmeasured failures, but the entry service's requests slowed
     impact_evidence: list[str] = field(default_factory=list)
     impact_source: str = "SLI buckets"  # what the impact was counted from, for the timeline
     recovery_evidence: list[str] = field(default_factory=list)
@@ -93,15 +97,6 @@ def bucket_seconds_for(window: TimeWindow) -> int:
     return 60 * minutes
 
 
-def _server_stats(
-    backend: TelemetryBackend, service: str | None, window: TimeWindow, bucket: int
-) -> list[SpanBucket]:
-    query = SpanStatsQuery(
-        window=window, bucket_seconds=bucket, service=service, kinds=[SERVER_KIND], group_by=["service"]
-    )
-    return backend.span_stats(query)
-
-
 def _bad_series(
     backend: TelemetryBackend, slo: SloDefinition | None, service: str | None, window: TimeWindow, bucket: int
 ) -> RequestSeries:
@@ -118,16 +113,15 @@ def _bad_series(
                 "SLI buckets",
             )
     else:
-        stats = _server_stats(backend, service, window, bucket)
+        stats, source, query = entry_span_stats(backend, service, window, bucket)
         if stats or service is None:
-            query = f"span_stats(service={service!r}, kinds=[SERVER], bucket_seconds={bucket})"
             return RequestSeries(
                 [b.bucket_start for b in stats],
                 [b.count for b in stats],
                 [b.errors for b in stats],
                 query,
                 bucket,
-                "server spans",
+                source,
             )
     # no request was traced: the entry service's own request counters count its availability
     return counted_requests(backend, service, window, bucket) or RequestSeries(
@@ -235,7 +229,9 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
     _chart_series(out, backend, result, entry, window, bucket)
     if span is None:
         impact.baseline_bad_fraction = baseline
-        impact.claims = _unmeasured_claims(
+        out.slowed, slowed = slowdown_claims(backend, book, entry, window, onset)
+        out.impact_evidence = [e for c in slowed for e in c.evidence]
+        impact.claims = slowed + _unmeasured_claims(
             book,
             entry,
             _from_onset(times, onset, bucket),
@@ -244,6 +240,7 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
             baseline,
             query,
             window,
+            slowed=bool(slowed),
         )
         return out
     first, recovered = span
@@ -325,15 +322,7 @@ def _other_entries(
     out: list[EntryImpact] = []
     for service in roots:
         try:
-            stats = backend.span_stats(
-                SpanStatsQuery(
-                    window=window,
-                    bucket_seconds=60,
-                    service=service,
-                    kinds=[SERVER_KIND],
-                    group_by=["service"],
-                )
-            )
+            stats, source, query = entry_span_stats(backend, service, window, 60)
         except QueryError:
             continue
         inside = [b for b in stats if impact_window.start <= b.bucket_start < impact_window.end]
@@ -345,9 +334,9 @@ def _other_entries(
             continue
         book.add(
             EvidenceKind.SLO,
-            f"{failed:,} of {total:,} server requests to {service} ({failed / total:.1%}) failed between "
-            f"{impact_window.start:%H:%M} and {impact_window.end:%H:%M} UTC (baseline {baseline:.2%})",
-            source_query=f"span_stats(service={service!r}, kinds=[SERVER], bucket_seconds=60)",
+            f"{failed:,} of {total:,} requests to {service} ({failed / total:.1%}) failed between "
+            f"{impact_window.start:%H:%M} and {impact_window.end:%H:%M} UTC (baseline {baseline:.2%}; {source})",
+            source_query=query,
             service=service,
             time=impact_window.start,
             value=float(failed),
@@ -360,22 +349,16 @@ def _other_entries(
                 start=impact_window.start,
                 end=impact_window.end if impact_window.end < window.end else None,
                 duration_seconds=impact_window.duration.total_seconds(),
-                source="server spans",
+                source=source,
             )
         )
     return out
 
 
 def _failing_functions(backend: TelemetryBackend, entry: str, window: TimeWindow) -> list[str]:
-    stats = backend.span_stats(
-        SpanStatsQuery(
-            window=window,
-            bucket_seconds=max(60, int(window.duration.total_seconds())),
-            service=entry,
-            kinds=[SERVER_KIND],
-            group_by=["operation"],
-        )
-    )
+    stats = entry_span_stats(
+        backend, entry, window, max(60, int(window.duration.total_seconds())), ["operation"]
+    ).buckets
     errors: dict[str, int] = {}
     counts: dict[str, int] = {}
     for b in stats:
@@ -397,11 +380,12 @@ def _chart_series(
     services = [entry] + [h.service for h in result.hypotheses[:1] if h.service != entry]
     for service in services:
         try:
-            stats = _server_stats(backend, service, window, bucket)
+            stats, source, _ = entry_span_stats(backend, service, window, bucket)
         except QueryError:
             continue
         if not stats:
             continue
+        out.charted_spans = source
         times = [b.bucket_start for b in stats]
         out.errors.append(
             Series(service, times, [100.0 * b.errors / b.count if b.count else 0.0 for b in stats])
@@ -423,10 +407,28 @@ def _unmeasured_claims(
     baseline: float,
     query: str,
     window: TimeWindow,
+    *,
+    slowed: bool = False,
 ) -> list[Claim]:
-    """Why no impact was measured, with the counts that show it, and the question for the team."""
+    """Why no impact was measured, with the counts that show it, and the question for the team
+    (asked by the slowdown's claim instead when requests slowed)."""
     total, bad = sum(totals[i] for i in after), sum(bads[i] for i in after)
     ask = f"{PLACEHOLDER}: describe the impact customers saw or reported."
+    if total and slowed:
+        ev = book.add(
+            EvidenceKind.SLO,
+            f"{bad:,} of {total:,} requests to {entry} failed ({bad / total:.1%}) from the onset on, against "
+            f"{baseline:.2%} before",
+            source_query=f"{query} over {window.start.isoformat()}..{window.end.isoformat()}",
+            service=entry,
+            value=float(bad),
+            baseline=baseline,
+        )
+        text = (
+            f"{bad:,} of {total:,} requests to {entry} failed ({bad / total:.1%}) from the onset on, against "
+            f"{baseline:.2%} before: no more than usual."
+        )
+        return [Claim(text=text, evidence=[ev])]
     if not total:
         return [Claim(text=f"No requests to {entry} were counted in the data. {ask}", needs_human_input=True)]
     ev = book.add(

@@ -147,6 +147,16 @@ def summary_claims(
                 evidence=m.impact_evidence,
             )
         )
+    elif m.slowed is not None:
+        claims.append(
+            Claim(
+                text=f"Requests to {impact.entry_service} did not fail more than before, but they slowed: median "
+                f"latency rose from {m.slowed.before_ms:.0f} ms to {m.slowed.after_ms:.0f} ms "
+                f"({PLACEHOLDER}: describe what customers saw).",
+                evidence=m.impact_evidence,
+                needs_human_input=True,
+            )
+        )
     else:
         claims.append(
             Claim(

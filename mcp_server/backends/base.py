@@ -79,6 +79,8 @@ class SpanStatsQuery(_Query):
     bucket_seconds: int = Field(default=60, gt=0)
     service: str | None = None
     kinds: list[int] | None = None  # SpanKind values; None = all
+    # only spans without a parent: the requests that entered the system, where spans carry no kind
+    roots_only: bool = False
     group_by: list[SpanGroup] = Field(default_factory=lambda: list[SpanGroup](["service", "operation"]))
 
 

@@ -308,11 +308,11 @@ class AwsBackend:
     @bounded
     def span_stats(self, query: SpanStatsQuery) -> list[SpanBucket]:
         spans, scale = self._sample(query.window, filter_expression(query.service), "span statistics")
-        if not set(query.group_by) <= SUPPORTED_GROUPS or not self._spans_search.enabled():
+        searchable = set(query.group_by) <= SUPPORTED_GROUPS and not query.roots_only
+        if not searchable or not self._spans_search.enabled():
             if self._spans_search.enabled():
-                self._notes.add(
-                    "traces", "span statistics by peer come from sampled traces (aws/spans has no peer)"
-                )
+                what = "of root spans" if query.roots_only else "by peer (aws/spans has no peer)"
+                self._notes.add("traces", f"span statistics {what} come from sampled traces")
             return span_analysis.span_stats(spans, query, scale)
         sampled = span_analysis.span_stats(spans, query.model_copy(update={"bucket_seconds": 10**9}), 1.0)
         ratios = {

@@ -151,6 +151,8 @@ def span_stats(spans: Iterable[DerivedSpan], query: SpanStatsQuery, scale: float
             continue
         if query.kinds is not None and int(d.span.kind) not in {int(k) for k in query.kinds}:
             continue
+        if query.roots_only and d.span.parent_span_id:
+            continue
         bucket = (d.span.start_time_unix_nano // width) * width
         groups[(bucket, *(_group_value(d, g) for g in query.group_by))].append(d)
     result = []

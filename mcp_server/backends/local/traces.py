@@ -119,6 +119,8 @@ class SpanQueries:
         where, params = self.db.filters("start_ns", query.window, query.service)
         if query.kinds is not None:
             where.append(f"kind IN ({', '.join(str(int(k)) for k in query.kinds)})")
+        if query.roots_only:
+            where.append("coalesce(parent_span_id, '') = ''")
         width = query.bucket_seconds * 1_000_000_000
         groups = [GROUP_COLUMNS[g] for g in query.group_by]
         group_sql = "".join(f", {g}" for g in groups)

@@ -304,3 +304,23 @@ def test_impact_that_cannot_be_measured_says_what_was_counted_and_asks_the_team(
         r"\d[\d,]* of \d[\d,]* requests to frontend failed \(\d+\.\d%\) from the onset on", claim.text
     )
     assert any("no bucket after onset failed clearly more" in m for m in report.assessment.missing_data)
+
+
+def test_without_span_kinds_impact_is_counted_from_the_entry_services_trace_roots(tmp_path: Path) -> None:
+    # spans with no kind (and no status: errors only in their HTTP status), and no SLO to count from
+    data = generate_scenario(
+        "bad_deployment",
+        "customers",
+        11,
+        tmp_path / "scenario",
+        size="tiny",
+        quirks=Quirks(span_detail="no_status"),
+    )
+    (data / "slos.yaml").unlink()
+    report, _, _ = _drafted_from(data, tmp_path)
+    impact = report.customer_impact
+
+    assert impact.entry_service == "frontend" and impact.start is not None
+    assert impact.failed_requests > 0 and impact.total_requests > impact.failed_requests
+    began = next(e for e in report.timeline if e.phase == TimelinePhase.IMPACT)
+    assert began.source == "root spans"
