@@ -14,6 +14,7 @@ import itertools
 from datetime import datetime, timedelta
 
 from agent.report.detection import alarm_rule, is_burn_alert
+from agent.report.evidence_book import EvidenceBook
 from agent.report.fault_factors import (
     DETECTION_NO_ALARM,
     DETECTION_SLOW_ALARM,
@@ -32,6 +33,7 @@ from agent.report.recurrence import recurrence_branch
 from agent.report.why import Why, WhyInputs, cause_phrase, fmt
 from agent.report.wording import duration_phrase
 from knowledge.documents import ActionItem, ActionTerm, WhyBranch, WhyNode
+from mcp_server.analysis.classify import METRIC_CACHE, METRIC_CPU, METRIC_MEMORY, METRIC_POOL, THROTTLE
 from mcp_server.analysis.models import EvidenceKind as K
 from mcp_server.analysis.models import Hypothesis
 from mcp_server.taxonomy import FaultType as F
@@ -66,6 +68,30 @@ def _component(top: Hypothesis | None, inputs: WhyInputs) -> str:
     return top.component or top.service
 
 
+# the metrics a fault moves first: a node about the fault cites one of them before any other metric
+# (a CPU saturation's "Observed:" was the memory that also rose)
+FAULT_METRICS = {
+    F.CPU_SATURATION: METRIC_CPU,
+    F.MEMORY_LEAK: METRIC_MEMORY,
+    F.CONNECTION_POOL_EXHAUSTION: METRIC_POOL,
+    F.CACHE_FAILURE: METRIC_CACHE,
+    F.DEPENDENCY_THROTTLING: THROTTLE,
+}
+
+
+def _own_metrics_first(cited: list[str], book: EvidenceBook, fault: F) -> list[str]:
+    family = FAULT_METRICS.get(fault)
+    if family is None:
+        return cited
+
+    def foreign(i: str) -> bool:
+        e = book.get(i)
+        metric = str(e.attributes.get("metric", "")) if e is not None else ""
+        return not (e is not None and e.kind == K.METRIC_ANOMALY and family.search(metric))
+
+    return sorted(cited, key=foreign)  # stable: the book's order within each group
+
+
 def _factor_node(factor: Factor, inputs: WhyInputs, top: Hypothesis, branch: WhyBranch) -> Why:
     component = _component(top, inputs)
     fields = {"service": top.service, "component": component}
@@ -73,6 +99,7 @@ def _factor_node(factor: Factor, inputs: WhyInputs, top: Hypothesis, branch: Why
     cited = book.find(factor.supported_by, service=top.service, within=book.hypothesis_ids(top))
     if not cited:
         cited = book.find(factor.supported_by, service=top.service)
+    cited = _own_metrics_first(cited, book, top.fault_type)
     answer = fmt(factor.answer, fields)
     if factor.ask is not None:  # not something telemetry can show: asked, never stated as fact
         known = book.get(cited[0]) if cited else None

@@ -231,3 +231,25 @@ def test_without_a_named_dependency_the_tree_asks_about_the_services_dependency_
     questions = [n.question for n in report.five_whys.walk()]
     assert "Why did visits' dependency throttle visits?" in questions
     assert "Why did visits throttle visits?" not in questions
+
+
+def test_a_node_about_the_fault_cites_the_faults_own_metric_before_others_that_moved(
+    incident_backend: LocalBackend,
+) -> None:
+    result = result_for(FaultType.CPU_SATURATION)
+    memory = Evidence(
+        id="ev-mem", kind=EvidenceKind.METRIC_ANOMALY, service="visits", source_query="fixture:mem",
+        description="MemoryUsage (avg) rose from 15.8 Mi to 85.9 Mi", attributes={"metric": "MemoryUsage"},
+    )  # fmt: skip
+    cpu = Evidence(
+        id="ev-cpu", kind=EvidenceKind.METRIC_ANOMALY, service="visits", source_query="fixture:cpu",
+        description="CpuUsageRate (avg) rose from 26.7 % to 80.9 %", attributes={"metric": "CpuUsageRate"},
+    )  # fmt: skip
+    top = result.hypotheses[0]
+    top = top.model_copy(update={"evidence": [*top.evidence, memory, cpu]})
+    report = draft_report(
+        result.model_copy(update={"hypotheses": [top, *result.hypotheses[1:]]}), incident_backend
+    )
+
+    node = next(n for n in report.five_whys.walk() if n.question == "Why did visits saturate its CPU?")
+    assert "Observed: CpuUsageRate (avg) rose" in node.answer
