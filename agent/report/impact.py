@@ -414,43 +414,21 @@ def _unmeasured_claims(
     (asked by the slowdown's claim instead when requests slowed)."""
     total, bad = sum(totals[i] for i in after), sum(bads[i] for i in after)
     ask = f"{PLACEHOLDER}: describe the impact customers saw or reported."
-    if total and slowed:
-        ev = book.add(
-            EvidenceKind.SLO,
-            f"{bad:,} of {total:,} requests to {entry} failed ({bad / total:.1%}) from the onset on, against "
-            f"{baseline:.2%} before",
-            source_query=f"{query} over {window.start.isoformat()}..{window.end.isoformat()}",
-            service=entry,
-            value=float(bad),
-            baseline=baseline,
-        )
-        text = (
-            f"{bad:,} of {total:,} requests to {entry} failed ({bad / total:.1%}) from the onset on, against "
-            f"{baseline:.2%} before: no more than usual."
-        )
-        return [Claim(text=text, evidence=[ev])]
     if not total:
         return [Claim(text=f"No requests to {entry} were counted in the data. {ask}", needs_human_input=True)]
+    counted = f"{bad:,} of {total:,} requests to {entry} failed ({bad / total:.1%}) from the onset on, against {baseline:.2%} before"
     ev = book.add(
         EvidenceKind.SLO,
-        f"{bad:,} of {total:,} requests to {entry} failed ({bad / total:.1%}) from the onset on, against "
-        f"{baseline:.2%} before: no bucket clearly worse than the baseline",
+        counted + ("" if slowed else ": no bucket clearly worse than the baseline"),
         source_query=f"{query} over {window.start.isoformat()}..{window.end.isoformat()}",
         service=entry,
         value=float(bad),
         baseline=baseline,
     )
-    return [
-        Claim(
-            text=(
-                f"Customer impact could not be measured: {bad:,} of {total:,} requests to {entry} failed "
-                f"({bad / total:.1%}) from the onset on, against {baseline:.2%} before, and no bucket was clearly "
-                f"worse than that baseline. {ask}"
-            ),
-            evidence=[ev],
-            needs_human_input=True,
-        )
-    ]
+    if slowed:
+        return [Claim(text=f"{counted}: no more than usual.", evidence=[ev])]
+    text = f"Customer impact could not be measured: {counted}, and no bucket was clearly worse than that baseline. {ask}"
+    return [Claim(text=text, evidence=[ev], needs_human_input=True)]
 
 
 def _impact_claims(impact: CustomerImpact, what: str, evidence: list[str]) -> list[Claim]:
