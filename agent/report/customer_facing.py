@@ -157,15 +157,24 @@ def _paging_slo(
 def entry_service(
     result: InvestigationResult, edges: list[ServiceEdge], slo: SloDefinition | None
 ) -> str | None:
-    """The service customers talk to: the SLO's, the trigger's, or the topmost affected caller."""
+    """The service customers talk to: the SLO's, the trigger's, else the front door that leads to the
+    likeliest cause in the call graph (the cause itself when nobody calls it; the busiest door, an
+    affected one first, when several lead there), else the topmost affected caller."""
     if slo is not None:
         return slo.service
     trigger_service = result.trigger.service
     if trigger_service:
         return trigger_service
     affected = list(result.affected_services) or [h.service for h in result.hypotheses]
+    pairs = [(e.caller, e.callee) for e in edges]
+    callers, callees = {caller for caller, _ in pairs}, {callee for _, callee in pairs}
+    cause = result.hypotheses[0].service if result.hypotheses else None
+    if cause is not None:
+        doors = {cause} if cause in callers - callees else _callers_of(cause, pairs) - callees
+        if doors:
+            calls = {door: sum(e.requests for e in edges if e.caller == door) for door in doors}
+            return max(sorted(doors), key=lambda door: (door in affected, calls[door]))
     if not affected:
         return None
-    callees = {edge.callee for edge in edges}
     roots = [s for s in affected if s not in callees]
     return roots[0] if roots else affected[0]
