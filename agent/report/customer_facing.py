@@ -57,11 +57,9 @@ def customer_facing_slo(
     callees = {callee for _, callee in pairs}
     definitions = backend.list_slo_definitions()
     paging = _paging_slo(result, backend, onset, bucket, definitions, callees)
-    callers = {caller for caller, _ in pairs}
     cause = result.hypotheses[0].service if result.hypotheses else None
     for anchor in dict.fromkeys(s for s in (cause, paging.service if paging else None) if s):
-        # the failure's own front door when it is one, else the front doors that lead to it
-        doors = {anchor} if anchor in callers - callees else _callers_of(anchor, pairs) - callees
+        doors = _doors(anchor, pairs)
         entries = [d for d in definitions if d.service in doors]
         if entries:
             return _most_hurt(entries, paging, backend, window, onset, bucket)
@@ -85,6 +83,12 @@ def _most_hurt(
     return max(
         entries, key=lambda d: (drops[d.name] >= MIN_SLI_DROP, d.sli == SliKind.AVAILABILITY, drops[d.name])
     )
+
+
+def _doors(service: str, edges: list[tuple[str, str]]) -> set[str]:
+    """The front doors (services nobody calls) that lead to ``service``: itself when it is one."""
+    callers, callees = {caller for caller, _ in edges}, {callee for _, callee in edges}
+    return {service} if service in callers - callees else _callers_of(service, edges) - callees
 
 
 def _callers_of(service: str, edges: list[tuple[str, str]]) -> set[str]:
@@ -166,15 +170,14 @@ def entry_service(
     if trigger_service:
         return trigger_service
     affected = list(result.affected_services) or [h.service for h in result.hypotheses]
-    pairs = [(e.caller, e.callee) for e in edges]
-    callers, callees = {caller for caller, _ in pairs}, {callee for _, callee in pairs}
     cause = result.hypotheses[0].service if result.hypotheses else None
     if cause is not None:
-        doors = {cause} if cause in callers - callees else _callers_of(cause, pairs) - callees
+        doors = _doors(cause, [(e.caller, e.callee) for e in edges])
         if doors:
             calls = {door: sum(e.requests for e in edges if e.caller == door) for door in doors}
             return max(sorted(doors), key=lambda door: (door in affected, calls[door]))
     if not affected:
         return None
+    callees = {e.callee for e in edges}
     roots = [s for s in affected if s not in callees]
     return roots[0] if roots else affected[0]

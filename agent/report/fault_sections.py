@@ -27,14 +27,14 @@ from agent.report.fault_metrics import (
     memory_section,
     throttling_section,
 )
-from agent.report.impact import SERVER_KIND, Measurements, Series, incident_began
+from agent.report.impact import Measurements, Series, incident_began
 from agent.report.model import PLACEHOLDER, Chart, ChartMarker, Claim, FaultSection
 from mcp_server.analysis.models import EvidenceKind as K
 from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.base import LogQuery, SpanGroup, SpanStatsQuery, TelemetryBackend
 from mcp_server.errors import SleuthError
 from mcp_server.taxonomy import FaultType as F
-from mcp_server.telemetry import ChangeKind, TimeWindow
+from mcp_server.telemetry import ChangeKind, SpanKind, TimeWindow
 
 TLS_PATTERN = r"(?i)certificate|x509|pkix|ssl|tls|handshake"
 _TLS = re.compile(TLS_PATTERN)
@@ -47,7 +47,7 @@ def _error_rates(
 ) -> dict[str, list[tuple[datetime, int, int]]]:
     stats = backend.span_stats(
         SpanStatsQuery(
-            window=window, bucket_seconds=bucket, service=service, kinds=[SERVER_KIND], group_by=[group]
+            window=window, bucket_seconds=bucket, service=service, kinds=[SpanKind.SERVER], group_by=[group]
         )
     )
     out: dict[str, list[tuple[datetime, int, int]]] = {}
@@ -230,7 +230,7 @@ def _host(x: SectionInputs) -> FaultSection | None:
             window=m.window,
             bucket_seconds=max(60, int(m.window.duration.total_seconds())),
             service=top.service,
-            kinds=[SERVER_KIND],
+            kinds=[SpanKind.SERVER],
             group_by=["host", "availability_zone"],
         )
     )

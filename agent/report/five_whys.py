@@ -301,11 +301,6 @@ def _alarm_rule(alarm: Alarm) -> str:
     )
 
 
-def _guessed(inputs: WhyInputs) -> str:
-    guess = onset_guess(inputs.result, inputs.measurements)
-    return f" (a guess, {guess}: no series dates it; confirm it)" if guess else ""
-
-
 def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | None) -> Why:
     result, book, m = inputs.result, inputs.book, inputs.measurements
     detection = result.detection
@@ -345,15 +340,17 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
         )
     delay = (detection.first_alarm_time - onset).total_seconds() if onset is not None else None
     delay = max(0.0, delay) if delay is not None else None
+    guess = onset_guess(result, m)
+    guessed = f" (a guess, {guess}: no series dates it; confirm it)" if guess else ""
     node = Why(
         f"Why did it take {duration_phrase(delay)} to detect?"
         if delay is not None and delay > SLOW_DETECTION_SECONDS
         else f"How was the incident detected, {duration_phrase(delay or 0)} after onset?",
-        f"Impact began at {_hhmm(onset)}{_guessed(inputs)}; the first alarm, {detection.first_alarm}, fired "
+        f"Impact began at {_hhmm(onset)}{guessed}; the first alarm, {detection.first_alarm}, fired "
         f"at {_hhmm(detection.first_alarm_time)}, {duration_phrase(delay or 0)} after onset.",
         alarm_ev + m.impact_evidence[:1],
         WhyBranch.DETECTION,
-        needs_human_input=bool(_guessed(inputs)),
+        needs_human_input=guess is not None,
     )
     alarm = _alarm(inputs, detection.first_alarm)
     if delay is not None and delay > SLOW_DETECTION_SECONDS:

@@ -25,7 +25,6 @@ from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import ServiceEdge, SliKind, SloDefinition, TimeWindow
 
-SERVER_KIND = 2
 RECOVERY_RUN = 3  # consecutive good buckets that count as recovered
 MIN_BAD_FRACTION = 0.005
 CHANGE_Z = 3.0  # a rise in the failure rate this significant marks where impact began

@@ -15,9 +15,8 @@ from agent.report.evidence_book import EvidenceBook
 from mcp_server.analysis.models import EvidenceKind, Hypothesis
 from mcp_server.backends.base import SpanGroup, SpanStatsQuery, TelemetryBackend
 from mcp_server.errors import QueryError
-from mcp_server.telemetry import TimeWindow
+from mcp_server.telemetry import SpanKind, TimeWindow
 
-SERVER_KIND = 2
 CONCENTRATION = 0.7  # share of a service's errors on one host/zone that singles it out
 MIN_ERRORS = 10
 
@@ -42,7 +41,7 @@ def _shares(
 ) -> tuple[dict[str, int], dict[str, int], dict[datetime, dict[str, tuple[int, int]]]]:
     stats = backend.span_stats(
         SpanStatsQuery(
-            window=window, bucket_seconds=60, service=service, kinds=[SERVER_KIND], group_by=[level]
+            window=window, bucket_seconds=60, service=service, kinds=[SpanKind.SERVER], group_by=[level]
         )
     )
     counts: dict[str, int] = {}

@@ -20,12 +20,10 @@ from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import TimeWindow
 
+SLOW_BUCKET_SECONDS = 10
 SLOW_Z = 3.0
 SLOW_RISE = 0.5
 MIN_BEFORE, MIN_AFTER = 3, 2
-
-
-SLOW_BUCKET_SECONDS = 10
 
 
 class Slowdown(NamedTuple):

@@ -294,11 +294,12 @@ def metric_signals(anomalies: list[MetricAnomaly], scope: Scope) -> list[Signal]
     signals = []
     for a in anomalies:
         verb = "rose" if a.direction > 0 else "fell"
+        label = a.metric if a.statistic == "rate" else f"{a.metric} ({a.statistic})"  # a rate says "a minute"
         evidence = Evidence(
             kind=EvidenceKind.METRIC_ANOMALY,
             service=a.service,
             description=(
-                f"{a.metric}{'' if a.statistic == 'rate' else f' ({a.statistic})'} {verb} from {level_change(a.baseline, a.incident, a.statistic, a.unit)} "
+                f"{label} {verb} from {level_change(a.baseline, a.incident, a.statistic, a.unit)} "
                 + (
                     f"(z {a.z:+.1f} among its peers: too few points to test it on its own)"
                     if a.sparse

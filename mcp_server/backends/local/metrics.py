@@ -20,6 +20,12 @@ from mcp_server.telemetry import (
 )
 
 STATISTICS = {"avg", "sum", "min", "max", "p50", "p95", "p99", "count", "rate"}
+# what a point adds: a cumulative counter's rise since the point before (a drop is a reset: all of
+# its value), a delta counter's or a gauge's own value (over window ``w``, one series in time order)
+INCREASE = (
+    "CASE WHEN temporality = 2 OR (kind = 'sum' AND temporality <> 1) THEN CASE WHEN value - lag(value) "
+    "OVER w < 0 THEN value ELSE value - lag(value) OVER w END ELSE value END AS increase"
+)
 # the nanoseconds a counter's point counted: a delta point since its start, a cumulative increase
 # since the point before (over window ``w``, one series in time order)
 COUNTED_NS = (
@@ -88,9 +94,7 @@ class MetricQueries:
         inner_where = list(where)
         window_clause("time_ns", query.window, inner_where, params)
         source = (
-            "(SELECT *, CASE WHEN temporality = 2 OR (kind = 'sum' AND temporality <> 1) THEN "
-            "  CASE WHEN value - lag(value) OVER w < 0 THEN value ELSE value - lag(value) OVER w END "
-            f"  ELSE value END AS increase, {COUNTED_NS} FROM metrics "
+            f"(SELECT *, {INCREASE}, {COUNTED_NS} FROM metrics "
             f"{where_sql(inner_where)} WINDOW w AS (PARTITION BY series_key ORDER BY time_ns))"
         )
         sql = (
@@ -131,10 +135,8 @@ class MetricQueries:
         host = "host" if by_host else "NULL::VARCHAR AS host"
         width = bucket_seconds * 1_000_000_000
         source = (
-            f"(SELECT name, service, {host}, kind, unit, time_ns, value, count, sum, series_key, CASE WHEN "
-            "temporality = 2 OR "
-            "(kind = 'sum' AND temporality <> 1) THEN CASE WHEN value - lag(value) OVER w < 0 THEN value "
-            f"ELSE value - lag(value) OVER w END ELSE value END AS increase, {COUNTED_NS} FROM metrics "
+            f"(SELECT name, service, {host}, kind, unit, time_ns, value, count, sum, series_key, {INCREASE}, "
+            f"{COUNTED_NS} FROM metrics "
             f"{where_sql(where)} WINDOW w AS (PARTITION BY series_key ORDER BY time_ns))"
         )
         value_sql = (
@@ -175,9 +177,7 @@ class MetricQueries:
         peer = "coalesce(" + ", ".join("json_extract_string(attributes, ?)" for _ in PEER_KEYS) + ")"
         peer_params = [json_path(key) for key in PEER_KEYS]
         source = (
-            f"(SELECT service, {peer} AS peer, name, kind, unit, CASE WHEN temporality = 2 OR "
-            "(kind = 'sum' AND temporality <> 1) THEN CASE WHEN value - lag(value) OVER w < 0 THEN value "
-            "ELSE value - lag(value) OVER w END ELSE value END AS increase FROM metrics "
+            f"(SELECT service, {peer} AS peer, name, kind, unit, {INCREASE} FROM metrics "
             f"{where_sql(where)} WINDOW w AS (PARTITION BY series_key ORDER BY time_ns))"
         )
         counter = "kind = 'sum' AND unit IN ('{request}', '{call}', '{requests}', '{calls}')"

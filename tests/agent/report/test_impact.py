@@ -245,18 +245,18 @@ def test_a_failure_after_the_incident_began_starts_impact_before_the_rate_clearl
     assert _impact_span(TIMES, TOTALS, BADS, onset, 0.019, 60, began=began) == (11, None)
 
 
+def _tiny_bad_deployment(tmp_path: Path, quirks: Quirks) -> Path:
+    """Issue 16's bad_deployment case (customers, seed 11) at tiny size, with the given quirks."""
+    return generate_scenario(
+        "bad_deployment", "customers", 11, tmp_path / "scenario", size="tiny", quirks=quirks
+    )
+
+
 @pytest.mark.parametrize(("period", "worst"), [(60, "worst minute"), (300, "worst 5 minutes")])
 def test_metrics_only_data_measures_impact_from_the_entry_services_request_counters(
     tmp_path: Path, period: int, worst: str
 ) -> None:
-    data = generate_scenario(
-        "bad_deployment",
-        "customers",
-        11,
-        tmp_path / "scenario",
-        size="tiny",
-        quirks=Quirks(signals="metrics", metric_period_s=period),
-    )
+    data = _tiny_bad_deployment(tmp_path, Quirks(signals="metrics", metric_period_s=period))
     report, markdown, _ = _drafted_from(data, tmp_path)
     impact = report.customer_impact
     spec = yaml.safe_load((data / "scenario.yaml").read_text())
@@ -308,14 +308,7 @@ def test_impact_that_cannot_be_measured_says_what_was_counted_and_asks_the_team(
 
 def test_without_span_kinds_impact_is_counted_from_the_entry_services_trace_roots(tmp_path: Path) -> None:
     # spans with no kind (and no status: errors only in their HTTP status), and no SLO to count from
-    data = generate_scenario(
-        "bad_deployment",
-        "customers",
-        11,
-        tmp_path / "scenario",
-        size="tiny",
-        quirks=Quirks(span_detail="no_status"),
-    )
+    data = _tiny_bad_deployment(tmp_path, Quirks(span_detail="no_status"))
     (data / "slos.yaml").unlink()
     report, _, _ = _drafted_from(data, tmp_path)
     impact = report.customer_impact
