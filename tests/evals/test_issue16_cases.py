@@ -8,19 +8,13 @@ xfail naming why, so fixing it turns the test into an XPASS failure that asks fo
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from typer.testing import CliRunner
 
-from agent.cli import app
 from agent.report.model import IncidentReport
 from evals.report_correctness import ReportCorrectness, score_report
 from evals.report_facts import report_facts
 from mcp_server.scenario import GroundTruth, load_ground_truth
-
-runner = CliRunner()
-BUILD = Path(__file__).resolve().parents[2] / "build" / "eval"
+from tests.issue16_drafts import Issue16Drafts
 
 # (service, seed, size): tiny keeps the module fast; the AZ case runs at the issue's own size because
 # at tiny the impaired zone serves one request a minute, so no estimator can place its onset within
@@ -37,30 +31,15 @@ CHECKS = ("detect", "customer_service", "recurrence", "runbook", "key_evidence")
 STILL_WRONG: dict[tuple[str, str], str] = {}
 
 
-def _draft(tmp: Path, fault: str, service: str, seed: int, size: str) -> tuple[IncidentReport, GroundTruth]:
-    data = tmp / "scenario"
-    args = ["simulate", "--fault", fault, "--service", service, "--seed", str(seed), "--out", str(data)]
-    simulated = runner.invoke(app, [*args, "--size", size])
-    assert simulated.exit_code == 0, simulated.output
-    out = tmp / "reports"
-    drafted = runner.invoke(app, ["report", "--data", str(data), "--out", str(out)])
-    assert drafted.exit_code == 0, drafted.output
-    report = IncidentReport.model_validate_json(next(out.glob("*.report.json")).read_text(encoding="utf-8"))
-    truth = load_ground_truth(data)
-    assert truth is not None
-    return report, truth
-
-
 @pytest.fixture(scope="module")
-def scored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[ReportCorrectness, GroundTruth]]:
-    """Every case drafted once for the module: its correctness and its truth."""
+def scored(issue16: Issue16Drafts) -> dict[str, tuple[ReportCorrectness, GroundTruth]]:
+    """Every case's correctness and its truth."""
     out = {}
-    data = BUILD / "report-gate-data"  # the gate's knowledge store, embedded once per checkout
     for fault, (service, seed, size) in CASES.items():
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("SLEUTH_DATA_DIR", str(data))
-            patch.delenv("SLEUTH_REASONER", raising=False)
-            report, truth = _draft(tmp_path_factory.mktemp(fault), fault, service, seed, size)
+        written = next(issue16.reports(fault, service, seed, size).glob("*.report.json"))
+        report = IncidentReport.model_validate_json(written.read_text(encoding="utf-8"))
+        truth = load_ground_truth(issue16.scenario(fault, service, seed, size))
+        assert truth is not None
         out[fault] = (score_report(report_facts(report), truth), truth)
     return out
 

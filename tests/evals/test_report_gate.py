@@ -19,6 +19,7 @@ from evals.harness import run_suite, sentence_embedder
 from evals.methods import available
 from evals.render import report_misses, write_json
 from evals.simulator import write_scenario
+from tests.shared_knowledge import KNOWLEDGE_DIR
 
 # check -> (reports that must pass, reports the truth labels), measured 2026-12-05 (offline reasoner)
 FLOORS = {
@@ -58,7 +59,7 @@ def gate_plans() -> list:
 )  # about 80 s of CPU on two cores; the margin is for a machine shared with other jobs
 def test_drafted_reports_stay_above_their_correctness_floors(tmp_path, monkeypatch):
     # the knowledge store is embedded once per checkout, in the git-ignored build directory
-    monkeypatch.setenv("SLEUTH_DATA_DIR", str(BUILD / "report-gate-data"))
+    monkeypatch.setenv("SLEUTH_DATA_DIR", str(KNOWLEDGE_DIR))
     directories = [write_scenario(plan, tmp_path / plan.name) for plan in gate_plans()]
     knowledge_store.cache_clear()
     sentence_embedder.cache_clear()

@@ -4,11 +4,13 @@ from typer.testing import CliRunner
 
 from agent.cli import app
 from tests.evals.scenario_fixtures import write_scenario
+from tests.shared_knowledge import KNOWLEDGE_DIR
 
 runner = CliRunner()
 
 
-def test_eval_on_a_suite_directory_writes_json_html_and_markdown(tmp_path):
+def test_eval_on_a_suite_directory_writes_json_html_and_markdown(tmp_path, monkeypatch):
+    monkeypatch.setenv("SLEUTH_DATA_DIR", str(KNOWLEDGE_DIR))  # not the checkout's own .data
     write_scenario(tmp_path / "suite" / "one")
     out = tmp_path / "out"
     result = runner.invoke(

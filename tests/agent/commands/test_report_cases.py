@@ -2,51 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from typer.testing import CliRunner
 
-from agent.cli import app
-
-runner = CliRunner()
-
-
-def simulate_tiny(directory: Path, fault: str, service: str, seed: int) -> Path:
-    """``sleuth simulate`` of one fault at tiny size into ``directory``; the scenario directory."""
-    args = ["--fault", fault, "--service", service, "--seed", str(seed), "--out", str(directory)]
-    simulated = runner.invoke(app, ["simulate", *args, "--size", "tiny"])
-    assert simulated.exit_code == 0, simulated.output
-    return directory
-
-
-def _report(tmp_path: Path, fault: str, service: str, seed: int) -> str:
-    data = simulate_tiny(tmp_path / "scenario", fault, service, seed)
-    out = tmp_path / "reports"
-    drafted = runner.invoke(app, ["report", "--data", str(data), "--out", str(out)])
-    assert drafted.exit_code == 0, drafted.output
-    return next(p for p in out.glob("coe-*.md") if not p.name.endswith(".customer.md")).read_text()
+from tests.issue16_drafts import Issue16Drafts
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One data directory for the module's cases: the knowledge index of the bundled runbooks and
-    COEs is built once, not once a case (the cases only read it)."""
-    return tmp_path_factory.mktemp("data")
-
-
-def _case(factory: pytest.TempPathFactory, data: Path, fault: str, service: str, seed: int) -> str:
-    """The COE Markdown of one issue-16 case: simulated, investigated offline, drafted."""
-    tmp = factory.mktemp(fault)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SLEUTH_DATA_DIR", str(data))
-        patch.delenv("SLEUTH_REASONER", raising=False)
-        return _report(tmp, fault, service, seed)
-
-
-@pytest.fixture(scope="module")
-def bad_deployment(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> str:
-    return _case(tmp_path_factory, data_dir, "bad_deployment", "customers", 11)
+def bad_deployment(issue16: Issue16Drafts) -> str:
+    return issue16.markdown("bad_deployment", "customers", 11)
 
 
 def test_a_bad_deployment_coe_credits_the_paging_alarm_not_the_flapping_queue_alarm(
@@ -97,8 +60,8 @@ def test_a_bad_deployment_coe_has_its_deployment_section_and_names_the_rollback_
 
 
 @pytest.fixture(scope="module")
-def certificate_expiry(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> str:
-    return _case(tmp_path_factory, data_dir, "certificate_expiry", "payments", 14)
+def certificate_expiry(issue16: Issue16Drafts) -> str:
+    return issue16.markdown("certificate_expiry", "payments", 14)
 
 
 def test_a_certificate_expiry_coe_credits_the_slo_burn_alert_that_paged_not_an_alarm_before_impact(
@@ -113,8 +76,8 @@ def test_a_certificate_expiry_coe_credits_the_slo_burn_alert_that_paged_not_an_a
 
 
 @pytest.fixture(scope="module")
-def memory_leak(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> str:
-    return _case(tmp_path_factory, data_dir, "memory_leak", "visits", 12)
+def memory_leak(issue16: Issue16Drafts) -> str:
+    return issue16.markdown("memory_leak", "visits", 12)
 
 
 def test_a_memory_leak_coe_times_detection_from_the_slo_alert_that_paged_not_the_flapping_queue_alarm(
@@ -128,8 +91,8 @@ def test_a_memory_leak_coe_times_detection_from_the_slo_alert_that_paged_not_the
 
 
 @pytest.fixture(scope="module")
-def az_impairment(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> str:
-    return _case(tmp_path_factory, data_dir, "az_impairment", "appointments", 13)
+def az_impairment(issue16: Issue16Drafts) -> str:
+    return issue16.markdown("az_impairment", "appointments", 13)
 
 
 def test_an_az_impairment_coe_names_the_impaired_zone_in_its_mitigation(az_impairment: str) -> None:

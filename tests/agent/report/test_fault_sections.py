@@ -23,12 +23,9 @@ from mcp_server.backends.local import LocalBackend
 from mcp_server.scenario import Trigger
 from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import TimeWindow
-from tests.agent.commands.test_report_cases import simulate_tiny
 from tests.agent.report.otlp_counts import counted, points
-
-
-def _drafted(tmp: Path, fault: str, service: str, seed: int) -> tuple[IncidentReport, str, dict[str, object]]:
-    return _drafted_from(simulate_tiny(tmp / "scenario", fault, service, seed), tmp)
+from tests.issue16_drafts import Issue16Drafts
+from tests.shared_knowledge import KNOWLEDGE_DIR
 
 
 def _drafted_from(data: Path, tmp: Path) -> tuple[IncidentReport, str, dict[str, object]]:
@@ -60,12 +57,12 @@ def _drafted_from(data: Path, tmp: Path) -> tuple[IncidentReport, str, dict[str,
 
 @pytest.fixture(scope="module")
 def cases(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, issue16: Issue16Drafts
 ) -> dict[str, tuple[IncidentReport, str, dict[str, object]]]:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SLEUTH_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+        patch.setenv("SLEUTH_DATA_DIR", str(KNOWLEDGE_DIR))
         return {
-            fault: _drafted(tmp_path_factory.mktemp(fault), fault, service, seed)
+            fault: _drafted_from(issue16.scenario(fault, service, seed), tmp_path_factory.mktemp(fault))
             for fault, service, seed in [
                 ("bad_deployment", "customers", 11),
                 ("memory_leak", "visits", 12),
