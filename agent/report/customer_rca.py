@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.report.model import IncidentReport
+from agent.report.symptom import symptom_words
 from agent.report.wording import duration_phrase
 from knowledge.documents import WhyBranch
 from mcp_server.taxonomy import FaultType as F
@@ -56,11 +57,11 @@ def customer_rca(report: IncidentReport) -> CustomerRca:
         end = f"{impact.end:%H:%M} UTC" if impact.end else "the time service was restored"
         what = (
             f"On {impact.start:%B %d, %Y}, between {impact.start:%H:%M} UTC and {end}, some requests to {functions} "
-            f"failed: {impact.failed_requests:,} of {impact.total_requests:,} requests (about "
+            f"{symptom_words(impact.symptom).bad_requests}: {impact.failed_requests:,} of {impact.total_requests:,} requests (about "
             f"{impact.failed_fraction or 0:.0%}) over {duration_phrase(impact.duration_seconds or 0)}."
         )
     else:
-        what = f"On {report.date:%B %d, %Y}, some requests to {functions} failed or were slow."
+        what = f"On {report.date:%B %d, %Y}, some requests to {functions} {symptom_words(impact.symptom).bad_requests}."
     fault = report.fault_types[0] if report.fault_types else None
     why = WHY_IT_HAPPENED.get(fault, UNKNOWN_CAUSE) if fault is not None else UNKNOWN_CAUSE
     branches = {n.id: n.branch for n in report.five_whys.walk()}

@@ -30,6 +30,7 @@ from agent.report.recurrence import similar_past_coes
 from agent.report.render_html import render_html
 from agent.report.render_markdown import render_markdown
 from agent.report.skew import ComponentSkew, measure_component_skew
+from agent.report.symptom import symptom_words
 from agent.report.timeline import build_response_analysis, build_timeline
 from agent.report.why import WhyInputs
 from knowledge.documents import CoeDocument, dump_coe_json
@@ -47,11 +48,12 @@ def _slug(text: str) -> str:
 def _title(result: InvestigationResult, m: Measurements) -> str:
     top = result.hypotheses[0] if result.hypotheses else None
     entry = m.impact.entry_service or (top.service if top else "service")
+    seen = symptom_words(m.impact.symptom).title
     if top is None:
-        return f"Errors on {entry}: cause not identified"
+        return f"{seen} {entry}: cause not identified"
     where = f" ({top.component})" if top.component else ""
     fault = top.fault_type.value.replace("_", " ")
-    return f"Errors on {entry} caused by {fault} in {top.service}{where}"
+    return f"{seen} {entry} caused by {fault} in {top.service}{where}"
 
 
 def _skew(

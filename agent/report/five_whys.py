@@ -30,6 +30,7 @@ from agent.report.fault_factors import (
 from agent.report.impact import incident_began, onset_guess
 from agent.report.model import PLACEHOLDER
 from agent.report.recurrence import recurrence_branch
+from agent.report.symptom import symptom_words
 from agent.report.why import Why, WhyInputs, cause_phrase, fmt
 from agent.report.wording import duration_phrase
 from knowledge.documents import ActionItem, ActionTerm, WhyBranch, WhyNode
@@ -121,9 +122,10 @@ def _factor_node(factor: Factor, inputs: WhyInputs, top: Hypothesis, branch: Why
 
 def _trigger_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | None) -> Why:
     book = inputs.book
+    words = symptom_words(inputs.measurements.impact.symptom)
     if top is None:
         return Why(
-            f"Why did {entry or 'the service'} fail?",
+            f"Why did {entry or 'the service'} {words.verb}?",
             "The investigation could not identify a cause.",
             [],
             WhyBranch.TRIGGER,
@@ -134,8 +136,8 @@ def _trigger_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | None
     if entry and top.service != entry:
         chain.append(
             Why(
-                f"Why did {entry} return errors to customers?",
-                f"{entry} did not fail on its own: the failures started in {top.service} and propagated up the call chain.",
+                f"Why did {entry} {words.entry_question}?",
+                f"{entry} did not {words.verb} on its own: {words.spread} started in {top.service} and propagated up the call chain.",
                 book.find([K.ERROR_ORIGIN, K.TOPOLOGY], within=hyp_ids)
                 or book.find([K.ERROR_ORIGIN, K.TOPOLOGY]),
                 WhyBranch.TRIGGER,
@@ -143,7 +145,7 @@ def _trigger_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | None
         )
     where = f" ({top.component})" if top.component else ""
     core = [i for i in hyp_ids if (e := book.get(i)) is not None and e.kind != K.KNOWLEDGE][:4]
-    chain.append(Why(f"Why did {top.service}{where} fail?", top.summary, core, WhyBranch.TRIGGER))
+    chain.append(Why(f"Why did {top.service}{where} {words.verb}?", top.summary, core, WhyBranch.TRIGGER))
     skew = inputs.skew
     if (
         skew is not None and not top.component
@@ -405,14 +407,9 @@ def build_tree(inputs: WhyInputs) -> Why:
     result, m = inputs.result, inputs.measurements
     top = result.hypotheses[0] if result.hypotheses else None
     entry = m.impact.entry_service or (top.service if top else None)
-    symptom = (
-        "slow responses and errors"
-        if top is not None and top.fault_type.value in {"network_delay", "cpu_saturation"}
-        else "errors"
-    )
     cause = f" The investigation traced it to {cause_phrase(top)}" if top else ""
     root = Why(
-        f"Why did customers of {entry or 'the service'} see {symptom}?",
+        f"Why did customers of {entry or 'the service'} {symptom_words(m.impact.symptom).seen}?",
         " ".join(c.text for c in m.impact.claims[:1]) + cause,
         m.impact_evidence + (inputs.book.hypothesis_ids(top)[:2] if top else []),
         WhyBranch.OTHER,

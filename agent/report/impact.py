@@ -50,7 +50,7 @@ class Measurements:
     errors: list[Series] = field(default_factory=list)  # error rate in percent
     latency: list[Series] = field(default_factory=list)  # p99 in ms
     charted_spans: str = "server spans"  # what the error and latency series were read from
-    slowed: Slowdown | None = None  # unmeasured failures, but the entry service's requests slowed
+    slowed: Slowdown | None = None  # the entry service's requests slowed clearly (median latency)
     impact_evidence: list[str] = field(default_factory=list)
     impact_source: str = "SLI buckets"  # what the impact was counted from, for the timeline
     recovery_evidence: list[str] = field(default_factory=list)
@@ -229,6 +229,7 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
     if span is None:
         impact.baseline_bad_fraction = baseline
         out.slowed, slowed = slowdown_claims(backend, book, entry, window, onset)
+        impact.symptom = "slow responses" if out.slowed is not None else None
         out.impact_evidence = [e for c in slowed for e in c.evidence]
         impact.claims = slowed + _unmeasured_claims(
             book,
@@ -260,7 +261,12 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
     impact.functions = _failing_functions(
         backend, entry, TimeWindow(start=impact.start, end=end_for_duration)
     )
-    what = "too slow" if slo is not None and slo.sli == SliKind.LATENCY else "failed"
+    too_slow = slo is not None and slo.sli == SliKind.LATENCY
+    what = "too slow" if too_slow else "failed"
+    slowed_too: list[Claim] = []
+    if not too_slow:  # failures counted; did the requests that succeeded slow down as well?
+        out.slowed, slowed_too = slowdown_claims(backend, book, entry, window, onset, ask=False)
+    impact.symptom = "slow responses" if too_slow else "slow responses and errors" if slowed_too else "errors"
     ev = book.add(
         EvidenceKind.SLO,
         f"{impact.failed_requests:,} of {impact.total_requests:,} requests to {entry} {what} "
@@ -300,6 +306,8 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
         ),
     ]
     impact.claims = _impact_claims(impact, what, out.impact_evidence)
+    impact.claims[1:1] = slowed_too
+    out.impact_evidence += [e for c in slowed_too for e in c.evidence]
     return out
 
 

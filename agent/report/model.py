@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.report.symptom import SymptomKind
 from knowledge.documents import ActionItem, CoeDocument, TimelineEntry, WhyNode
 from mcp_server.analysis.models import Evidence
 from mcp_server.taxonomy import FaultType
@@ -52,6 +53,8 @@ class CustomerImpact(_Model):
     """Who was hurt, how many requests failed and for how long, measured from the telemetry."""
 
     entry_service: str | None = None
+    # what the data measured customers getting: failed requests, slow ones, or None (neither measured)
+    symptom: SymptomKind | None = None
     functions: list[str] = Field(default_factory=list)  # customer-facing operations that failed or slowed
     start: dt.datetime | None = None
     end: dt.datetime | None = None

@@ -136,13 +136,20 @@ def summary_claims(
     claims: list[Claim] = []
     if impact.start is not None:
         who = f"customers using {', '.join(impact.functions[:3])} on" if impact.functions else "customers of"
+        slow_sli = impact.symptom == "slow responses"  # a latency SLI counted requests too slow
+        saw, bad = ("slow responses", "were too slow") if slow_sli else ("failures", "failed")
+        slowed = (
+            f", and their median latency rose from {m.slowed.before_ms:.0f} ms to {m.slowed.after_ms:.0f} ms"
+            if m.slowed is not None and not slow_sli
+            else ""
+        )
         claims.append(
             Claim(
                 text=(
                     f"{_starting(impact.start, impact.peak_seconds or m.bucket_seconds, m.bucket_seconds)}, "
                     f"{who} {impact.entry_service} saw "
-                    f"failures for {duration_phrase(impact.duration_seconds or 0)}: {impact.failed_requests:,} of {impact.total_requests:,} "
-                    f"requests failed ({impact.failed_fraction or 0:.1%})."
+                    f"{saw} for {duration_phrase(impact.duration_seconds or 0)}: {impact.failed_requests:,} of {impact.total_requests:,} "
+                    f"requests {bad} ({impact.failed_fraction or 0:.1%}){slowed}."
                 ),
                 evidence=m.impact_evidence,
             )

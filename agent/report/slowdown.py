@@ -45,9 +45,16 @@ def slowdown(times: list[datetime], p50_ms: list[float], onset: datetime, bucket
 
 
 def slowdown_claims(
-    backend: TelemetryBackend, book: EvidenceBook, entry: str, window: TimeWindow, onset: datetime | None
+    backend: TelemetryBackend,
+    book: EvidenceBook,
+    entry: str,
+    window: TimeWindow,
+    onset: datetime | None,
+    *,
+    ask: bool = True,
 ) -> tuple[Slowdown | None, list[Claim]]:
-    """When ``entry``'s requests slowed from ``onset`` on, by how much, as a claim for the team."""
+    """When ``entry``'s requests slowed from ``onset`` on, by how much, as a claim; ``ask``: the
+    claim asks the team what customers saw (nothing else measured their impact)."""
     if onset is None:
         return None, []
     try:
@@ -69,10 +76,10 @@ def slowdown_claims(
         value=after,
         baseline=before,
     )
+    said = f"Requests to {entry} slowed: their median latency rose from {before:.0f} ms to {after:.0f} ms from the onset on."
     claim = Claim(
-        text=f"Requests to {entry} slowed: their median latency rose from {before:.0f} ms to {after:.0f} ms "
-        f"from the onset on. {PLACEHOLDER}: describe what customers saw or reported.",
+        text=f"{said} {PLACEHOLDER}: describe what customers saw or reported." if ask else said,
         evidence=[ev],
-        needs_human_input=True,
+        needs_human_input=ask,
     )
     return slowed, [claim]

@@ -14,7 +14,7 @@ from agent.report.model import IncidentReport
 from evals.report_correctness import ReportCorrectness, score_report
 from evals.report_facts import report_facts
 from mcp_server.scenario import GroundTruth, load_ground_truth
-from tests.issue16_drafts import Issue16Drafts
+from tests.simulated_reports import SimulatedReports
 
 # (service, seed, size): tiny keeps the module fast; the AZ case runs at the issue's own size because
 # at tiny the impaired zone serves one request a minute, so no estimator can place its onset within
@@ -32,13 +32,13 @@ STILL_WRONG: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture(scope="module")
-def scored(issue16: Issue16Drafts) -> dict[str, tuple[ReportCorrectness, GroundTruth]]:
+def scored(simulated_reports: SimulatedReports) -> dict[str, tuple[ReportCorrectness, GroundTruth]]:
     """Every case's correctness and its truth."""
     out = {}
     for fault, (service, seed, size) in CASES.items():
-        written = next(issue16.reports(fault, service, seed, size).glob("*.report.json"))
+        written = next(simulated_reports.reports(fault, service, seed, size).glob("*.report.json"))
         report = IncidentReport.model_validate_json(written.read_text(encoding="utf-8"))
-        truth = load_ground_truth(issue16.scenario(fault, service, seed, size))
+        truth = load_ground_truth(simulated_reports.scenario(fault, service, seed, size))
         assert truth is not None
         out[fault] = (score_report(report_facts(report), truth), truth)
     return out

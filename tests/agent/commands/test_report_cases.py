@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.issue16_drafts import Issue16Drafts
+from tests.simulated_reports import SimulatedReports
 
 
 @pytest.fixture(scope="module")
-def bad_deployment(issue16: Issue16Drafts) -> str:
-    return issue16.markdown("bad_deployment", "customers", 11)
+def bad_deployment(simulated_reports: SimulatedReports) -> str:
+    return simulated_reports.markdown("bad_deployment", "customers", 11)
 
 
 def test_a_bad_deployment_coe_credits_the_paging_alarm_not_the_flapping_queue_alarm(
@@ -60,8 +60,8 @@ def test_a_bad_deployment_coe_has_its_deployment_section_and_names_the_rollback_
 
 
 @pytest.fixture(scope="module")
-def certificate_expiry(issue16: Issue16Drafts) -> str:
-    return issue16.markdown("certificate_expiry", "payments", 14)
+def certificate_expiry(simulated_reports: SimulatedReports) -> str:
+    return simulated_reports.markdown("certificate_expiry", "payments", 14)
 
 
 def test_a_certificate_expiry_coe_credits_the_slo_burn_alert_that_paged_not_an_alarm_before_impact(
@@ -76,8 +76,8 @@ def test_a_certificate_expiry_coe_credits_the_slo_burn_alert_that_paged_not_an_a
 
 
 @pytest.fixture(scope="module")
-def memory_leak(issue16: Issue16Drafts) -> str:
-    return issue16.markdown("memory_leak", "visits", 12)
+def memory_leak(simulated_reports: SimulatedReports) -> str:
+    return simulated_reports.markdown("memory_leak", "visits", 12)
 
 
 def test_a_memory_leak_coe_times_detection_from_the_slo_alert_that_paged_not_the_flapping_queue_alarm(
@@ -91,8 +91,8 @@ def test_a_memory_leak_coe_times_detection_from_the_slo_alert_that_paged_not_the
 
 
 @pytest.fixture(scope="module")
-def az_impairment(issue16: Issue16Drafts) -> str:
-    return issue16.markdown("az_impairment", "appointments", 13)
+def az_impairment(simulated_reports: SimulatedReports) -> str:
+    return simulated_reports.markdown("az_impairment", "appointments", 13)
 
 
 def test_an_az_impairment_coe_names_the_impaired_zone_in_its_mitigation(az_impairment: str) -> None:

@@ -24,8 +24,8 @@ from mcp_server.scenario import Trigger
 from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import TimeWindow
 from tests.agent.report.otlp_counts import counted, points
-from tests.issue16_drafts import Issue16Drafts
 from tests.shared_knowledge import KNOWLEDGE_DIR
+from tests.simulated_reports import SimulatedReports
 
 
 def _drafted_from(data: Path, tmp: Path) -> tuple[IncidentReport, str, dict[str, object]]:
@@ -57,12 +57,14 @@ def _drafted_from(data: Path, tmp: Path) -> tuple[IncidentReport, str, dict[str,
 
 @pytest.fixture(scope="module")
 def cases(
-    tmp_path_factory: pytest.TempPathFactory, issue16: Issue16Drafts
+    tmp_path_factory: pytest.TempPathFactory, simulated_reports: SimulatedReports
 ) -> dict[str, tuple[IncidentReport, str, dict[str, object]]]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SLEUTH_DATA_DIR", str(KNOWLEDGE_DIR))
         return {
-            fault: _drafted_from(issue16.scenario(fault, service, seed), tmp_path_factory.mktemp(fault))
+            fault: _drafted_from(
+                simulated_reports.scenario(fault, service, seed), tmp_path_factory.mktemp(fault)
+            )
             for fault, service, seed in [
                 ("bad_deployment", "customers", 11),
                 ("memory_leak", "visits", 12),

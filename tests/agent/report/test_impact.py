@@ -304,6 +304,9 @@ def test_impact_that_cannot_be_measured_says_what_was_counted_and_asks_the_team(
         r"\d[\d,]* of \d[\d,]* requests to frontend failed \(\d+\.\d%\) from the onset on", claim.text
     )
     assert any("no bucket after onset failed clearly more" in m for m in report.assessment.missing_data)
+    # neither failures nor slow responses measured: the title and the first why claim neither
+    assert impact.symptom is None and report.title.startswith("Incident on frontend caused by ")
+    assert report.five_whys.question == "Why did customers of frontend see a problem?"
 
 
 def test_without_span_kinds_impact_is_counted_from_the_entry_services_trace_roots(tmp_path: Path) -> None:

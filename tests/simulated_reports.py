@@ -1,8 +1,9 @@
-"""The issue-16 incidents as its reader made them: ``sleuth simulate`` then ``sleuth report``.
+"""Simulated incidents drafted the way a user drafts them: ``sleuth simulate`` then ``sleuth report``.
 
-Three test modules read the same few cases (the report regression cases, their correctness scores,
-the fault-specific sections). Each scenario is simulated once per test session and each report
-drafted once, with one knowledge store; the modules only read what is written here.
+Several test modules read the same cases (issue 16's regression cases, their correctness scores, the
+fault-specific sections, the report's wording of what customers saw). Each scenario is simulated
+once per test session and each report drafted once, with one knowledge store; the modules only read
+what is written here.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ Case = tuple[str, str, int, str]  # (fault, service, seed, size)
 
 
 @dataclass
-class Issue16Drafts:
+class SimulatedReports:
     """Scenario directories and drafted reports under ``root``, made on first use."""
 
     root: Path
