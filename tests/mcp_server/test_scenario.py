@@ -79,6 +79,18 @@ def test_a_trigger_outside_the_window_is_loaded_with_a_warning(
     ]
 
 
+def test_an_alarm_firing_seconds_after_the_data_ends_is_no_mistake_and_loads_quietly(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the alarm evaluated the data's last minute and fired 20 s after the export ended on the minute
+    (tmp_path / "scenario.yaml").write_text(SCENARIO.replace("10:20:00Z", "10:30:20Z"))
+
+    spec = load_scenario_spec(tmp_path)
+
+    assert spec.trigger.time is not None and spec.trigger.time.minute == 30
+    assert caplog.records == []
+
+
 def test_a_secret_in_the_trigger_or_description_is_redacted_when_the_scenario_loads(tmp_path: Path) -> None:
     (tmp_path / "scenario.yaml").write_text(
         SCENARIO.replace(
