@@ -197,6 +197,31 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
     return FaultType.UNKNOWN, "no signal matches a known fault"
 
 
+def fault_witnesses(s: Suspect, fault: FaultType) -> list[Signal]:
+    """The suspect's own metric signals its fault type was read from, strongest first: the CPU that
+    rose for a CPU saturation, the memory or restarts for a leak, the pool, the cache's hit ratio,
+    the throttling count. Empty for a fault read from errors, traces or changes, which lead its
+    evidence anyway."""
+
+    def moved(pattern: re.Pattern[str], direction: int) -> list[Signal]:
+        return [
+            sig
+            for sig in s.of(SignalKind.METRIC)
+            if sig.hints.get("direction", 0) * direction > 0 and pattern.search(str(sig.hints.get("metric")))
+        ]
+
+    chosen = {
+        FaultType.CPU_SATURATION: moved(METRIC_CPU, 1),
+        FaultType.MEMORY_LEAK: moved(METRIC_MEMORY, 1) + moved(METRIC_RESTART, 1),
+        FaultType.CONNECTION_POOL_EXHAUSTION: moved(METRIC_POOL, 1),
+        FaultType.CACHE_FAILURE: moved(METRIC_CACHE, -1),
+        FaultType.DEPENDENCY_THROTTLING: [
+            sig for sig in moved(THROTTLE, 1) if not METRIC_CPU.search(str(sig.hints.get("metric")))
+        ],
+    }.get(fault, [])
+    return sorted(chosen, key=lambda sig: -sig.strength)
+
+
 def _rising_failures(s: Suspect, client_side: bool) -> bool:
     return any(
         sig.hints.get("direction", 0) > 0

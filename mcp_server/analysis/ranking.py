@@ -14,7 +14,13 @@ import re
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from mcp_server.analysis.classify import Suspect, classify, client_errors_rose, server_errors_rose
+from mcp_server.analysis.classify import (
+    Suspect,
+    classify,
+    client_errors_rose,
+    fault_witnesses,
+    server_errors_rose,
+)
 from mcp_server.analysis.models import Evidence, Hypothesis
 from mcp_server.analysis.signals import Scope, Signal, SignalKind
 from mcp_server.analysis.topology import CallGraph, depth_from_entry, downstream
@@ -226,7 +232,7 @@ def rank_hypotheses(
         s = by_service[name]
         fault, reason = classify(s)
         confidence = calibrate(score, total, scope.clarity)
-        evidence = _cited(s)
+        evidence = _cited(s, fault_witnesses(s, fault))
         onset = _onset(s, scope)
         hypotheses.append(
             Hypothesis(
@@ -257,8 +263,14 @@ def calibrate(score: float, total: float, clarity: float = 1.0) -> float:
     return round(max(0.01, min(0.99, value)), 3)
 
 
-def _cited(s: Suspect) -> list[Evidence]:
+def _cited(s: Suspect, witnesses: list[Signal]) -> list[Evidence]:
+    """The suspect's strongest evidence, with the strongest witness of its fault type second (right
+    after the lead): a CPU saturation whose latency series outnumber its one CPU series must still
+    show the CPU it was named for."""
     ordered = sorted([*s.signals, *s.inherited], key=lambda x: -WEIGHTS.get(x.kind, 0.5) * x.strength)
+    if witnesses and ordered and witnesses[0] is not ordered[0]:
+        ordered.remove(witnesses[0])
+        ordered.insert(1, witnesses[0])
     out: list[Evidence] = []
     seen: set[str] = set()
     for sig in ordered:

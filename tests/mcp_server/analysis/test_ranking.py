@@ -135,3 +135,26 @@ def test_a_service_whose_traced_calls_to_a_suspect_fail_more_is_its_symptom_when
     ]
     ranked = rank_hypotheses(signals, GRAPH, SCOPE, SCOPE.services)
     assert [h.service for h in ranked[:2]] == ["db-svc", "api"]
+
+
+def _metric(service: str, name: str, strength: float) -> Signal:
+    signal = _sig(service, SignalKind.METRIC, strength, metric=name, direction=1, unit="%")
+    signal.evidence.description = f"{name} rose"
+    return signal
+
+
+def test_a_cpu_saturation_cites_the_cpu_it_was_named_for_right_after_its_lead():
+    # five latency series of one pod outweigh its one CPU series; the hypothesis must still show it
+    latency = [_metric("db-svc", f"PodServerLatencyP{p}", 1.0) for p in (50, 75, 90, 95, 99)]
+    signals = [
+        _sig("db-svc", SignalKind.SELF_LATENCY, 1.0, operation="get", callee=None, edge=False),
+        *latency,
+        _metric("db-svc", "CpuUsageRate", 0.4),
+    ]
+    [top, *_] = rank_hypotheses(signals, GRAPH, SCOPE, SCOPE.services)
+
+    assert top.fault_type == FaultType.CPU_SATURATION
+    assert [e.description for e in top.evidence[:2]] == [
+        f"{SignalKind.SELF_LATENCY} on db-svc",
+        "CpuUsageRate rose",
+    ]
