@@ -93,9 +93,31 @@ def _own_metrics_first(cited: list[str], book: EvidenceBook, fault: F) -> list[s
     return sorted(cited, key=foreign)  # stable: the book's order within each group
 
 
+def _network_peer(top: Hypothesis) -> str:
+    """The other end of the slowed path: the callee when the cause's own calls slowed, the caller
+    when calls into it did (a component named by the engine, such as a database, wins)."""
+    if top.component:
+        return top.component
+    for e in top.evidence:
+        callee = e.attributes.get("callee")
+        if e.kind != K.LATENCY or not callee or not e.service:
+            continue
+        if e.service == top.service and callee != top.service:
+            return str(callee)
+        if callee == top.service and e.service != top.service:
+            return e.service
+    return f"{top.service}'s peers"
+
+
+def _fields(top: Hypothesis | None, inputs: WhyInputs) -> dict[str, str]:
+    """What a factor's placeholders stand for (fault_factors.yaml)."""
+    if top is None:
+        return {"service": "the service", "component": _component(top, inputs), "peer": "its peers"}
+    return {"service": top.service, "component": _component(top, inputs), "peer": _network_peer(top)}
+
+
 def _factor_node(factor: Factor, inputs: WhyInputs, top: Hypothesis, branch: WhyBranch) -> Why:
-    component = _component(top, inputs)
-    fields = {"service": top.service, "component": component}
+    fields = _fields(top, inputs)
     book = inputs.book
     cited = book.find(factor.supported_by, service=top.service, within=book.hypothesis_ids(top))
     if not cited:
@@ -324,7 +346,9 @@ def _detection_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | No
         )
         no_alarm = Why(
             "Why did no alarm fire?",
-            f"No alarm fired during the incident although customers were affected.{breach}",
+            "No alarm fired during the incident"
+            + (" although customers were affected" if m.impact.symptom is not None else "")
+            + f".{breach}",
             m.impact_evidence + book.find([K.SLO], limit=1),
             WhyBranch.DETECTION,
             action=Action(
@@ -459,9 +483,7 @@ def build_five_whys(inputs: WhyInputs) -> tuple[WhyNode, list[ActionItem]]:
     """The tree with path ids ("1", "1.2", ...) and one action item per leaf (and per actionable node)."""
     top = inputs.result.hypotheses[0] if inputs.result.hypotheses else None
     items: list[ActionItem] = []
-    component = _component(top, inputs)
-    fields = {"service": top.service if top else "the service", "component": component}
-    root = _to_node(build_tree(inputs), "1", fields, items)
+    root = _to_node(build_tree(inputs), "1", _fields(top, inputs), items)
     return root, items
 
 

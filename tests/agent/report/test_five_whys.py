@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -10,7 +10,7 @@ from knowledge.documents import WhyBranch
 from mcp_server.analysis.models import Evidence, EvidenceKind
 from mcp_server.backends.local import LocalBackend
 from mcp_server.taxonomy import FaultType
-from tests.agent.report.incident_fixtures import past_coe, result_for
+from tests.agent.report.incident_fixtures import END, past_coe, result_for
 
 FAULT_CASES = [
     (FaultType.SINGLE_HOST_FAILURE, "visits-2", False),
@@ -253,3 +253,39 @@ def test_a_node_about_the_fault_cites_the_faults_own_metric_before_others_that_m
 
     node = next(n for n in report.five_whys.walk() if n.question == "Why did visits saturate its CPU?")
     assert "Observed: CpuUsageRate (avg) rose" in node.answer
+
+
+def test_a_network_delay_on_calls_into_the_service_asks_about_the_path_from_its_caller(
+    incident_backend: LocalBackend,
+) -> None:
+    result = result_for(FaultType.NETWORK_DELAY)
+    slowed = Evidence(
+        id="ev-9",
+        kind=EvidenceKind.LATENCY,
+        service="frontend",
+        description="time between frontend GET /visits and visits: 247 ms per call vs 6 ms",
+        attributes={"callee": "visits"},
+        source_query="fixture:ev-9",
+    )
+    top = result.hypotheses[0].model_copy(update={"evidence": [*result.hypotheses[0].evidence, slowed]})
+    report = draft_report(
+        result.model_copy(update={"hypotheses": [top], "evidence": [*result.evidence, slowed]}),
+        incident_backend,
+    )
+
+    questions = [n.question for n in report.five_whys.walk()]
+    assert "Why did the network between visits and frontend slow down?" in questions
+    assert "Why did the network between visits and visits slow down?" not in questions
+    assert "Why did only the latency SLO notice?" not in questions  # no SLO noticed anything here
+
+
+def test_without_measured_impact_the_no_alarm_answer_does_not_say_customers_were_affected(
+    incident_backend: LocalBackend,
+) -> None:
+    # the onset put after the data: nothing after it is worse than before it
+    result = result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2", alarm=False)
+    report = draft_report(result.model_copy(update={"onset": END - timedelta(minutes=1)}), incident_backend)
+
+    assert report.customer_impact.symptom is None
+    no_alarm = next(n for n in report.five_whys.walk() if n.question == "Why did no alarm fire?")
+    assert no_alarm.answer.startswith("No alarm fired during the incident.")
