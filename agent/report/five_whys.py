@@ -119,9 +119,14 @@ def _fields(top: Hypothesis | None, inputs: WhyInputs) -> dict[str, str]:
 def _factor_node(factor: Factor, inputs: WhyInputs, top: Hypothesis, branch: WhyBranch) -> Why:
     fields = _fields(top, inputs)
     book = inputs.book
-    cited = book.find(factor.supported_by, service=top.service, within=book.hypothesis_ids(top))
-    if not cited:
-        cited = book.find(factor.supported_by, service=top.service)
+    own = book.hypothesis_ids(top)
+    # the hypothesis' own evidence first, then any about its service; evidence the engine tied to
+    # this cause counts even when recorded under a caller (the time its calls into the service took)
+    cited = (
+        book.find(factor.supported_by, service=top.service, within=own)
+        or book.find(factor.supported_by, within=own)
+        or book.find(factor.supported_by, service=top.service)
+    )
     cited = _own_metrics_first(cited, book, top.fault_type)
     answer = fmt(factor.answer, fields)
     if factor.ask is not None:  # not something telemetry can show: asked, never stated as fact

@@ -255,7 +255,7 @@ def test_a_node_about_the_fault_cites_the_faults_own_metric_before_others_that_m
     assert "Observed: CpuUsageRate (avg) rose" in node.answer
 
 
-def test_a_network_delay_on_calls_into_the_service_asks_about_the_path_from_its_caller(
+def test_a_network_delay_on_calls_into_the_service_asks_about_the_path_from_its_caller_and_cites_it(
     incident_backend: LocalBackend,
 ) -> None:
     result = result_for(FaultType.NETWORK_DELAY)
@@ -277,6 +277,9 @@ def test_a_network_delay_on_calls_into_the_service_asks_about_the_path_from_its_
     assert "Why did the network between visits and frontend slow down?" in questions
     assert "Why did the network between visits and visits slow down?" not in questions
     assert "Why did only the latency SLO notice?" not in questions  # no SLO noticed anything here
+    # the hypothesis' own evidence, though recorded under the caller, is what the node observed
+    network = next(n for n in report.five_whys.walk() if n.question.startswith("Why did the network"))
+    assert network.evidence == ["ev-9"] and not network.needs_human_input
 
 
 def test_without_measured_impact_the_no_alarm_answer_does_not_say_customers_were_affected(
