@@ -52,6 +52,8 @@ def _title(result: InvestigationResult, m: Measurements) -> str:
     if top is None:
         return f"{seen} {entry}: cause not identified"
     where = f" ({top.component})" if top.component else ""
+    if top.fault_type == FaultType.UNKNOWN:  # not "caused by unknown in adservice"
+        return f"{seen} {entry} traced to {top.service}{where}: fault not identified"
     fault = top.fault_type.value.replace("_", " ")
     return f"{seen} {entry} caused by {fault} in {top.service}{where}"
 

@@ -170,6 +170,7 @@ def test_an_unknown_fault_type_keeps_asking_until_a_human_gives_an_actionable_an
     assert last.question == "What is the underlying cause of visits' failure?"
     assert last.needs_human_input
     assert any(i.why_addressed == last.id for i in report.action_items)
+    assert report.title.endswith(" traced to visits: fault not identified"), report.title
 
 
 def test_evidence_without_ids_is_numbered_so_every_node_can_still_cite_it(
