@@ -20,6 +20,7 @@ from agent.report.model import (
     ResponseAnalysis,
     TimelinePhase,
 )
+from agent.report.wording import duration_phrase
 from mcp_server.analysis.models import EvidenceKind, InvestigationResult
 from mcp_server.scenario import TriggerKind
 from mcp_server.telemetry import AlarmState
@@ -429,7 +430,8 @@ def build_response_analysis(
         )
         claims.append(
             Claim(
-                text=f"Time to diagnose: {PLACEHOLDER} for the team; the automated investigation needed {total:.0f}s to rank {top.service} first.",
+                text=f"Time to diagnose: {PLACEHOLDER} for the team; the automated investigation needed "
+                f"{'under a second' if total < 1 else duration_phrase(total)} to rank {top.service} first.",
                 evidence=[ev],
             )
         )

@@ -53,3 +53,16 @@ def test_an_onset_the_data_did_not_date_is_called_a_guess_and_left_for_the_team_
     assert "a guess, the middle of the window" in detection.answer and detection.needs_human_input
     assert not any("confirm when impact began" in c.text for c in dated.response_analysis.claims)
     assert not any("a guess" in n.answer for n in dated.five_whys.walk())
+
+
+def test_the_automated_diagnosis_time_is_said_in_words_never_as_zero_seconds(
+    incident_backend: LocalBackend,
+) -> None:
+    said = {}
+    for timings in ({"gather": 0.3, "rank": 0.1}, {"gather": 70.0, "rank": 5.0}):
+        result = result_for(FaultType.SINGLE_HOST_FAILURE).model_copy(update={"timings": timings})
+        claims = draft_report(result, incident_backend).response_analysis.claims
+        said[sum(timings.values())] = next(c.text for c in claims if c.text.startswith("Time to diagnose"))
+
+    assert said[0.4].endswith("the automated investigation needed under a second to rank visits first.")
+    assert said[75.0].endswith("the automated investigation needed 75 seconds to rank visits first.")
