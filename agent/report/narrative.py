@@ -17,6 +17,7 @@ from agent.report.evidence_book import EvidenceBook
 from agent.report.impact import Measurements
 from agent.report.model import PLACEHOLDER, Claim, MitigationPlan
 from agent.report.recurrence import similar_past_coes
+from agent.report.symptom import symptom_words
 from agent.report.why import cause_phrase
 from agent.report.wording import duration_phrase
 from knowledge.documents import CoeDocument, WhyBranch, WhyNode
@@ -174,7 +175,7 @@ def summary_claims(
     if top is not None:
         claims.append(
             Claim(
-                text=f"The investigation traced the failure to {cause_phrase(top)}",
+                text=f"The investigation traced {symptom_words(impact.symptom).spread} to {cause_phrase(top)}",
                 evidence=[
                     i
                     for i in book.hypothesis_ids(top)

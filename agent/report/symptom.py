@@ -21,7 +21,7 @@ class Symptom:
     seen: str  # "Why did customers of frontend see errors?"
     entry_question: str  # "Why did frontend return errors to customers?"
     verb: str  # "Why did checkout fail?"
-    spread: str  # "the failures started in checkout"
+    spread: str  # "the failures started in checkout", "the investigation traced the slowdown to"
     bad_requests: str  # "requests to `checkout` failed"
 
 
@@ -46,7 +46,7 @@ _WORDS: dict[SymptomKind | None, Symptom] = {
         "failed",
     ),
     None: Symptom(
-        "Incident on", "see a problem", "affect customers", "fail", "the trouble", "failed or were slow"
+        "Incident on", "see a problem", "affect customers", "fail", "the incident", "failed or were slow"
     ),
 }
 

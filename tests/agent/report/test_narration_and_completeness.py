@@ -130,7 +130,7 @@ def test_the_summary_and_the_first_why_name_the_cause_and_its_fault_once_when_th
 
     cause = next(c.text for c in report.summary if c.text.startswith("The investigation traced"))
     assert cause == (
-        "The investigation traced the failure to visits: error exception (its own requests fail more often). "
+        "The investigation traced the failures to visits: error exception (its own requests fail more often). "
         "errors rose"
     )
     root = report.five_whys.answer

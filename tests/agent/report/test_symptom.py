@@ -22,6 +22,7 @@ def test_requests_that_only_slowed_make_a_slow_responses_title_and_whys(
     root = next(line for line in markdown.splitlines() if line.startswith("- **1 Why"))
     assert root.startswith("- **1 Why did customers of frontend see slow responses?**")
     assert "Why did frontend respond slowly to customers?" in markdown
+    assert "The investigation traced the slowdown to customers" in markdown
     assert "Why did customers (postgresql:petclinic) slow down?" in markdown
     customer = next(simulated_reports.reports("network_delay", "customers", 21).glob("*.customer.md"))
     assert "requests to parts of our service were slow." in customer.read_text()
