@@ -160,7 +160,17 @@ def _trigger_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | None
         )
     hyp_ids = book.hypothesis_ids(top)
     chain: list[Why] = []
-    if entry and top.service != entry:
+    if entry and top.service != entry and inputs.callers is None:
+        chain.append(  # no call graph: the path from the front door to the cause is the team's to confirm
+            Why(
+                f"Why did {entry} {words.entry_question}?",
+                f"{PLACEHOLDER}: the investigation traced {words.spread} to {top.service}, but the data holds "
+                f"no call graph to show how {entry} depends on it; the team must confirm the path.",
+                [],
+                WhyBranch.TRIGGER,
+            )
+        )
+    elif entry and top.service != entry:
         chain.append(
             Why(
                 f"Why did {entry} {words.entry_question}?",
@@ -291,6 +301,17 @@ def _spread_node(inputs: WhyInputs, top: Hypothesis) -> Why | None:
     ]
     if not others:
         return None
+    if callers is None:  # no call graph: moving together is not spreading along calls
+        return Why(
+            f"Why did {_named(others)} move with {top.service}?",
+            f"{PLACEHOLDER}: {len(others)} other {'services' if len(others) > 1 else 'service'} "
+            f"({', '.join(others)}) moved at the same time, but the data holds no call graph to show "
+            f"whether {'they depend' if len(others) > 1 else 'it depends'} on {top.service}; the team "
+            "must say whether the failure spread to them or they share a cause.",
+            [],
+            WhyBranch.BLAST_RADIUS,
+            action=PROPAGATION,
+        )
     began = incident_began(m)
     earliest = began - timedelta(seconds=m.bucket_seconds) if began is not None else None
     about = {top.service, *others}

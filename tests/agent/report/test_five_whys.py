@@ -293,3 +293,31 @@ def test_without_measured_impact_the_no_alarm_answer_does_not_say_customers_were
     assert report.customer_impact.symptom is None
     no_alarm = next(n for n in report.five_whys.walk() if n.question == "Why did no alarm fire?")
     assert no_alarm.answer.startswith("No alarm fired during the incident.")
+
+
+class _WithoutCallGraph:
+    """The incident's backend, as metrics-only data without peer names leaves it: no call edges."""
+
+    def __init__(self, backend: LocalBackend) -> None:
+        self._backend = backend
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._backend, name)
+
+    def service_edges(self, window: object) -> list[object]:
+        return []
+
+
+def test_without_a_call_graph_the_tree_asks_how_services_depend_on_the_cause_instead_of_stating_it(
+    incident_backend: LocalBackend,
+) -> None:
+    result = result_for(FaultType.SINGLE_HOST_FAILURE, component="visits-2")
+    report = draft_report(result, _WithoutCallGraph(incident_backend))  # type: ignore[arg-type]
+
+    nodes = list(report.five_whys.walk())
+    assert not any("propagated up the call chain" in n.answer for n in nodes)
+    assert not any(
+        "services that call visits" in n.answer or "service that calls visits" in n.answer for n in nodes
+    )
+    moved = next(n for n in nodes if " move with visits?" in n.question)
+    assert moved.needs_human_input and "no call graph" in moved.answer
