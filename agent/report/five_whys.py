@@ -32,6 +32,7 @@ from agent.report.model import PLACEHOLDER
 from agent.report.recurrence import recurrence_branch
 from agent.report.symptom import symptom_words
 from agent.report.why import Why, WhyInputs, cause_phrase, fmt
+from agent.report.why_fields import component_of, factor_fields
 from agent.report.wording import duration_phrase
 from knowledge.documents import ActionItem, ActionTerm, WhyBranch, WhyNode
 from mcp_server.analysis.classify import METRIC_CACHE, METRIC_CPU, METRIC_MEMORY, METRIC_POOL, THROTTLE
@@ -46,27 +47,6 @@ SLOW_DETECTION_SECONDS = 120
 
 def _hhmm(moment: datetime | None) -> str:
     return f"{moment:%H:%M} UTC" if moment is not None else PLACEHOLDER
-
-
-def _component(top: Hypothesis | None, inputs: WhyInputs) -> str:
-    """The host, zone or dependency the cause sits in. A throttled dependency is the one the
-    engine named, else an outside dependency whose calls from the service failed (metrics that name
-    their peer show it), else "the service's dependency", never a host the errors skewed to. For
-    other faults: the host the errors skewed to, the component the engine named, else the service."""
-    if top is None:
-        return "the component"
-    if top.fault_type == F.DEPENDENCY_THROTTLING:
-        called = [
-            str(e.attributes["callee"])
-            for e in [*top.evidence, *inputs.result.evidence]
-            if e.kind == K.TOPOLOGY
-            and e.attributes.get("caller") == top.service
-            and e.attributes.get("external")
-        ]
-        return top.component or (called[0] if called else f"{top.service}'s dependency")
-    if inputs.skew is not None:
-        return inputs.skew.component
-    return top.component or top.service
 
 
 # the metrics a fault moves first: a node about the fault cites one of them before any other metric
@@ -93,31 +73,8 @@ def _own_metrics_first(cited: list[str], book: EvidenceBook, fault: F) -> list[s
     return sorted(cited, key=foreign)  # stable: the book's order within each group
 
 
-def _network_peer(top: Hypothesis) -> str:
-    """The other end of the slowed path: the callee when the cause's own calls slowed, the caller
-    when calls into it did (a component named by the engine, such as a database, wins)."""
-    if top.component:
-        return top.component
-    for e in top.evidence:
-        callee = e.attributes.get("callee")
-        if e.kind != K.LATENCY or not callee or not e.service:
-            continue
-        if e.service == top.service and callee != top.service:
-            return str(callee)
-        if callee == top.service and e.service != top.service:
-            return e.service
-    return f"{top.service}'s peers"
-
-
-def _fields(top: Hypothesis | None, inputs: WhyInputs) -> dict[str, str]:
-    """What a factor's placeholders stand for (fault_factors.yaml)."""
-    if top is None:
-        return {"service": "the service", "component": _component(top, inputs), "peer": "its peers"}
-    return {"service": top.service, "component": _component(top, inputs), "peer": _network_peer(top)}
-
-
 def _factor_node(factor: Factor, inputs: WhyInputs, top: Hypothesis, branch: WhyBranch) -> Why:
-    fields = _fields(top, inputs)
+    fields = factor_fields(top, inputs)
     book = inputs.book
     own = book.hypothesis_ids(top)
     # the hypothesis' own evidence first, then any about its service; evidence the engine tied to
@@ -278,7 +235,7 @@ def _blast_branch(inputs: WhyInputs, top: Hypothesis | None) -> Why | None:
         else "customers"
     )
     return Why(
-        f"Why did a failure in {skew.component if skew else _component(top, inputs)} affect {peak}?",
+        f"Why did a failure in {skew.component if skew else component_of(top, inputs)} affect {peak}?",
         "Several factors widened the impact beyond the failing component; see below.",
         inputs.measurements.impact_evidence + ([inputs.skew.share_evidence] if inputs.skew else []),
         WhyBranch.BLAST_RADIUS,
@@ -509,7 +466,7 @@ def build_five_whys(inputs: WhyInputs) -> tuple[WhyNode, list[ActionItem]]:
     """The tree with path ids ("1", "1.2", ...) and one action item per leaf (and per actionable node)."""
     top = inputs.result.hypotheses[0] if inputs.result.hypotheses else None
     items: list[ActionItem] = []
-    root = _to_node(build_tree(inputs), "1", _fields(top, inputs), items)
+    root = _to_node(build_tree(inputs), "1", factor_fields(top, inputs), items)
     return root, items
 
 
