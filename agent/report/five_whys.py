@@ -35,7 +35,7 @@ from agent.report.why import Why, WhyInputs, cause_phrase, fmt
 from agent.report.why_fields import component_of, factor_fields
 from agent.report.wording import duration_phrase
 from knowledge.documents import ActionItem, ActionTerm, WhyBranch, WhyNode
-from mcp_server.analysis.classify import METRIC_CACHE, METRIC_CPU, METRIC_MEMORY, METRIC_POOL, THROTTLE
+from mcp_server.analysis.classify import FAULT_METRICS
 from mcp_server.analysis.models import EvidenceKind as K
 from mcp_server.analysis.models import Hypothesis
 from mcp_server.taxonomy import FaultType as F
@@ -49,18 +49,9 @@ def _hhmm(moment: datetime | None) -> str:
     return f"{moment:%H:%M} UTC" if moment is not None else PLACEHOLDER
 
 
-# the metrics a fault moves first: a node about the fault cites one of them before any other metric
-# (a CPU saturation's "Observed:" was the memory that also rose)
-FAULT_METRICS = {
-    F.CPU_SATURATION: METRIC_CPU,
-    F.MEMORY_LEAK: METRIC_MEMORY,
-    F.CONNECTION_POOL_EXHAUSTION: METRIC_POOL,
-    F.CACHE_FAILURE: METRIC_CACHE,
-    F.DEPENDENCY_THROTTLING: THROTTLE,
-}
-
-
 def _own_metrics_first(cited: list[str], book: EvidenceBook, fault: F) -> list[str]:
+    """The fault's own metric family (FAULT_METRICS) before any other metric that moved: a CPU
+    saturation's "Observed:" was the memory that also rose."""
     family = FAULT_METRICS.get(fault)
     if family is None:
         return cited
@@ -117,26 +108,19 @@ def _trigger_branch(inputs: WhyInputs, top: Hypothesis | None, entry: str | None
         )
     hyp_ids = book.hypothesis_ids(top)
     chain: list[Why] = []
-    if entry and top.service != entry and inputs.callers is None:
-        chain.append(  # no call graph: the path from the front door to the cause is the team's to confirm
-            Why(
-                f"Why did {entry} {words.entry_question}?",
+    if entry and top.service != entry:
+        if inputs.callers is None:  # no call graph: the path from the front door is the team's to confirm
+            answer = (
                 f"{PLACEHOLDER}: the investigation traced {words.spread} to {top.service}, but the data holds "
-                f"no call graph to show how {entry} depends on it; the team must confirm the path.",
-                [],
-                WhyBranch.TRIGGER,
+                f"no call graph to show how {entry} depends on it; the team must confirm the path."
             )
-        )
-    elif entry and top.service != entry:
-        chain.append(
-            Why(
-                f"Why did {entry} {words.entry_question}?",
-                f"{entry} did not {words.verb} on its own: {words.spread} started in {top.service} and propagated up the call chain.",
-                book.find([K.ERROR_ORIGIN, K.TOPOLOGY], within=hyp_ids)
-                or book.find([K.ERROR_ORIGIN, K.TOPOLOGY]),
-                WhyBranch.TRIGGER,
+            cited = []
+        else:
+            answer = f"{entry} did not {words.verb} on its own: {words.spread} started in {top.service} and propagated up the call chain."
+            cited = book.find([K.ERROR_ORIGIN, K.TOPOLOGY], within=hyp_ids) or book.find(
+                [K.ERROR_ORIGIN, K.TOPOLOGY]
             )
-        )
+        chain.append(Why(f"Why did {entry} {words.entry_question}?", answer, cited, WhyBranch.TRIGGER))
     where = f" ({top.component})" if top.component else ""
     core = [i for i in hyp_ids if (e := book.get(i)) is not None and e.kind != K.KNOWLEDGE][:4]
     chain.append(Why(f"Why did {top.service}{where} {words.verb}?", top.summary, core, WhyBranch.TRIGGER))

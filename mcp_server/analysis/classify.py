@@ -197,28 +197,38 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
     return FaultType.UNKNOWN, "no signal matches a known fault"
 
 
-def fault_witnesses(s: Suspect, fault: FaultType) -> list[Signal]:
-    """The suspect's own metric signals its fault type was read from, strongest first: the CPU that
-    rose for a CPU saturation, the memory or restarts for a leak, the pool, the cache's hit ratio,
-    the throttling count. Empty for a fault read from errors, traces or changes, which lead its
-    evidence anyway."""
+# the metric family each fault type is read from (the engine's rules above; the report's nodes
+# about the fault cite it first): a cache's hit ratio falls, the others rise
+FAULT_METRICS = {
+    FaultType.CPU_SATURATION: METRIC_CPU,
+    FaultType.MEMORY_LEAK: METRIC_MEMORY,
+    FaultType.CONNECTION_POOL_EXHAUSTION: METRIC_POOL,
+    FaultType.CACHE_FAILURE: METRIC_CACHE,
+    FaultType.DEPENDENCY_THROTTLING: THROTTLE,
+}
 
-    def moved(pattern: re.Pattern[str], direction: int) -> list[Signal]:
+
+def fault_witnesses(s: Suspect, fault: FaultType) -> list[Signal]:
+    """The suspect's own metric signals its fault type was read from (FAULT_METRICS), strongest
+    first; a leak's restarts count too, a CPU quota's throttling does not. Empty for a fault read
+    from errors, traces or changes, which lead its evidence anyway."""
+    family = FAULT_METRICS.get(fault)
+    if family is None:
+        return []
+    direction = -1 if fault == FaultType.CACHE_FAILURE else 1
+
+    def moved(pattern: re.Pattern[str]) -> list[Signal]:
         return [
             sig
             for sig in s.of(SignalKind.METRIC)
             if sig.hints.get("direction", 0) * direction > 0 and pattern.search(str(sig.hints.get("metric")))
         ]
 
-    chosen = {
-        FaultType.CPU_SATURATION: moved(METRIC_CPU, 1),
-        FaultType.MEMORY_LEAK: moved(METRIC_MEMORY, 1) + moved(METRIC_RESTART, 1),
-        FaultType.CONNECTION_POOL_EXHAUSTION: moved(METRIC_POOL, 1),
-        FaultType.CACHE_FAILURE: moved(METRIC_CACHE, -1),
-        FaultType.DEPENDENCY_THROTTLING: [
-            sig for sig in moved(THROTTLE, 1) if not METRIC_CPU.search(str(sig.hints.get("metric")))
-        ],
-    }.get(fault, [])
+    chosen = moved(family)
+    if fault == FaultType.MEMORY_LEAK:
+        chosen += moved(METRIC_RESTART)
+    if fault == FaultType.DEPENDENCY_THROTTLING:
+        chosen = [sig for sig in chosen if not METRIC_CPU.search(str(sig.hints.get("metric")))]
     return sorted(chosen, key=lambda sig: -sig.strength)
 
 
