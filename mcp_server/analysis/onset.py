@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from mcp_server.analysis.count_onset import step_bucket_start
 from mcp_server.analysis.stats import (
     ChangePoint,
     last_change_point,
@@ -83,6 +84,7 @@ class _Series:
     values: np.ndarray
     start: datetime
     exposure: np.ndarray | None = None  # for count series: spans (or seconds) per point
+    width: float = 60.0  # seconds each point covers
 
     def time_of(self, index: int) -> datetime:
         return self.start + timedelta(seconds=float(self.times[index]))
@@ -195,10 +197,10 @@ def sparse_counts(rates: list[float], width: int) -> list[float] | None:
 def _collect(backend: TelemetryBackend, window: TimeWindow) -> list[_Series]:
     fine, coarse = fine_bucket_seconds(window), choose_bucket_seconds(window)
     out = []
-    for source in (
-        span_series(backend, window, fine),
-        log_series(backend, window, fine),
-        metric_series(backend, window, coarse),
+    for width, source in (
+        (fine, span_series(backend, window, fine)),
+        (fine, log_series(backend, window, fine)),
+        (coarse, metric_series(backend, window, coarse)),
     ):
         for (service, label), points in source.items():
             if len(points) < MIN_BEFORE + MIN_AFTER:
@@ -213,7 +215,7 @@ def _collect(backend: TelemetryBackend, window: TimeWindow) -> list[_Series]:
             )
             if np.all(values == values[0]):
                 continue
-            out.append(_Series(service, label, times, values, window.start, exposure))
+            out.append(_Series(service, label, times, values, window.start, exposure, float(width)))
     return out
 
 
@@ -233,8 +235,18 @@ def _vote(series: _Series, latest: float | None) -> OnsetCandidate | None:
         )
         if counted is None or counted.z < Z_MIN:
             return None
+        stepped = step_bucket_start(
+            series.times.tolist(),
+            series.values.tolist(),
+            series.exposure.tolist(),
+            series.width,
+            counted.index,
+        )
         return OnsetCandidate(
-            series.service, series.label, series.time_of(counted.index), min(counted.z, Z_CAP)
+            series.service,
+            series.label,
+            series.start + timedelta(seconds=stepped),
+            min(counted.z, Z_CAP),
         )
     cp = last_change_point(
         series.values.tolist(),

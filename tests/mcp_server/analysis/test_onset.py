@@ -113,3 +113,16 @@ def test_each_service_starts_where_its_own_witnesses_of_the_episode_began():
     assert picked is not None and picked.time == T0 + timedelta(minutes=12)  # the onset stays the symptoms'
     assert picked.service_starts["cause"] == T0 + timedelta(minutes=8)
     assert picked.service_starts["caller"] == T0 + timedelta(minutes=12)
+
+
+def test_sparse_failures_date_their_step_before_the_first_bucket_that_caught_one():
+    # one request in sixteen fails from 10:10:00 (bucket 40); the first failure lands in bucket 42
+    errors = [0.0] * 42 + [1, 2, 1, 0, 1, 1, 2, 1, 1, 2] * 3
+    spans = np.full(len(errors), 16.0)
+    series = _Series("svc", "error_rate", np.arange(len(errors)) * 15.0, np.array(errors), T0, spans)
+
+    vote = _vote(series, None)
+
+    assert vote is not None
+    assert T0 + timedelta(seconds=34 * 15) <= vote.time < T0 + timedelta(seconds=42 * 15)
+    assert (vote.time - T0).total_seconds() % 15 == 0  # on the series' bucket grid
