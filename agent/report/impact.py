@@ -20,7 +20,7 @@ from agent.report.model import PLACEHOLDER, Claim, CustomerImpact, EntryImpact
 from agent.report.slowdown import Slowdown, slowdown_claims
 from agent.report.wording import duration_phrase
 from mcp_server.analysis.models import EvidenceKind, InvestigationResult
-from mcp_server.analysis.stats import last_count_change
+from mcp_server.analysis.stats import last_count_change, rate_surprise
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import ServiceEdge, SliKind, SloDefinition, TimeWindow
@@ -70,10 +70,18 @@ def incident_onset(result: InvestigationResult) -> datetime | None:
 
 def incident_began(m: Measurements) -> datetime | None:
     """When the incident began: the onset the data shows, or earlier when the likeliest cause's own
-    witnesses began to move first (a leak's memory ramp) or the front door's SLI went bad first.
-    Time to detect and time to mitigate are measured from this one moment everywhere: a leak that
-    grew for minutes before customers felt it went undetected for those minutes too."""
-    moments = [t for t in (m.onset, m.cause_began, m.impact.start) if t is not None]
+    witnesses began to move first (a leak's memory ramp); the front door's first bad bucket when
+    nothing else dates it. Time to detect and time to mitigate are measured from this one moment
+    everywhere: a leak that grew for minutes before customers felt it went undetected for those
+    minutes too.
+
+    The first bad bucket counts only when it ended by the onset (its failures prove the onset
+    late, see :func:`_impact_span`): one that holds the onset says only which minute, and taking
+    its start would date a change seen to the second up to a bucket early."""
+    moments = [t for t in (m.onset, m.cause_began) if t is not None]
+    start = m.impact.start
+    if start is not None and (m.onset is None or start + timedelta(seconds=m.bucket_seconds) <= m.onset):
+        moments.append(start)
     return min(moments) if moments else None
 
 
@@ -145,25 +153,34 @@ def _impact_span(
     threshold: float,
     bucket: int,
     began: datetime | None = None,
+    *,
+    base_bad: int = 0,
+    base_total: int = 0,
 ) -> tuple[int, int | None] | None:
     """Index of the first bad bucket and of the first bucket of recovery (None: not recovered).
 
-    Impact may start a bucket before the onset (an onset estimate can be a minute late), but a bucket
-    of a few dozen requests crosses a low threshold with one unlucky failure: when that bucket began
-    before the incident ``began`` (the earliest the investigation dates it; unknown, before any
-    bucket) and the failures up to recovery rose significantly later, impact starts where the
-    failure rate changed. A failure after the incident began is the incident's, and starts it."""
-    earliest = onset - timedelta(seconds=bucket) if onset is not None else None
+    Impact starts in the bucket that holds the onset or a later one, or in the bucket that ended as
+    the onset began when its own failures are significantly above the baseline's (``base_bad`` of
+    ``base_total``; any over the threshold when there is no baseline): an onset voted by metrics
+    can be a minute late, while one unlucky failure in the minute before it is background. A bucket of a few dozen requests
+    crosses a low threshold with one unlucky failure:
+    when that bucket began before the incident ``began`` (the earliest the investigation dates it;
+    unknown, before any bucket) and the failures up to recovery rose significantly later, impact
+    starts where the failure rate changed. A failure after the incident began is the incident's,
+    and starts it."""
     fractions = [b / t if t else 0.0 for b, t in zip(bads, totals, strict=True)]
+
+    def may_start(i: int) -> bool:
+        if onset is None or times[i] + timedelta(seconds=bucket) > onset:
+            return True
+        if times[i] + timedelta(seconds=bucket) < onset:
+            return False
+        # no baseline to test against (coverage began there): the threshold is all there is
+        return base_total <= 0 or rate_surprise(bads[i], totals[i], base_bad, base_total) >= CHANGE_Z
 
     def first_bad(after: int) -> int | None:
         return next(
-            (
-                i
-                for i in range(after, len(fractions))
-                if fractions[i] > threshold and (earliest is None or times[i] >= earliest)
-            ),
-            None,
+            (i for i in range(after, len(fractions)) if fractions[i] > threshold and may_start(i)), None
         )
 
     def recovery(start: int) -> int | None:
@@ -224,7 +241,17 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
     allowance = 1 - slo.goal if slo is not None else 0.0
     threshold = max(allowance, 3 * baseline, MIN_BAD_FRACTION)
     dated = [t for t in (onset, began) if t is not None]
-    span = _impact_span(times, totals, bads, onset, threshold, bucket, min(dated) if dated else None)
+    span = _impact_span(
+        times,
+        totals,
+        bads,
+        onset,
+        threshold,
+        bucket,
+        min(dated) if dated else None,
+        base_bad=base_bad,
+        base_total=base_total,
+    )
     _chart_series(out, backend, result, entry, window, bucket)
     if span is None:
         impact.baseline_bad_fraction = baseline

@@ -8,14 +8,14 @@ import pytest
 import yaml
 
 from agent.report import IncidentReport, draft_report
-from agent.report.impact import _impact_span
-from agent.report.model import TimelinePhase
+from agent.report.impact import Measurements, _impact_span, incident_began
+from agent.report.model import CustomerImpact, TimelinePhase
 from evals.simulator.generate import generate_scenario
 from evals.simulator.quirks import Quirks
 from mcp_server.backends.local import LocalBackend
 from mcp_server.scenario import Trigger, TriggerKind
 from mcp_server.taxonomy import FaultType
-from mcp_server.telemetry import Alarm, ChangeEvent, ChangeKind
+from mcp_server.telemetry import Alarm, ChangeEvent, ChangeKind, TimeWindow
 from tests.agent.report.incident_fixtures import ONSET, RECOVERY, alarm_dump, result_for, write_scenario
 from tests.agent.report.otlp_counts import counted
 from tests.agent.report.test_fault_sections import _drafted_from
@@ -231,11 +231,51 @@ TOTALS = [59, 42, 34, 42, 48, 32, 60, 32, 37, 42, 51, 47, 48, 47, 51, 48, 43, 50
 BADS = [2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 1, 5, 8, 10, 12, 12, 6, 9]
 
 
-def test_a_lone_failure_in_the_bucket_before_the_onset_does_not_start_impact_the_rise_does() -> None:
-    onset = TIMES[12]  # the 09:11 bucket is the grace bucket before it
+def test_a_lone_failure_early_in_the_bucket_holding_the_onset_does_not_start_impact_the_rise_does() -> None:
+    onset = TIMES[12] + timedelta(seconds=30)  # the 09:12 bucket began before it
 
     assert _impact_span(TIMES, TOTALS, BADS, onset, 0.019, 60, began=onset) == (13, None)
     assert _impact_span(TIMES, TOTALS, BADS, onset, 0.019, 60, began=None) == (13, None)
+
+
+def test_a_lone_failure_in_the_bucket_that_ended_as_the_onset_began_does_not_start_impact() -> None:
+    # one failure at 09:11, none at 09:12, then a trickle too weak to mark where the rate rose
+    bads = [0] * 11 + [1, 0, 1, 2, 1, 2, 1, 1, 1]
+    onset = TIMES[12]  # the 09:11 bucket ended as the onset began
+
+    span = _impact_span(TIMES, TOTALS, bads, onset, 0.019, 60, began=onset, base_bad=3, base_total=500)
+
+    assert span is not None and span[0] == 13
+
+
+def test_significant_failures_in_the_bucket_that_ended_as_the_onset_began_start_impact() -> None:
+    bads = [*BADS[:11], 9, *BADS[12:]]  # 09:11 failed 9 of 47: the onset, voted by metrics, is late
+    onset = TIMES[12]
+
+    span = _impact_span(TIMES, TOTALS, bads, onset, 0.019, 60, began=onset, base_bad=3, base_total=500)
+    earlier = _impact_span(
+        TIMES, TOTALS, bads, TIMES[13], 0.019, 60, began=TIMES[13], base_bad=3, base_total=500
+    )
+
+    assert span is not None and span[0] == 11
+    # two buckets before the onset: never; the lone failure in the bucket before it: background
+    assert earlier is not None and earlier[0] == 13
+
+
+def _measured(onset: datetime | None, impact_start: datetime) -> Measurements:
+    window = TimeWindow(start=TIMES[0], end=TIMES[-1])
+    return Measurements(window, 60, onset, CustomerImpact(start=impact_start))
+
+
+def test_the_minute_holding_an_onset_seen_to_the_second_does_not_move_when_the_incident_began() -> None:
+    onset = TIMES[12] + timedelta(seconds=40)
+
+    assert incident_began(_measured(onset, TIMES[12])) == onset
+
+
+def test_a_bad_minute_that_ended_as_the_onset_began_dates_the_incident_earlier() -> None:
+    assert incident_began(_measured(TIMES[12], TIMES[11])) == TIMES[11]
+    assert incident_began(_measured(None, TIMES[11])) == TIMES[11]
 
 
 def test_a_failure_after_the_incident_began_starts_impact_before_the_rate_clearly_rose() -> None:
