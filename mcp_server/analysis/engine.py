@@ -9,6 +9,7 @@ checkpoints between them; :mod:`mcp_server.analysis.detection` and
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -63,6 +64,11 @@ def scope(
     starts = detected.service_starts if detected is not None else {}
     if detected is not None:
         at, source, clarity = detected.time, "detected", detected.clarity
+        if latest is not None:
+            # an alarm (or a person) saw the change in data from before the trigger, so the bucket
+            # it began in started before the trigger: the votes reach the trigger's own bucket
+            before = math.ceil((latest - win.start).total_seconds() / bucket) - 1
+            at = min(at, win.start + timedelta(seconds=max(0, before) * bucket))
     elif trig.time is not None and win.contains(trig.time):
         at, source, clarity = trig.time - timedelta(seconds=2 * bucket), "trigger", 0.6
         notes.append("no clear change point in the data; onset taken shortly before the trigger time")

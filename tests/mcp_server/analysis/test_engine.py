@@ -1,7 +1,15 @@
 from __future__ import annotations
 
-from mcp_server.scenario import load_scenario_spec
+from datetime import datetime, timedelta
+from typing import cast
+
+from pytest import MonkeyPatch
+
+from mcp_server.backends.base import TelemetryBackend
+from mcp_server.scenario import Trigger, load_scenario_spec
 from mcp_server.taxonomy import FaultType
+from mcp_server.telemetry import TimeWindow
+from tests.mcp_server.analysis.scopes import T0
 from tests.mcp_server.analysis.synthetic import Fault, Options
 from tests.mcp_server.engine_run import run_engine
 
@@ -129,3 +137,33 @@ def test_without_traces_the_service_whose_errors_others_name_ranks_first(scenari
         FaultType.ERROR_EXCEPTION,
     )
     assert any("no spans" in note for note in result.notes)
+
+
+class _Services:
+    def list_services(self) -> list[str]:
+        return ["checkout"]
+
+
+def _scoped_with_onset(monkeypatch: MonkeyPatch, detected: datetime, trigger: datetime) -> datetime:
+    from mcp_server.analysis import engine, onset
+
+    estimate = onset.OnsetEstimate(detected, 0.9)
+    monkeypatch.setattr(engine.onset, "detect_onset", lambda *args, **kwargs: estimate)
+    window = TimeWindow(start=T0, end=T0 + timedelta(minutes=30))
+    scoped = engine.scope(cast(TelemetryBackend, _Services()), trigger=Trigger(time=trigger), window=window)
+    return scoped.onset
+
+
+def test_an_onset_dated_in_the_triggers_own_bucket_moves_to_the_bucket_before_it(
+    monkeypatch: MonkeyPatch,
+) -> None:
+    alarm = T0 + timedelta(minutes=15)  # fired on the minutes before 12:15, so it began by 12:14
+
+    assert _scoped_with_onset(monkeypatch, alarm, alarm) == T0 + timedelta(minutes=14)
+    assert _scoped_with_onset(monkeypatch, alarm, alarm + timedelta(seconds=20)) == alarm
+
+
+def test_an_onset_before_the_triggers_bucket_stands(monkeypatch: MonkeyPatch) -> None:
+    detected = T0 + timedelta(minutes=12, seconds=30)
+
+    assert _scoped_with_onset(monkeypatch, detected, T0 + timedelta(minutes=15)) == detected
