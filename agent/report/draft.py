@@ -36,9 +36,8 @@ from agent.report.why import WhyInputs
 from knowledge.documents import CoeDocument, dump_coe_json
 from mcp_server.analysis.models import InvestigationResult
 from mcp_server.backends.base import TelemetryBackend
-from mcp_server.errors import SleuthError
 from mcp_server.taxonomy import FaultType
-from mcp_server.telemetry import TimeWindow
+from mcp_server.telemetry import ServiceEdge, TimeWindow
 
 
 def _slug(text: str) -> str:
@@ -77,16 +76,10 @@ def _skew(
     )
 
 
-def _callers(result: InvestigationResult, backend: TelemetryBackend) -> set[str] | None:
+def _callers(result: InvestigationResult, edges: list[ServiceEdge]) -> set[str] | None:
     """Services that call the top hypothesis' service, directly or through others (None: unknown)."""
     top = result.hypotheses[0] if result.hypotheses else None
-    if top is None:
-        return None
-    try:
-        edges = backend.service_edges(result.window)
-    except SleuthError:
-        return None
-    if not edges:
+    if top is None or not edges:
         return None
     found: set[str] = set()
     frontier = {top.service}
@@ -154,7 +147,7 @@ def draft_report(
     result = enrich_detection(result, backend, m, book)
     skew = _skew(result, backend, m, book)
     past = list(past_coes)
-    callers = _callers(result, backend)
+    callers = _callers(result, m.edges)
     tree, tree_items = build_five_whys(
         WhyInputs(result=result, book=book, measurements=m, skew=skew, past_coes=past, callers=callers)
     )

@@ -54,6 +54,7 @@ class Measurements:
     impact_evidence: list[str] = field(default_factory=list)
     impact_source: str = "SLI buckets"  # what the impact was counted from, for the timeline
     recovery_evidence: list[str] = field(default_factory=list)
+    edges: list[ServiceEdge] = field(default_factory=list)  # the window's call graph, read once
 
 
 def result_window(result: InvestigationResult) -> TimeWindow:
@@ -217,7 +218,9 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
     names = [s.definition.name for s in slo_statuses(result)] or ([slo.name] if slo is not None else [])
     impact = CustomerImpact(entry_service=entry, slo_names=names)
     began = result.detection.onset if result.detection is not None else None
-    out = Measurements(window=window, bucket_seconds=bucket, onset=onset, impact=impact, cause_began=began)
+    out = Measurements(
+        window=window, bucket_seconds=bucket, onset=onset, impact=impact, cause_began=began, edges=edges
+    )
     if entry is None:
         return out
     try:
