@@ -163,18 +163,20 @@ def _impact_span(
     Impact starts in the bucket that holds the onset or a later one, or in the bucket that ended as
     the onset began when its own failures are significantly above the baseline's (``base_bad`` of
     ``base_total``; any over the threshold when there is no baseline): an onset voted by metrics
-    can be a minute late, while one unlucky failure in the minute before it is background. A bucket of a few dozen requests
-    crosses a low threshold with one unlucky failure:
-    when that bucket began before the incident ``began`` (the earliest the investigation dates it;
-    unknown, before any bucket) and the failures up to recovery rose significantly later, impact
-    starts where the failure rate changed. A failure after the incident began is the incident's,
-    and starts it."""
+    can be a minute late, while one unlucky failure in the minute before it is background.
+
+    A bucket of a few dozen requests crosses a low threshold with one unlucky failure: when that
+    bucket began before the incident ``began`` (the earliest the investigation dates it; unknown,
+    before any bucket) and the failures up to recovery rose significantly later, impact starts
+    where the failure rate changed. A failure after the incident began is the incident's, and
+    starts it."""
     fractions = [b / t if t else 0.0 for b, t in zip(bads, totals, strict=True)]
 
     def may_start(i: int) -> bool:
-        if onset is None or times[i] + timedelta(seconds=bucket) > onset:
+        ended = times[i] + timedelta(seconds=bucket)
+        if onset is None or ended > onset:
             return True
-        if times[i] + timedelta(seconds=bucket) < onset:
+        if ended < onset:
             return False
         # no baseline to test against (coverage began there): the threshold is all there is
         return base_total <= 0 or rate_surprise(bads[i], totals[i], base_bad, base_total) >= CHANGE_Z

@@ -49,10 +49,9 @@ def count_step_time(
         return float(t[index])
     lo = t[max(0, index - LOOKBACK_BUCKETS)]
     hi = t[index] + width
-    if hi <= lo:
-        return float(t[index])
     grid = np.linspace(lo, hi, max(2, round(float(hi - lo) / width * GRID_PER_BUCKET) + 1))
-    near = t + width >= lo  # buckets the candidates can touch; the rest add a constant
+    # only buckets that some candidate splits differ between candidates; the rest add a constant
+    near = (t + width >= lo) & (t < hi)
     tb, eb, xb = t[near], e[near], x[near]
     # share of each bucket after each candidate: rows candidates, columns buckets
     share = np.clip((tb[None, :] + width - grid[:, None]) / width, 0.0, 1.0)
