@@ -9,6 +9,7 @@ investigation would; the ground truth is read only here, after it.
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import sys
@@ -54,19 +55,13 @@ def summarize(errors: list[float]) -> OnsetSummary | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    out = None
-    if "--json" in args:
-        i = args.index("--json")
-        if i + 1 >= len(args):
-            print("--json needs a file name", file=sys.stderr)
-            return 2
-        out = Path(args.pop(i + 1))
-        args.pop(i)
-    if len(args) != 1:
-        print("usage: python -m evals.onset_accuracy SUITE_DIR [--json OUT]", file=sys.stderr)
-        return 2
-    suite = Path(args[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m evals.onset_accuracy", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("suite", type=Path, help="a directory of scenario directories")
+    parser.add_argument("--json", type=Path, dest="out", help="write each scenario's error here")
+    args = parser.parse_args(argv)
+    suite, out = args.suite, args.out
     if not suite.is_dir():
         print(f"{suite}: not a directory (expected a suite of scenario directories)", file=sys.stderr)
         return 2

@@ -17,18 +17,18 @@ onset counts whole buckets before and after it, so the expected time is reported
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 GRID_PER_BUCKET = 6  # candidate step times per bucket width
 LOOKBACK_BUCKETS = 8  # how far before the first surplus bucket the step may lie
 
 
 def count_step_time(
-    times: Sequence[float],
-    events: Sequence[float],
-    exposure: Sequence[float],
+    times: npt.ArrayLike,
+    events: npt.ArrayLike,
+    exposure: npt.ArrayLike,
     width: float,
     index: int,
 ) -> float:
@@ -62,10 +62,10 @@ def count_step_time(
 
 
 def step_bucket_start(
-    times: Sequence[float], events: Sequence[float], exposure: Sequence[float], width: float, index: int
+    times: npt.ArrayLike, events: npt.ArrayLike, exposure: npt.ArrayLike, width: float, index: int
 ) -> float:
     """The start of the bucket (on the series' grid of ``width`` from its first point) holding
     :func:`count_step_time`."""
-    origin = float(times[0])
+    origin = float(np.asarray(times, dtype=float)[0])
     at = count_step_time(times, events, exposure, width, index)
     return origin + math.floor((at - origin) / width + 1e-9) * width

@@ -235,13 +235,7 @@ def _vote(series: _Series, latest: float | None) -> OnsetCandidate | None:
         )
         if counted is None or counted.z < Z_MIN:
             return None
-        stepped = step_bucket_start(
-            series.times.tolist(),
-            series.values.tolist(),
-            series.exposure.tolist(),
-            series.width,
-            counted.index,
-        )
+        stepped = step_bucket_start(series.times, series.values, series.exposure, series.width, counted.index)
         return OnsetCandidate(
             series.service,
             series.label,
