@@ -112,7 +112,8 @@ def span_series(
     backend: TelemetryBackend, window: TimeWindow, width: int
 ) -> dict[tuple[str, str], list[Point]]:
     """Per service (and caller→callee edge) series from spans, one point per bucket that has spans.
-    Error series are counts with their exposure: (time, errors, spans)."""
+    Error series are counts with their exposure: (time, failed requests, requests), counted as
+    distinct traces where the backend knows them, else as spans."""
     out: dict[tuple[str, str], list[Point]] = defaultdict(list)
     try:
         rows = backend.span_stats(SpanStatsQuery(window=window, bucket_seconds=width, group_by=["service"]))
@@ -127,7 +128,10 @@ def span_series(
         if not service or b.count < 3 or b.bucket_start > last:
             continue
         out[(service, "rate")].append((b.bucket_start, b.count / width))
-        out[(service, "error_rate")].append((b.bucket_start, float(b.errors), float(b.count)))
+        if b.traces is not None and b.error_traces is not None:
+            out[(service, "error_rate")].append((b.bucket_start, float(b.error_traces), float(b.traces)))
+        else:
+            out[(service, "error_rate")].append((b.bucket_start, float(b.errors), float(b.count)))
         if b.p50_ms is not None:
             out[(service, "latency")].append((b.bucket_start, b.p50_ms))
         if b.self_p50_ms is not None:

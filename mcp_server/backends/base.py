@@ -98,6 +98,11 @@ class SpanBucket(_Query):
     p99_ms: float | None = None
     self_p50_ms: float | None = None  # median self time: robust to the few spans that stall
     self_mad_ms: float | None = None  # median absolute deviation of self time
+    # Requests, not spans, are the independent events: one failed request leaves an error on its
+    # server span, its client spans and every retry, so a count test on spans overstates its
+    # surprise. Distinct traces as observed (never scaled up for sampling); None when unknown.
+    traces: int | None = None
+    error_traces: int | None = None
 
 
 class ErrorOrigin(_Query):

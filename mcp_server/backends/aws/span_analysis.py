@@ -173,6 +173,8 @@ def span_stats(spans: Iterable[DerivedSpan], query: SpanStatsQuery, scale: float
                 p99_ms=quantile(durations, 0.99),
                 self_p50_ms=quantile(self_times, 0.5),
                 self_mad_ms=_mad(self_times),
+                traces=len({d.span.trace_id for d in members}),
+                error_traces=len({d.span.trace_id for d in members if d.is_error}),
             )
         )
     return result

@@ -9,6 +9,8 @@ Fields read (the OTLP span as Transaction Search stores it): ``durationNano``, `
 (``ERROR``), ``kind`` (``SERVER``, ``CLIENT``...), ``name`` (the operation),
 ``attributes.aws.local.service`` or else ``resource.attributes.service.name`` (the service),
 the host and availability zone from the resource attributes, as the local store reads them.
+``count_distinct(traceId)`` counts the requests behind the spans, the unit a count test needs
+(Logs Insights may approximate it at high cardinality; per bucket and service it stays small).
 Self time needs the span tree, so ``self_ms_sum`` scales the sampled traces' self/total ratio
 of the same group onto the exact total.
 """
@@ -67,22 +69,25 @@ class TransactionSearch:
         by = ", ".join([f"bin({width}s)", *keys])
         head = (
             f"fields @timestamp, {SERVICE} as svc, {HOST} as host, {ZONE} as az, name, durationNano,"
-            " status.code, kind"
+            " status.code, kind, traceId"
         )
         filters = _filters(query)
         totals = self._run(
             f"{head}{filters} | stats count(*) as n, sum(durationNano) as d, pct(durationNano, 50) as p50,"
-            f" pct(durationNano, 95) as p95, pct(durationNano, 99) as p99 by {by} | limit {MAX_ROWS}",
+            f" pct(durationNano, 95) as p95, pct(durationNano, 99) as p99, count_distinct(traceId) as t"
+            f" by {by} | limit {MAX_ROWS}",
             query.window,
         )
         errors = self._run(
-            f'{head}{filters} | filter status.code = "ERROR" | stats count(*) as e by {by} | limit {MAX_ROWS}',
+            f'{head}{filters} | filter status.code = "ERROR" | stats count(*) as e, count_distinct(traceId) as et'
+            f" by {by} | limit {MAX_ROWS}",
             query.window,
         )
         bin_field = f"bin({width}s)"
         failed = {
-            (to_nanos(row_time(row, bin_field)), *(row.get(k) or None for k in keys)): int(
-                row_number(row, "e")
+            (to_nanos(row_time(row, bin_field)), *(row.get(k) or None for k in keys)): (
+                int(row_number(row, "e")),
+                int(row_number(row, "et")),
             )
             for row in errors
         }
@@ -91,17 +96,20 @@ class TransactionSearch:
             start = row_time(row, bin_field)
             group = tuple(row.get(k) or None for k in keys)
             duration_ms = row_number(row, "d") / 1e6
+            error_spans, error_traces = failed.get((to_nanos(start), *group), (0, 0))
             buckets.append(
                 SpanBucket(
                     bucket_start=start,
                     group=dict(zip(query.group_by, group, strict=True)),
                     count=int(row_number(row, "n")),
-                    errors=failed.get((to_nanos(start), *group), 0),
+                    errors=error_spans,
                     duration_ms_sum=duration_ms,
                     self_ms_sum=duration_ms * self_ratio(group),
                     p50_ms=_ms(row.get("p50")),
                     p95_ms=_ms(row.get("p95")),
                     p99_ms=_ms(row.get("p99")),
+                    traces=int(row_number(row, "t")),
+                    error_traces=error_traces,
                 )
             )
         return sorted(buckets, key=lambda b: (b.bucket_start, tuple(str(v or "") for v in b.group.values())))

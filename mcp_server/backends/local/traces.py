@@ -127,7 +127,8 @@ class SpanQueries:
         sql = (
             f"SELECT (start_ns // {width}) * {width} AS bucket{group_sql}, count(*), "
             "sum(is_error::INTEGER), sum(duration_ms), sum(self_ms), "
-            "quantile_cont(duration_ms, [0.5, 0.95, 0.99]), quantile_cont(self_ms, 0.5), mad(self_ms) "
+            "quantile_cont(duration_ms, [0.5, 0.95, 0.99]), quantile_cont(self_ms, 0.5), mad(self_ms), "
+            "count(DISTINCT trace_id), count(DISTINCT trace_id) FILTER (WHERE is_error) "
             f"FROM spans {where_sql(where)} GROUP BY ALL ORDER BY 1"
         )
         result = []
@@ -147,6 +148,8 @@ class SpanQueries:
                     p99_ms=quantiles[2],
                     self_p50_ms=row[6 + n],
                     self_mad_ms=row[7 + n],
+                    traces=int(row[8 + n]),
+                    error_traces=int(row[9 + n]),
                 )
             )
         return result

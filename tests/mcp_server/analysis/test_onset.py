@@ -12,8 +12,11 @@ from mcp_server.analysis.onset import (
     _Series,
     _vote,
     pick_onset,
+    span_series,
     sparse_counts,
 )
+from mcp_server.backends.base import SpanBucket, SpanStatsQuery
+from mcp_server.telemetry import TimeWindow
 
 T0 = datetime(2026, 3, 24, 10, 0, tzinfo=UTC)
 
@@ -126,3 +129,43 @@ def test_sparse_failures_date_their_step_before_the_first_bucket_that_caught_one
     assert vote is not None
     assert T0 + timedelta(seconds=34 * 15) <= vote.time < T0 + timedelta(seconds=42 * 15)
     assert (vote.time - T0).total_seconds() % 15 == 0  # on the series' bucket grid
+
+
+class _OneServiceSpans:
+    """Span statistics of one service: 30 spans of 10 requests a minute; from minute 20 one
+    request a minute fails, leaving six failed spans (its server span, client spans, retries)."""
+
+    def __init__(self, *, traced: bool) -> None:
+        self.traced = traced
+
+    def span_stats(self, query: SpanStatsQuery) -> list[SpanBucket]:
+        if query.group_by != ["service"]:
+            return []
+        return [
+            SpanBucket(
+                bucket_start=T0 + timedelta(minutes=i),
+                group={"service": "svc"},
+                count=30,
+                errors=6 if i >= 20 else 0,
+                duration_ms_sum=300.0,
+                self_ms_sum=100.0,
+                traces=10 if self.traced else None,
+                error_traces=(1 if i >= 20 else 0) if self.traced else None,
+            )
+            for i in range(24)
+        ]
+
+
+def test_one_failed_request_a_minute_is_no_stronger_for_the_spans_it_left():
+    window = TimeWindow(start=T0, end=T0 + timedelta(minutes=24))
+
+    def error_vote(traced: bool) -> OnsetCandidate | None:
+        points = span_series(_OneServiceSpans(traced=traced), window, 60)[("svc", "error_rate")]  # type: ignore[arg-type]
+        times = np.array([(p[0] - T0).total_seconds() for p in points])
+        counts = np.array([p[1] for p in points])
+        exposure = np.array([p[2] for p in points])  # type: ignore[misc]
+        return _vote(_Series("svc", "error_rate", times, counts, T0, exposure, 60.0), None)
+
+    assert error_vote(traced=True) is None  # four failures in 240 requests after 2,000 clean ones
+    spans_only = error_vote(traced=False)  # a backend that cannot count requests falls back to spans
+    assert spans_only is not None and spans_only.time == T0 + timedelta(minutes=20)

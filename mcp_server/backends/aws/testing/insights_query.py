@@ -356,6 +356,8 @@ def _aggregate(function: str, args: list[str], rows: list[dict[str, Any]]) -> An
     if function == "count":
         return len(rows) if args in (["*"], [""]) else sum(1 for r in rows if r.get(args[0]) is not None)
     name = args[0]
+    if function == "count_distinct":
+        return len({str(v) for r in rows if (v := r.get(name)) is not None})
     if function in ("earliest", "latest"):
         ordered = sorted(rows, key=lambda r: int(r["@timestamp"]))
         chosen = ordered[0] if function == "earliest" else ordered[-1]

@@ -70,6 +70,7 @@ def test_span_statistics_match_the_local_store_within_microseconds(
     for key, bucket in on_local.items():
         mine = on_aws[key]
         assert (mine.count, mine.errors) == (bucket.count, bucket.errors)
+        assert (mine.traces, mine.error_traces) == (bucket.traces, bucket.error_traces)
         assert close(mine.duration_ms_sum, bucket.duration_ms_sum, 0.01 * bucket.count)
         assert close(mine.p95_ms, bucket.p95_ms)
 

@@ -74,13 +74,23 @@ def test_without_transaction_search_span_statistics_come_from_sampled_traces_wit
     assert any("Transaction Search is off" in n.message for n in backend.notes)
 
 
-def test_with_transaction_search_span_statistics_are_read_from_aws_spans(loaded: LoadedScenario) -> None:
+def test_with_transaction_search_span_statistics_are_read_from_aws_spans(
+    loaded: LoadedScenario, local_backend: LocalBackend
+) -> None:
     started = len(loaded.insights.started)
+    query = SpanStatsQuery(window=loaded.window, bucket_seconds=120, group_by=["service"])
 
-    loaded.backend().span_stats(SpanStatsQuery(window=loaded.window, bucket_seconds=120))
+    buckets = loaded.backend().span_stats(query)
 
     spans_queries = [q for q in loaded.insights.started[started:] if q["logGroupNames"] == ["aws/spans"]]
     assert len(spans_queries) == 2  # totals and errors
+
+    def counted(bs: list[Any]) -> dict[Any, tuple[int, int, int | None, int | None]]:
+        return {
+            (b.bucket_start, b.group["service"]): (b.count, b.errors, b.traces, b.error_traces) for b in bs
+        }
+
+    assert counted(buckets) == counted(local_backend.span_stats(query))  # requests as traces, too
 
 
 def test_absent_platform_sources_each_leave_a_note(loaded: LoadedScenario) -> None:
