@@ -69,6 +69,15 @@ def span_is_error(status_code: int, kind: int, attributes: dict[str, Any], event
     return "exception" in event_names
 
 
+def span_states_outcome(status_code: int, attributes: dict[str, Any], is_error: bool) -> bool:
+    """Whether a span says how its request ended: a status code, an HTTP or gRPC status, or a
+    failure it was flagged with. Spans that say none of this (bare timings) count requests but
+    cannot tell a failed one from a good one, so zero failures among them means "unknown"."""
+    if is_error or status_code != StatusCode.UNSET or span_http_status(attributes) is not None:
+        return True
+    return any(attributes.get(key) is not None for key in GRPC_STATUS_KEYS)
+
+
 # The attributes that name what a call talks to: the logical service (``service.peer.name``, which
 # replaced ``peer.service``; data from older SDKs still carries the latter), then its network
 # address, which names a host (``customers.prod.svc.cluster.local``) more than a service.

@@ -35,6 +35,7 @@ class RequestSeries(NamedTuple):
     query: str
     resolution_seconds: int
     source: str
+    unrecorded: bool = False  # traced requests whose spans never say how they ended: failures unknown
 
 
 def counted_requests(

@@ -95,7 +95,12 @@ def _assessment(result: InvestigationResult, report: IncidentReport, m: Measurem
         missing.append(
             f"No SLO covered the affected service; impact was measured from its {m.impact_source}."
         )
-    if m.impact.start is None:
+    if m.failures_unrecorded:
+        missing.append(
+            f"The traces record no request outcome (no status code, HTTP or gRPC status on {m.impact.entry_service}'s "
+            "spans): failed requests could not be counted."
+        )
+    elif m.impact.start is None:
         missing.append(
             "Customer impact could not be measured (no bucket after onset failed clearly more than the baseline)."
         )

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 
 from agent.report.counted_requests import RequestSeries, counted_requests
 from agent.report.customer_facing import customer_facing_slo, entry_service, slo_statuses
-from agent.report.entry_spans import entry_span_stats
+from agent.report.entry_spans import entry_span_stats, outcomes_unrecorded
 from agent.report.evidence_book import EvidenceBook
-from agent.report.model import PLACEHOLDER, Claim, CustomerImpact, EntryImpact
+from agent.report.impact_claims import impact_claims, unmeasured_claims
+from agent.report.model import Claim, CustomerImpact, EntryImpact
 from agent.report.slowdown import Slowdown, slowdown_claims
-from agent.report.wording import duration_phrase
 from mcp_server.analysis.models import EvidenceKind, InvestigationResult
 from mcp_server.analysis.stats import last_count_change, rate_surprise
 from mcp_server.backends.base import TelemetryBackend
@@ -55,6 +55,7 @@ class Measurements:
     impact_source: str = "SLI buckets"  # what the impact was counted from, for the timeline
     recovery_evidence: list[str] = field(default_factory=list)
     edges: list[ServiceEdge] = field(default_factory=list)  # the window's call graph, read once
+    failures_unrecorded: bool = False  # the entry's requests were traced, but no span says how one ended
 
 
 def result_window(result: InvestigationResult) -> TimeWindow:
@@ -130,6 +131,7 @@ def _bad_series(
                 query,
                 bucket,
                 source,
+                outcomes_unrecorded(stats),
             )
     # no request was traced: the entry service's own request counters count its availability
     return counted_requests(backend, service, window, bucket) or RequestSeries(
@@ -226,7 +228,7 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
     if entry is None:
         return out
     try:
-        times, totals, bads, query, resolution, out.impact_source = _bad_series(
+        times, totals, bads, query, resolution, out.impact_source, out.failures_unrecorded = _bad_series(
             backend, slo, entry, window, bucket
         )
     except QueryError:
@@ -263,7 +265,7 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
         out.slowed, slowed = slowdown_claims(backend, book, entry, window, onset)
         impact.symptom = "slow responses" if out.slowed is not None else None
         out.impact_evidence = [e for c in slowed for e in c.evidence]
-        impact.claims = slowed + _unmeasured_claims(
+        impact.claims = slowed + unmeasured_claims(
             book,
             entry,
             _from_onset(times, onset, bucket),
@@ -273,6 +275,7 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
             query,
             window,
             slowed=bool(slowed),
+            unrecorded=out.failures_unrecorded,
         )
         return out
     first, recovered = span
@@ -337,7 +340,7 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
             result, backend, edges, entry, TimeWindow(start=impact.start, end=end_for_duration), book
         ),
     ]
-    impact.claims = _impact_claims(impact, what, out.impact_evidence)
+    impact.claims = impact_claims(impact, what, out.impact_evidence)
     impact.claims[1:1] = slowed_too
     out.impact_evidence += [e for c in slowed_too for e in c.evidence]
     return out
@@ -426,66 +429,13 @@ def _chart_series(
             continue
         out.charted_spans = source
         times = [b.bucket_start for b in stats]
-        out.errors.append(
-            Series(service, times, [100.0 * b.errors / b.count if b.count else 0.0 for b in stats])
-        )
+        if not outcomes_unrecorded(stats):  # a flat 0% would chart what nobody recorded
+            out.errors.append(
+                Series(service, times, [100.0 * b.errors / b.count if b.count else 0.0 for b in stats])
+            )
         out.latency.append(Series(service, times, [b.p99_ms or 0.0 for b in stats]))
 
 
 def _from_onset(times: list[datetime], onset: datetime | None, bucket: int) -> list[int]:
     """Indices of the buckets that end after the onset (every bucket without one)."""
     return [i for i, t in enumerate(times) if onset is None or t + timedelta(seconds=bucket) > onset]
-
-
-def _unmeasured_claims(
-    book: EvidenceBook,
-    entry: str,
-    after: list[int],
-    totals: list[int],
-    bads: list[int],
-    baseline: float,
-    query: str,
-    window: TimeWindow,
-    *,
-    slowed: bool = False,
-) -> list[Claim]:
-    """Why no impact was measured, with the counts that show it, and the question for the team
-    (asked by the slowdown's claim instead when requests slowed)."""
-    total, bad = sum(totals[i] for i in after), sum(bads[i] for i in after)
-    ask = f"{PLACEHOLDER}: describe the impact customers saw or reported."
-    if not total:
-        return [Claim(text=f"No requests to {entry} were counted in the data. {ask}", needs_human_input=True)]
-    counted = f"{bad:,} of {total:,} requests to {entry} failed ({bad / total:.1%}) from the onset on, against {baseline:.2%} before"
-    ev = book.add(
-        EvidenceKind.SLO,
-        counted + ("" if slowed else ": no bucket clearly worse than the baseline"),
-        source_query=f"{query} over {window.start.isoformat()}..{window.end.isoformat()}",
-        service=entry,
-        value=float(bad),
-        baseline=baseline,
-    )
-    if slowed:
-        return [Claim(text=f"{counted}: no more than usual.", evidence=[ev])]
-    text = f"Customer impact could not be measured: {counted}, and no bucket was clearly worse than that baseline. {ask}"
-    return [Claim(text=text, evidence=[ev], needs_human_input=True)]
-
-
-def _impact_claims(impact: CustomerImpact, what: str, evidence: list[str]) -> list[Claim]:
-    who = f"customers calling {', '.join(impact.functions)} on" if impact.functions else "customers of"
-    ongoing = "" if impact.end is not None else " and had not recovered by the end of the data"
-    claims = [
-        Claim(
-            text=(
-                f"For {duration_phrase(impact.duration_seconds or 0)}{ongoing}, {who} {impact.entry_service} were "
-                f"affected: {impact.failed_requests:,} of {impact.total_requests:,} requests {what} "
-                f"({(impact.failed_fraction or 0):.1%}; {impact.excess_failed_requests:,} more than the baseline "
-                f"rate would explain)."
-            ),
-            evidence=evidence,
-        ),
-        Claim(
-            text=f"{PLACEHOLDER}: which customers (accounts, regions, tiers) were affected and whether any data was lost.",
-            needs_human_input=True,
-        ),
-    ]
-    return claims

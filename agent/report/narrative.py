@@ -156,11 +156,16 @@ def summary_claims(
             )
         )
     elif m.slowed is not None:
+        rose = f"median latency rose from {m.slowed.before_ms:.0f} ms to {m.slowed.after_ms:.0f} ms"
+        text = (
+            f"Requests to {impact.entry_service} slowed: {rose}. Whether they also failed is unknown, as their "
+            "spans never say how a request ended"
+            if m.failures_unrecorded
+            else f"Requests to {impact.entry_service} did not fail more than before, but they slowed: {rose}"
+        )
         claims.append(
             Claim(
-                text=f"Requests to {impact.entry_service} did not fail more than before, but they slowed: median "
-                f"latency rose from {m.slowed.before_ms:.0f} ms to {m.slowed.after_ms:.0f} ms "
-                f"({PLACEHOLDER}: describe what customers saw).",
+                text=f"{text} ({PLACEHOLDER}: describe what customers saw).",
                 evidence=m.impact_evidence,
                 needs_human_input=True,
             )

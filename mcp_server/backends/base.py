@@ -103,6 +103,9 @@ class SpanBucket(_Query):
     # surprise. Distinct traces as observed (never scaled up for sampling); None when unknown.
     traces: int | None = None
     error_traces: int | None = None
+    # spans that say how their request ended (span_conventions.span_states_outcome); None when
+    # the backend cannot tell, which counts as "they do"
+    with_outcome: int | None = None
 
 
 class ErrorOrigin(_Query):

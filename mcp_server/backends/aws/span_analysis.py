@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcp_server.backends.base import ErrorOrigin, SliBucket, SpanBucket, SpanStatsQuery
+from mcp_server.span_conventions import span_states_outcome
 from mcp_server.telemetry import (
     ServiceEdge,
     SliKind,
@@ -175,6 +176,13 @@ def span_stats(spans: Iterable[DerivedSpan], query: SpanStatsQuery, scale: float
                 self_mad_ms=_mad(self_times),
                 traces=len({d.span.trace_id for d in members}),
                 error_traces=len({d.span.trace_id for d in members if d.is_error}),
+                with_outcome=round(
+                    sum(
+                        span_states_outcome(d.span.status_code, d.span.attributes, d.is_error)
+                        for d in members
+                    )
+                    * scale
+                ),
             )
         )
     return result

@@ -8,11 +8,21 @@ import orjson
 
 from mcp_server.backends.base import DEFAULT_LIMIT, ErrorOrigin, SpanBucket, SpanQuery, SpanStatsQuery
 from mcp_server.backends.local.database import Database, json_path, where_sql, window_clause
+from mcp_server.span_conventions import GRPC_STATUS_KEYS
 from mcp_server.telemetry import ServiceEdge, Span, SpanEvent, SpanLink, TimeWindow, from_nanos
 
 SPAN_COLUMNS = (
     "trace_id, span_id, parent_span_id, service, operation, kind, start_ns, end_ns, status_code, "
     "status_message, attributes, resource, events, links, trace_state, scope_name, scope_version"
+)
+# span_conventions.span_states_outcome in SQL (http_status holds the HTTP status keys' value)
+STATES_OUTCOME = " OR ".join(
+    [
+        "is_error",
+        "status_code <> 0",
+        "http_status IS NOT NULL",
+        *(f"json_exists(attributes, '{json_path(key)}')" for key in GRPC_STATUS_KEYS),
+    ]
 )
 GROUP_COLUMNS = {
     "service": "service",
@@ -128,7 +138,8 @@ class SpanQueries:
             f"SELECT (start_ns // {width}) * {width} AS bucket{group_sql}, count(*), "
             "sum(is_error::INTEGER), sum(duration_ms), sum(self_ms), "
             "quantile_cont(duration_ms, [0.5, 0.95, 0.99]), quantile_cont(self_ms, 0.5), mad(self_ms), "
-            "count(DISTINCT trace_id), count(DISTINCT trace_id) FILTER (WHERE is_error) "
+            "count(DISTINCT trace_id), count(DISTINCT trace_id) FILTER (WHERE is_error), "
+            f"count(*) FILTER (WHERE {STATES_OUTCOME}) "
             f"FROM spans {where_sql(where)} GROUP BY ALL ORDER BY 1"
         )
         result = []
@@ -150,6 +161,7 @@ class SpanQueries:
                     self_mad_ms=row[7 + n],
                     traces=int(row[8 + n]),
                     error_traces=int(row[9 + n]),
+                    with_outcome=int(row[10 + n]),
                 )
             )
         return result

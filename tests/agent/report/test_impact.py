@@ -12,6 +12,8 @@ from agent.report.impact import Measurements, _impact_span, incident_began
 from agent.report.model import CustomerImpact, TimelinePhase
 from evals.simulator.generate import generate_scenario
 from evals.simulator.quirks import Quirks
+from mcp_server.analysis.models import Hypothesis, InvestigationResult
+from mcp_server.backends.base import SpanStatsQuery
 from mcp_server.backends.local import LocalBackend
 from mcp_server.scenario import Trigger, TriggerKind
 from mcp_server.taxonomy import FaultType
@@ -360,3 +362,51 @@ def test_without_span_kinds_impact_is_counted_from_the_entry_services_trace_root
     assert impact.failed_requests > 0 and impact.total_requests > impact.failed_requests
     began = next(e for e in report.timeline if e.phase == TimelinePhase.IMPACT)
     assert began.source == "root spans"
+
+
+def test_spans_that_never_say_how_a_request_ended_leave_failures_unknown_not_zero(tmp_path: Path) -> None:
+    # bare spans (no status, kind, attributes or events), no logs to flag a failure, no SLO:
+    # requests are counted, but nothing in the data could show one failing
+    data = generate_scenario(
+        "cpu_saturation", "visits", 21, tmp_path / "bare", size="tiny", quirks=Quirks(span_detail="bare")
+    )
+    (data / "slos.yaml").unlink()
+    (data / "logs.jsonl").write_text("", encoding="utf-8")
+    spec = yaml.safe_load((data / "scenario.yaml").read_text())
+    window = TimeWindow.model_validate(spec["window"])
+    with LocalBackend.from_scenario(data) as backend:
+        result = InvestigationResult(
+            window=window,
+            trigger=Trigger(kind=TriggerKind.QUESTION, text="Why is the clinic app slow?"),
+            onset=datetime.fromisoformat(spec["ground_truth"]["onset"]),
+            hypotheses=[
+                Hypothesis(
+                    rank=1,
+                    service="visits",
+                    fault_type=FaultType.CPU_SATURATION,
+                    confidence=0.9,
+                    summary="cpu",
+                )
+            ],
+        )
+        report = draft_report(result, backend)
+    impact = report.customer_impact
+    said = " ".join(c.text for c in [*report.summary, *impact.claims])
+
+    assert impact.entry_service == "frontend" and impact.start is None
+    assert "how many failed is unknown" in said and "Whether they also failed is unknown" in said
+    assert "did not fail" not in said and not re.search(r"\b0 of [\d,]+ requests", said)
+    assert not any(c.title == "Error rate" for c in report.charts)  # a flat 0% nobody recorded
+    assert any("record no request outcome" in m for m in report.assessment.missing_data)
+    assert not any("no bucket after onset failed clearly more" in m for m in report.assessment.missing_data)
+
+
+def test_spans_that_carry_only_an_http_status_still_count_failures(tmp_path: Path) -> None:
+    data = _tiny_bad_deployment(tmp_path, Quirks(span_detail="no_status"))
+    with LocalBackend.from_scenario(data) as backend:
+        window = backend.time_range()
+        assert window is not None
+        buckets = backend.span_stats(SpanStatsQuery(window=window, bucket_seconds=60, group_by=["service"]))
+
+    entry = [b for b in buckets if b.group["service"] == "frontend"]
+    assert entry and all(b.with_outcome == b.count for b in entry)  # every HTTP span states its status

@@ -67,10 +67,21 @@ def test_without_transaction_search_span_statistics_come_from_sampled_traces_wit
     finally:
         loaded.platform.segment_destination = "CloudWatchLogs"
 
-    expected = local_backend.span_stats(query)
-    assert sorted((b.bucket_start, tuple(b.group.values()), b.count, b.errors) for b in buckets) == sorted(
-        (b.bucket_start, tuple(b.group.values()), b.count, b.errors) for b in expected
-    )
+    def counted(bs: list[Any]) -> list[tuple[Any, ...]]:
+        return sorted(
+            (
+                b.bucket_start,
+                tuple(b.group.values()),
+                b.count,
+                b.errors,
+                b.traces,
+                b.error_traces,
+                b.with_outcome,
+            )
+            for b in bs
+        )
+
+    assert counted(buckets) == counted(local_backend.span_stats(query))
     assert any("Transaction Search is off" in n.message for n in backend.notes)
 
 
