@@ -20,7 +20,7 @@ from agent.report.impact_claims import impact_claims, unmeasured_claims
 from agent.report.model import Claim, CustomerImpact, EntryImpact
 from agent.report.slowdown import Slowdown, slowdown_claims
 from mcp_server.analysis.models import EvidenceKind, InvestigationResult
-from mcp_server.analysis.stats import last_count_change, rate_surprise
+from mcp_server.analysis.stats import last_count_change, poisson_tail, rate_surprise
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import QueryError
 from mcp_server.telemetry import ServiceEdge, SliKind, SloDefinition, TimeWindow
@@ -28,6 +28,7 @@ from mcp_server.telemetry import ServiceEdge, SliKind, SloDefinition, TimeWindow
 RECOVERY_RUN = 3  # consecutive good buckets that count as recovered
 MIN_BAD_FRACTION = 0.005
 CHANGE_Z = 3.0  # a rise in the failure rate this significant marks where impact began
+IMPACT_ALPHA = 0.00135  # one-sided 3 sigma: impact's failures must be this unlikely at the baseline rate
 
 
 @dataclass
@@ -171,7 +172,8 @@ def _impact_span(
     bucket began before the incident ``began`` (the earliest the investigation dates it; unknown,
     before any bucket) and the failures up to recovery rose significantly later, impact starts
     where the failure rate changed. A failure after the incident began is the incident's, and
-    starts it."""
+    starts it, as long as the failures up to recovery are more than the baseline rate plausibly
+    gives (``IMPACT_ALPHA``): one failed request of a quiet service's two a minute is not impact."""
     fractions = [b / t if t else 0.0 for b, t in zip(bads, totals, strict=True)]
 
     def may_start(i: int) -> bool:
@@ -206,6 +208,9 @@ def _impact_span(
         if change is not None and change.z >= CHANGE_Z and change.index > start:
             start = first_bad(change.index) or start
             end = recovery(start)
+    failed, total = sum(bads[start:end]), sum(totals[start:end])
+    if base_total > 0 and poisson_tail(failed, (base_bad + 0.5) / base_total * total) > IMPACT_ALPHA:
+        return None
     return start, end
 
 
@@ -264,7 +269,6 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
         impact.baseline_bad_fraction = baseline
         out.slowed, slowed = slowdown_claims(backend, book, entry, window, onset)
         impact.symptom = "slow responses" if out.slowed is not None else None
-        out.impact_evidence = [e for c in slowed for e in c.evidence]
         impact.claims = slowed + unmeasured_claims(
             book,
             entry,
@@ -277,6 +281,8 @@ def measure(result: InvestigationResult, backend: TelemetryBackend, book: Eviden
             slowed=bool(slowed),
             unrecorded=out.failures_unrecorded,
         )
+        # what was counted stands for the impact, measured or not (the no-alarm claims cite it)
+        out.impact_evidence = [e for c in impact.claims for e in c.evidence]
         return out
     first, recovered = span
     last = recovered if recovered is not None else len(times)

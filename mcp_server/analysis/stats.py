@@ -111,6 +111,20 @@ def count_surprise(observed: float, expected: float) -> float:
     return 2.0 * (math.sqrt(max(observed, 0.0) + 0.375) - math.sqrt(max(expected, 0.0) + 0.375))
 
 
+def poisson_tail(observed: int, expected: float) -> float:
+    """P(X >= ``observed``) for X ~ Poisson(``expected``), exact (summed in log space): the small
+    counts where one failure against an expected 0.03 is a 3% chance, not a 1-sigma shrug or a
+    6-sigma alarm."""
+    if observed <= 0:
+        return 1.0
+    if expected <= 0:
+        return 0.0
+    logs = [-expected + i * math.log(expected) - math.lgamma(i + 1) for i in range(observed)]
+    top = max(logs)
+    below = math.exp(top) * sum(math.exp(v - top) for v in logs)
+    return max(0.0, 1.0 - below)
+
+
 def rate_surprise(
     incident: float, incident_exposure: float, baseline: float, baseline_exposure: float
 ) -> float:

@@ -264,6 +264,19 @@ def test_significant_failures_in_the_bucket_that_ended_as_the_onset_began_start_
     assert earlier is not None and earlier[0] == 13
 
 
+def test_one_failed_request_of_a_quiet_service_after_the_onset_is_not_customer_impact() -> None:
+    totals = [2, 1, 3, 2, 2, 1, 2, 3, 1, 2, 2, 1, 2, 1, 2, 2, 1, 3, 2, 2]  # two requests a minute
+    one = [0] * 14 + [1] + [0] * 5  # 1 of 2 failed at 09:14, after the onset: 50% for a minute
+    three = [0] * 13 + [1, 1, 1] + [0] * 4  # 3 of 5 failed in three minutes: not chance at 0 of 27
+    onset = TIMES[12]
+
+    assert _impact_span(TIMES, totals, one, onset, 0.01, 60, began=onset, base_bad=0, base_total=27) is None
+    assert _impact_span(TIMES, totals, three, onset, 0.01, 60, began=onset, base_bad=0, base_total=27) == (
+        13,
+        16,
+    )
+
+
 def _measured(onset: datetime | None, impact_start: datetime) -> Measurements:
     window = TimeWindow(start=TIMES[0], end=TIMES[-1])
     return Measurements(window, 60, onset, CustomerImpact(start=impact_start))

@@ -1,6 +1,14 @@
 from __future__ import annotations
 
-from mcp_server.analysis.stats import first_persistent_exceedance, robust_baseline, shift, step_fit
+import math
+
+from mcp_server.analysis.stats import (
+    first_persistent_exceedance,
+    poisson_tail,
+    robust_baseline,
+    shift,
+    step_fit,
+)
 
 
 def test_step_fit_finds_where_a_noisy_series_jumps():
@@ -73,3 +81,12 @@ def test_a_point_above_the_level_but_within_its_noise_has_not_left_it_yet():
     # wobbles by +-3 around 12, so the last wobble before the step (15) still sits within it
     values = [12.0, 10.0, 14.0, 11.0, 15.0, 400.0, 540.0, 700.0, 700.0]
     assert ramp_start(times, values, 5, 12.0, 1, noise=2.0) == 240.0
+
+
+def test_poisson_tail_is_exact_at_small_counts_and_stays_finite_at_large_ones():
+    assert poisson_tail(0, 3.0) == 1.0 and poisson_tail(4, 0.0) == 0.0
+    assert math.isclose(poisson_tail(1, 0.025), 1 - math.exp(-0.025))
+    # two failures where 0.05 are expected: about 1 in 800; three: about 1 in 50,000
+    assert math.isclose(poisson_tail(2, 0.05), 1 - math.exp(-0.05) * 1.05, rel_tol=1e-9)
+    assert poisson_tail(3, 0.05) < 1e-4
+    assert 0.45 < poisson_tail(4000, 4000.0) < 0.55 and poisson_tail(5000, 4000.0) < 1e-9
