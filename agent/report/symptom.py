@@ -20,7 +20,7 @@ class Symptom:
     title: str  # "Errors on frontend caused by ..."
     seen: str  # "Why did customers of frontend see errors?"
     entry_question: str  # "Why did frontend return errors to customers?"
-    verb: str  # "Why did checkout fail?"
+    verb: str  # "Why did checkout fail?" ("go wrong" when nothing was measured)
     spread: str  # "the failures started in checkout", "the investigation traced the slowdown to"
     bad_requests: str  # "requests to `checkout` failed"
 
@@ -46,7 +46,7 @@ _WORDS: dict[SymptomKind | None, Symptom] = {
         "failed",
     ),
     None: Symptom(
-        "Incident on", "see a problem", "affect customers", "fail", "the incident", "failed or were slow"
+        "Incident on", "see a problem", "affect customers", "go wrong", "the incident", "failed or were slow"
     ),
 }
 

@@ -173,7 +173,7 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
         # its own code while its operations stop before calls they used to make is its code failing
         if stops_early and not any(sig.hints.get("edge") for sig in self_lat):
             return FaultType.ERROR_EXCEPTION, "its own code is slower and stops before calls it used to make"
-        return FaultType.NETWORK_DELAY, "latency without errors"
+        return FaultType.NETWORK_DELAY, "latency, and no failures seen"
     if origins:
         return FaultType.ERROR_EXCEPTION, "the service's own code fails"
     if stops_early:
@@ -190,7 +190,7 @@ def classify(s: Suspect) -> tuple[FaultType, str]:
     if server_errors_rose(s) and not client_errors_rose(s):
         return FaultType.ERROR_EXCEPTION, "its own requests fail more often while its calls do not"
     if s.of(SignalKind.LATENCY):
-        return FaultType.NETWORK_DELAY, "latency without errors"
+        return FaultType.NETWORK_DELAY, "latency, and no failures seen"
     # callers wait longer on it, none of its own resources or errors moved
     if any(e.hints.get("latency") and e.hints.get("caller") != s.service for e in s.of(SignalKind.EDGE)):
         return FaultType.NETWORK_DELAY, "its callers see it slower while nothing of its own moved"
