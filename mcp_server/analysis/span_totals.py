@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mcp_server.backends.base import SpanStatsQuery, TelemetryBackend
@@ -21,6 +22,7 @@ class GroupTotals:
     self_time: float = 0.0
     self_median: float | None = None  # median self time (count-weighted over the buckets summed)
     self_sigma: float | None = None  # its robust spread (1.4826 MAD)
+    with_outcome: int | None = 0  # spans that say how their request ended; None: the backend cannot tell
 
     def add_median(self, count: int, median: float | None, mad: float | None) -> None:
         """Fold one bucket's median and MAD in, weighted by its span count (the buckets of one
@@ -42,6 +44,12 @@ class GroupTotals:
         )
 
 
+def outcomes_unrecorded(totals: Iterable[GroupTotals]) -> bool:
+    """Spans were counted, but none says how its request ended: their zero failures are unknown."""
+    counted = list(totals)
+    return sum(t.count for t in counted) > 0 and all(t.with_outcome == 0 for t in counted)
+
+
 def group_totals(
     backend: TelemetryBackend, window: TimeWindow, group_by: list, service: str | None = None
 ) -> dict[tuple, GroupTotals]:
@@ -58,5 +66,8 @@ def group_totals(
         t.errors += r.errors
         t.duration += r.duration_ms_sum
         t.self_time += r.self_ms_sum
+        t.with_outcome = (
+            None if t.with_outcome is None or r.with_outcome is None else t.with_outcome + r.with_outcome
+        )
         t.add_median(r.count, r.self_p50_ms, r.self_mad_ms)
     return out

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import cast
 
+import pytest
 from pytest import MonkeyPatch
 
+from evals.simulator.generate import generate_scenario
+from evals.simulator.quirks import Quirks
 from mcp_server.backends.base import TelemetryBackend
+from mcp_server.backends.local import LocalBackend
 from mcp_server.scenario import Trigger, load_scenario_spec
 from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import TimeWindow
@@ -167,3 +172,19 @@ def test_an_onset_before_the_triggers_bucket_stands(monkeypatch: MonkeyPatch) ->
     detected = T0 + timedelta(minutes=12, seconds=30)
 
     assert _scoped_with_onset(monkeypatch, detected, T0 + timedelta(minutes=15)) == detected
+
+
+@pytest.mark.parametrize(("detail", "noted"), [("bare", True), ("no_status", False)])
+def test_traces_that_never_say_how_a_request_ended_are_noted_as_blind_to_failures(
+    tmp_path: Path, detail: str, noted: bool
+) -> None:
+    # bare spans: no status, kind, attributes or events, and no logs to flag a failure with;
+    # no_status spans still carry their HTTP status
+    data = generate_scenario(
+        "cpu_saturation", "visits", 21, tmp_path / detail, size="tiny", quirks=Quirks(span_detail=detail)
+    )
+    (data / "logs.jsonl").write_text("", encoding="utf-8")
+    with LocalBackend.from_scenario(data) as backend:
+        notes = run_engine(backend, load_scenario_spec(data)).notes
+
+    assert any("failed requests are invisible in the traces" in n for n in notes) == noted
