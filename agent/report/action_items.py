@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agent.report.model import PLACEHOLDER, MitigationPlan
+from agent.report.symptom import SymptomKind
 from knowledge.documents import ActionItem, ActionTerm, WhyBranch, WhyNode
 from mcp_server.analysis.models import InvestigationResult
 
@@ -22,11 +23,19 @@ def _trigger_node(tree: WhyNode) -> WhyNode:
     return node
 
 
+# what must stay at baseline for a mitigation to count as holding: what customers got, as measured
+HOLDING: dict[SymptomKind | None, str] = {
+    "errors": "the error rate has",
+    "slow responses": "latency has",
+}
+
+
 def finalize_action_items(
     tree_items: list[ActionItem],
     tree: WhyNode,
     result: InvestigationResult,
     plan: MitigationPlan | None = None,
+    symptom: SymptomKind | None = None,
 ) -> list[ActionItem]:
     items: list[ActionItem] = []
     if plan is not None:
@@ -37,7 +46,8 @@ def finalize_action_items(
                 why_addressed=_trigger_node(tree).id,
                 term=ActionTerm.SHORT,
                 owner=f"{PLACEHOLDER} (on-call)",
-                validation="Done when the error rate has stayed at baseline for 24 hours with the mitigation in place.",
+                validation=f"Done when {HOLDING.get(symptom, 'the error rate and latency have')} stayed at baseline "
+                "for 24 hours with the mitigation in place.",
             )
         )
     seen = {(i.title, i.why_addressed) for i in items}

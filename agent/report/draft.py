@@ -191,7 +191,7 @@ def draft_report(
         what_went_well=what_went_well(result, m, book, skew.share_evidence if skew else None, plan),
         response_analysis=build_response_analysis(result, m, book),
         five_whys=tree,
-        action_items=finalize_action_items(tree_items, tree, result, plan),
+        action_items=finalize_action_items(tree_items, tree, result, plan, m.impact.symptom),
         related_coes=[c.id for c in similar_past_coes(result, past)],
         narrator=narrator_name if narrator is not None else "template",
     )
