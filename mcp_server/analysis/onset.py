@@ -116,7 +116,9 @@ def span_series(
     distinct traces where the backend knows them, else as spans."""
     out: dict[tuple[str, str], list[Point]] = defaultdict(list)
     try:
-        rows = backend.span_stats(SpanStatsQuery(window=window, bucket_seconds=width, group_by=["service"]))
+        rows = backend.span_stats(
+            SpanStatsQuery(window=window, bucket_seconds=width, group_by=["service"], count_traces=True)
+        )
         edges = backend.span_stats(
             SpanStatsQuery(window=window, bucket_seconds=width, group_by=["service", "callee"])
         )

@@ -82,6 +82,9 @@ class SpanStatsQuery(_Query):
     # only spans without a parent: the requests that entered the system, where spans carry no kind
     roots_only: bool = False
     group_by: list[SpanGroup] = Field(default_factory=lambda: list[SpanGroup](["service", "operation"]))
+    # also count distinct traces and failed traces (SpanBucket.traces): a distinct count is the
+    # dearest part of the query, so only the count tests that need requests ask for it
+    count_traces: bool = False
 
 
 class SpanBucket(_Query):
@@ -100,7 +103,8 @@ class SpanBucket(_Query):
     self_mad_ms: float | None = None  # median absolute deviation of self time
     # Requests, not spans, are the independent events: one failed request leaves an error on its
     # server span, its client spans and every retry, so a count test on spans overstates its
-    # surprise. Distinct traces as observed (never scaled up for sampling); None when unknown.
+    # surprise. Distinct traces as observed (never scaled up for sampling); None when unknown or
+    # not asked for (SpanStatsQuery.count_traces).
     traces: int | None = None
     error_traces: int | None = None
     # spans that say how their request ended (span_conventions.span_states_outcome); None when

@@ -174,8 +174,10 @@ def span_stats(spans: Iterable[DerivedSpan], query: SpanStatsQuery, scale: float
                 p99_ms=quantile(durations, 0.99),
                 self_p50_ms=quantile(self_times, 0.5),
                 self_mad_ms=_mad(self_times),
-                traces=len({d.span.trace_id for d in members}),
-                error_traces=len({d.span.trace_id for d in members if d.is_error}),
+                traces=len({d.span.trace_id for d in members}) if query.count_traces else None,
+                error_traces=len({d.span.trace_id for d in members if d.is_error})
+                if query.count_traces
+                else None,
                 with_outcome=round(
                     sum(
                         span_states_outcome(d.span.status_code, d.span.attributes, d.is_error)

@@ -72,14 +72,19 @@ class TransactionSearch:
             " status.code, kind, traceId"
         )
         filters = _filters(query)
+        traces, failed_traces = (
+            (", count_distinct(traceId) as t", ", count_distinct(traceId) as et")
+            if query.count_traces
+            else ("", "")
+        )
         totals = self._run(
             f"{head}{filters} | stats count(*) as n, sum(durationNano) as d, pct(durationNano, 50) as p50,"
-            f" pct(durationNano, 95) as p95, pct(durationNano, 99) as p99, count_distinct(traceId) as t"
+            f" pct(durationNano, 95) as p95, pct(durationNano, 99) as p99{traces}"
             f" by {by} | limit {MAX_ROWS}",
             query.window,
         )
         errors = self._run(
-            f'{head}{filters} | filter status.code = "ERROR" | stats count(*) as e, count_distinct(traceId) as et'
+            f'{head}{filters} | filter status.code = "ERROR" | stats count(*) as e{failed_traces}'
             f" by {by} | limit {MAX_ROWS}",
             query.window,
         )
@@ -87,7 +92,7 @@ class TransactionSearch:
         failed = {
             (to_nanos(row_time(row, bin_field)), *(row.get(k) or None for k in keys)): (
                 int(row_number(row, "e")),
-                int(row_number(row, "et")),
+                int(row_number(row, "et")) if query.count_traces else None,
             )
             for row in errors
         }
@@ -96,7 +101,9 @@ class TransactionSearch:
             start = row_time(row, bin_field)
             group = tuple(row.get(k) or None for k in keys)
             duration_ms = row_number(row, "d") / 1e6
-            error_spans, error_traces = failed.get((to_nanos(start), *group), (0, 0))
+            error_spans, error_traces = failed.get(
+                (to_nanos(start), *group), (0, 0 if query.count_traces else None)
+            )
             buckets.append(
                 SpanBucket(
                     bucket_start=start,
@@ -108,7 +115,7 @@ class TransactionSearch:
                     p50_ms=_ms(row.get("p50")),
                     p95_ms=_ms(row.get("p95")),
                     p99_ms=_ms(row.get("p99")),
-                    traces=int(row_number(row, "t")),
+                    traces=int(row_number(row, "t")) if query.count_traces else None,
                     error_traces=error_traces,
                 )
             )

@@ -15,15 +15,15 @@ SPAN_COLUMNS = (
     "trace_id, span_id, parent_span_id, service, operation, kind, start_ns, end_ns, status_code, "
     "status_message, attributes, resource, events, links, trace_state, scope_name, scope_version"
 )
-# span_conventions.span_states_outcome in SQL (http_status holds the HTTP status keys' value)
-STATES_OUTCOME = " OR ".join(
-    [
-        "is_error",
-        "status_code <> 0",
-        "http_status IS NOT NULL",
-        *(f"json_exists(attributes, '{json_path(key)}')" for key in GRPC_STATUS_KEYS),
-    ]
+# span_conventions.span_states_outcome in SQL (http_status holds the HTTP status keys' value); a
+# CASE, so only spans the plain columns leave undecided have their attributes parsed
+STATES_OUTCOME = (
+    "CASE WHEN is_error OR status_code <> 0 OR http_status IS NOT NULL THEN 1 "
+    "WHEN attributes IS NULL OR attributes = '{}' THEN 0 "
+    + "".join(f"WHEN json_exists(attributes, '{json_path(key)}') THEN 1 " for key in GRPC_STATUS_KEYS)
+    + "ELSE 0 END"
 )
+TRACE_COUNTS = "count(DISTINCT trace_id), count(DISTINCT trace_id) FILTER (WHERE is_error)"
 GROUP_COLUMNS = {
     "service": "service",
     "operation": "operation",
@@ -138,8 +138,7 @@ class SpanQueries:
             f"SELECT (start_ns // {width}) * {width} AS bucket{group_sql}, count(*), "
             "sum(is_error::INTEGER), sum(duration_ms), sum(self_ms), "
             "quantile_cont(duration_ms, [0.5, 0.95, 0.99]), quantile_cont(self_ms, 0.5), mad(self_ms), "
-            "count(DISTINCT trace_id), count(DISTINCT trace_id) FILTER (WHERE is_error), "
-            f"count(*) FILTER (WHERE {STATES_OUTCOME}) "
+            f"{TRACE_COUNTS if query.count_traces else 'NULL, NULL'}, sum({STATES_OUTCOME}) "
             f"FROM spans {where_sql(where)} GROUP BY ALL ORDER BY 1"
         )
         result = []
@@ -159,9 +158,9 @@ class SpanQueries:
                     p99_ms=quantiles[2],
                     self_p50_ms=row[6 + n],
                     self_mad_ms=row[7 + n],
-                    traces=int(row[8 + n]),
-                    error_traces=int(row[9 + n]),
-                    with_outcome=int(row[10 + n]),
+                    traces=None if row[8 + n] is None else int(row[8 + n]),
+                    error_traces=None if row[9 + n] is None else int(row[9 + n]),
+                    with_outcome=int(row[10 + n] or 0),
                 )
             )
         return result

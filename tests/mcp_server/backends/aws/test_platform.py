@@ -62,7 +62,9 @@ def test_without_transaction_search_span_statistics_come_from_sampled_traces_wit
     loaded.platform.segment_destination = "XRay"
     try:
         backend = loaded.backend()
-        query = SpanStatsQuery(window=loaded.window, bucket_seconds=120, kinds=[SpanKind.SERVER])
+        query = SpanStatsQuery(
+            window=loaded.window, bucket_seconds=120, kinds=[SpanKind.SERVER], count_traces=True
+        )
         buckets = backend.span_stats(query)
     finally:
         loaded.platform.segment_destination = "CloudWatchLogs"
@@ -89,7 +91,7 @@ def test_with_transaction_search_span_statistics_are_read_from_aws_spans(
     loaded: LoadedScenario, local_backend: LocalBackend
 ) -> None:
     started = len(loaded.insights.started)
-    query = SpanStatsQuery(window=loaded.window, bucket_seconds=120, group_by=["service"])
+    query = SpanStatsQuery(window=loaded.window, bucket_seconds=120, group_by=["service"], count_traces=True)
 
     buckets = loaded.backend().span_stats(query)
 

@@ -45,7 +45,8 @@ def _failed_traces(backend: LocalBackend, service: str) -> dict[datetime, set[st
 def test_a_failed_request_counts_once_however_many_of_its_spans_failed(backend: LocalBackend) -> None:
     window = backend.time_range()
     assert window is not None
-    buckets = backend.span_stats(SpanStatsQuery(window=window, bucket_seconds=WIDTH, group_by=["service"]))
+    query = SpanStatsQuery(window=window, bucket_seconds=WIDTH, group_by=["service"], count_traces=True)
+    buckets = backend.span_stats(query)
     services = {str(b.group["service"]) for b in buckets}
 
     for service in services:
@@ -59,3 +60,12 @@ def test_a_failed_request_counts_once_however_many_of_its_spans_failed(backend: 
     for b in buckets:
         assert b.traces is not None and b.error_traces is not None
         assert b.error_traces <= min(b.errors, b.traces) and b.traces <= b.count
+
+
+def test_traces_are_counted_only_when_asked_for(backend: LocalBackend) -> None:
+    window = backend.time_range()
+    assert window is not None
+    buckets = backend.span_stats(SpanStatsQuery(window=window, bucket_seconds=WIDTH, group_by=["service"]))
+
+    assert buckets and all(b.traces is None and b.error_traces is None for b in buckets)
+    assert all(b.with_outcome is not None for b in buckets)  # the cheap count comes every time
