@@ -44,11 +44,5 @@ def entry_span_stats(
     return EntryStats([], "server spans", _call(service, "kinds=[SERVER]", bucket))
 
 
-def outcomes_unrecorded(buckets: Sequence[SpanBucket]) -> bool:
-    """Requests were counted, but none of their spans says how it ended (no status code, no HTTP or
-    gRPC status, no failure flag): how many failed is unknown, not zero."""
-    return sum(b.count for b in buckets) > 0 and all(b.with_outcome == 0 for b in buckets)
-
-
 def _call(service: str | None, filters: str, bucket: int) -> str:
     return f"span_stats(service={service!r}, {filters}, bucket_seconds={bucket})"

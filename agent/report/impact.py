@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 
 from agent.report.counted_requests import RequestSeries, counted_requests
 from agent.report.customer_facing import customer_facing_slo, entry_service, slo_statuses
-from agent.report.entry_spans import entry_span_stats, outcomes_unrecorded
+from agent.report.entry_spans import entry_span_stats
 from agent.report.evidence_book import EvidenceBook
 from agent.report.impact_claims import impact_claims, unmeasured_claims
 from agent.report.model import Claim, CustomerImpact, EntryImpact
 from agent.report.slowdown import Slowdown, slowdown_claims
 from mcp_server.analysis.models import EvidenceKind, InvestigationResult
+from mcp_server.analysis.span_totals import outcomes_unrecorded
 from mcp_server.analysis.stats import last_count_change, poisson_tail, rate_surprise
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import QueryError

@@ -29,12 +29,13 @@ def unmeasured_claims(
     ask = f"{PLACEHOLDER}: describe the impact customers saw or reported."
     if not total:
         return [Claim(text=f"No requests to {entry} were counted in the data. {ask}", needs_human_input=True)]
-    counted = f"{bad:,} of {total:,} requests to {entry} failed ({bad / total:.1%}) from the onset on, against {baseline:.2%} before"
     if unrecorded:
         counted = (
             f"{total:,} requests to {entry} were traced from the onset on, but none of their spans says how it "
             "ended (no status code, HTTP or gRPC status), so how many failed is unknown"
         )
+    else:
+        counted = f"{bad:,} of {total:,} requests to {entry} failed ({bad / total:.1%}) from the onset on, against {baseline:.2%} before"
     ev = book.add(
         EvidenceKind.SLO,
         counted + ("" if slowed or unrecorded else ": no bucket clearly worse than the baseline"),
@@ -43,19 +44,10 @@ def unmeasured_claims(
         value=None if unrecorded else float(bad),
         baseline=None if unrecorded else baseline,
     )
-    if unrecorded:
-        if slowed:
-            return [Claim(text=f"{counted}.", evidence=[ev])]
-        return [
-            Claim(
-                text=f"Customer impact could not be measured: {counted}. {ask}",
-                evidence=[ev],
-                needs_human_input=True,
-            )
-        ]
     if slowed:
-        return [Claim(text=f"{counted}: no more than usual.", evidence=[ev])]
-    text = f"Customer impact could not be measured: {counted}, and no bucket was clearly worse than that baseline. {ask}"
+        return [Claim(text=f"{counted}." if unrecorded else f"{counted}: no more than usual.", evidence=[ev])]
+    worse = "" if unrecorded else ", and no bucket was clearly worse than that baseline"
+    text = f"Customer impact could not be measured: {counted}{worse}. {ask}"
     return [Claim(text=text, evidence=[ev], needs_human_input=True)]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from mcp_server.backends.base import SpanStatsQuery, TelemetryBackend
 from mcp_server.telemetry import TimeWindow
@@ -44,10 +45,19 @@ class GroupTotals:
         )
 
 
-def outcomes_unrecorded(totals: Iterable[GroupTotals]) -> bool:
-    """Spans were counted, but none says how its request ended: their zero failures are unknown."""
-    counted = list(totals)
-    return sum(t.count for t in counted) > 0 and all(t.with_outcome == 0 for t in counted)
+class _Counted(Protocol):
+    @property
+    def count(self) -> int: ...
+    @property
+    def with_outcome(self) -> int | None: ...
+
+
+def outcomes_unrecorded(counted: Iterable[_Counted]) -> bool:
+    """Spans were counted (span buckets or group totals), but none says how its request ended (no
+    status code, no HTTP or gRPC status, no failure flag): their zero failures are unknown, not
+    zero. A backend that cannot tell (``with_outcome`` None) counts as one that records them."""
+    rows = list(counted)
+    return sum(r.count for r in rows) > 0 and all(r.with_outcome == 0 for r in rows)
 
 
 def group_totals(

@@ -92,7 +92,7 @@ class TransactionSearch:
         failed = {
             (to_nanos(row_time(row, bin_field)), *(row.get(k) or None for k in keys)): (
                 int(row_number(row, "e")),
-                int(row_number(row, "et")) if query.count_traces else None,
+                int(row_number(row, "et")) if query.count_traces else 0,
             )
             for row in errors
         }
@@ -101,9 +101,7 @@ class TransactionSearch:
             start = row_time(row, bin_field)
             group = tuple(row.get(k) or None for k in keys)
             duration_ms = row_number(row, "d") / 1e6
-            error_spans, error_traces = failed.get(
-                (to_nanos(start), *group), (0, 0 if query.count_traces else None)
-            )
+            error_spans, error_traces = failed.get((to_nanos(start), *group), (0, 0))
             buckets.append(
                 SpanBucket(
                     bucket_start=start,
@@ -116,7 +114,7 @@ class TransactionSearch:
                     p95_ms=_ms(row.get("p95")),
                     p99_ms=_ms(row.get("p99")),
                     traces=int(row_number(row, "t")) if query.count_traces else None,
-                    error_traces=error_traces,
+                    error_traces=error_traces if query.count_traces else None,
                 )
             )
         return sorted(buckets, key=lambda b: (b.bucket_start, tuple(str(v or "") for v in b.group.values())))
