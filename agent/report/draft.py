@@ -35,6 +35,7 @@ from agent.report.timeline import build_response_analysis, build_timeline
 from agent.report.why import WhyInputs
 from knowledge.documents import CoeDocument, dump_coe_json
 from mcp_server.analysis.models import InvestigationResult
+from mcp_server.analysis.span_totals import OUTCOMES_UNRECORDED_NOTE
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.taxonomy import FaultType
 from mcp_server.telemetry import ServiceEdge, TimeWindow
@@ -96,10 +97,11 @@ def _assessment(result: InvestigationResult, report: IncidentReport, m: Measurem
             f"No SLO covered the affected service; impact was measured from its {m.impact_source}."
         )
     if m.failures_unrecorded:
-        missing.append(
-            f"The traces record no request outcome (no status code, HTTP or gRPC status on {m.impact.entry_service}'s "
-            "spans): failed requests could not be counted."
-        )
+        if OUTCOMES_UNRECORDED_NOTE not in result.notes:  # else the investigation's note says it below
+            missing.append(
+                f"The traces record no request outcome (no status code, HTTP or gRPC status on "
+                f"{m.impact.entry_service}'s spans): failed requests could not be counted."
+            )
     elif m.impact.start is None:
         missing.append(
             "Customer impact could not be measured (no bucket after onset failed clearly more than the baseline)."

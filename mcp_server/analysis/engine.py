@@ -33,7 +33,7 @@ from mcp_server.analysis.models import Evidence, EvidenceKind, Hypothesis
 from mcp_server.analysis.ranking import rank_hypotheses
 from mcp_server.analysis.signals import FirstAlarm, Scope, Signal, SignalKind, StepResult
 from mcp_server.analysis.slos import evaluate_slos
-from mcp_server.analysis.span_totals import outcomes_unrecorded
+from mcp_server.analysis.span_totals import OUTCOMES_UNRECORDED_NOTE, outcomes_unrecorded
 from mcp_server.backends.base import TelemetryBackend
 from mcp_server.errors import QueryError, SleuthError
 from mcp_server.scenario import ScenarioSpec, Trigger
@@ -156,10 +156,7 @@ def gather_traces(backend: TelemetryBackend, sc: Scope) -> StepResult:
         if not healths:
             r.notes.append("no spans in the window: trace analyses skipped")
         elif outcomes_unrecorded(totals[1].values()):
-            r.notes.append(
-                "no span says how its request ended (no status code, HTTP or gRPC status): failed "
-                "requests are invisible in the traces, so no trace finding rules failures out"
-            )
+            r.notes.append(OUTCOMES_UNRECORDED_NOTE)
 
     return _timed("traces", run)
 

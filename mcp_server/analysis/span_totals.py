@@ -45,6 +45,13 @@ class GroupTotals:
         )
 
 
+# the investigation's note when no span of the incident says how its request ended
+OUTCOMES_UNRECORDED_NOTE = (
+    "no span says how its request ended (no status code, HTTP or gRPC status): failed requests are "
+    "invisible in the traces, so no trace finding rules failures out"
+)
+
+
 class _Counted(Protocol):
     @property
     def count(self) -> int: ...
